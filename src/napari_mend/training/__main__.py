@@ -1,0 +1,7 @@
+"""``python -m napari_mend.training <kind> --config FILE [--resume] [--out DIR]``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,239 @@
+"""Loop utilities shared by every training script: seeding, logs, checkpoints, export.
+
+Nothing here knows about a particular network. A training script uses it as::
+
+    rng = seed_everything(config["seed"])
+    log = JsonlLog(out_dir / "log.jsonl", echo=print)
+    state = load_checkpoint(out_dir, model=net, optimizer=opt) if resume else None
+    budget = Budget(max_steps=..., max_seconds=..., elapsed=state["elapsed"] if state else 0)
+    while not budget.done(step):
+        ...
+        if step % every == 0:
+            save_checkpoint(out_dir, model=net, optimizer=opt, step=step, elapsed=budget.elapsed())
+    export_model(out_dir, name, module=net, card={...})
+
+Checkpoints are written atomically (temporary file, then rename), so a run
+killed at any moment can be resumed from the last complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def load_config(path) -> dict:
+    """Read a JSON training config."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python, NumPy and torch; return a NumPy generator for the caller.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+        Seeded with ``seed``.
+    """
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def sample_rng(seed: int, index: int) -> np.random.Generator:
+    """Generator for sample ``index`` of a run, independent of worker count and resumes."""
+    return np.random.default_rng([int(seed), int(index)])
+
+
+class JsonlLog:
+    """Append-only log of JSON records, one per line.
+
+    Parameters
+    ----------
+    path : path-like
+        Log file; parent folders are created; an existing log is appended to
+        (a resumed run continues its log).
+    echo : callable, optional
+        Called with a one-line summary of every record (e.g. ``print``).
+    """
+
+    def __init__(self, path, *, echo=None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.echo = echo
+
+    def __call__(self, event: str, **fields) -> dict:
+        record = {"event": event, "time": round(time.time(), 3), **fields}
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, default=_jsonable) + "\n")
+        if self.echo is not None:
+            shown = " ".join(f"{k}={_short(v)}" for k, v in fields.items())
+            self.echo(f"[{event}] {shown}")
+        return record
+
+
+def read_log(path) -> list[dict]:
+    """Records of a :class:`JsonlLog` file."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _short(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"[{len(value)} values]"
+    return value
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to a JSON log")
+
+
+class Budget:
+    """When to stop: after ``max_steps`` steps or ``max_seconds`` of training time.
+
+    Parameters
+    ----------
+    max_steps : int
+        Step count at which training stops.
+    max_seconds : float, optional
+        Wall-clock training time (summed over resumes) at which it stops.
+    elapsed : float
+        Training time already spent (from a checkpoint).
+    """
+
+    def __init__(self, *, max_steps: int, max_seconds: float | None = None, elapsed: float = 0.0):
+        self.max_steps = int(max_steps)
+        self.max_seconds = max_seconds
+        self._before = float(elapsed)
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Training seconds so far, including those before a resume."""
+        return self._before + time.perf_counter() - self._start
+
+    def done(self, step: int) -> bool:
+        """Whether training should stop before running ``step``."""
+        if step >= self.max_steps:
+            return True
+        return self.max_seconds is not None and self.elapsed() >= self.max_seconds
+
+
+def save_checkpoint(out_dir, *, model, optimizer=None, scheduler=None, step: int,
+                    elapsed: float, extra: dict | None = None) -> Path:
+    """Write ``out_dir/checkpoint.pt`` atomically and return its path."""
+    import torch
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "step": int(step),
+        "elapsed": float(elapsed),
+        "torch_rng": torch.get_rng_state(),
+        "extra": extra or {},
+    }
+    path = out_dir / CHECKPOINT
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(out_dir, *, model, optimizer=None, scheduler=None) -> dict | None:
+    """Restore ``model`` (and optimizer, scheduler) from ``out_dir/checkpoint.pt``.
+
+    Returns
+    -------
+    state : dict or None
+        ``{'step', 'elapsed', 'extra'}`` of the checkpoint, or ``None`` when
+        there is none (a fresh run).
+    """
+    import torch
+
+    path = Path(out_dir) / CHECKPOINT
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    if optimizer is not None and state["optimizer"] is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    return {"step": state["step"], "elapsed": state["elapsed"], "extra": state["extra"]}
+
+
+def count_params(module) -> int:
+    """Number of parameters of a torch module."""
+    return int(sum(p.numel() for p in module.parameters()))
+
+
+def environment() -> dict:
+    """Versions and host facts recorded in model cards."""
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def export_model(out_dir, name: str, *, module, card: dict) -> tuple[Path, Path]:
+    """Write ``<name>.pt`` (CPU float32 state_dict) and ``<name>.json`` (model card).
+
+    The card gets ``name``, ``params``, ``weights_bytes`` and ``sha256`` filled
+    in; it must already hold ``kind``, ``architecture`` and ``config`` (see
+    :mod:`napari_mend.models.registry`).
+
+    Returns
+    -------
+    paths : (Path, Path)
+        The weight file and the card.
+    """
+    import torch
+
+    from ..models.registry import sha256_of
+
+    for key in ("kind", "architecture", "config"):
+        if key not in card:
+            raise ValueError(f"model card lacks {key!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / f"{name}.pt"
+    state = {k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v.detach().cpu()
+             for k, v in module.state_dict().items()}
+    torch.save(state, weights)
+    card = {"name": name, **{k: v for k, v in card.items() if k != "name"},
+            "params": count_params(module), "weights_bytes": weights.stat().st_size,
+            "sha256": sha256_of(weights)}
+    card_path = out_dir / f"{name}.json"
+    card_path.write_text(json.dumps(card, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    return weights, card_path
