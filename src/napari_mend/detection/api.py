@@ -1,0 +1,106 @@
+"""Public ``detect``: per-class defect scores and Labels for any supported image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import plane_view
+from ..progress import report, scaled
+from .scores import DefectScores
+
+METHODS = ("learned", "classical")
+DEFAULT_DETECTOR = "detector"
+
+
+def detect_scores(image, *, channel_axis=None, method="learned", model=None,
+                  progress=None) -> DefectScores:
+    """Compute per-class defect scores, to threshold later without recomputing.
+
+    Parameters
+    ----------
+    image : (M, N[, ..., P][, C]) ndarray
+        Image or stack (leading plane axes); see :func:`napari_mend.inpaint`.
+    channel_axis : int or None, optional
+        Colour axis (RGBA: alpha is ignored). ``None`` means gray.
+    method : {'learned', 'classical'}, optional
+        The trained network (default) or the classical detector, which
+        only finds scratches, dust and blotches.
+    model : str, optional
+        Name or path of a detector model (``method='learned'``); default
+        the shipped ``'detector'``.
+    progress : callable, optional
+        ``progress(done, total)``; may raise
+        :class:`napari_mend.progress.Cancelled`.
+
+    Returns
+    -------
+    scores : DefectScores
+        ``scores.scores`` has shape ``(..., 6, M, N)``; ``scores.labels()``
+        thresholds it.
+    """
+    view = plane_view(image, channel_axis=channel_axis)
+    if method == "classical":
+        from .classical import classical_scores as score_plane
+
+        card = None
+    elif method == "learned":
+        from ..models.registry import get_model
+        from .learned import learned_scores
+
+        card = get_model(model or DEFAULT_DETECTOR).card
+
+        def score_plane(plane, progress=None):
+            return learned_scores(plane, model=model or DEFAULT_DETECTOR, progress=progress)
+    else:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    spatial = view.spatial_shape
+    out = np.empty((view.n_planes, 6) + spatial[-2:], np.float32)
+    for i in range(view.n_planes):
+        report(progress, i, view.n_planes)
+        plane = view.plane(i)
+        if method == "learned":
+            out[i] = score_plane(plane, progress=scaled(progress, i, view.n_planes))
+        else:
+            out[i] = score_plane(plane)
+    report(progress, view.n_planes, view.n_planes)
+    scores = out.reshape(spatial[:-2] + out.shape[1:])
+    return DefectScores(scores=scores, method=method, model=card,
+                        parameters={"model": model or DEFAULT_DETECTOR} if card else {})
+
+
+def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes=None,
+           model=None, progress=None) -> np.ndarray:
+    """Find defects and return a Labels array, one label value per defect class.
+
+    Parameters
+    ----------
+    image : (M, N[, ..., P][, C]) ndarray
+        Image or stack with leading plane axes.
+    channel_axis : int or None, optional
+        Colour axis; ``None`` means gray.
+    method : {'learned', 'classical'}, optional
+        Detector to use.
+    threshold : float, optional
+        Score in ``[0, 1]`` above which a pixel is a defect; lower finds more.
+    classes : iterable of str or int, optional
+        Classes to look for (names or values of :data:`DEFECT_CLASSES`);
+        default all.
+    model : str, optional
+        Detector model name or path (learned method).
+    progress : callable, optional
+        ``progress(done, total)``.
+
+    Returns
+    -------
+    labels : uint8 ndarray
+        The image's shape without the channel axis; 0 = clean, else the
+        class's label value (see :data:`napari_mend.DEFECT_CLASSES`).
+    """
+    from ..classes import class_ids
+
+    class_ids(classes)  # validate before heavy work
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    scores = detect_scores(image, channel_axis=channel_axis, method=method, model=model,
+                           progress=progress)
+    return scores.labels(threshold=threshold, classes=classes)

@@ -1,0 +1,101 @@
+"""Public ``inpaint``: fill masked pixels of any supported image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_mask, from_unit_float, plane_view
+from ..progress import report, scaled
+
+METHODS = ("auto", "learned", "biharmonic", "telea", "ns")
+
+
+def _fill_function(method: str):
+    if method == "biharmonic":
+        from .classical import fill_biharmonic
+
+        return fill_biharmonic
+    if method in ("telea", "ns"):
+        from .classical import OPENCV_HINT, fill_ns, fill_telea, opencv_available
+
+        if not opencv_available():
+            raise ImportError(f"method={method!r} needs OpenCV; {OPENCV_HINT}, or use 'biharmonic'")
+        return fill_telea if method == "telea" else fill_ns
+    if method == "auto":
+        from .auto import fill_auto
+
+        return fill_auto
+    if method == "learned":
+        from .learned import fill_learned
+
+        return fill_learned
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _takes_progress(method: str) -> bool:
+    return method in ("auto", "learned")
+
+
+def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
+    """Fill the masked pixels of an image.
+
+    Parameters
+    ----------
+    image : (M, N[, ..., P][, C]) ndarray
+        Image, or stack of images with leading plane axes (e.g. ``(Z, M, N)``),
+        uint8, uint16, int8, int16 or float. Planes are filled one by one.
+    mask : ndarray
+        Pixels to fill, of the image's shape without the channel axis, or of
+        one plane's shape ``(M, N)`` to use for every plane. Bool, an integer
+        Labels array (non-zero = fill) or float in ``[0, 1]`` (``>= 0.5`` =
+        fill).
+    channel_axis : int or None, optional
+        Axis of colour channels (1 to 4: gray, RGB, RGBA; alpha is kept as
+        it is). ``None`` means gray.
+    method : {'auto', 'learned', 'biharmonic', 'telea', 'ns'}, optional
+        ``'auto'`` picks per hole among what is installed; ``'telea'`` and
+        ``'ns'`` need OpenCV.
+    progress : callable, optional
+        ``progress(done, total)``; may raise
+        :class:`napari_mend.progress.Cancelled` to stop.
+
+    Returns
+    -------
+    out : ndarray
+        Same shape and dtype as ``image`` (float16 gives float32). Pixels
+        outside the mask are bit-identical to the input's.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, NaN/inf values, or a mask that covers a whole plane
+        (there is nothing to fill from).
+    TypeError
+        Unsupported image or mask dtype.
+    ImportError
+        ``'telea'``/``'ns'`` without OpenCV.
+    """
+    view = plane_view(image, channel_axis=channel_axis)
+    fill_mask = check_mask(mask, view)
+    fill = _fill_function(method)
+    out = view.planes.astype(view.out_dtype, copy=True)
+    todo = [i for i in range(view.n_planes) if fill_mask[i].any()]
+    for i in todo:
+        if fill_mask[i].all():
+            where = f" (plane {i})" if view.n_planes > 1 else ""
+            raise ValueError(
+                f"the mask covers the whole image{where}: there are no pixels left to fill "
+                "from; shrink the mask (edit the defects layer) and try again"
+            )
+    for k, i in enumerate(todo):
+        report(progress, k, len(todo))
+        m = fill_mask[i]
+        plane = view.plane(i)
+        if _takes_progress(method):
+            filled = fill(plane, m, progress=scaled(progress, k, len(todo)))
+        else:
+            filled = fill(plane, m)
+        n = view.n_color
+        out[i, ..., :n][m] = from_unit_float(filled[m], view.out_dtype)
+    report(progress, len(todo), len(todo))
+    return view.assemble(out)

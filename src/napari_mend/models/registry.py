@@ -1,0 +1,214 @@
+"""One registry for every model napari-mend can load.
+
+A model is two files side by side: ``<name>.pt`` (a torch ``state_dict``) and
+``<name>.json`` (its model card). Shipped models live in this package's
+``weights/`` folder; models a user trains live in the user model folder
+(:func:`user_model_dir`). The card names the architecture and the constructor
+arguments, so loading never needs training code.
+
+Card keys used here: ``name``, ``kind`` (``'detector'``, ``'inpainter'``,
+``'demoire'``), ``architecture`` (a key of :data:`ARCHITECTURES`), ``config``
+(constructor keyword arguments), ``sha256`` (of the ``.pt`` file). Other keys
+(training, data, metrics, thresholds, ...) are documentation and settings for
+the inference code of that kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+ARCHITECTURES: dict[str, str] = {
+    "detector_unet": "napari_mend.models.detector_net:DetectorUNet",
+    "inpainter_net": "napari_mend.models.inpainter_net:InpainterNet",
+}
+"""Architecture key -> ``module:class`` of its ``torch.nn.Module``."""
+
+RESTORE_HINT = (
+    "reinstall napari-mend (pip install --force-reinstall napari-mend) to restore "
+    "the shipped weights, or retrain with 'napari-mend train'"
+)
+
+
+class ModelError(RuntimeError):
+    """A model is unknown, missing, corrupt or incompatible."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network ready for inference with its model card."""
+
+    name: str
+    module: object  # torch.nn.Module, in eval mode, on ``device``
+    card: dict
+    device: object  # torch.device
+
+
+def user_model_dir() -> Path:
+    """Folder of user-trained models (``NAPARI_MEND_MODEL_DIR`` overrides it)."""
+    env = os.environ.get("NAPARI_MEND_MODEL_DIR")
+    if env:
+        return Path(env)
+    try:
+        from platformdirs import user_data_dir
+    except ImportError:  # platformdirs ships with napari; keep compute usable without it
+        return Path.home() / ".local" / "share" / "napari-mend" / "models"
+    return Path(user_data_dir("napari-mend", appauthor=False)) / "models"
+
+
+def _search_dirs() -> list[Path]:
+    return [WEIGHTS_DIR, user_model_dir()]
+
+
+def _card_path(name: str) -> Path:
+    path = Path(name)
+    if path.suffix in (".json", ".pt"):
+        return path.with_suffix(".json")
+    for folder in _search_dirs():
+        candidate = folder / f"{name}.json"
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(repr(m["name"]) for m in list_models()) or "none"
+    raise ModelError(f"unknown model {name!r}; known models: {known}")
+
+
+def _read_card(path: Path) -> dict:
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"model card {path} is missing; {RESTORE_HINT}") from None
+    except (OSError, ValueError) as err:
+        raise ModelError(f"model card {path} is unreadable ({err}); {RESTORE_HINT}") from None
+    for key in ("name", "kind", "architecture", "config", "sha256"):
+        if key not in card:
+            raise ModelError(f"model card {path} lacks the key {key!r}; {RESTORE_HINT}")
+    return card
+
+
+def list_models(kind: str | None = None) -> list[dict]:
+    """List the model cards of shipped and user models.
+
+    Parameters
+    ----------
+    kind : str, optional
+        Only models of this kind (``'detector'``, ``'inpainter'``, ...).
+
+    Returns
+    -------
+    cards : list of dict
+        One card per model, with an added ``'path'`` key (the ``.pt`` file)
+        and ``'shipped'`` (bool).
+    """
+    cards = []
+    for folder in _search_dirs():
+        if not folder.is_dir():
+            continue
+        for card_file in sorted(folder.glob("*.json")):
+            try:
+                card = _read_card(card_file)
+            except ModelError:
+                continue
+            if kind is None or card["kind"] == kind:
+                card = dict(card, path=str(card_file.with_suffix(".pt")),
+                            shipped=folder == WEIGHTS_DIR)
+                cards.append(card)
+    return cards
+
+
+def model_card(name: str) -> dict:
+    """Return the model card of ``name`` (a model name or a path to its file)."""
+    return _read_card(_card_path(name))
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_module(card: dict):
+    """Instantiate the untrained network described by ``card``."""
+    try:
+        target = ARCHITECTURES[card["architecture"]]
+    except KeyError:
+        raise ModelError(
+            f"model {card.get('name')!r} needs architecture {card['architecture']!r}, "
+            f"which this version of napari-mend does not have "
+            f"(it has {', '.join(ARCHITECTURES)}); update napari-mend"
+        ) from None
+    module_name, cls_name = target.split(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    return cls(**card["config"])
+
+
+_CACHE: dict[tuple, LoadedModel] = {}
+_LOCK = threading.Lock()
+
+
+def get_model(name: str, *, device=None) -> LoadedModel:
+    """Load a model by name (or path to its ``.pt``/``.json``), cached.
+
+    The weights' sha256 is checked against the card before loading.
+
+    Parameters
+    ----------
+    name : str
+        Model name as listed by :func:`list_models`, or a file path.
+    device : str or torch.device, optional
+        Defaults to :func:`napari_mend.models.device.default_device`.
+
+    Returns
+    -------
+    model : LoadedModel
+
+    Raises
+    ------
+    ModelError
+        Unknown name, missing or corrupt files (the message names the file
+        and how to restore it), or an architecture this version lacks.
+    """
+    import torch
+
+    from .device import default_device
+
+    device = torch.device(device) if device is not None else default_device()
+    card_file = _card_path(name)
+    key = (str(card_file.resolve()), str(device))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        card = _read_card(card_file)
+        weights = card_file.with_suffix(".pt")
+        if not weights.is_file():
+            raise ModelError(f"weight file {weights} is missing; {RESTORE_HINT}")
+        if sha256_of(weights) != card["sha256"]:
+            raise ModelError(
+                f"weight file {weights} does not match its model card's sha256 "
+                f"(corrupt or tampered with); {RESTORE_HINT}"
+            )
+        module = build_module(card)
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            module.load_state_dict(state)
+        except Exception as err:  # torch raises several types for bad files
+            raise ModelError(f"weight file {weights} cannot be loaded ({err}); {RESTORE_HINT}") from None
+        module.eval().to(device)
+        loaded = LoadedModel(name=card["name"], module=module, card=card, device=device)
+        _CACHE[key] = loaded
+        return loaded
+
+
+def clear_cache() -> None:
+    """Forget loaded models (e.g. after a model file was replaced)."""
+    with _LOCK:
+        _CACHE.clear()
