@@ -1,0 +1,147 @@
+"""Learned defect detector: tiled inference of a :class:`~napari_mend.models.detector_net.DetectorUNet`.
+
+The network sees images normalised by their own 0.5 / 99.5 percentiles, so
+8-bit, 16-bit and float images of any range (elevations, intensities) look
+alike to it. Its raw per-class probabilities are calibrated with the
+per-class thresholds stored in the model card (chosen on validation images):
+``score = sigmoid(logit(p) - logit(t_c))``, which maps each threshold
+``t_c`` to 0.5 and keeps the order of the scores.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from ..classes import DEFECT_CLASSES
+from ..tiling import tiled_map
+
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+_SAMPLE_PIXELS = 1 << 20
+_PREPARED: set[int] = set()
+_PREPARE_LOCK = threading.Lock()
+
+
+def intensity_range(plane: np.ndarray) -> tuple[float, float]:
+    """Robust (low, high) intensity of a plane: its 0.5 and 99.5 percentiles.
+
+    Large planes are subsampled on a regular grid. When the percentiles
+    coincide (a flat image with a few outliers, e.g. one thin scratch on a
+    uniform background) the minimum and maximum are used instead.
+
+    Parameters
+    ----------
+    plane : (M, N, C) ndarray
+        Image plane, any value range.
+
+    Returns
+    -------
+    low, high : float
+        ``low == high`` only for a constant plane.
+    """
+    step = max(1, math.ceil(math.sqrt(plane.shape[0] * plane.shape[1] / _SAMPLE_PIXELS)))
+    sample = np.asarray(plane[::step, ::step], np.float64)
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 0.0, 0.0
+    low, high = np.percentile(sample, [0.5, 99.5])
+    if not high > low:
+        low, high = float(sample.min()), float(sample.max())
+    return float(low), float(high)
+
+
+def network_input(tile: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Normalise an (h, w, C) tile to the network's (3, h, w) float32 input.
+
+    ``low`` maps to -1 and ``high`` to +1; values beyond are clipped at +-2;
+    gray tiles are replicated to three channels; non-finite values become 0.
+    """
+    scale = 2.0 / (high - low) if high > low else 0.0
+    x = (np.asarray(tile, np.float32) - np.float32(low)) * np.float32(scale) - np.float32(1.0)
+    x = np.clip(np.nan_to_num(x, nan=0.0, posinf=2.0, neginf=-2.0), -2.0, 2.0)
+    x = np.moveaxis(x, -1, 0)
+    if x.shape[0] == 1:
+        x = np.repeat(x, 3, axis=0)
+    return np.ascontiguousarray(x)
+
+
+def calibration_offsets(card: dict) -> np.ndarray:
+    """Per-class logit offsets ``logit(t_c)`` from the card's ``thresholds`` (0 if absent)."""
+    thresholds = card.get("thresholds", {})
+    t = np.array([thresholds.get(name, 0.5) for name in DEFECT_CLASSES.values()], np.float64)
+    t = np.clip(t, 1e-4, 1 - 1e-4)
+    return np.log(t / (1 - t)).astype(np.float32)
+
+
+def _prepare(loaded):
+    """Fold batch norms and switch to channels-last once per loaded model."""
+    import torch
+
+    with _PREPARE_LOCK:
+        if id(loaded.module) not in _PREPARED:
+            loaded.module.fuse()
+            loaded.module.to(memory_format=torch.channels_last)
+            _PREPARED.add(id(loaded.module))
+    return loaded.module
+
+
+def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None) -> np.ndarray:
+    """Per-class defect scores of one image plane from a learned detector.
+
+    Parameters
+    ----------
+    image : (M, N, C) ndarray
+        Plane with C = 1 (gray) or 3 (RGB), float, any value range (alpha
+        must already be dropped). Any size: large planes are tiled with
+        overlap and blended, planes smaller than a tile are padded by
+        reflection and cropped back.
+    model : str, optional
+        Detector model name or path (see :func:`napari_mend.models.get_model`).
+    progress : callable, optional
+        ``progress(done, total)`` called after every tile.
+
+    Returns
+    -------
+    scores : (6, M, N) float32 ndarray
+        Calibrated scores in ``[0, 1]`` in
+        :data:`~napari_mend.classes.DEFECT_CLASSES` order; 0.5 is each
+        class's operating point. A constant image scores 0 everywhere.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not an (M, N, 1) or (M, N, 3) array.
+    napari_mend.models.ModelError
+        If the model is unknown, missing or corrupt.
+    """
+    import torch
+
+    from ..models.registry import get_model
+
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] not in (1, 3) or 0 in image.shape:
+        raise ValueError(f"expected a non-empty (M, N, 1) or (M, N, 3) plane, got {image.shape}")
+    loaded = get_model(model)
+    net = _prepare(loaded)
+    n_classes = len(DEFECT_CLASSES)
+    low, high = intensity_range(image)
+    if not high > low:
+        if progress is not None:
+            progress(1, 1)
+        return np.zeros((n_classes,) + image.shape[:2], np.float32)
+    offsets = torch.from_numpy(calibration_offsets(loaded.card)).to(loaded.device)[:, None, None]
+    settings = loaded.card.get("inference", {})
+    tile = int(settings.get("tile", DEFAULT_TILE))
+    overlap = int(settings.get("overlap", DEFAULT_OVERLAP))
+
+    def score_tile(piece):
+        x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
+        with torch.inference_mode():
+            logits = net(x.contiguous(memory_format=torch.channels_last))[0]
+            return torch.sigmoid(logits - offsets).float().cpu().numpy()
+
+    return tiled_map(image, score_tile, out_channels=n_classes, tile=tile, overlap=overlap,
+                     multiple=net.multiple, progress=progress)

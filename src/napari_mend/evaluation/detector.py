@@ -1,0 +1,185 @@
+"""Evaluation of the defect detectors on held-out validation images.
+
+Each validation image (:data:`napari_mend.synthesis.VAL_IMAGES`, never trained
+on) is damaged ``repeats`` times by
+:func:`napari_mend.synthesis.synthesize_defects` with a fixed seed; every
+method scores the damaged image and a class counts as detected where its score
+is ``>= 0.5`` (each method's operating point). Pixel counts are pooled over
+all images, giving per-class precision, recall, F1 and IoU. The undamaged
+images give the false-alarm rate: the share of their pixels where any class
+is detected.
+
+Run ``python -m napari_mend.evaluation.detector`` to print the table.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..classes import DEFECT_CLASSES
+
+METHOD_NAMES = ("learned", "classical")
+
+
+def prf_iou(tp, fp, fn):
+    """Precision, recall, F1 and IoU from pixel counts (arrays broadcast; 0/0 -> 0)."""
+    tp, fp, fn = (np.asarray(v, np.float64) for v in (tp, fp, fn))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+        iou = np.where(tp > 0, tp / (tp + fp + fn), 0.0)
+    return precision, recall, f1, iou
+
+
+def _scorer(method: str, model: str):
+    if method == "learned":
+        from ..detection.learned import learned_scores
+
+        return lambda plane: learned_scores(plane, model=model)
+    if method == "classical":
+        from ..detection.classical import classical_scores
+
+        return classical_scores
+    raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHOD_NAMES)}")
+
+
+def _plane(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image, np.float32)
+    return image[..., None] if image.ndim == 2 else image
+
+
+def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repeats: int = 2,
+             seed: int = 2024, threshold: float = 0.5, progress=None) -> dict:
+    """Per-class precision, recall, F1 and IoU and clean false alarms of each method.
+
+    Parameters
+    ----------
+    methods : sequence of {'learned', 'classical'}
+        Detectors to evaluate.
+    model : str
+        Learned detector model name or path.
+    images : list of (str, ndarray), optional
+        Named images in [0, 1], (M, N) or (M, N, 3); default the validation
+        split ``napari_mend.synthesis.corpus_images('val')``.
+    repeats : int
+        Damaged versions of every image (different defect draws).
+    seed : int
+        Seed of the defect draws.
+    threshold : float
+        Detection threshold on the scores.
+    progress : callable, optional
+        ``progress(done, total)`` after every scored image.
+
+    Returns
+    -------
+    results : dict
+        ``{'methods': {method: {'per_class': {class: {'precision', 'recall',
+        'f1', 'iou', 'positive_pixels'}}, 'clean_false_alarm': float,
+        'seconds_per_megapixel': float}}, 'images': [...], 'repeats',
+        'seed', 'threshold', 'pixels'}``.
+    """
+    from ..synthesis import corpus_images, synthesize_defects
+
+    if images is None:
+        images = corpus_images("val")
+    scorers = {m: _scorer(m, model) for m in methods}
+    n_classes = len(DEFECT_CLASSES)
+    counts = {m: np.zeros((n_classes, 3), np.int64) for m in methods}
+    alarms = dict.fromkeys(methods, 0)
+    seconds = dict.fromkeys(methods, 0.0)
+    damaged_pixels = clean_pixels = 0
+    total = len(images) * (repeats + 1) * len(methods)
+    done = 0
+    for i, (_, image) in enumerate(images):
+        image = np.asarray(image, np.float32)
+        cases = [(image, None)]
+        for r in range(repeats):
+            rng = np.random.default_rng([seed, i, r])
+            damage = synthesize_defects(image, rng=rng,
+                                        channel_axis=-1 if image.ndim == 3 else None)
+            cases.append((np.asarray(damage.image, np.float32), np.asarray(damage.masks, bool)))
+        for plane, truth in cases:
+            plane = _plane(plane)
+            if truth is None:
+                clean_pixels += plane.shape[0] * plane.shape[1]
+            else:
+                damaged_pixels += plane.shape[0] * plane.shape[1]
+            for m, score in scorers.items():
+                start = time.perf_counter()
+                detected = score(plane) >= threshold
+                seconds[m] += time.perf_counter() - start
+                if truth is None:
+                    alarms[m] += int(detected.any(axis=0).sum())
+                else:
+                    counts[m][:, 0] += (detected & truth).sum(axis=(1, 2))
+                    counts[m][:, 1] += (detected & ~truth).sum(axis=(1, 2))
+                    counts[m][:, 2] += (~detected & truth).sum(axis=(1, 2))
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+    results = {}
+    for m in methods:
+        precision, recall, f1, iou = prf_iou(*counts[m].T)
+        per_class = {
+            name: {"precision": round(float(precision[k]), 4), "recall": round(float(recall[k]), 4),
+                   "f1": round(float(f1[k]), 4), "iou": round(float(iou[k]), 4),
+                   "positive_pixels": int(counts[m][k, 0] + counts[m][k, 2])}
+            for k, name in enumerate(DEFECT_CLASSES.values())
+        }
+        results[m] = {
+            "per_class": per_class,
+            "clean_false_alarm": round(alarms[m] / max(clean_pixels, 1), 6),
+            "seconds_per_megapixel": round(seconds[m] / ((damaged_pixels + clean_pixels) / 1e6), 3),
+        }
+    return {"methods": results, "images": [name for name, _ in images], "repeats": repeats,
+            "seed": seed, "threshold": threshold,
+            "pixels": {"damaged": damaged_pixels, "clean": clean_pixels}}
+
+
+def markdown_table(results: dict) -> str:
+    """The per-class metrics of :func:`evaluate` as a markdown table."""
+    methods = list(results["methods"])
+    head = ["class"] + [f"{m} {k}" for m in methods for k in ("P", "R", "F1", "IoU")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in DEFECT_CLASSES.values():
+        row = [name]
+        for m in methods:
+            c = results["methods"][m]["per_class"][name]
+            row += [f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}", f"{c['iou']:.3f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    fa = ["clean false alarms (% px)"]
+    speed = ["seconds per megapixel"]
+    for m in methods:
+        fa += [f"{100 * results['methods'][m]['clean_false_alarm']:.4f}", "", "", ""]
+        speed += [f"{results['methods'][m]['seconds_per_megapixel']:.3f}", "", "", ""]
+    lines += ["| " + " | ".join(fa) + " |", "| " + " | ".join(speed) + " |"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """Print the evaluation table (``--json FILE`` also writes the raw results)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m napari_mend.evaluation.detector",
+                                     description="Evaluate the defect detectors.")
+    parser.add_argument("--model", default="detector")
+    parser.add_argument("--methods", default=",".join(METHOD_NAMES))
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    results = evaluate(methods=tuple(args.methods.split(",")), model=args.model,
+                       repeats=args.repeats, seed=args.seed)
+    print(markdown_table(results))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(results, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

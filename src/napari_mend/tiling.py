@@ -1,0 +1,128 @@
+"""Tiled processing of large image planes with overlap and smooth blending.
+
+A plane is cut into equal tiles that overlap by ``overlap`` pixels; each tile's
+result is weighted by a separable raised-cosine window that falls off towards
+the tile's edges (where a network sees the least context) and the weighted
+results are summed, then divided by the summed weights. Because every tile
+along an axis has the same length, the summed weights are the outer product of
+two 1-D profiles, so no full-size weight image is ever allocated: memory is
+the output plus one tile.
+
+Axes shorter than a tile are processed as a single tile, padded by reflection
+up to a multiple of ``multiple`` and cropped back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def tile_starts(length: int, *, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of size ``tile`` covering ``length`` pixels.
+
+    Parameters
+    ----------
+    length : int
+        Axis length (``>= tile``).
+    tile : int
+        Tile length.
+    overlap : int
+        Minimum overlap between neighbouring tiles (``< tile``).
+
+    Returns
+    -------
+    starts : list of int
+        Increasing offsets; the first is 0 and the last is ``length - tile``.
+    """
+    if not 0 <= overlap < tile:
+        raise ValueError(f"overlap must be in [0, tile), got overlap={overlap}, tile={tile}")
+    if length <= tile:
+        return [0]
+    n = math.ceil((length - overlap) / (tile - overlap))
+    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+
+
+def blend_window(tile: int, overlap: int) -> np.ndarray:
+    """1-D blending weights of a tile: raised-cosine ramps of width ``overlap``, 1 inside.
+
+    Weights are strictly positive, so every pixel covered by a tile gets a
+    defined blend.
+    """
+    w = np.ones(tile, np.float32)
+    if overlap > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
+        w[:overlap] = ramp
+        w[tile - overlap:] = np.minimum(w[tile - overlap:], ramp[::-1])
+    return w
+
+
+def _axis_plan(length: int, tile: int, overlap: int, multiple: int):
+    """Tile length, starts and window for one axis."""
+    if length >= tile:
+        return tile, tile_starts(length, tile=tile, overlap=overlap), blend_window(tile, overlap)
+    size = max(multiple, math.ceil(length / multiple) * multiple)
+    return size, [0], np.ones(size, np.float32)
+
+
+def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, overlap: int = 64,
+              multiple: int = 1, progress=None) -> np.ndarray:
+    """Apply ``fn`` tile by tile and blend the results into a full-size output.
+
+    Parameters
+    ----------
+    plane : (M, N, C) ndarray
+        Input plane. It is only read.
+    fn : callable
+        ``fn(tile_array) -> (out_channels, h, w)`` array, called with
+        ``(h, w, C)`` float32 tiles whose ``h`` and ``w`` are multiples of
+        ``multiple``.
+    out_channels : int
+        Channels of ``fn``'s output.
+    tile : int
+        Tile size (a multiple of ``multiple``).
+    overlap : int
+        Overlap of neighbouring tiles, in pixels.
+    multiple : int
+        Tile sides are multiples of this (e.g. a network's total stride).
+    progress : callable, optional
+        ``progress(done, total)`` after every tile.
+
+    Returns
+    -------
+    out : (out_channels, M, N) float32 ndarray
+        Blended result.
+    """
+    if plane.ndim != 3:
+        raise ValueError(f"expected an (M, N, C) plane, got shape {plane.shape}")
+    if tile % multiple:
+        raise ValueError(f"tile ({tile}) must be a multiple of {multiple}")
+    height, width = plane.shape[:2]
+    th, ys, wy = _axis_plan(height, tile, overlap, multiple)
+    tw, xs, wx = _axis_plan(width, tile, overlap, multiple)
+    out = np.zeros((out_channels, height, width), np.float32)
+    sum_y = np.zeros(height, np.float32)
+    for y in ys:
+        sum_y[y:y + th] += wy[:height - y]
+    sum_x = np.zeros(width, np.float32)
+    for x in xs:
+        sum_x[x:x + tw] += wx[:width - x]
+    total = len(ys) * len(xs)
+    done = 0
+    for y in ys:
+        h = min(th, height - y)
+        for x in xs:
+            w = min(tw, width - x)
+            piece = np.asarray(plane[y:y + h, x:x + w], np.float32)
+            if (h, w) != (th, tw):
+                piece = np.pad(piece, ((0, th - h), (0, tw - w), (0, 0)), mode="reflect")
+            result = fn(piece)
+            weight = wy[:h, None] * wx[None, :w]
+            out[:, y:y + h, x:x + w] += result[:, :h, :w] * weight
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    out /= sum_y[None, :, None]
+    out /= sum_x[None, None, :]
+    return out

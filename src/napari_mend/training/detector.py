@@ -1,0 +1,432 @@
+"""Training of the defect detector (:class:`~napari_mend.models.detector_net.DetectorUNet`).
+
+Every sample is a random crop of a training corpus image
+(:func:`napari_mend.synthesis.corpus_images`, ``'train'`` split) or of a
+procedural image, photometrically augmented, then damaged by
+:func:`napari_mend.synthesis.synthesize_defects`; a share of the crops stays
+clean so the network learns not to fire on intact structure. Sample ``i`` is
+drawn from a generator seeded with ``(seed, i)``, so the data stream does not
+depend on the number of loader workers or on resumes.
+
+Loss: binary cross-entropy plus a soft Dice loss averaged over the classes
+(each class weighs the same, however rare its pixels).
+
+At the end the network scores a fixed set of validation crops (``'val'``
+split, never trained on) and clean validation crops; per-class thresholds
+are chosen there (best F1 under a false-alarm budget on the clean crops),
+stored in the model card and used by the calibrated inference of
+:func:`napari_mend.detection.learned.learned_scores`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..classes import DEFECT_CLASSES
+from ..detection.learned import intensity_range, network_input
+from ..evaluation.detector import prf_iou
+from .common import (Budget, JsonlLog, environment, export_model, load_checkpoint,
+                     sample_rng, save_checkpoint, seed_everything)
+
+N_CLASSES = len(DEFECT_CLASSES)
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
+
+DEFAULTS = {
+    "name": "detector",
+    "seed": 0,
+    "model": {},
+    "crop": 256,
+    "batch_size": 16,
+    "lr": 2e-3,
+    "weight_decay": 1e-4,
+    "warmup_steps": 100,
+    "max_steps": 1000,
+    "max_seconds": None,
+    "dice_weight": 1.0,
+    "p_procedural": 0.3,
+    "p_clean": 0.2,
+    "p_class": 0.5,
+    "p_gray": 0.3,
+    "workers": 0,
+    "log_every": 50,
+    "checkpoint_every": 500,
+    "val_crops": 64,
+    "val_clean_crops": 32,
+    "val_seed": 1000003,
+    "false_alarm_budget": 0.001,
+    "inference": {"tile": 512, "overlap": 64},
+}
+
+
+def full_config(config: dict) -> dict:
+    """``config`` completed with :data:`DEFAULTS` (unknown keys are an error)."""
+    unknown = set(config) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown detector config keys: {', '.join(sorted(unknown))}")
+    return {**DEFAULTS, **config}
+
+
+# --------------------------------------------------------------------- data
+
+def _random_crop(image: np.ndarray, size: int, rng) -> np.ndarray:
+    """A size x size crop at a random scale (reflect-padded when the image is small)."""
+    from skimage.transform import resize
+
+    scale = float(np.exp(rng.uniform(np.log(0.5), np.log(1.5))))
+    span = max(2, int(round(size / scale)))
+    h, w = image.shape[:2]
+    if h < span or w < span:
+        pad = ((0, max(0, span - h)), (0, max(0, span - w))) + ((0, 0),) * (image.ndim - 2)
+        image = np.pad(image, pad, mode="reflect")
+        h, w = image.shape[:2]
+    y = int(rng.integers(0, h - span + 1))
+    x = int(rng.integers(0, w - span + 1))
+    crop = image[y:y + span, x:x + span]
+    if span != size:
+        crop = resize(crop, (size, size) + crop.shape[2:], order=1, anti_aliasing=span > size)
+    return np.asarray(crop, np.float32)
+
+
+def _photometric(crop: np.ndarray, rng) -> np.ndarray:
+    """Random flips, rotation, gamma and contrast of a [0, 1] crop."""
+    crop = np.rot90(crop, int(rng.integers(4)))
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    crop = np.clip(crop, 0.0, 1.0) ** np.float32(np.exp(rng.normal(0.0, 0.3)))
+    low = rng.uniform(0.0, 0.2)
+    high = rng.uniform(0.8, 1.0)
+    return np.ascontiguousarray(low + (high - low) * crop, np.float32)
+
+
+class DetectorSamples:
+    """Map-style dataset of (input, target) pairs; sample ``i`` is reproducible.
+
+    Parameters
+    ----------
+    images : list of ndarray
+        Corpus images, float in [0, 1], (H, W) or (H, W, 3).
+    config : dict
+        Full detector config.
+    seed : int
+        Seed of the sample stream.
+    clean : bool
+        Every sample without defects (validation of false alarms).
+    """
+
+    def __init__(self, images, config, seed, *, clean=False, length=None):
+        self.images = images
+        areas = np.array([im.shape[0] * im.shape[1] for im in images], np.float64)
+        self.weights = areas / areas.sum() if len(images) else areas
+        self.config = config
+        self.seed = int(seed)
+        self.clean = clean
+        self.length = length if length is not None else 2**62
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, index):
+        from ..synthesis import procedural_image, synthesize_defects
+
+        cfg = self.config
+        rng = sample_rng(self.seed, index)
+        size = int(cfg["crop"])
+        gray = rng.random() < cfg["p_gray"]
+        if not len(self.images) or rng.random() < cfg["p_procedural"]:
+            crop = procedural_image(rng, (size, size), channels=1 if gray else 3)
+        else:
+            image = self.images[int(rng.choice(len(self.images), p=self.weights))]
+            crop = _random_crop(image, size, rng)
+            if crop.ndim == 3 and gray:
+                crop = crop @ np.array([0.2125, 0.7154, 0.0721], np.float32)
+        crop = _photometric(np.asarray(crop, np.float32), rng)
+        if crop.ndim == 2:
+            crop = crop[..., None]
+        target = np.zeros((N_CLASSES, size, size), np.uint8)
+        if not self.clean and rng.random() >= cfg["p_clean"]:
+            rgb = crop.shape[-1] == 3
+            damage = synthesize_defects(crop if rgb else crop[..., 0], rng=rng,
+                                        channel_axis=-1 if rgb else None, p=cfg["p_class"])
+            crop = np.asarray(damage.image, np.float32).reshape(crop.shape)
+            target = np.asarray(damage.masks, np.uint8)
+        low, high = intensity_range(crop)
+        jitter = (high - low) * 0.05
+        low += rng.uniform(-jitter, jitter)
+        high += rng.uniform(-jitter, jitter)
+        return network_input(crop, low, high), target
+
+
+def _training_images() -> tuple[list[str], list[np.ndarray]]:
+    from ..synthesis import corpus_images
+
+    pairs = corpus_images("train")
+    return [name for name, _ in pairs], [np.asarray(im, np.float32) for _, im in pairs]
+
+
+def _validation_images() -> tuple[list[str], list[np.ndarray]]:
+    from ..synthesis import corpus_images
+
+    pairs = corpus_images("val")
+    return [name for name, _ in pairs], [np.asarray(im, np.float32) for _, im in pairs]
+
+
+# --------------------------------------------------------------------- loss
+
+def detector_loss(logits, target, *, dice_weight=1.0):
+    """Binary cross-entropy plus class-balanced soft Dice.
+
+    Parameters
+    ----------
+    logits, target : (N, K, H, W) tensors
+        Raw network outputs and {0, 1} targets.
+
+    Returns
+    -------
+    loss : scalar tensor
+    """
+    import torch
+    from torch.nn import functional as F
+
+    logits = logits.float()
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    prob = torch.sigmoid(logits)
+    inter = (prob * target).sum(dim=(0, 2, 3))
+    denom = prob.sum(dim=(0, 2, 3)) + target.sum(dim=(0, 2, 3))
+    dice = 1.0 - (2.0 * inter + 1.0) / (denom + 1.0)
+    return bce + dice_weight * dice.mean()
+
+
+# --------------------------------------------------------------- validation
+
+def _score_batches(net, loader, device):
+    import torch
+
+    probs, targets = [], []
+    net.eval()
+    with torch.inference_mode():
+        for x, y in loader:
+            logits = net(x.to(device)).float()
+            probs.append(torch.sigmoid(logits).cpu().numpy())
+            targets.append(y.numpy().astype(bool))
+    net.train()
+    return np.concatenate(probs), np.concatenate(targets)
+
+
+def counts_at_thresholds(prob: np.ndarray, truth: np.ndarray, grid=THRESHOLD_GRID) -> np.ndarray:
+    """Pixel counts (tp, fp, fn) per class and threshold.
+
+    Parameters
+    ----------
+    prob : (N, K, H, W) float array
+    truth : (N, K, H, W) bool array
+    grid : (T,) array of thresholds
+
+    Returns
+    -------
+    counts : (K, T, 3) int64 array
+    """
+    counts = np.zeros((prob.shape[1], len(grid), 3), np.int64)
+    for k in range(prob.shape[1]):
+        p = prob[:, k].ravel()
+        t = truth[:, k].ravel()
+        order = np.searchsorted(grid, p, side="right")  # p >= grid[j] for j < order
+        pos = np.bincount(order[t], minlength=len(grid) + 1)
+        neg = np.bincount(order[~t], minlength=len(grid) + 1)
+        tp = pos[::-1].cumsum()[::-1][1:]
+        fp = neg[::-1].cumsum()[::-1][1:]
+        counts[k, :, 0] = tp
+        counts[k, :, 1] = fp
+        counts[k, :, 2] = t.sum() - tp
+    return counts
+
+
+def choose_thresholds(counts, clean_counts, clean_pixels, *, false_alarm_budget):
+    """Per-class threshold of best F1 whose false alarms on clean crops fit the budget.
+
+    The budget is split evenly over the classes. Returns ``(thresholds,
+    metrics)`` with metrics per class at the chosen threshold.
+    """
+    per_class_cap = false_alarm_budget / counts.shape[0]
+    thresholds, metrics = {}, {}
+    for k, name in enumerate(DEFECT_CLASSES.values()):
+        tp, fp, fn = counts[k].T
+        _, _, f1, _ = prf_iou(tp, fp, fn)
+        fa = clean_counts[k, :, 1] / max(clean_pixels, 1)
+        allowed = fa <= per_class_cap
+        j = int(np.argmax(np.where(allowed, f1, -1.0))) if allowed.any() else len(THRESHOLD_GRID) - 1
+        p, r, f, i = prf_iou(tp[j], fp[j], fn[j])
+        thresholds[name] = float(THRESHOLD_GRID[j])
+        metrics[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
+                         "f1": round(float(f), 4), "iou": round(float(i), 4),
+                         "clean_false_alarm": round(float(fa[j]), 6),
+                         "positive_pixels": int(tp[j] + fn[j])}
+    return thresholds, metrics
+
+
+def validate(net, config, device, log=None):
+    """Calibrate thresholds and measure metrics on validation crops.
+
+    Returns
+    -------
+    thresholds : dict
+        Class name -> raw probability threshold.
+    metrics : dict
+        Per-class precision, recall, F1, IoU and clean false-alarm rate at
+        those thresholds, plus the union false-alarm rate on clean crops.
+    """
+    import torch
+
+    names, images = _validation_images()
+    kw = {"batch_size": 8, "num_workers": int(config["workers"])}
+    damaged = DetectorSamples(images, config, config["val_seed"], length=config["val_crops"])
+    clean = DetectorSamples(images, config, config["val_seed"] + 1, clean=True,
+                            length=config["val_clean_crops"])
+    prob, truth = _score_batches(net, torch.utils.data.DataLoader(damaged, **kw), device)
+    counts = counts_at_thresholds(prob, truth)
+    clean_prob, clean_truth = _score_batches(net, torch.utils.data.DataLoader(clean, **kw), device)
+    clean_counts = counts_at_thresholds(clean_prob, clean_truth)
+    pixels = clean_prob.shape[0] * clean_prob.shape[2] * clean_prob.shape[3]
+    thresholds, metrics = choose_thresholds(counts, clean_counts, pixels,
+                                            false_alarm_budget=config["false_alarm_budget"])
+    t = np.array([thresholds[n] for n in DEFECT_CLASSES.values()])[None, :, None, None]
+    union_fa = float((clean_prob >= t).any(axis=1).mean())
+    summary = {"per_class": metrics, "clean_false_alarm_union": round(union_fa, 6),
+               "val_images": names, "val_crops": int(config["val_crops"]),
+               "val_clean_crops": int(config["val_clean_crops"]), "crop": int(config["crop"]),
+               "val_seed": int(config["val_seed"])}
+    if log is not None:
+        log("validation", thresholds=thresholds,
+            f1={n: m["f1"] for n, m in metrics.items()}, clean_false_alarm_union=union_fa)
+    return thresholds, summary
+
+
+# ----------------------------------------------------------------- training
+
+def _learning_rate(config, step, progress):
+    warm = min(1.0, (step + 1) / max(1, config["warmup_steps"]))
+    return config["lr"] * warm * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _worker_init(_):
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
+    """Train a detector and export it with its model card.
+
+    Parameters
+    ----------
+    config : dict
+        Training config (see :data:`DEFAULTS` for keys and defaults;
+        ``configs/detector.json`` is the shipped model's).
+    out_dir : path-like
+        Receives ``checkpoint.pt``, ``log.jsonl`` and the exported
+        ``<name>.pt`` + ``<name>.json``.
+    resume : bool
+        Continue from ``out_dir/checkpoint.pt`` if there is one.
+    log : callable, optional
+        Receives a one-line summary of each log record.
+
+    Returns
+    -------
+    card : dict
+        The exported model card.
+    """
+    import torch
+
+    from ..models.detector_net import DetectorUNet
+    from ..models.device import default_device
+
+    config = full_config(config)
+    out_dir = Path(out_dir)
+    seed_everything(int(config["seed"]))
+    device = default_device()
+    logger = JsonlLog(out_dir / "log.jsonl", echo=log)
+    net = DetectorUNet(**config["model"]).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=config["lr"],
+                            weight_decay=config["weight_decay"])
+    state = load_checkpoint(out_dir, model=net, optimizer=opt) if resume else None
+    step = state["step"] if state else 0
+    budget = Budget(max_steps=config["max_steps"], max_seconds=config["max_seconds"],
+                    elapsed=state["elapsed"] if state else 0.0)
+    names, images = _training_images()
+    logger("start", step=step, device=str(device), resumed=state is not None,
+           train_images=len(names), config=config)
+
+    batch = int(config["batch_size"])
+    dataset = DetectorSamples(images, config, config["seed"])
+    sampler = range(step * batch, (config["max_steps"] + 1) * batch)
+    workers = int(config["workers"])
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch, sampler=sampler, num_workers=workers,
+        worker_init_fn=_worker_init if workers else None, pin_memory=device.type == "cuda",
+        prefetch_factor=4 if workers else None, persistent_workers=False)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    net.train()
+    running, seen, t_log = 0.0, 0, time.perf_counter()
+    for x, y in loader:
+        if budget.done(step):
+            break
+        progress = max(step / config["max_steps"],
+                       budget.elapsed() / config["max_seconds"] if config["max_seconds"] else 0.0)
+        for group in opt.param_groups:
+            group["lr"] = _learning_rate(config, step, progress)
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True).float()
+        with autocast:
+            logits = net(x)
+        loss = detector_loss(logits, y, dice_weight=config["dice_weight"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        running += loss.item()
+        seen += 1
+        if step % config["log_every"] == 0 or step == 1:
+            now = time.perf_counter()
+            logger("train", step=step, loss=running / seen, lr=opt.param_groups[0]["lr"],
+                   elapsed=budget.elapsed(), samples_per_s=seen * batch / (now - t_log))
+            running, seen, t_log = 0.0, 0, now
+        if step % config["checkpoint_every"] == 0:
+            save_checkpoint(out_dir, model=net, optimizer=opt, step=step,
+                            elapsed=budget.elapsed())
+    wall = budget.elapsed()
+    save_checkpoint(out_dir, model=net, optimizer=opt, step=step, elapsed=wall)
+    thresholds, validation = validate(net, config, device, log=logger)
+    card = {
+        "kind": "detector",
+        "architecture": "detector_unet",
+        "config": dict(config["model"]),
+        "classes": dict(DEFECT_CLASSES),
+        "thresholds": thresholds,
+        "calibration": "score = sigmoid(logit(p) - logit(threshold[class])); 0.5 = threshold",
+        "inference": dict(config["inference"]),
+        "input": "(N, 3, H, W), per-image 0.5/99.5 percentiles mapped to -1/+1, gray replicated",
+        "training": {"config": config, "steps": step, "wall_time_s": round(wall, 1),
+                     "device": str(device), "device_name": _device_name(device),
+                     "samples": step * batch, "environment": environment()},
+        "data": {"train_images": names, "procedural_share": config["p_procedural"],
+                 "clean_share": config["p_clean"],
+                 "source": "shared/TRAINING_DATA.md corpus ('train' split of "
+                           "napari_mend.synthesis) + napari_mend.synthesis.procedural_image; "
+                           "defects from napari_mend.synthesis.synthesize_defects"},
+        "seed": int(config["seed"]),
+        "validation": validation,
+    }
+    weights, card_path = export_model(out_dir, config["name"], module=net, card=card)
+    logger("export", weights=str(weights), card=str(card_path), steps=step, wall_time_s=wall)
+    return card
+
+
+def _device_name(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
