@@ -1,0 +1,103 @@
+"""Run compute off the GUI thread with a progress bar and a Cancel button."""
+
+from __future__ import annotations
+
+import threading
+
+from magicgui.widgets import Container, Label, ProgressBar, PushButton
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QObject, Signal
+
+from ..progress import Cancelled
+
+
+class _Relay(QObject):
+    """Carries progress from the worker thread to the GUI thread (queued signal)."""
+
+    progressed = Signal(int, int)
+
+
+class TaskRunner(Container):
+    """Progress bar, status line and Cancel button for one background task at a time.
+
+    ``run(fn, on_done, label)`` calls ``fn(progress)`` in a worker thread;
+    ``progress(done, total)`` updates the bar and raises
+    :class:`~napari_mend.progress.Cancelled` once Cancel was pressed. Errors
+    are shown as napari notifications; the window never blocks.
+    """
+
+    def __init__(self):
+        self.status = Label(value="")
+        self.bar = ProgressBar(value=0, min=0, max=1000, visible=False)
+        self.cancel = PushButton(text="Cancel", enabled=False)
+        super().__init__(widgets=[self.bar, self.status, self.cancel], labels=False)
+        self.worker = None
+        self._cancel_event = threading.Event()
+        self._relay = _Relay()
+        self._relay.progressed.connect(self._show_progress)
+        self.cancel.changed.connect(self._request_cancel)
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.bar.max = max(total, 1)
+        self.bar.value = min(done, self.bar.max)
+
+    def _request_cancel(self) -> None:
+        self._cancel_event.set()
+        self.status.value = "cancelling..."
+
+    def run(self, fn, on_done, label: str):
+        """Start ``fn(progress)``; ``on_done(result)`` runs in the GUI thread."""
+        if self.busy:
+            show_info("napari-mend is still working; wait or press Cancel")
+            return None
+        self._cancel_event.clear()
+        relay, cancel = self._relay, self._cancel_event
+
+        def progress(done, total):
+            if cancel.is_set():
+                raise Cancelled()
+            relay.progressed.emit(int(done), int(total))
+
+        def task():
+            try:
+                return fn(progress)
+            except Cancelled:
+                return Cancelled
+
+        worker = create_worker(task, _start_thread=False)
+        self.worker = worker
+        self.status.value = f"{label}..."
+        self.bar.visible, self.bar.value = True, 0
+        self.cancel.enabled = True
+
+        def returned(result):
+            if result is Cancelled:
+                self.status.value = f"{label}: cancelled"
+                show_info(f"napari-mend: {label} cancelled; nothing was changed")
+                return
+            try:
+                on_done(result)
+            except Exception as err:  # show, never crash the viewer
+                errored(err)
+                return
+            self.status.value = f"{label}: done"
+
+        def errored(err):
+            self.status.value = f"{label}: failed"
+            show_error(f"napari-mend: {label} failed: {err}")
+
+        def finished():
+            self.worker = None
+            self.bar.visible = False
+            self.cancel.enabled = False
+
+        worker.returned.connect(returned)
+        worker.errored.connect(errored)
+        worker.finished.connect(finished)
+        worker.start()
+        return worker

@@ -1,0 +1,226 @@
+"""The "Mend defects" dock widget: image -> Detect -> edit defects -> Mend -> Save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from magicgui.widgets import (
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSlider,
+    Label,
+    PushButton,
+    Select,
+    create_widget,
+)
+from napari.layers import Image, Labels
+from napari.utils.notifications import show_error, show_info
+
+from ..classes import DEFECT_CLASSES
+from ..detection.api import METHODS as DETECT_METHODS
+from ..detection.api import detect_scores
+from ..inpainting.api import METHODS as FILL_METHODS
+from ..inpainting.api import inpaint
+from ..io.provenance import make_provenance
+from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
+from ._worker import TaskRunner
+
+
+def _channel_axis(layer: Image):
+    return -1 if layer.rgb else None
+
+
+def _shipped_card(name: str):
+    """The model card of ``name``, or None when that model is not installed."""
+    from ..models.registry import ModelError, model_card
+
+    try:
+        return model_card(name)
+    except ModelError:
+        return None
+
+
+class MendWidget(Container):
+    """Dock widget that detects defects, lets the curator edit them, and mends them."""
+
+    def __init__(self, viewer: "napari.viewer.Viewer"):  # noqa: F821
+        self._viewer = viewer
+        self._scores = {}  # image layer id -> DefectScores
+
+        self.image = create_widget(annotation=Image, label="image")
+        self.detect_method = ComboBox(label="detector", choices=list(DETECT_METHODS),
+                                      value=DETECT_METHODS[0])
+        self.model_info = Label(value="")
+        self.classes = Select(label="classes", choices=list(DEFECT_CLASSES.values()),
+                              value=list(DEFECT_CLASSES.values()))
+        self.detect_button = PushButton(text="Detect")
+        self.sensitivity = FloatSlider(label="sensitivity", min=0.0, max=1.0, step=0.01,
+                                       value=0.5)
+        self.defects = create_widget(annotation=Labels, label="defects")
+        self.edit_hint = Label(value="Edit the defects layer with napari's brush and eraser.")
+        self.fill_method = ComboBox(label="fill", choices=list(FILL_METHODS), value="auto")
+        self.mend_button = PushButton(text="Mend")
+        self.save_path = FileEdit(label="bundle", mode="w", filter="*.mend")
+        self.save_button = PushButton(text="Save bundle")
+        self.runner = TaskRunner()
+
+        super().__init__(widgets=[
+            self.image,
+            Label(value="<b>1. Detect</b>"), self.detect_method, self.model_info, self.classes,
+            self.detect_button, self.sensitivity,
+            Label(value="<b>2. Check</b>"), self.defects, self.edit_hint,
+            Label(value="<b>3. Mend</b>"), self.fill_method, self.mend_button,
+            Label(value="<b>4. Save</b>"), self.save_path, self.save_button,
+            self.runner,
+        ])
+        self.detect_button.changed.connect(self.run_detect)
+        self.sensitivity.changed.connect(self._rethreshold)
+        self.classes.changed.connect(self._rethreshold)
+        self.mend_button.changed.connect(self.run_mend)
+        self.save_button.changed.connect(self.save_bundle)
+        self.detect_method.changed.connect(self._show_model)
+        self._show_model()
+        for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
+            event.connect(self._refresh_choices)
+
+    # --- helpers -------------------------------------------------------
+    def _refresh_choices(self, event=None):
+        self.image.reset_choices()
+        self.defects.reset_choices()
+
+    def _show_model(self, event=None):
+        if self.detect_method.value == "classical":
+            self.model_info.value = "classical: scratch, dust, blotch"
+            return
+        card = _shipped_card("detector")
+        self.model_info.value = (f"model: {card['name']} ({', '.join(card.get('classes', DEFECT_CLASSES.values()))})"
+                                 if card else "no detector model installed")
+
+    def _layer_by_name(self, name):
+        return self._viewer.layers[name] if name in self._viewer.layers else None
+
+    @property
+    def threshold(self) -> float:
+        return round(1.0 - self.sensitivity.value, 6)
+
+    def _selected_classes(self):
+        return list(self.classes.value)
+
+    # --- Detect --------------------------------------------------------
+    def run_detect(self, event=None):
+        """Start detection on the chosen image (in a worker thread)."""
+        layer = self.image.value
+        if layer is None:
+            show_info("napari-mend: open or choose an image first")
+            return None
+        data = np.asarray(layer.data)
+        method = self.detect_method.value
+        axis = _channel_axis(layer)
+
+        def compute(progress):
+            return detect_scores(data, channel_axis=axis, method=method, progress=progress)
+
+        return self.runner.run(compute, lambda s: self._detected(layer, data, s), "detect")
+
+    def _detected(self, layer, data, scores):
+        self._scores[id(layer)] = scores
+        labels = scores.labels(threshold=self.threshold, classes=self._selected_classes())
+        name = defects_layer_name(layer.name)
+        provenance = make_provenance(
+            operation="detect", method=scores.method,
+            parameters={"threshold": self.threshold, "classes": self._selected_classes()},
+            image=data, mask=labels, model=scores.model,
+        )
+        existing = self._layer_by_name(name)
+        if isinstance(existing, Labels):
+            existing.data = labels
+            existing.metadata["provenance"] = provenance
+            target = existing
+        else:
+            target = self._viewer.add_labels(
+                labels, name=name, scale=layer.scale[-labels.ndim:],
+                translate=layer.translate[-labels.ndim:],
+                metadata={"provenance": provenance, "source": layer.name},
+                **defects_layer_kwargs(),
+            )
+        target.metadata["scores_of"] = layer.name
+        self.defects.value = target
+        n = int((labels > 0).sum())
+        show_info(f"napari-mend: {n} defect pixels found in {layer.name!r}")
+
+    def _rethreshold(self, event=None):
+        """Re-threshold cached scores (no recomputation) into the defects layer."""
+        layer = self.image.value
+        scores = self._scores.get(id(layer)) if layer is not None else None
+        target = self._layer_by_name(defects_layer_name(layer.name)) if layer is not None else None
+        if scores is None or not isinstance(target, Labels):
+            return
+        target.data = scores.labels(threshold=self.threshold, classes=self._selected_classes())
+        target.metadata.setdefault("provenance", {}).setdefault("parameters", {})
+        target.metadata["provenance"]["parameters"].update(
+            threshold=self.threshold, classes=self._selected_classes())
+
+    # --- Mend ----------------------------------------------------------
+    def run_mend(self, event=None):
+        """Fill the defects layer's pixels of the chosen image (in a worker thread)."""
+        layer, defects = self.image.value, self.defects.value
+        if layer is None or defects is None:
+            show_info("napari-mend: choose an image and a defects layer (press Detect first)")
+            return None
+        data = np.asarray(layer.data)
+        mask = np.asarray(defects.data).copy()
+        method = self.fill_method.value
+        axis = _channel_axis(layer)
+
+        def compute(progress):
+            return inpaint(data, mask, channel_axis=axis, method=method, progress=progress)
+
+        def done(mended):
+            self._mended(layer, data, mask, mended, method)
+
+        return self.runner.run(compute, done, "mend")
+
+    def _mended(self, layer, data, mask, mended, method):
+        provenance = make_provenance(
+            operation="inpaint", method=method, parameters={"channel_axis": _channel_axis(layer)},
+            image=data, mask=mask, model=_shipped_card("inpainter") if method in ("learned", "auto") else None,
+        )
+        name = mended_layer_name(layer.name)
+        existing = self._layer_by_name(name)
+        metadata = {"provenance": provenance, "source": layer.name}
+        if isinstance(existing, Image):
+            existing.data = mended
+            existing.metadata.update(metadata)
+        else:
+            self._viewer.add_image(
+                mended, name=name, rgb=layer.rgb, colormap=layer.colormap,
+                contrast_limits=layer.contrast_limits, scale=layer.scale,
+                translate=layer.translate, metadata=metadata,
+            )
+        show_info(f"napari-mend: mended {int((mask > 0).sum())} pixels of {layer.name!r}")
+
+    # --- Save ----------------------------------------------------------
+    def save_bundle(self, event=None):
+        """Write original, defects, mended and provenance as a ``.mend`` bundle."""
+        from ..io.bundle import write_bundle
+
+        layer, defects = self.image.value, self.defects.value
+        mended = self._layer_by_name(mended_layer_name(layer.name)) if layer is not None else None
+        if layer is None or defects is None or mended is None:
+            show_info("napari-mend: detect and mend first, then save the bundle")
+            return None
+        path = Path(self.save_path.value)
+        if path.suffix != ".mend":
+            path = path.with_suffix(".mend")
+        try:
+            write_bundle(path, original=np.asarray(layer.data), labels=np.asarray(defects.data),
+                         mended=np.asarray(mended.data),
+                         provenance=mended.metadata.get("provenance", {}),
+                         channel_axis=_channel_axis(layer))
+        except Exception as err:  # shown to the curator, never a crash
+            show_error(f"napari-mend: could not save {path}: {err}")
+            return None
+        show_info(f"napari-mend: saved {path}")
+        return path

@@ -1,0 +1,296 @@
+"""``napari-mend`` command line: detect, inpaint and restore image files; demo; train; evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+EXIT_ERROR = 2
+
+
+class CLIError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def read_image(path: Path, channel_axis: str):
+    """Read an image file; return ``(data, channel_axis, provenance_or_None)``.
+
+    ``channel_axis`` is ``'auto'`` (last axis of length 3 or 4 is colour),
+    ``'none'`` or an integer as text.
+    """
+    if not path.exists():
+        raise CLIError(f"{path}: no such file")
+    provenance = None
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            from .io.tiff import read_image_tiff
+
+            data, provenance = read_image_tiff(path)
+        else:
+            from skimage.io import imread
+
+            data = imread(path)
+    except Exception as err:  # corrupt, truncated or not an image
+        raise CLIError(f"{path}: cannot read it as an image ({err}); is the file complete?") from None
+    data = np.asarray(data)
+    if channel_axis == "auto":
+        axis = -1 if data.ndim >= 3 and data.shape[-1] in (3, 4) else None
+    elif channel_axis == "none":
+        axis = None
+    else:
+        axis = int(channel_axis)
+    return data, axis, provenance
+
+
+def _output(path: str, overwrite: bool) -> Path:
+    out = Path(path)
+    if out.exists() and not overwrite:
+        raise CLIError(f"{out} exists; pass --overwrite to replace it")
+    if not out.parent.exists():
+        raise CLIError(f"{out.parent} does not exist; create the output folder first")
+    return out
+
+
+def _input(args):
+    if getattr(args, "sample", None):
+        from ._sample_data import sample_image
+
+        data, _, axis = sample_image(args.sample)
+        return data, axis, f"sample:{args.sample}"
+    if not args.input:
+        raise CLIError("give an input image file (or --sample NAME)")
+    data, axis, _ = read_image(Path(args.input), args.channel_axis)
+    return data, axis, str(args.input)
+
+
+def _progress(label: str):
+    """A terminal progress callback (only when stderr is a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done, total):
+        pct = 100 * done / total if total else 100
+        sys.stderr.write(f"\r{label}: {pct:5.1f}%")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_detect(args) -> int:
+    from .classes import DEFECT_CLASSES
+    from .detection.api import detect_scores
+    from .io.provenance import make_provenance
+    from .io.tiff import write_labels_tiff
+
+    out = _output(args.output, args.overwrite)
+    data, axis, source = _input(args)
+    scores = detect_scores(data, channel_axis=axis, method=args.method, model=args.model,
+                           progress=_progress("detect"))
+    labels = scores.labels(threshold=args.threshold, classes=args.classes)
+    prov = make_provenance(operation="detect", method=args.method,
+                           parameters={"threshold": args.threshold, "classes": args.classes,
+                                       "source": source},
+                           image=data, mask=labels, model=scores.model)
+    write_labels_tiff(out, labels, class_names=DEFECT_CLASSES, provenance=prov,
+                      overwrite=args.overwrite)
+    counts = {DEFECT_CLASSES[v]: int((labels == v).sum()) for v in DEFECT_CLASSES}
+    print(f"wrote {out}: " + ", ".join(f"{k} {n} px" for k, n in counts.items() if n) or "no defects")
+    return 0
+
+
+def cmd_inpaint(args) -> int:
+    from .inpainting.api import inpaint
+    from .io.provenance import make_provenance
+    from .io.tiff import read_labels_tiff, write_image_tiff
+
+    out = _output(args.output, args.overwrite)
+    data, axis, source = _input(args)
+    mask_path = Path(args.mask)
+    try:
+        if mask_path.suffix.lower() in (".tif", ".tiff"):
+            from .io.tiff import read_tiff_metadata
+
+            meta = read_tiff_metadata(mask_path) or {}
+            mask = (read_labels_tiff(mask_path)[0] if meta.get("kind") == "labels"
+                    else read_image(mask_path, "none")[0])
+        else:
+            mask = read_image(mask_path, "none")[0]
+    except CLIError:
+        raise
+    except Exception as err:  # corrupt or truncated mask file
+        raise CLIError(f"{mask_path}: cannot read it as a mask ({err})") from None
+    mended = inpaint(data, mask, channel_axis=axis, method=args.method,
+                     progress=_progress("inpaint"))
+    prov = make_provenance(operation="inpaint", method=args.method,
+                           parameters={"mask_file": str(mask_path), "source": source},
+                           image=data, mask=mask)
+    write_image_tiff(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
+    print(f"wrote {out}: filled {int(np.count_nonzero(mask))} px with {args.method}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from .classes import DEFECT_CLASSES
+    from .io.provenance import make_provenance
+    from .restore import restore
+
+    out = _output(args.output, args.overwrite)
+    data, axis, source = _input(args)
+    mended, labels = restore(data, channel_axis=axis, detector=args.detector, fill=args.fill,
+                             threshold=args.threshold, classes=args.classes,
+                             progress=_progress("restore"))
+    prov = make_provenance(operation="restore", method=f"{args.detector}+{args.fill}",
+                           parameters={"threshold": args.threshold, "classes": args.classes,
+                                       "detector": args.detector, "fill": args.fill,
+                                       "source": source},
+                           image=data, mask=labels)
+    if out.suffix == ".mend":
+        from .io.bundle import write_bundle
+
+        write_bundle(out, original=data, labels=labels, mended=mended, provenance=prov,
+                     class_names=DEFECT_CLASSES, channel_axis=axis, overwrite=args.overwrite)
+    else:
+        from .io.tiff import write_image_tiff
+
+        write_image_tiff(out, mended, provenance=prov, channel_axis=axis,
+                         overwrite=args.overwrite)
+    found = {DEFECT_CLASSES[v]: int((labels == v).sum()) for v in DEFECT_CLASSES}
+    summary = ", ".join(f"{k} {n} px" for k, n in found.items() if n) or "no defects found"
+    print(f"wrote {out}: {summary}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    import napari
+
+    from ._sample_data import sample_image
+
+    viewer = napari.Viewer(title="napari-mend demo")
+    data, _, axis = sample_image(args.sample)
+    viewer.add_image(data, name=args.sample, rgb=axis is not None)
+    viewer.window.add_plugin_dock_widget("napari-mend", "Mend defects")
+    if args.screenshot:
+        viewer.window.screenshot(path=args.screenshot, canvas_only=False)
+        viewer.close()
+        return 0
+    napari.run()
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .training import main as train_main
+
+    return train_main(args.rest)
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluation import main as evaluate_main
+
+    return evaluate_main(args.rest)
+
+
+def cmd_samples(args) -> int:
+    from ._sample_data import SAMPLES
+
+    for key, (title, source, classes, _, _) in SAMPLES.items():
+        print(f"{key:20s} {title} (skimage.data.{source}; {', '.join(classes)})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._sample_data import SAMPLES
+    from .classes import DEFECT_CLASSES
+
+    parser = argparse.ArgumentParser(
+        prog="napari-mend",
+        description="Find defects in images (scratches, dust, stains, burned-in text, "
+                    "watermarks, moire) and mend them. Outputs keep shape and dtype and "
+                    "record what changed (provenance). Existing files are never replaced "
+                    "unless --overwrite is given.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def io_args(p, *, output_help):
+        p.add_argument("input", nargs="?", help="image file (TIFF, PNG, JPEG, ...)")
+        p.add_argument("-o", "--output", required=True, help=output_help)
+        p.add_argument("--sample", choices=sorted(SAMPLES),
+                       help="use a bundled sample image instead of INPUT")
+        p.add_argument("--channel-axis", default="auto",
+                       help="colour axis: 'auto' (last axis of length 3/4), 'none' (gray), "
+                            "or an integer")
+        p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+
+    classes = list(DEFECT_CLASSES.values())
+    p = sub.add_parser("detect", help="find defects; write a Labels TIFF (one value per class)",
+                       description="Detect defects and write a Labels TIFF whose values are "
+                                   f"the classes {DEFECT_CLASSES}, with class names and "
+                                   "provenance in its metadata.")
+    io_args(p, output_help="output Labels TIFF")
+    p.add_argument("--method", choices=["learned", "classical"], default="learned")
+    p.add_argument("--model", default=None, help="detector model name or file")
+    p.add_argument("--threshold", type=float, default=0.5, help="0..1; lower finds more")
+    p.add_argument("--classes", nargs="+", choices=classes, default=None)
+    p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("inpaint", help="fill the pixels of a mask; write an image TIFF",
+                       description="Fill the non-zero pixels of MASK (a Labels TIFF or any "
+                                   "image file) and write the mended image as a TIFF.")
+    io_args(p, output_help="output image TIFF")
+    p.add_argument("--mask", required=True, help="mask or Labels file (non-zero = fill)")
+    p.add_argument("--method", choices=["auto", "learned", "biharmonic", "telea", "ns"],
+                   default="auto")
+    p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("restore", help="detect and mend in one step",
+                       description="Detect defects and mend them. OUTPUT ending in .mend "
+                                   "writes a bundle (original, defects, mended, provenance) "
+                                   "that napari opens as three layers; else a TIFF.")
+    io_args(p, output_help="output bundle (NAME.mend) or image TIFF")
+    p.add_argument("--detector", choices=["learned", "classical"], default="learned")
+    p.add_argument("--fill", choices=["auto", "learned", "biharmonic", "telea", "ns"],
+                   default="auto")
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--classes", nargs="+", choices=classes, default=None)
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("demo", help="open napari with a sample image and the widget docked")
+    p.add_argument("--sample", choices=sorted(SAMPLES), default="scratched_photo")
+    p.add_argument("--screenshot", default=None, help="save a window screenshot and exit")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("samples", help="list the bundled sample images")
+    p.set_defaults(func=cmd_samples)
+
+    p = sub.add_parser("train", help="train a model (see 'napari-mend train -- --help')",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate models on the validation images",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``napari-mend`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CLIError as err:
+        print(f"napari-mend: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, TypeError, FileExistsError, ImportError, OSError) as err:
+        print(f"napari-mend {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
