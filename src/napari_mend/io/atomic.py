@@ -1,0 +1,111 @@
+"""Atomic writes: a file or folder appears complete under its name, or not at all."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path, *, overwrite=False):
+    """Write to a temporary path beside ``path`` and move it into place at the end.
+
+    The body of the ``with`` block writes a file or builds a folder at the
+    yielded temporary path (in the same folder as ``path``, so the final
+    rename never crosses file systems). On success its contents are flushed
+    to disk and it is renamed to ``path``; if the block raises, the
+    temporary file or folder is removed and ``path`` is left as it was.
+
+    A file is replaced atomically (:func:`os.replace`). A folder replacing a
+    folder is swapped in with two renames; the old one is deleted afterwards.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final location.
+    overwrite : bool, optional
+        Replace an existing ``path``. Without it, an existing ``path`` raises
+        before anything is written.
+
+    Yields
+    ------
+    tmp : pathlib.Path
+        Temporary location to write (does not exist yet).
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    FileNotFoundError
+        If the folder that should hold ``path`` does not exist.
+    """
+    path = Path(path)
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise RuntimeError(f"nothing was written for {path}")
+        _fsync_tree(tmp)
+        _move_into_place(tmp, path, overwrite=overwrite)
+        _fsync_dir(path.parent)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _move_into_place(tmp: Path, path: Path, *, overwrite: bool) -> None:
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+    if not (tmp.is_dir() and path.is_dir()):
+        os.replace(tmp, path)
+        return
+    old = path.parent / f".{path.name}.{secrets.token_hex(4)}.old"
+    os.replace(path, old)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.replace(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_tree(tmp: Path) -> None:
+    if tmp.is_file():
+        _fsync_file(tmp)
+        return
+    for folder, _, files in os.walk(tmp):
+        for name in files:
+            _fsync_file(Path(folder) / name)
+        _fsync_dir(Path(folder))
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # folders cannot be opened on Windows; nothing to flush there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove(tmp: Path) -> None:
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,207 @@
+"""Provenance records: what napari-mend changed in an image, how, and with what.
+
+A provenance record is a plain JSON-serialisable ``dict`` stored beside every
+output (in TIFF metadata, in bundles, in ``layer.metadata['provenance']``), so
+a curator can prove which pixels were altered and reproduce the step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+import numpy as np
+
+from napari_mend.classes import DEFECT_CLASSES
+
+OPERATIONS = ("detect", "inpaint", "restore", "remove_watermark", "demoire")
+"""Values accepted for ``operation``."""
+
+_HASH_SLAB_BYTES = 64 * 2**20
+
+
+def array_sha256(a) -> str:
+    """SHA-256 of an array's values in C order and little-endian byte order.
+
+    The digest depends only on the values and their dtype's item size, not on
+    memory layout, byte order or chunking: a NumPy array, its Fortran-ordered
+    copy and a dask or zarr array with the same values give the same digest.
+    Large arrays are hashed in slabs along the leading axes, so memory stays
+    bounded.
+
+    Parameters
+    ----------
+    a : array-like
+        Any array that supports ``shape``, ``dtype`` and basic slicing
+        (NumPy, dask, zarr), or anything :func:`numpy.asarray` accepts.
+
+    Returns
+    -------
+    digest : str
+        Hexadecimal SHA-256 digest.
+    """
+    if not hasattr(a, "shape") or not hasattr(a, "dtype"):
+        a = np.asarray(a)
+    digest = hashlib.sha256()
+    _hash_slabs(digest, a)
+    return digest.hexdigest()
+
+
+def _hash_slabs(digest, a) -> None:
+    itemsize = np.dtype(a.dtype).itemsize
+    if len(a.shape) == 0 or math.prod(a.shape) * itemsize <= _HASH_SLAB_BYTES:
+        digest.update(_le_bytes(a))
+        return
+    row_bytes = math.prod(a.shape[1:]) * itemsize
+    if row_bytes > _HASH_SLAB_BYTES:
+        for i in range(a.shape[0]):
+            _hash_slabs(digest, a[i])
+        return
+    rows = _HASH_SLAB_BYTES // row_bytes
+    for start in range(0, a.shape[0], rows):
+        digest.update(_le_bytes(a[start : start + rows]))
+
+
+def _le_bytes(a) -> memoryview:
+    a = np.asarray(a)
+    a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    return memoryview(a).cast("B")
+
+
+def make_provenance(
+    *, operation, method, parameters, image=None, mask=None, model=None
+) -> dict:
+    """Describe one napari-mend step as a JSON-serialisable record.
+
+    Parameters
+    ----------
+    operation : {'detect', 'inpaint', 'restore', 'remove_watermark', 'demoire'}
+        The public function that made the output.
+    method : str
+        The method used (e.g. ``'biharmonic'``, ``'learned'``).
+    parameters : mapping
+        Options of the call. NumPy scalars and arrays are converted to plain
+        numbers and lists; anything else must already be JSON-serialisable.
+    image : array-like, optional
+        The input image; its SHA-256 (see :func:`array_sha256`), shape and
+        dtype are recorded.
+    mask : array-like of bool or int, optional
+        The pixels that changed (non-zero). Recorded as a summary: count,
+        fraction of the mask's pixels, bounding box, SHA-256 of the packed
+        bits, and for integer (Labels) masks the pixel count per label.
+    model : mapping or str or object with a ``card`` attribute, optional
+        The model used: a model card (``name`` and ``sha256`` are recorded),
+        a model name, or a loaded model (``models.registry.LoadedModel``).
+
+    Returns
+    -------
+    record : dict
+        Keys ``napari_mend_version``, ``created`` (UTC, ISO 8601),
+        ``operation``, ``method``, ``parameters``, ``model``, ``input``,
+        ``mask``; the last three are ``None`` when not given.
+
+    Raises
+    ------
+    ValueError
+        If ``operation`` is unknown.
+    TypeError
+        If ``parameters`` is not a mapping or holds values that cannot be
+        stored as JSON.
+    """
+    if operation not in OPERATIONS:
+        raise ValueError(
+            f"unknown operation {operation!r}; choose from {', '.join(map(repr, OPERATIONS))}"
+        )
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"parameters must be a mapping, got {type(parameters).__name__}")
+    from napari_mend import __version__
+
+    return {
+        "napari_mend_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "operation": operation,
+        "method": str(method),
+        "parameters": _to_json_value(dict(parameters)),
+        "model": None if model is None else _model_summary(model),
+        "input": None if image is None else _array_summary(image),
+        "mask": None if mask is None else mask_summary(mask),
+    }
+
+
+def _to_json_value(value):
+    def default(obj):
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, (set, frozenset)):
+            return sorted(obj)
+        raise TypeError(
+            f"provenance parameter of type {type(obj).__name__} cannot be stored as JSON"
+        )
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def _model_summary(model) -> dict:
+    if isinstance(model, str):
+        return {"name": model, "sha256": None}
+    card = getattr(model, "card", model)
+    if not isinstance(card, Mapping) or "name" not in card:
+        raise TypeError("model must be a model card (a mapping with 'name'), a name or a loaded model")
+    return {"name": str(card["name"]), "sha256": card.get("sha256")}
+
+
+def _array_summary(a) -> dict:
+    return {
+        "sha256": array_sha256(a),
+        "shape": [int(n) for n in a.shape],
+        "dtype": np.dtype(a.dtype).name,
+    }
+
+
+def mask_summary(mask) -> dict:
+    """Summarise which pixels a mask marks (non-zero values).
+
+    Parameters
+    ----------
+    mask : array-like of bool or int
+        Boolean mask or Labels array.
+
+    Returns
+    -------
+    summary : dict
+        ``shape``, ``changed_pixels``, ``fraction`` (of all mask pixels),
+        ``bbox`` (``[start, stop]`` per axis, ``None`` when nothing is
+        marked), ``sha256`` (of ``np.packbits(mask != 0)``) and, for integer
+        masks, ``label_counts`` (class name, or the value as a string for
+        values outside :data:`napari_mend.classes.DEFECT_CLASSES`, -> pixel count).
+    """
+    mask = np.asarray(mask)
+    if mask.dtype != bool and not np.issubdtype(mask.dtype, np.integer):
+        raise TypeError(f"mask must be bool or integer, got dtype {mask.dtype}")
+    changed = mask != 0
+    count = int(np.count_nonzero(changed))
+    bbox = None
+    if count:
+        bbox = []
+        for axis in range(mask.ndim):
+            others = tuple(i for i in range(mask.ndim) if i != axis)
+            hits = np.flatnonzero(changed.any(axis=others))
+            bbox.append([int(hits[0]), int(hits[-1]) + 1])
+    summary = {
+        "shape": [int(n) for n in mask.shape],
+        "changed_pixels": count,
+        "fraction": count / mask.size if mask.size else 0.0,
+        "bbox": bbox,
+        "sha256": hashlib.sha256(np.packbits(changed, axis=None)).hexdigest(),
+    }
+    if mask.dtype != bool:
+        values, counts = np.unique(mask[changed], return_counts=True)
+        summary["label_counts"] = {
+            DEFECT_CLASSES.get(int(v), str(int(v))): int(c) for v, c in zip(values, counts)
+        }
+    return summary

@@ -1,0 +1,98 @@
+import json
+
+import numpy as np
+import pytest
+
+import napari_mend
+from napari_mend.io import array_sha256, make_provenance, mask_summary
+
+
+def test_array_sha256_depends_on_values_not_layout():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 65535, (13, 17, 3), dtype=np.uint16)
+    assert array_sha256(a) == array_sha256(np.asfortranarray(a))
+    assert array_sha256(a) == array_sha256(a.astype(">u2"))
+    assert array_sha256([[1, 2], [3, 4]]) == array_sha256(np.array([[1, 2], [3, 4]]))
+    b = a.copy()
+    b[5, 5, 1] ^= 1
+    assert array_sha256(a) != array_sha256(b)
+
+
+def test_array_sha256_slabs_match_one_pass(monkeypatch):
+    import hashlib
+
+    from napari_mend.io import provenance
+
+    rng = np.random.default_rng(1)
+    a = rng.random((4, 6, 5))
+    whole = hashlib.sha256(a.tobytes()).hexdigest()
+    # slabs smaller than one plane and smaller than one row
+    for slab in (100, 7):
+        monkeypatch.setattr(provenance, "_HASH_SLAB_BYTES", slab)
+        assert array_sha256(a) == whole
+        assert array_sha256(a[:, ::-1]) == hashlib.sha256(a[:, ::-1].tobytes()).hexdigest()
+
+
+def test_make_provenance_record_is_json_and_complete():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 255, (20, 30), dtype=np.uint8)
+    mask = np.zeros((20, 30), np.uint8)
+    mask[3:5, 10:20] = 1
+    mask[7, 4] = 2
+    card = {"name": "detector_small", "sha256": "ab" * 32, "kind": "detector"}
+    rec = make_provenance(
+        operation="restore",
+        method="learned",
+        parameters={"threshold": np.float32(0.25), "classes": ("scratch", "dust"), "n": np.int64(3)},
+        image=image,
+        mask=mask,
+        model=card,
+    )
+    assert json.loads(json.dumps(rec)) == rec
+    assert rec["napari_mend_version"] == napari_mend.__version__
+    assert rec["created"].endswith("+00:00")
+    assert rec["operation"] == "restore" and rec["method"] == "learned"
+    assert rec["parameters"] == {"threshold": 0.25, "classes": ["scratch", "dust"], "n": 3}
+    assert rec["model"] == {"name": "detector_small", "sha256": "ab" * 32}
+    assert rec["input"] == {"sha256": array_sha256(image), "shape": [20, 30], "dtype": "uint8"}
+    m = rec["mask"]
+    assert m["changed_pixels"] == 21
+    assert m["fraction"] == pytest.approx(21 / 600)
+    assert m["bbox"] == [[3, 8], [4, 20]]
+    assert m["label_counts"] == {"scratch": 20, "dust": 1}
+    assert m["sha256"] == mask_summary(mask.astype(bool))["sha256"]
+
+
+def test_make_provenance_optional_parts_and_model_forms():
+    rec = make_provenance(operation="inpaint", method="biharmonic", parameters={})
+    assert rec["input"] is None and rec["mask"] is None and rec["model"] is None
+    assert make_provenance(operation="detect", method="learned", parameters={},
+                           model="m1")["model"] == {"name": "m1", "sha256": None}
+
+    class Loaded:
+        card = {"name": "m2", "sha256": "ff"}
+
+    assert make_provenance(operation="detect", method="learned", parameters={},
+                           model=Loaded())["model"] == {"name": "m2", "sha256": "ff"}
+
+
+def test_mask_summary_empty_and_bool():
+    s = mask_summary(np.zeros((4, 5, 6), bool))
+    assert s["changed_pixels"] == 0 and s["bbox"] is None and s["fraction"] == 0.0
+    assert "label_counts" not in s
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"operation": "sharpen"}, ValueError),
+        ({"parameters": [1, 2]}, TypeError),
+        ({"parameters": {"f": object()}}, TypeError),
+        ({"mask": np.zeros((3, 3), np.float32)}, TypeError),
+        ({"model": 3}, TypeError),
+    ],
+)
+def test_make_provenance_bad_input(kwargs, error):
+    args = {"operation": "inpaint", "method": "telea", "parameters": {}, **kwargs}
+    with pytest.raises(error):
+        make_provenance(**args)
