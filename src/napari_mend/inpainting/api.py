@@ -89,7 +89,7 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
             )
     for k, i in enumerate(todo):
         report(progress, k, len(todo))
-        m = fill_mask[i]
+        m = np.array(fill_mask[i])  # writable (a 2D mask is broadcast over a stack)
         plane = view.plane(i)
         if _takes_progress(method):
             filled = fill(plane, m, progress=scaled(progress, k, len(todo)))

@@ -4,8 +4,10 @@
   and small holes, slow for large ones).
 * ``telea`` and ``ns``: OpenCV's fast-marching (Telea 2004) and
   Navier-Stokes fills, when ``opencv-python-headless`` is installed. OpenCV
-  only fills 8-bit colour images; here each channel is filled as a 32-bit
-  float image, so uint16 and float data keep their precision.
+  fills 8-bit colour or 16-bit single-channel images (its 32-bit float path
+  is unreliable); here each channel is mapped linearly onto the full 16-bit
+  range of its own min..max and filled, so uint16 data keep their precision
+  (one grey level at most) and float data of any range keep 1/65535 of it.
 """
 
 from __future__ import annotations
@@ -41,8 +43,12 @@ def _fill_opencv(image: np.ndarray, mask: np.ndarray, flag_name: str, radius: fl
     mask8 = mask.astype(np.uint8)
     out = np.empty_like(image, dtype=np.float32)
     for c in range(image.shape[-1]):
-        channel = np.ascontiguousarray(image[..., c], dtype=np.float32)
-        out[..., c] = cv2.inpaint(channel, mask8, radius, flag)
+        channel = image[..., c]
+        lo, hi = float(channel.min()), float(channel.max())
+        span = hi - lo if hi > lo else 1.0
+        q = np.rint((channel - lo) * (65535.0 / span)).astype(np.uint16)
+        filled = cv2.inpaint(q, mask8, radius, flag)
+        out[..., c] = filled.astype(np.float32) * np.float32(span / 65535.0) + np.float32(lo)
     return out
 
 
