@@ -59,9 +59,16 @@ def blend_window(tile: int, overlap: int) -> np.ndarray:
 
 
 def _axis_plan(length: int, tile: int, overlap: int, multiple: int):
-    """Tile length, starts and window for one axis."""
-    if length >= tile:
-        return tile, tile_starts(length, tile=tile, overlap=overlap), blend_window(tile, overlap)
+    """Tile length, starts and window for one axis.
+
+    Long axes get the fewest tiles of at most ``tile`` pixels, each shrunk to
+    the smallest multiple of ``multiple`` that still covers the axis with the
+    overlap (less computation spent on overlaps).
+    """
+    if length > tile:
+        n = math.ceil((length - overlap) / (tile - overlap))
+        size = min(tile, math.ceil(((length - overlap) / n + overlap) / multiple) * multiple)
+        return size, tile_starts(length, tile=size, overlap=overlap), blend_window(size, overlap)
     size = max(multiple, math.ceil(length / multiple) * multiple)
     return size, [0], np.ones(size, np.float32)
 
@@ -81,7 +88,8 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
     out_channels : int
         Channels of ``fn``'s output.
     tile : int
-        Tile size (a multiple of ``multiple``).
+        Largest tile side (a multiple of ``multiple``); tiles along an axis
+        are shrunk to the smallest side that covers it in as few tiles.
     overlap : int
         Overlap of neighbouring tiles, in pixels.
     multiple : int

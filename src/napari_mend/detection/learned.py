@@ -19,7 +19,7 @@ from ..classes import DEFECT_CLASSES
 from ..tiling import tiled_map
 
 DEFAULT_TILE = 512
-DEFAULT_OVERLAP = 64
+DEFAULT_OVERLAP = 48
 _SAMPLE_PIXELS = 1 << 20
 _PREPARED: set[int] = set()
 _PREPARE_LOCK = threading.Lock()

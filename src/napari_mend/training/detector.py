@@ -58,7 +58,7 @@ DEFAULTS = {
     "val_clean_crops": 32,
     "val_seed": 1000003,
     "false_alarm_budget": 0.001,
-    "inference": {"tile": 512, "overlap": 64},
+    "inference": {"tile": 512, "overlap": 48},
 }
 
 
@@ -368,6 +368,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
         worker_init_fn=_worker_init if workers else None, pin_memory=device.type == "cuda",
         prefetch_factor=4 if workers else None, persistent_workers=False)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    torch.backends.cudnn.benchmark = device.type == "cuda"
     net.train()
     running, seen, t_log = 0.0, 0, time.perf_counter()
     for x, y in loader:
