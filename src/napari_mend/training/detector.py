@@ -47,6 +47,7 @@ DEFAULTS = {
     "max_steps": 1000,
     "max_seconds": None,
     "dice_weight": 1.0,
+    "reuse": 1,
     "p_procedural": 0.3,
     "p_clean": 0.2,
     "p_class": 0.5,
@@ -361,7 +362,8 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
 
     batch = int(config["batch_size"])
     dataset = DetectorSamples(images, config, config["seed"])
-    sampler = range(step * batch, (config["max_steps"] + 1) * batch)
+    reuse = int(config["reuse"])
+    sampler = range(step // reuse * batch, (config["max_steps"] // reuse + 1) * batch)
     workers = int(config["workers"])
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch, sampler=sampler, num_workers=workers,
@@ -372,31 +374,35 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     net.train()
     running, seen, t_log = 0.0, 0, time.perf_counter()
     for x, y in loader:
-        if budget.done(step):
-            break
-        progress = max(step / config["max_steps"],
-                       budget.elapsed() / config["max_seconds"] if config["max_seconds"] else 0.0)
-        for group in opt.param_groups:
-            group["lr"] = _learning_rate(config, step, progress)
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True).float()
-        with autocast:
-            logits = net(x)
-        loss = detector_loss(logits, y, dice_weight=config["dice_weight"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        running += loss.item()
-        seen += 1
-        if step % config["log_every"] == 0 or step == 1:
-            now = time.perf_counter()
-            logger("train", step=step, loss=running / seen, lr=opt.param_groups[0]["lr"],
-                   elapsed=budget.elapsed(), samples_per_s=seen * batch / (now - t_log))
-            running, seen, t_log = 0.0, 0, now
-        if step % config["checkpoint_every"] == 0:
-            save_checkpoint(out_dir, model=net, optimizer=opt, step=step,
-                            elapsed=budget.elapsed())
+        for turn in range(reuse):
+            if budget.done(step):
+                break
+            progress = max(step / config["max_steps"], budget.elapsed() / config["max_seconds"]
+                           if config["max_seconds"] else 0.0)
+            for group in opt.param_groups:
+                group["lr"] = _learning_rate(config, step, progress)
+            with autocast:
+                logits = net(torch.rot90(x, turn, dims=(2, 3)))
+            loss = detector_loss(logits, torch.rot90(y, turn, dims=(2, 3)),
+                                 dice_weight=config["dice_weight"])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            running += loss.item()
+            seen += 1
+            if step % config["log_every"] == 0 or step == 1:
+                now = time.perf_counter()
+                logger("train", step=step, loss=running / seen, lr=opt.param_groups[0]["lr"],
+                       elapsed=budget.elapsed(), steps_per_s=seen / (now - t_log))
+                running, seen, t_log = 0.0, 0, now
+            if step % config["checkpoint_every"] == 0:
+                save_checkpoint(out_dir, model=net, optimizer=opt, step=step,
+                                elapsed=budget.elapsed())
+        if budget.done(step):
+            break
     wall = budget.elapsed()
     save_checkpoint(out_dir, model=net, optimizer=opt, step=step, elapsed=wall)
     thresholds, validation = validate(net, config, device, log=logger)
@@ -411,7 +417,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
         "input": "(N, 3, H, W), per-image 0.5/99.5 percentiles mapped to -1/+1, gray replicated",
         "training": {"config": config, "steps": step, "wall_time_s": round(wall, 1),
                      "device": str(device), "device_name": _device_name(device),
-                     "samples": step * batch, "environment": environment()},
+                     "samples": step // reuse * batch, "reuse": reuse, "environment": environment()},
         "data": {"train_images": names, "procedural_share": config["p_procedural"],
                  "clean_share": config["p_clean"],
                  "source": "shared/TRAINING_DATA.md corpus ('train' split of "
