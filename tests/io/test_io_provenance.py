@@ -43,7 +43,11 @@ def test_make_provenance_record_is_json_and_complete():
     rec = make_provenance(
         operation="restore",
         method="learned",
-        parameters={"threshold": np.float32(0.25), "classes": ("scratch", "dust"), "n": np.int64(3)},
+        parameters={
+            "threshold": np.float32(0.25),
+            "classes": ("scratch", "dust"),
+            "n": np.int64(3),
+        },
         image=image,
         mask=mask,
         model=card,
@@ -66,14 +70,16 @@ def test_make_provenance_record_is_json_and_complete():
 def test_make_provenance_optional_parts_and_model_forms():
     rec = make_provenance(operation="inpaint", method="biharmonic", parameters={})
     assert rec["input"] is None and rec["mask"] is None and rec["model"] is None
-    assert make_provenance(operation="detect", method="learned", parameters={},
-                           model="m1")["model"] == {"name": "m1", "sha256": None}
+    assert make_provenance(operation="detect", method="learned", parameters={}, model="m1")[
+        "model"
+    ] == {"name": "m1", "sha256": None}
 
     class Loaded:
         card = {"name": "m2", "sha256": "ff"}
 
-    assert make_provenance(operation="detect", method="learned", parameters={},
-                           model=Loaded())["model"] == {"name": "m2", "sha256": "ff"}
+    assert make_provenance(operation="detect", method="learned", parameters={}, model=Loaded())[
+        "model"
+    ] == {"name": "m2", "sha256": "ff"}
 
 
 def test_mask_summary_empty_and_bool():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from napari_mend.io import atomic as atomic_module
 from napari_mend.io import (
     atomic_path,
     make_provenance,
@@ -13,7 +14,6 @@ from napari_mend.io import (
     write_image_tiff,
     write_labels_tiff,
 )
-from napari_mend.io import atomic as atomic_module
 
 
 def _image(rng, dtype, shape):
@@ -41,7 +41,9 @@ def test_image_round_trip_is_lossless(tmp_path, dtype, layout):
     channel_axis = layout[1]
     data = _image(rng, dtype, SHAPES[layout])
     before = data.copy()
-    prov = make_provenance(operation="inpaint", method="biharmonic", parameters={"r": 2}, image=data)
+    prov = make_provenance(
+        operation="inpaint", method="biharmonic", parameters={"r": 2}, image=data
+    )
     out = write_image_tiff(tmp_path / "a.tif", data, provenance=prov, channel_axis=channel_axis)
     assert out == tmp_path / "a.tif"
     np.testing.assert_array_equal(data, before)  # input untouched
@@ -135,8 +137,9 @@ def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
     write_labels_tiff(tmp_path / "l.tif", np.full((4, 4), 2, np.uint8), class_names={2: "dust"})
     monkeypatch.setattr(tifffile, "imwrite", broken_imwrite)
     with pytest.raises(OSError, match="disk full"):
-        write_labels_tiff(tmp_path / "l.tif", np.zeros((4, 4), np.uint8), class_names={},
-                          overwrite=True)
+        write_labels_tiff(
+            tmp_path / "l.tif", np.zeros((4, 4), np.uint8), class_names={}, overwrite=True
+        )
     assert os.listdir(tmp_path) == ["l.tif"]
     assert read_labels_tiff(tmp_path / "l.tif")[0].min() == 2
 
@@ -152,12 +155,11 @@ def test_failure_at_rename_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_atomic_path_requires_something_written(tmp_path):
-    with pytest.raises(RuntimeError, match="nothing was written"):
-        with atomic_path(tmp_path / "x.txt"):
-            pass
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        with atomic_path(tmp_path / "missing" / "x.txt"):
-            pass
+    with pytest.raises(RuntimeError, match="nothing was written"), atomic_path(tmp_path / "x"):
+        pass
+    missing = tmp_path / "missing" / "x"
+    with pytest.raises(FileNotFoundError, match="does not exist"), atomic_path(missing):
+        pass
 
 
 def test_truncated_and_corrupt_files_give_clear_errors(tmp_path):

@@ -1,4 +1,4 @@
-"""Bundles: one folder holding an original image, its defect Labels, the mended image and provenance.
+"""Bundles: one folder with an original image, its defect Labels, the mended image, provenance.
 
 Layout of ``NAME.mend/``::
 
@@ -22,7 +22,12 @@ import numpy as np
 
 from napari_mend.classes import DEFECT_CLASSES
 from napari_mend.io.atomic import atomic_path
-from napari_mend.io.tiff import read_image_tiff, read_labels_tiff, write_image_tiff, write_labels_tiff
+from napari_mend.io.tiff import (
+    read_image_tiff,
+    read_labels_tiff,
+    write_image_tiff,
+    write_labels_tiff,
+)
 
 BUNDLE_SUFFIX = ".mend"
 BUNDLE_FORMAT = "napari-mend-bundle"
@@ -111,11 +116,13 @@ def write_bundle(
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.mkdir()
         write_image_tiff(tmp / _FILES["original"], original, channel_axis=channel_axis)
-        write_labels_tiff(tmp / _FILES["labels"], labels, class_names=class_names,
-                          provenance=provenance)
+        write_labels_tiff(
+            tmp / _FILES["labels"], labels, class_names=class_names, provenance=provenance
+        )
         if mended is not None:
-            write_image_tiff(tmp / _FILES["mended"], mended, provenance=provenance,
-                             channel_axis=channel_axis)
+            write_image_tiff(
+                tmp / _FILES["mended"], mended, provenance=provenance, channel_axis=channel_axis
+            )
         (tmp / _FILES["provenance"]).write_text(json.dumps(provenance, indent=2))
         files = dict(_FILES, mended=None if mended is None else _FILES["mended"])
         manifest = {
@@ -133,8 +140,12 @@ def _check_shapes(original, labels, mended, channel_axis) -> None:
     spatial = original.shape
     if channel_axis is not None:
         if not -original.ndim <= channel_axis < original.ndim:
-            raise ValueError(f"channel_axis={channel_axis} is out of range for {original.ndim}D data")
-        spatial = tuple(n for i, n in enumerate(original.shape) if i != channel_axis % original.ndim)
+            raise ValueError(
+                f"channel_axis={channel_axis} is out of range for {original.ndim}D data"
+            )
+        spatial = tuple(
+            n for i, n in enumerate(original.shape) if i != channel_axis % original.ndim
+        )
     if labels.shape != spatial:
         raise ValueError(
             f"labels shape {labels.shape} does not match the image's spatial shape {spatial}"

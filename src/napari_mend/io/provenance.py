@@ -71,9 +71,7 @@ def _le_bytes(a) -> memoryview:
     return memoryview(a).cast("B")
 
 
-def make_provenance(
-    *, operation, method, parameters, image=None, mask=None, model=None
-) -> dict:
+def make_provenance(*, operation, method, parameters, image=None, mask=None, model=None) -> dict:
     """Describe one napari-mend step as a JSON-serialisable record.
 
     Parameters
@@ -151,7 +149,9 @@ def _model_summary(model) -> dict:
         return {"name": model, "sha256": None}
     card = getattr(model, "card", model)
     if not isinstance(card, Mapping) or "name" not in card:
-        raise TypeError("model must be a model card (a mapping with 'name'), a name or a loaded model")
+        raise TypeError(
+            "model must be a model card (a mapping with 'name'), a name or a loaded model"
+        )
     return {"name": str(card["name"]), "sha256": card.get("sha256")}
 
 
@@ -202,6 +202,7 @@ def mask_summary(mask) -> dict:
     if mask.dtype != bool:
         values, counts = np.unique(mask[changed], return_counts=True)
         summary["label_counts"] = {
-            DEFECT_CLASSES.get(int(v), str(int(v))): int(c) for v, c in zip(values, counts)
+            DEFECT_CLASSES.get(int(v), str(int(v))): int(c)
+            for v, c in zip(values, counts, strict=True)
         }
     return summary

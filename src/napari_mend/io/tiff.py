@@ -57,9 +57,18 @@ def write_image_tiff(path, data, *, provenance=None, channel_axis=None, overwrit
     """
     data = np.asarray(data)
     if data.dtype.kind not in "uif":
-        raise TypeError(f"cannot store an image of dtype {data.dtype}; use an integer or float dtype")
-    return _write(path, data, kind="image", compression=None, provenance=provenance,
-                  channel_axis=channel_axis, overwrite=overwrite)
+        raise TypeError(
+            f"cannot store an image of dtype {data.dtype}; use an integer or float dtype"
+        )
+    return _write(
+        path,
+        data,
+        kind="image",
+        compression=None,
+        provenance=provenance,
+        channel_axis=channel_axis,
+        overwrite=overwrite,
+    )
 
 
 def write_labels_tiff(path, labels, *, class_names, provenance=None, overwrite=False) -> Path:
@@ -97,8 +106,16 @@ def write_labels_tiff(path, labels, *, class_names, provenance=None, overwrite=F
     if labels.dtype.kind not in "ui":
         raise TypeError(f"labels must have an integer dtype, got {labels.dtype}")
     names = _class_names_to_json(class_names)
-    return _write(path, labels, kind="labels", compression="zlib", provenance=provenance,
-                  channel_axis=None, overwrite=overwrite, class_names=names)
+    return _write(
+        path,
+        labels,
+        kind="labels",
+        compression="zlib",
+        provenance=provenance,
+        channel_axis=None,
+        overwrite=overwrite,
+        class_names=names,
+    )
 
 
 def read_image_tiff(path) -> tuple[np.ndarray, dict | None]:
@@ -232,8 +249,9 @@ def _write(path, data, *, kind, compression, provenance, channel_axis, overwrite
     except (TypeError, ValueError) as err:
         raise TypeError(f"provenance must be JSON-serialisable: {err}") from err
     with atomic_path(path, overwrite=overwrite) as tmp:
-        tifffile.imwrite(tmp, stored, photometric=photometric, compression=compression,
-                         metadata={_KEY: meta})
+        tifffile.imwrite(
+            tmp, stored, photometric=photometric, compression=compression, metadata={_KEY: meta}
+        )
     return Path(path)
 
 
@@ -283,7 +301,11 @@ def _class_names_to_json(class_names) -> dict[str, str]:
         raise TypeError("class_names must be a dict of label value -> name") from None
     names = {}
     for value, name in items:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not isinstance(name, str):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or not isinstance(name, str)
+        ):
             raise TypeError(f"class_names must map int -> str, got {value!r}: {name!r}")
         names[str(int(value))] = name
     return names

@@ -1,0 +1,138 @@
+"""napari reader: bundles, folders of bundles, and TIFFs that napari-mend wrote.
+
+Returns napari layer data tuples (plain data and keyword arguments); imports
+nothing from napari. Any other file is left to napari's own readers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from napari_mend.classes import DEFECT_CLASSES
+from napari_mend.io.bundle import find_bundles, is_bundle, read_bundle
+from napari_mend.io.tiff import read_image_tiff, read_labels_tiff, read_tiff_metadata
+from napari_mend.layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
+
+_TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def get_reader(path):
+    """Return :func:`read_layers` if every path is napari-mend's, else ``None``.
+
+    Parameters
+    ----------
+    path : str or list of str
+        A ``NAME.mend`` bundle folder or its ``bundle.json``, a folder of
+        bundles (a batch output folder), or a TIFF written by napari-mend.
+
+    Returns
+    -------
+    reader : callable or None
+    """
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    if paths and all(_handles(p) for p in paths):
+        return read_layers
+    return None
+
+
+def _handles(path) -> bool:
+    path = Path(path)
+    if is_bundle(path):
+        return True
+    if path.is_dir():
+        return bool(find_bundles(path))
+    if path.suffix.lower() not in _TIFF_SUFFIXES or not path.is_file():
+        return False
+    try:
+        return read_tiff_metadata(path) is not None
+    except (OSError, ValueError):  # unreadable: leave it to napari's readers
+        return False
+
+
+def read_layers(path) -> list[tuple]:
+    """Read napari-mend files as napari layer data tuples.
+
+    Parameters
+    ----------
+    path : str or list of str
+        Paths accepted by :func:`get_reader`.
+
+    Returns
+    -------
+    layer_data : list of (data, kwargs, layer_type)
+        A bundle gives its original image, its defect Labels (class name and
+        colour per value) and, when present, the mended image with its
+        provenance in ``metadata``; a TIFF gives one layer.
+
+    Raises
+    ------
+    ValueError
+        If a file is truncated or corrupt; the message names the file.
+    """
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    layers = []
+    for p in map(Path, paths):
+        if is_bundle(p):
+            layers += _bundle_layers(p)
+        elif p.is_dir():
+            for bundle_path in find_bundles(p):
+                layers += _bundle_layers(bundle_path)
+        else:
+            layers.append(_tiff_layer(p))
+    return layers
+
+
+def _bundle_layers(path: Path) -> list[tuple]:
+    bundle = read_bundle(path)
+    name = bundle.path.stem
+    source = {"bundle": str(bundle.path)}
+    layers = [
+        _image_layer(bundle.original, name, bundle.channel_axis, dict(source)),
+        _labels_layer(
+            bundle.labels,
+            defects_layer_name(name),
+            bundle.class_names,
+            dict(source, provenance=bundle.provenance),
+        ),
+    ]
+    if bundle.mended is not None:
+        layers.append(
+            _image_layer(
+                bundle.mended,
+                mended_layer_name(name),
+                bundle.channel_axis,
+                dict(source, provenance=bundle.provenance),
+            )
+        )
+    return layers
+
+
+def _tiff_layer(path: Path) -> tuple:
+    meta = read_tiff_metadata(path)
+    if meta is not None and meta.get("kind") == "labels":
+        labels, class_names, provenance = read_labels_tiff(path)
+        return _labels_layer(labels, path.stem, class_names, {"provenance": provenance})
+    data, provenance = read_image_tiff(path)
+    channel_axis = None if meta is None else meta.get("channel_axis")
+    return _image_layer(data, path.stem, channel_axis, {"provenance": provenance})
+
+
+def _image_layer(data, name, channel_axis, metadata) -> tuple:
+    rgb = channel_axis is not None and data.shape[channel_axis] in (3, 4)
+    if rgb:  # napari shows colour only with channels last
+        data = np.moveaxis(data, channel_axis, -1)
+    return data, {"name": name, "rgb": rgb, "metadata": metadata}, "image"
+
+
+def _labels_layer(labels, name, class_names, metadata) -> tuple:
+    kwargs = defects_layer_kwargs()
+    class_names = class_names or DEFECT_CLASSES
+    background = kwargs["features"]["class"][0]  # the layer style's name for value 0
+    kwargs["features"] = {
+        "index": [0, *class_names],
+        "class": [background, *class_names.values()],
+    }
+    kwargs.update(name=name, metadata=dict(metadata, class_names=dict(class_names)))
+    return labels, kwargs, "labels"
