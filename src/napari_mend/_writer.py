@@ -67,7 +67,8 @@ def write_bundle_layers(path, layer_data) -> list[str]:
         images.reverse()
     (original, original_meta), mended = images[0], (images[1] if len(images) == 2 else None)
     ((labels_data, labels_meta),) = labels
-    provenance = _provenance(mended[1]) if mended is not None else None
+    # the last step's record: mending if there is a mended image, else detection
+    provenance = (mended and _provenance(mended[1])) or _provenance(labels_meta)
     path = Path(path)
     if path.suffix != BUNDLE_SUFFIX:
         path = path.with_name(path.name + BUNDLE_SUFFIX)
@@ -76,7 +77,7 @@ def write_bundle_layers(path, layer_data) -> list[str]:
         original=original,
         labels=labels_data,
         mended=None if mended is None else mended[0],
-        provenance=provenance or _provenance(labels_meta),
+        provenance=provenance,
         class_names=_class_names(labels_meta),
         channel_axis=_channel_axis(original_meta),
         overwrite=True,
