@@ -114,12 +114,13 @@ def _scratch_coverages(rng, shape, *, count=None, width=None):
     """Coverage of bright and dark scratches: dict polarity -> (H, W)."""
     H, W = shape
     diag = float(np.hypot(H, W))
-    n = int(count) if count is not None else int(rng.integers(1, 7))
+    small = min(1.0, min(H, W) / 128)  # fewer, thinner scratches on small images
+    n = int(count) if count is not None else 1 + int(rng.integers(0, 6) * small)
     canvases = {}
     for _ in range(n):
         polarity = "bright" if rng.random() < 0.55 else "dark"
         cv = canvases.setdefault(polarity, Canvas(shape))
-        w = float(width) if width is not None else 1.0 + 4.0 * rng.random() ** 2
+        w = float(width) if width is not None else 1.0 + 4.0 * small * rng.random() ** 2
         kind = rng.choice(["vertical", "curve", "straight"], p=[0.4, 0.45, 0.15])
         if kind == "vertical":  # film line: nearly vertical, slow wander
             full = rng.random() < 0.6
@@ -623,7 +624,7 @@ def _moire_region(rng, shape, region):
 
 
 def _moire_pattern(rng, shape, channels, *, kind=None):
-    """Transmission (H, W, C) of a screen grid or halftone sampled by a camera.
+    """Relative modulation (H, W, C) of a screen grid or halftone seen by a camera.
 
     The grid (pitch P camera pixels, slightly rotated and warped) is written
     as a few harmonics attenuated by a Gaussian camera blur; sampling them at
@@ -633,14 +634,16 @@ def _moire_pattern(rng, shape, channels, *, kind=None):
     kind = kind or rng.choice(["lcd", "halftone"])
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     theta = np.deg2rad(rng.normal(0, 4) if rng.random() < 0.7 else rng.uniform(-45, 45))
-    pitch = rng.uniform(0.8, 3.5)
+    # a pitch near 1 or 2 camera pixels aliases into wide fringes; coarser
+    # pitches also leave the grid itself visible
+    pitch = rng.choice([rng.uniform(0.85, 1.2), rng.uniform(1.8, 2.3), rng.uniform(1.2, 4.0)], p=[0.5, 0.25, 0.25])
     amp = rng.uniform(0, 3.0)
     wu = amp * (smooth_field(rng, shape, cells=2) - 0.5)
     wv = amp * (smooth_field(rng, shape, cells=2) - 0.5)
     c, s = np.cos(theta), np.sin(theta)
     u = (c * xx + s * yy + wu) / pitch
     v = (-s * xx + c * yy + wv) / (pitch * rng.uniform(0.9, 1.1))
-    sigma = rng.uniform(0.25, 0.7)
+    sigma = rng.uniform(0.1, 0.4)
 
     def mtf(n):
         return float(np.exp(-2 * (np.pi * sigma * n / pitch) ** 2))
@@ -661,7 +664,8 @@ def _moire_pattern(rng, shape, channels, *, kind=None):
     else:  # halftone dots at one screen angle
         p = 1 + mtf(1) * np.cos(2 * np.pi * u) * np.cos(2 * np.pi * v) + 0.5 * mtf(2) * np.cos(4 * np.pi * u)
         pattern = p[..., None]
-    pattern = pattern / pattern.mean()
+    pattern = pattern / pattern.mean() - 1
+    pattern = pattern / (pattern.std() + 1e-6)  # unit contrast
     if pattern.shape[-1] != channels:
         pattern = np.broadcast_to(pattern[..., :1], (H, W, channels))
     return pattern.astype(np.float32)
@@ -672,8 +676,8 @@ def _draw_moire(img, rng, *, region=None, kind=None, strength=None):
     weight = _moire_region(rng, shape, region)
     weight = np.where(weight > ALPHA_TOL, weight, 0).astype(np.float32)
     pattern = _moire_pattern(rng, shape, img.shape[-1], kind=kind)
-    m = rng.uniform(0.25, 0.8) if strength is None else float(strength)
-    moire = np.clip(img * (1 + m * (pattern - 1)), 0, 1)
+    m = rng.uniform(0.05, 0.3) if strength is None else float(strength)
+    moire = np.clip(img * (1 + m * pattern), 0, 1)
     if rng.random() < 0.3:  # slight softening, as through a lens
         s = rng.uniform(0.3, 0.7)
         moire = ndi.gaussian_filter(moire, (s, s, 0), truncate=3.0)
@@ -698,7 +702,8 @@ def add_moire(image, rng, **opts):
     kind : {'lcd', 'halftone'}, optional
         Default random.
     strength : float, optional
-        Modulation depth in (0, 1]; default random in [0.25, 0.8].
+        Standard deviation of the relative modulation ``J / I - 1``; default
+        random in [0.05, 0.3].
 
     Returns
     -------

@@ -37,7 +37,8 @@ def _union(coverages, shape):
 
 
 def _thin(rng, shape):
-    return _union(_scratch_coverages(rng, shape, count=int(rng.integers(1, 9))).values(), shape)
+    count = 1 + int(rng.integers(0, 8) * min(1.0, min(shape) / 128))
+    return _union(_scratch_coverages(rng, shape, count=count).values(), shape)
 
 
 def _dust(rng, shape):

@@ -31,11 +31,14 @@ _SYSTEM_FONT_DIRS = (
 def _font_paths() -> tuple[Path, ...]:
     import matplotlib
 
-    mpl = sorted((Path(matplotlib.get_data_path()) / "fonts" / "ttf").glob("DejaVu*.ttf"))
+    def usable(paths):  # the *Display fonts hold only a few glyphs for mathtext
+        return [p for p in sorted(paths) if "Display" not in p.name]
+
+    mpl = usable((Path(matplotlib.get_data_path()) / "fonts" / "ttf").glob("DejaVu*.ttf"))
     seen = {p.name for p in mpl}
     extra = []
     for folder in _SYSTEM_FONT_DIRS:
-        for p in sorted(Path(folder).glob("DejaVu*.ttf")) if Path(folder).is_dir() else ():
+        for p in usable(Path(folder).glob("DejaVu*.ttf")) if Path(folder).is_dir() else ():
             if p.name not in seen:
                 seen.add(p.name)
                 extra.append(p)
@@ -49,7 +52,8 @@ def font_paths() -> list[Path]:
     -------
     paths : list of Path
         matplotlib's DejaVu fonts (always present, sorted) followed by DejaVu
-        variants found only in system font folders. The second part depends on
+        variants found only in system font folders; the ``*Display`` fonts,
+        which hold only a few glyphs, are left out. The second part depends on
         the machine, so a seeded random font choice is reproducible across
         machines only when they have the same system fonts.
     """
