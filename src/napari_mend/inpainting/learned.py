@@ -1,0 +1,272 @@
+"""Learned fill: :class:`~napari_mend.models.inpainter_net.InpainterNet` around each hole.
+
+Cost grows with the mask, not with the image. The mask is split into groups
+(connected components, merged when closer than ``merge_distance``); each
+group is filled from a crop around it with a context margin:
+
+* holes thinner than the model's comfortable radius are filled at native
+  resolution, in windows of at most ``window`` pixels that touch the hole
+  (a long thin scratch costs its length, not its bounding box);
+* thicker holes go through a coarse-to-fine path: the crop is downscaled so
+  that the hole's radius fits the model, filled, upscaled, and the band of
+  the hole within ``native_radius`` of the known pixels is filled again at
+  native resolution with the coarse fill as context inside.
+
+Values of any range are mapped to about ``[0, 1]`` by robust percentiles of
+the known pixels and mapped back afterwards; gray planes are replicated to
+RGB and averaged back. Pixels outside the mask are returned unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+DEFAULT_SETTINGS = {
+    "window": 512,  # largest side of one network call
+    "overlap": 64,  # overlap of neighbouring windows
+    "native_radius": 40.0,  # holes up to this radius (px) are filled at native resolution
+    "min_margin": 24,  # context around a hole (px), at least
+    "context_factor": 1.5,  # ... and this many hole radii
+    "merge_distance": 16,  # components closer than this are filled together
+    "min_size": 64,  # smaller inputs are padded up to this (the net needs >= 40)
+    "percentiles": [0.5, 99.5],  # robust range of the known pixels
+}
+"""Inference settings; a model card's ``inference`` entry overrides them."""
+
+_RANGE_SAMPLES = 1_000_000
+
+
+def hole_groups(mask: np.ndarray, *, merge_distance: int = 16):
+    """Split a mask into groups of nearby connected components.
+
+    Parameters
+    ----------
+    mask : (M, N) ndarray of bool
+        Pixels to fill.
+    merge_distance : int, optional
+        Components closer than about this many pixels form one group.
+
+    Returns
+    -------
+    groups : list of (tuple of slice, (m, n) ndarray of bool)
+        For each group, the slices of its bounding box in ``mask`` and the
+        group's pixels inside that box (other groups' pixels excluded).
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if merge_distance > 0:
+        near = ndi.maximum_filter(mask.view(np.uint8), size=2 * (merge_distance // 2) + 1) > 0
+    else:
+        near = mask
+    labels, _ = ndi.label(near, structure=np.ones((3, 3), bool))
+    groups = []
+    for index, box in enumerate(ndi.find_objects(labels), start=1):
+        if box is None:
+            continue
+        pixels = (labels[box] == index) & mask[box]
+        rows = np.flatnonzero(pixels.any(axis=1))
+        cols = np.flatnonzero(pixels.any(axis=0))
+        if rows.size == 0:
+            continue
+        tight = (slice(box[0].start + rows[0], box[0].start + rows[-1] + 1),
+                 slice(box[1].start + cols[0], box[1].start + cols[-1] + 1))
+        groups.append((tight, pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]))
+    return groups
+
+
+def hole_radius(pixels: np.ndarray) -> float:
+    """Radius (px) of the largest disc inside a hole: half its thickness."""
+    padded = np.pad(pixels, 1)
+    return float(ndi.distance_transform_edt(padded).max())
+
+
+def robust_range(image: np.ndarray, mask: np.ndarray, *, percentiles=(0.5, 99.5)):
+    """Offset and scale that map the known pixels to about ``[0, 1]``.
+
+    Percentiles are taken on at most about a million known pixels (a regular
+    subsample), so the cost does not grow with very large images.
+
+    Returns
+    -------
+    lo, scale : float
+        ``(image - lo) / scale`` is the normalised image; ``scale > 0``.
+    """
+    step = max(1, int(np.sqrt(mask.size / _RANGE_SAMPLES)))
+    known = image[::step, ::step][~mask[::step, ::step]]
+    if known.size == 0:
+        known = image[::step, ::step].ravel()
+    known = known[np.isfinite(known)]
+    if known.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.percentile(known, percentiles)
+    scale = float(hi - lo)
+    if not scale > 1e-12 * max(abs(float(lo)), 1.0):
+        scale = 1.0
+    return float(lo), scale
+
+
+def _to_tensor(rgb: np.ndarray, hole: np.ndarray, device):
+    import torch
+
+    x = np.concatenate([rgb * ~hole[..., None], hole[..., None]], axis=-1)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)).to(device)
+
+
+def _predict(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int) -> np.ndarray:
+    """One network call on a normalised ``(m, n, 3)`` crop; padded and cropped back."""
+    import torch
+
+    m, n = hole.shape
+    mult = net.module.multiple
+
+    def padding(size):
+        target = max(size, min_size)
+        target = -(-target // mult) * mult
+        return (target - size) // 2, target - size - (target - size) // 2
+
+    pad_m, pad_n = padding(m), padding(n)
+    rgb_p = np.pad(rgb, (pad_m, pad_n, (0, 0)), mode="symmetric")
+    hole_p = np.pad(hole, (pad_m, pad_n), mode="symmetric")
+    with torch.inference_mode():
+        out = net.module(_to_tensor(rgb_p, hole_p, net.device))
+    out = out[0].float().cpu().numpy().transpose(1, 2, 0)
+    return out[pad_m[0]:pad_m[0] + m, pad_n[0]:pad_n[0] + n]
+
+
+def _window_starts(size: int, window: int, step: int) -> list[int]:
+    if size <= window:
+        return [0]
+    starts = list(range(0, size - window, step))
+    return starts + [size - window]
+
+
+def _ramp(size: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
+    w = np.ones(size, np.float32)
+    k = min(overlap, size // 2)
+    if k > 0:
+        ramp = (np.arange(k, dtype=np.float32) + 1) / (k + 1)
+        if not at_start:
+            w[:k] = ramp
+        if not at_end:
+            w[size - k:] = ramp[::-1]
+    return w
+
+
+def _fill_windows(net, rgb: np.ndarray, hole: np.ndarray, settings: dict,
+                  window: int) -> np.ndarray:
+    """Fill ``hole`` in a normalised crop, in overlapping windows that touch the hole."""
+    overlap = min(int(settings["overlap"]), window // 4)
+    m, n = hole.shape
+    if m <= window and n <= window:
+        pred = _predict(net, rgb, hole, min_size=settings["min_size"])
+        return np.where(hole[..., None], pred, rgb)
+    step = window - overlap
+    acc = np.zeros(rgb.shape, np.float32)
+    weight = np.zeros(hole.shape, np.float32)
+    rows, cols = _window_starts(m, window, step), _window_starts(n, window, step)
+    for r in rows:
+        for c in cols:
+            box = (slice(r, r + window), slice(c, c + window))
+            if not hole[box].any():
+                continue
+            pred = _predict(net, rgb[box], hole[box], min_size=settings["min_size"])
+            wr = _ramp(pred.shape[0], overlap, r == 0, r + window >= m)
+            wc = _ramp(pred.shape[1], overlap, c == 0, c + window >= n)
+            wgt = wr[:, None] * wc[None, :]
+            acc[box] += pred * wgt[..., None]
+            weight[box] += wgt
+    filled = acc / np.maximum(weight, 1e-12)[..., None]
+    return np.where(hole[..., None], filled, rgb)
+
+
+def _resize(array: np.ndarray, shape, *, mode: str) -> np.ndarray:
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)[None], dtype=np.float32))
+    kwargs = {} if mode == "area" else {"align_corners": False}
+    out = torch.nn.functional.interpolate(t, size=tuple(int(s) for s in shape), mode=mode, **kwargs)
+    return out[0].numpy().transpose(1, 2, 0)
+
+
+def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radius: float,
+                margin: int, settings: dict) -> np.ndarray:
+    """Fill a normalised crop; ``group`` (within ``hole``) is the group being filled."""
+    native = float(settings["native_radius"])
+    scale = radius / native
+    # thin holes: small windows, so that the cost follows the hole, not its bounding box
+    window = int(min(settings["window"], max(128, 4 * (margin + min(radius, native)))))
+    window = -(-window // 8) * 8
+    if scale <= 1:
+        return _fill_windows(net, rgb, hole, settings, window)
+    m, n = hole.shape
+    small = (max(1, round(m / scale)), max(1, round(n / scale)))
+    rgb_s = _resize(np.where(hole[..., None], 0, rgb), small, mode="area")
+    cover = _resize(hole[..., None].astype(np.float32), small, mode="area")[..., 0]
+    rgb_s /= np.maximum(1 - cover, 1e-6)[..., None]  # average of the known pixels only
+    coarse = _fill_windows(net, rgb_s, cover > 0, settings, window)
+    coarse = _resize(coarse, (m, n), mode="bilinear")
+    depth = ndi.distance_transform_edt(group)
+    band = group & (depth <= native)
+    context = np.where((group & ~band)[..., None], coarse, rgb)
+    return _fill_windows(net, context, band | (hole & ~group), settings, window)
+
+
+def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
+                 progress=None) -> np.ndarray:
+    """Fill ``mask`` with the learned inpainting model.
+
+    Parameters
+    ----------
+    image : (M, N, C) ndarray of float32
+        One plane, ``C`` = 1 (gray) or 3 (RGB), any value range.
+    mask : (M, N) ndarray of bool
+        Pixels to fill.
+    model : str, optional
+        Name of an inpainter model in the registry (or a path to its files).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each group of holes.
+
+    Returns
+    -------
+    filled : (M, N, C) ndarray of float32
+        A new array; pixels outside ``mask`` equal the input's exactly.
+    """
+    image = np.asarray(image)
+    mask = np.asarray(mask)
+    if image.ndim != 3 or image.shape[-1] not in (1, 3):
+        raise ValueError(f"image must be (M, N, 1) or (M, N, 3), got shape {image.shape}")
+    if mask.shape != image.shape[:2]:
+        raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
+    mask = mask.astype(bool)
+    out = image.astype(np.float32, copy=True)
+    if not mask.any():
+        return out
+
+    from ..models.registry import get_model
+
+    net = get_model(model)
+    settings = {**DEFAULT_SETTINGS, **net.card.get("inference", {})}
+    lo, scale = robust_range(out, mask, percentiles=settings["percentiles"])
+    remaining = mask.copy()
+    groups = hole_groups(mask, merge_distance=int(settings["merge_distance"]))
+    m_img, n_img = mask.shape
+    for done, (box, pixels) in enumerate(groups, start=1):
+        radius = hole_radius(pixels)
+        margin = int(max(settings["min_margin"], settings["context_factor"] * radius))
+        r0, r1 = max(box[0].start - margin, 0), min(box[0].stop + margin, m_img)
+        c0, c1 = max(box[1].start - margin, 0), min(box[1].stop + margin, n_img)
+        crop = (slice(r0, r1), slice(c0, c1))
+        group = np.zeros((r1 - r0, c1 - c0), bool)
+        group[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0] = pixels
+        rgb = (out[crop] - lo) / scale
+        if rgb.shape[-1] == 1:
+            rgb = np.repeat(rgb, 3, axis=-1)
+        filled = _fill_group(net, rgb, remaining[crop], group, radius, margin, settings)
+        filled = filled * scale + lo
+        if out.shape[-1] == 1:
+            filled = filled.mean(axis=-1, keepdims=True)
+        out[crop][group] = filled[group]
+        remaining[crop] &= ~group
+        if progress is not None:
+            progress(done, len(groups))
+    return out

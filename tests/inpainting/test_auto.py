@@ -1,0 +1,91 @@
+"""``auto`` fill: per-group choice between the classical and the learned fill."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from napari_mend.inpainting import auto  # noqa: E402
+from napari_mend.inpainting.auto import fill_auto, max_classical_radius  # noqa: E402
+
+
+def _model(folder, threshold=None):
+    from napari_mend.models.inpainter_net import InpainterNet
+    from napari_mend.training.common import export_model
+
+    torch.manual_seed(0)
+    config = {"widths": [8, 16, 16, 24], "blocks": 1, "dilations": [1]}
+    card = {"kind": "inpainter", "architecture": "inpainter_net", "config": config}
+    if threshold is not None:
+        card["auto"] = {"max_classical_radius": threshold}
+    weights, _ = export_model(folder, "tiny_inpainter", module=InpainterNet(**config), card=card)
+    return str(weights)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return _model(tmp_path_factory.mktemp("model"), threshold=2.0)
+
+
+def _thin_and_thick():
+    mask = np.zeros((160, 200), bool)
+    mask[20, 10:190] = True  # a 1-px scratch
+    mask[90:140, 60:120] = True  # a 50x60 blotch, far from the scratch
+    return mask
+
+
+def test_choice_by_thickness(tiny_model, monkeypatch):
+    calls = []
+    real = auto.fill_learned
+
+    def spy(image, mask, **kw):
+        calls.append(mask.copy())
+        return real(image, mask, **kw)
+
+    monkeypatch.setattr(auto, "fill_learned", spy)
+    image = np.random.default_rng(0).random((160, 200, 3), dtype=np.float32)
+    mask = _thin_and_thick()
+    out = fill_auto(image, mask, model=tiny_model)
+    assert len(calls) == 1
+    assert calls[0][100, 80] and not calls[0][20, 50]  # only the blotch goes to the network
+    assert np.array_equal(out[~mask], image[~mask])
+    assert np.isfinite(out).all()
+
+    calls.clear()
+    fill_auto(image, mask & (np.arange(160) < 50)[:, None], model=tiny_model)
+    assert calls == []  # a thin scratch alone never reaches the network
+
+
+def test_threshold_comes_from_the_card(tmp_path, monkeypatch):
+    path = _model(tmp_path, threshold=1000.0)
+    assert max_classical_radius(path) == 1000.0
+    monkeypatch.setattr(auto, "fill_learned", lambda *a, **k: pytest.fail("network used"))
+    image = np.random.default_rng(1).random((160, 200, 1), dtype=np.float32)
+    out = fill_auto(image, _thin_and_thick(), model=path)
+    assert np.isfinite(out).all()
+    card = json.loads((tmp_path / "tiny_inpainter.json").read_text())
+    del card["auto"]
+    (tmp_path / "tiny_inpainter.json").write_text(json.dumps(card))
+    assert max_classical_radius(path) == auto.DEFAULT_MAX_CLASSICAL_RADIUS
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_bit_identity_and_border(tiny_model, channels):
+    rng = np.random.default_rng(2)
+    image = (rng.random((64, 70, channels)) * 4000 - 1000).astype(np.float32)
+    mask = rng.random((64, 70)) < 0.02  # dust-like single pixels
+    mask[:, -3:] = True  # a band along the border
+    mask[0, 0] = True
+    before = image.copy()
+    out = fill_auto(image, mask, model=tiny_model)
+    assert out.dtype == np.float32 and np.array_equal(out[~mask], image[~mask])
+    assert np.array_equal(image, before) and np.isfinite(out).all()
+
+
+def test_classical_fill_follows_opencv(monkeypatch):
+    monkeypatch.setattr(auto, "opencv_available", lambda: False)
+    assert auto.classical_fill() is auto.fill_biharmonic
+    monkeypatch.setattr(auto, "opencv_available", lambda: True)
+    assert auto.classical_fill() is auto.fill_telea
