@@ -69,7 +69,7 @@ class TaskRunner(Container):
             except Cancelled:
                 return Cancelled
 
-        worker = create_worker(task, _start_thread=False)
+        worker = create_worker(task, _start_thread=False, _ignore_errors=True)
         self.worker = worker
         self.status.value = f"{label}..."
         self.bar.visible, self.bar.value = True, 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import napari
 import numpy as np
 from magicgui.widgets import (
     ComboBox,
@@ -45,7 +46,7 @@ def _shipped_card(name: str):
 class MendWidget(Container):
     """Dock widget that detects defects, lets the curator edit them, and mends them."""
 
-    def __init__(self, viewer: "napari.viewer.Viewer"):  # noqa: F821
+    def __init__(self, viewer: napari.viewer.Viewer):
         self._viewer = viewer
         self._scores = {}  # image layer id -> DefectScores
 

@@ -1,0 +1,111 @@
+"""The dock widget end to end: detect, edit labels, re-threshold, mend, save (manifest too)."""
+
+import numpy as np
+import pytest
+from skimage import data, draw
+
+from napari_mend.layer_style import defects_layer_name, mended_layer_name
+
+
+@pytest.fixture
+def scratched():
+    image = data.camera()[:256, :256].copy()
+    rr, cc = draw.line(5, 30, 250, 70)
+    image[rr, cc] = 255
+    image[rr, np.minimum(cc + 1, 255)] = 255
+    return image, (rr, cc)
+
+
+def dock(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-mend", "Mend defects")
+    return viewer, widget
+
+
+def wait_for(qtbot, worker):
+    assert worker is not None
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+
+
+def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
+    image, (rr, cc) = scratched
+    viewer, widget = dock(make_napari_viewer)
+    layer = viewer.add_image(image, name="film")
+    widget.image.value = layer
+    widget.detect_method.value = "classical"
+
+    wait_for(qtbot, widget.run_detect())
+    defects = viewer.layers[defects_layer_name("film")]
+    assert defects.data.shape == image.shape
+    assert (defects.data[rr, cc] == 1).mean() > 0.5  # the scratch is class 1
+    assert defects.metadata["provenance"]["operation"] == "detect"
+    assert defects.colormap.map(np.array([1]))[0][3] > 0  # class 1 drawn
+
+    # Sensitivity re-thresholds the cached scores: more sensitive, at least as many pixels.
+    n_default = int((defects.data > 0).sum())
+    widget.sensitivity.value = 0.9
+    assert int((defects.data > 0).sum()) >= n_default
+    widget.sensitivity.value = 0.0  # threshold 1.0
+    assert int((defects.data > 0).sum()) <= n_default
+
+    # The curator paints a blotch by hand (as napari's brush does: edit the data).
+    edited = defects.data.copy()
+    edited[:] = 0
+    edited[rr, cc] = 1
+    edited[rr, np.minimum(cc + 1, 255)] = 1
+    edited[100:110, 200:220] = 3
+    defects.data = edited
+    widget.fill_method.value = "biharmonic"
+    wait_for(qtbot, widget.run_mend())
+    mended = viewer.layers[mended_layer_name("film")]
+    assert mended.data.dtype == image.dtype
+    np.testing.assert_array_equal(mended.data[edited == 0], image[edited == 0])
+    assert mended.data[rr, cc].mean() < 200
+    prov = mended.metadata["provenance"]
+    assert prov["operation"] == "inpaint" and prov["method"] == "biharmonic"
+
+    widget.save_path.value = tmp_path / "film.mend"
+    saved = widget.save_bundle()
+    from napari_mend.io.bundle import read_bundle
+
+    bundle = read_bundle(saved)
+    np.testing.assert_array_equal(bundle.labels, edited)
+    np.testing.assert_array_equal(bundle.mended, mended.data)
+
+
+def test_errors_become_notifications(make_napari_viewer, qtbot, monkeypatch):
+    viewer, widget = dock(make_napari_viewer)
+    layer = viewer.add_image(np.zeros((32, 32), np.uint8), name="blank")
+    viewer.add_labels(np.ones((32, 32), np.uint8), name="everything")
+    widget.image.value = layer
+    widget.defects.value = viewer.layers["everything"]
+    widget.fill_method.value = "biharmonic"
+    shown = []
+    monkeypatch.setattr("napari_mend._widgets._worker.show_error", shown.append)
+    wait_for(qtbot, widget.run_mend())
+    assert shown and "covers the whole image" in shown[0]
+    assert mended_layer_name("blank") not in viewer.layers
+
+
+def test_cancel_stops_work_and_adds_nothing(make_napari_viewer, qtbot, monkeypatch):
+    import time
+
+    import napari_mend._widgets.mend_widget as mw
+
+    def slow_scores(data, *, channel_axis, method, progress):
+        for i in range(10_000):  # a long computation that reports progress
+            progress(i, 10_000)
+            time.sleep(0.005)
+        raise AssertionError("cancel did not stop the work")
+
+    monkeypatch.setattr(mw, "detect_scores", slow_scores)
+    viewer, widget = dock(make_napari_viewer)
+    widget.image.value = viewer.add_image(np.zeros((32, 32), np.float32), name="slow")
+    worker = widget.run_detect()
+    qtbot.waitUntil(lambda: widget.runner.bar.value > 0, timeout=10_000)
+    widget.runner.cancel.native.click()  # press Cancel
+    wait_for(qtbot, worker)
+    assert "cancelled" in widget.runner.status.value
+    assert defects_layer_name("slow") not in viewer.layers
+    assert not widget.runner.busy
