@@ -36,6 +36,8 @@ def read_image(path: Path, channel_axis: str):
     except Exception as err:  # corrupt, truncated or not an image
         raise CLIError(f"{path}: cannot read it as an image ({err}); is the file complete?") from None
     data = np.asarray(data)
+    if data.ndim < 2 or data.size == 0:
+        raise CLIError(f"{path}: holds no image data (shape {data.shape}); is the file complete?")
     if channel_axis == "auto":
         axis = -1 if data.ndim >= 3 and data.shape[-1] in (3, 4) else None
     elif channel_axis == "none":
@@ -280,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``napari-mend`` command."""
+    from .models.registry import ModelError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -287,7 +291,7 @@ def main(argv=None) -> int:
     except CLIError as err:
         print(f"napari-mend: error: {err}", file=sys.stderr)
         return EXIT_ERROR
-    except (ValueError, TypeError, FileExistsError, ImportError, OSError) as err:
+    except (ValueError, TypeError, FileExistsError, ImportError, OSError, ModelError) as err:
         print(f"napari-mend {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -1,0 +1,92 @@
+"""The napari-mend command: detect, inpaint, restore on files; refusal to overwrite; bad files."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from skimage import data, draw
+
+from napari_mend.cli import main
+from napari_mend.io.bundle import read_bundle
+from napari_mend.io.tiff import read_image_tiff, read_labels_tiff
+
+
+@pytest.fixture
+def scratched_tif(tmp_path):
+    image = data.camera()[:200, :200].copy()
+    rr, cc = draw.line(2, 20, 197, 60)
+    image[rr, cc] = 255
+    path = tmp_path / "film.tif"
+    tifffile.imwrite(path, image)
+    return path, image, (rr, cc)
+
+
+def test_detect_then_inpaint(scratched_tif, tmp_path):
+    path, image, (rr, cc) = scratched_tif
+    labels_path = tmp_path / "defects.tif"
+    assert main(["detect", str(path), "-o", str(labels_path), "--method", "classical"]) == 0
+    labels, names, prov = read_labels_tiff(labels_path)
+    assert names[1] == "scratch" and prov["operation"] == "detect"
+    assert (labels[rr, cc] == 1).mean() > 0.5
+
+    out = tmp_path / "mended.tif"
+    assert main(["inpaint", str(path), "--mask", str(labels_path), "-o", str(out),
+                 "--method", "telea"]) == 0
+    mended, prov = read_image_tiff(out)
+    assert mended.dtype == image.dtype
+    np.testing.assert_array_equal(mended[labels == 0], image[labels == 0])
+    assert prov["method"] == "telea" and prov["mask"]["changed_pixels"] == int((labels > 0).sum())
+
+
+def test_restore_writes_bundle_and_refuses_overwrite(scratched_tif, tmp_path, capsys):
+    path, image, _ = scratched_tif
+    out = tmp_path / "film.mend"
+    args = ["restore", str(path), "-o", str(out), "--detector", "classical",
+            "--fill", "biharmonic"]
+    assert main(args) == 0
+    bundle = read_bundle(out)
+    np.testing.assert_array_equal(bundle.original, image)
+    assert bundle.mended.shape == image.shape
+    before = sorted(p.name for p in out.iterdir())
+    assert main(args) == 2  # exists: refused
+    assert "--overwrite" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert main(args + ["--overwrite"]) == 0
+
+
+def test_restore_sample(tmp_path):
+    out = tmp_path / "sample.tif"
+    assert main(["restore", "--sample", "annotated_slice", "-o", str(out),
+                 "--detector", "classical", "--fill", "biharmonic"]) == 0
+    mended, prov = read_image_tiff(out)
+    assert prov["operation"] == "restore" and mended.dtype == np.uint8
+
+
+@pytest.mark.parametrize("content", [b"", b"II*\x00garbage", b"not an image at all"])
+def test_corrupt_input_is_a_clear_error_and_writes_nothing(tmp_path, capsys, content):
+    bad = tmp_path / "broken.tif"
+    bad.write_bytes(content)
+    out = tmp_path / "out.tif"
+    assert main(["restore", str(bad), "-o", str(out), "--detector", "classical"]) == 2
+    err = capsys.readouterr().err
+    assert "broken.tif" in err and "Traceback" not in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["broken.tif"]
+
+
+def test_truncated_tiff(scratched_tif, tmp_path, capsys):
+    path, _, _ = scratched_tif
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert main(["detect", str(cut), "-o", str(tmp_path / "x.tif"), "--method",
+                 "classical"]) == 2
+    assert "cut.tif" in capsys.readouterr().err
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_help_explains_each_command():
+    result = subprocess.run([sys.executable, "-m", "napari_mend.cli", "--help"],
+                            capture_output=True, text=True, check=True)
+    for command in ("detect", "inpaint", "restore", "demo", "train", "evaluate"):
+        assert command in result.stdout
