@@ -70,15 +70,37 @@ def _public(draw, image, rng, opts):
 
 def _finish(clean, out, cover):
     """Apply the mask rule; return the layer with unchanged pixels restored."""
-    change = np.abs(out - clean).max(axis=-1)
-    mask = (cover > ALPHA_TOL) & (change > CHANGE_TOL)
-    out = np.where(mask[..., None], np.clip(out, 0, 1), clean).astype(np.float32)
-    return _Layer(out, mask, np.where(mask, cover, 0).astype(np.float32))
+    rows, cols = np.nonzero(cover > ALPHA_TOL)
+    new = np.clip(out[rows, cols], 0, 1)
+    diff = np.abs(new - clean[rows, cols])
+    change = diff[:, 0]
+    for k in range(1, diff.shape[1]):  # faster than max(axis=1) over few channels
+        change = np.maximum(change, diff[:, k])
+    keep = change > CHANGE_TOL
+    rows, cols = rows[keep], cols[keep]
+    mask = np.zeros(cover.shape, bool)
+    mask[rows, cols] = True
+    result = clean.copy()
+    result[rows, cols] = new[keep]
+    return _Layer(result, mask, np.where(mask, cover, 0).astype(np.float32))
 
 
 def _composite(img, alpha, colour):
-    """``alpha * colour + (1 - alpha) * img``; colour (C,) or (H, W, C)."""
-    return img + alpha[..., None] * (colour - img)
+    """``alpha * colour + (1 - alpha) * img`` where ``alpha > 0``, as a new image.
+
+    ``colour`` is a (C,) colour, a (H, W, C) colour map, or a function mapping
+    the covered pixels (N, C) to their colours (N, C) (stains, relative
+    colours); only covered pixels are computed.
+    """
+    rows, cols = np.nonzero(alpha > 0)
+    px = img[rows, cols]
+    if callable(colour):
+        colour = colour(px)
+    elif np.ndim(colour) == 3:
+        colour = colour[rows, cols]
+    out = img.copy()
+    out[rows, cols] = px + alpha[rows, cols, None] * (colour - px)
+    return out
 
 
 def _gray_or_colour(rng, channels, level, *, saturation=0.0):
@@ -161,7 +183,11 @@ def _draw_scratches(img, rng, *, count=None, width=None):
             level = rng.uniform(0.8, 1.0) if sign > 0 else rng.uniform(0.0, 0.2)
             colour = _gray_or_colour(rng, img.shape[-1], level, saturation=rng.uniform(0, 0.1))
         else:  # relative to the image
-            colour = np.clip(out + sign * rng.uniform(0.2, 0.6), 0, 1)
+            delta = sign * rng.uniform(0.2, 0.6)
+
+            def colour(px, delta=delta):
+                return np.clip(px + delta, 0, 1)
+
         out = _composite(out, cov, colour)
         np.maximum(cover, cov, out=cover)
     return _finish(img, out, cover)
@@ -305,12 +331,19 @@ def _draw_blotches(img, rng, *, count=None):
         if kind == "stain":  # tinted, darker rim like a water mark
             tint = np.array([0.8, 0.62, 0.38], np.float32) if rng.random() < 0.6 else rng.uniform(0.3, 0.9, 3)
             tint = tint * rng.uniform(0.6, 1.0)
-            tint = tint if C == 3 else np.full(C, tint.mean(), np.float32)
-            colour = out * tint.astype(np.float32)
+            tint = (tint if C == 3 else np.full(C, tint.mean())).astype(np.float32)
+
+            def colour(px, tint=tint):
+                return px * tint
+
             rim = 4 * cov * (1 - cov) * rng.uniform(0, 0.6)
             alpha = np.clip(cov * rng.uniform(0.5, 1.0) + rim, 0, 1)
         elif kind == "light":  # bleached or faded spot
-            colour = out + (1 - out) * rng.uniform(0.3, 0.8)
+            k = rng.uniform(0.3, 0.8)
+
+            def colour(px, k=k):
+                return px + (1 - px) * k
+
             alpha = cov * rng.uniform(0.5, 1.0)
         elif kind == "opaque":  # paint, ink, glue: opaque or tinted with texture
             base = _named_colour(rng, C) if rng.random() < 0.5 else _gray_or_colour(rng, C, rng.uniform(0, 1), saturation=0.3)
@@ -487,14 +520,25 @@ def add_text(image, rng, **opts):
 # ---------------------------------------------------------------- watermark
 
 
-def _resize(patch, scale):
-    h, w = patch.shape
+def _as_l(coverage):
+    return Image.fromarray(np.round(np.clip(coverage, 0, 1) * 255).astype(np.uint8), mode="L")
+
+
+def _from_l(img):
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _resize(coverage, scale):
+    """Resize a coverage map by ``scale`` (8-bit internally: fast)."""
+    h, w = coverage.shape
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
-    return np.clip(np.asarray(Image.fromarray(patch, mode="F").resize(size, Image.BILINEAR)), 0, 1)
+    resample = Image.BILINEAR if scale >= 1 else Image.BOX
+    return _from_l(_as_l(coverage).resize(size, resample))
 
 
-def _rotate(patch, angle):
-    return np.asarray(Image.fromarray(patch, mode="F").rotate(angle, resample=Image.BILINEAR, expand=True))
+def _rotate(coverage, angle):
+    """Rotate a coverage map counter-clockwise by ``angle`` degrees, expanding it."""
+    return _from_l(_as_l(coverage).rotate(angle, resample=Image.BILINEAR, expand=True))
 
 
 def _watermark_coverage(rng, shape, *, layout=None):
@@ -636,11 +680,11 @@ def _moire_pattern(rng, shape, channels, *, kind=None):
     theta = np.deg2rad(rng.normal(0, 4) if rng.random() < 0.7 else rng.uniform(-45, 45))
     # a pitch near 1 or 2 camera pixels aliases into wide fringes; coarser
     # pitches also leave the grid itself visible
-    pitch = rng.choice([rng.uniform(0.85, 1.2), rng.uniform(1.8, 2.3), rng.uniform(1.2, 4.0)], p=[0.5, 0.25, 0.25])
+    pitch = float(rng.choice([rng.uniform(0.85, 1.2), rng.uniform(1.8, 2.3), rng.uniform(1.2, 4.0)], p=[0.5, 0.25, 0.25]))
     amp = rng.uniform(0, 3.0)
     wu = amp * (smooth_field(rng, shape, cells=2) - 0.5)
     wv = amp * (smooth_field(rng, shape, cells=2) - 0.5)
-    c, s = np.cos(theta), np.sin(theta)
+    c, s = float(np.cos(theta)), float(np.sin(theta))  # Python floats keep float32 arrays
     u = (c * xx + s * yy + wu) / pitch
     v = (-s * xx + c * yy + wv) / (pitch * rng.uniform(0.9, 1.1))
     sigma = rng.uniform(0.1, 0.4)
@@ -651,12 +695,14 @@ def _moire_pattern(rng, shape, channels, *, kind=None):
     if kind == "lcd":  # RGB subpixel stripes along u, dark rows (black matrix) along v
         duty = rng.uniform(0.5, 0.9)
         rows = 1 - (1 - duty) * (1 + mtf(1) * np.cos(2 * np.pi * v))
+        harmonics = [(np.cos(2 * np.pi * n * u), np.sin(2 * np.pi * n * u)) for n in (1, 2)]
         stripes = []
-        for k in range(3):
+        for k in range(3):  # cos(x - p) = cos x cos p + sin x sin p
             t = np.full(shape, 1 / 3, np.float32)
-            for n in (1, 2, 3):
+            for n, (cos_nu, sin_nu) in zip((1, 2), harmonics):
                 a = 2 / (np.pi * n) * np.sin(np.pi * n / 3) * mtf(n)
-                t = t + a * np.cos(2 * np.pi * n * (u - k / 3 - 1 / 6))
+                phase = 2 * np.pi * n * (k / 3 + 1 / 6)
+                t += a * np.cos(phase) * cos_nu + a * np.sin(phase) * sin_nu
             stripes.append(t * 3 * rows)
         pattern = np.stack(stripes, axis=-1)
         if channels != 3:
@@ -681,10 +727,8 @@ def _draw_moire(img, rng, *, region=None, kind=None, strength=None):
     if rng.random() < 0.3:  # slight softening, as through a lens
         s = rng.uniform(0.3, 0.7)
         moire = ndi.gaussian_filter(moire, (s, s, 0), truncate=3.0)
-    out = img + weight[..., None] * (moire - img)
-    mask = weight > 0
-    out = np.where(mask[..., None], out, img).astype(np.float32)
-    return _Layer(out, mask, np.zeros(shape, np.float32))
+    out = img + weight[..., None] * (moire - img)  # exactly img where weight is 0
+    return _Layer(out.astype(np.float32, copy=False), weight > 0, np.zeros(shape, np.float32))
 
 
 def add_moire(image, rng, **opts):
