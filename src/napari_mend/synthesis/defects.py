@@ -409,56 +409,54 @@ def _place(rng, shape, patch_shape, where):
     return rng.uniform(min(0, H - h), max(0, H - h)), rng.uniform(min(0, W - w), max(0, W - w))
 
 
+def _scalebar_patch(rng, shape, size, font):
+    """A scale bar with an optional label above or below it, as a coverage patch."""
+    H, W = shape
+    length = rng.uniform(0.08, 0.3) * W
+    thick = max(1.0, rng.uniform(0.005, 0.025) * H)
+    label = render_text(random_scale_label(rng), size=size, font=font) if rng.random() < 0.8 else None
+    lh, lw = (0, 0) if label is None else label.shape
+    bar_h = int(np.ceil(thick))
+    patch_h, patch_w = bar_h + (lh + 1 if lh else 0), int(np.ceil(max(length, lw)))
+    on_top = rng.random() < 0.5
+    bar_top = lh + 1 if (lh and on_top) else 0
+    cv = Canvas((patch_h, patch_w))
+    x0 = (patch_w - length) / 2
+    y = bar_top + (bar_h - 1) / 2
+    cv.polyline([(x0, y), (x0 + length - 1, y)], width=thick)
+    patch = cv.coverage()
+    if label is not None:
+        paste_max(patch, label, (0 if on_top else bar_h + 1, (patch_w - lw) // 2))
+    return patch
+
+
 def _text_layers(rng, shape, *, count=None):
     """Burned-in annotation layers: list of (coverage (H, W), role).
 
     Roles: ``'fill'`` (glyphs, bars, box lines), ``'outline'`` (a contrasting
-    outline or a label background drawn first).
+    outline or a label background drawn first). Text blocks, lines and scale
+    bars do not overlap one another (an element with no free place is left
+    out); region-of-interest boxes may cross them.
     """
     H, W = shape
     n = int(count) if count is not None else int(rng.integers(1, 5))
     layers = []
+    taken = []  # (top, left, bottom, right) of placed elements
+
+    def place(patch_shape, where):
+        h, w = patch_shape
+        for _ in range(6):
+            r, c = _place(rng, shape, patch_shape, where)
+            if all(r + h + 1 < t or r > b + 1 or c + w + 1 < left or c > right + 1 for t, left, b, right in taken):
+                taken.append((r, c, r + h, c + w))
+                return r, c
+        return None
+
     for _ in range(n):
         kind = rng.choice(["block", "line", "scalebar", "box", "free"], p=[0.35, 0.25, 0.15, 0.1, 0.15])
         size = _text_size(rng, shape)
         font = _pick_font(rng)
-        outline = int(rng.integers(1, 3)) if rng.random() < 0.2 else 0
-        background = rng.random() < 0.15
-        if kind in ("block", "line", "free"):
-            lines = [random_annotation(rng) for _ in range(int(rng.integers(2, 6)) if kind == "block" else 1)]
-            align = rng.choice(["left", "right"]) if kind == "block" else "left"
-            angle = 0.0
-            if kind == "line" and rng.random() < 0.25:
-                angle = float(rng.choice([90.0, -90.0]))
-            elif kind == "free" and rng.random() < 0.4:
-                angle = rng.uniform(-30, 30)
-            text = "\n".join(lines)
-            patch = render_text(text, size=size, font=font, angle=angle, align=align)
-            where = {"block": "corner", "line": "edge", "free": "anywhere"}[kind]
-            pos = _place(rng, shape, patch.shape, where)
-            if outline or background:
-                under = render_text(text, size=size, font=font, angle=angle, align=align, stroke_width=max(outline, 1))
-                if background:
-                    under = np.ones((under.shape[0] + 2, under.shape[1] + 2), np.float32)
-                dr, dc = (under.shape[0] - patch.shape[0]) // 2, (under.shape[1] - patch.shape[1]) // 2
-                layers.append((paste_max(np.zeros(shape, np.float32), under, (pos[0] - dr, pos[1] - dc)), "outline"))
-            layers.append((paste_max(np.zeros(shape, np.float32), patch, pos), "fill"))
-        elif kind == "scalebar":
-            length = rng.uniform(0.08, 0.3) * W
-            thick = max(1.0, rng.uniform(0.005, 0.025) * H)
-            label = render_text(random_scale_label(rng), size=size, font=font) if rng.random() < 0.8 else None
-            lh = 0 if label is None else label.shape[0]
-            box_h, box_w = int(thick + lh + 2), int(max(length, 0 if label is None else label.shape[1]))
-            r0, c0 = _place(rng, shape, (box_h, box_w), "corner")
-            cv = Canvas(shape)
-            bar_y = r0 + (lh + 1 if rng.random() < 0.5 else 0) + thick / 2
-            cv.polyline([(c0, bar_y), (c0 + length, bar_y)], width=thick)
-            cov = cv.coverage()
-            if label is not None:
-                lr = r0 if bar_y > r0 + lh else r0 + thick + 1
-                paste_max(cov, label, (lr, c0 + (length - label.shape[1]) / 2))
-            layers.append((cov, "fill"))
-        else:  # box: a region of interest outline, maybe labelled
+        if kind == "box":  # a region of interest outline, maybe labelled
             bh, bw = rng.uniform(0.1, 0.6) * H, rng.uniform(0.1, 0.6) * W
             y, x = rng.uniform(0, H - bh), rng.uniform(0, W - bw)
             cv = Canvas(shape)
@@ -468,6 +466,36 @@ def _text_layers(rng, shape, *, count=None):
                 label = render_text(random_annotation(rng), size=size * 0.8, font=font)
                 paste_max(cov, label, (y - label.shape[0] - 1, x))
             layers.append((cov, "fill"))
+            continue
+        if kind == "scalebar":
+            patch, under = _scalebar_patch(rng, shape, size, font), None
+            where = "corner"
+        else:
+            nlines = int(rng.integers(2, 6)) if kind == "block" else 1
+            text = "\n".join(random_annotation(rng) for _ in range(nlines))
+            align = rng.choice(["left", "right"]) if kind == "block" else "left"
+            angle = 0.0
+            if kind == "line" and rng.random() < 0.25:
+                angle = float(rng.choice([90.0, -90.0]))
+            elif kind == "free" and rng.random() < 0.4:
+                angle = rng.uniform(-30, 30)
+            patch = render_text(text, size=size, font=font, angle=angle, align=align)
+            under = None
+            if rng.random() < 0.15:  # label background
+                under = np.ones((patch.shape[0] + 2, patch.shape[1] + 2), np.float32)
+            elif rng.random() < 0.2:  # contrasting outline
+                sw = int(rng.integers(1, 3))
+                under = render_text(text, size=size, font=font, angle=angle, align=align, stroke_width=sw)
+            where = {"block": "corner", "line": "edge", "free": "anywhere"}[kind]
+        outer = patch if under is None else under
+        pos = place(outer.shape, where)
+        if pos is None:
+            continue
+        if under is not None:
+            layers.append((paste_max(np.zeros(shape, np.float32), under, pos), "outline"))
+            dr, dc = (under.shape[0] - patch.shape[0]) // 2, (under.shape[1] - patch.shape[1]) // 2
+            pos = (pos[0] + dr, pos[1] + dc)
+        layers.append((paste_max(np.zeros(shape, np.float32), patch, pos), "fill"))
     return layers
 
 
@@ -589,15 +617,30 @@ def _watermark_coverage(rng, shape, *, layout=None):
 
 def _watermark(img, rng, *, layout=None, opacity=None):
     C = img.shape[-1]
-    cov = _watermark_coverage(rng, img.shape[:2], layout=layout)
+    cov = soften(_watermark_coverage(rng, img.shape[:2], layout=layout), rng.uniform(0, 1.0) ** 2)
     opacity = rng.uniform(0.15, 0.7) if opacity is None else float(opacity)
-    alpha = soften(cov, rng.uniform(0, 1.0) ** 2) * opacity
-    if rng.random() < 0.3:  # uneven opacity
-        alpha = alpha * (0.6 + 0.4 * smooth_field(rng, img.shape[:2], cells=3))
     mark = _named_colour(rng, C) if rng.random() < 0.4 else _gray_or_colour(
         rng, C, rng.choice([1.0, 0.0, rng.uniform(0.3, 0.8)], p=[0.6, 0.25, 0.15])
     )
-    mark_map = np.broadcast_to(mark, img.shape).astype(np.float32)
+    style = rng.choice(["flat", "outlined", "embossed"], p=[0.65, 0.2, 0.15])
+    if style == "flat":
+        shape_cov, mark_map = cov, np.broadcast_to(mark, img.shape)
+    else:
+        if style == "outlined":  # fill colour inside a contrasting rim
+            outer = ndi.grey_dilation(cov, size=int(rng.choice([3, 5])))
+            inner = cov
+        else:  # bevel: light on one side of the strokes, dark on the other
+            shift = tuple(int(v) for v in rng.choice([-1, 1], 2) * rng.integers(1, 3, 2))
+            moved = np.roll(cov, shift, axis=(0, 1))
+            outer, inner = np.maximum(cov, moved), np.clip(cov - moved, 0, 1)
+            mark = np.full(C, 1.0, np.float32)
+        weight = np.divide(inner, outer, out=np.zeros_like(cov), where=outer > 0)[..., None]
+        rim = 1 - mark if style == "outlined" else np.zeros(C, np.float32)
+        shape_cov, mark_map = outer, weight * mark + (1 - weight) * rim
+    alpha = shape_cov * opacity
+    if rng.random() < 0.3:  # uneven opacity
+        alpha = alpha * (0.6 + 0.4 * smooth_field(rng, img.shape[:2], cells=3))
+    mark_map = np.ascontiguousarray(mark_map, dtype=np.float32)
     layer = _finish(img, _composite(img, alpha, mark_map), alpha)
     return layer, mark_map
 
@@ -610,7 +653,8 @@ def add_watermark(image, rng, **opts):
     """Add a semi-transparent watermark: ``J = a * M + (1 - a) * I``.
 
     The mark is a procedural logo (emblem shapes and a made-up brand name),
-    placed once, tiled (maybe rotated), or a text across the diagonal.
+    placed once, tiled (maybe rotated), or a text across the diagonal; flat,
+    outlined with a contrasting rim, or embossed (light and dark edges).
 
     Parameters
     ----------
@@ -722,7 +766,7 @@ def _draw_moire(img, rng, *, region=None, kind=None, strength=None):
     weight = _moire_region(rng, shape, region)
     weight = np.where(weight > ALPHA_TOL, weight, 0).astype(np.float32)
     pattern = _moire_pattern(rng, shape, img.shape[-1], kind=kind)
-    m = rng.uniform(0.05, 0.3) if strength is None else float(strength)
+    m = rng.uniform(0.07, 0.3) if strength is None else float(strength)
     moire = np.clip(img * (1 + m * pattern), 0, 1)
     if rng.random() < 0.3:  # slight softening, as through a lens
         s = rng.uniform(0.3, 0.7)
@@ -747,7 +791,7 @@ def add_moire(image, rng, **opts):
         Default random.
     strength : float, optional
         Standard deviation of the relative modulation ``J / I - 1``; default
-        random in [0.05, 0.3].
+        random in [0.07, 0.3].
 
     Returns
     -------
