@@ -6,6 +6,7 @@ Shared by model training, sample data and tests; pure numpy, scipy and Pillow
 
 from .corpus import ALL_IMAGES, TRAIN_IMAGES, VAL_IMAGES, corpus_images, load_corpus_image
 from .damage import Damage, synthesize_defects
+from .degrade import degrade
 from .defects import (
     DEFECT_FUNCTIONS,
     add_blotches,
@@ -34,6 +35,7 @@ __all__ = [
     "add_text",
     "add_watermark",
     "corpus_images",
+    "degrade",
     "font_paths",
     "inpainting_mask",
     "load_corpus_image",

@@ -8,6 +8,7 @@ from numbers import Real
 import numpy as np
 
 from ..classes import DEFECT_CLASSES, class_ids
+from ._dtype import from_unit, to_unit
 from .defects import _DRAWERS
 
 OPAQUE = 0.98
@@ -39,31 +40,6 @@ class Damage:
     labels: np.ndarray
     masks: np.ndarray
     clean: np.ndarray
-
-
-def _to_unit(image):
-    """float32 in [0, 1] and the inverse mapping's (offset, scale)."""
-    dtype = image.dtype
-    if dtype == bool:
-        raise TypeError("boolean images are not supported")
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return (image.astype(np.float32) - info.min) / (info.max - info.min), (info.min, info.max - info.min)
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"unsupported dtype {dtype}")
-    finite = image[np.isfinite(image)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    if lo >= 0 and hi <= 1:
-        lo, hi = 0.0, 1.0
-    scale = hi - lo if hi > lo else 1.0
-    return ((image.astype(np.float64) - lo) / scale).astype(np.float32), (lo, scale)
-
-
-def _from_unit(unit, dtype, offset_scale):
-    lo, scale = offset_scale
-    if np.issubdtype(dtype, np.integer):
-        return np.round(np.clip(unit, 0, 1) * scale + lo).astype(dtype)
-    return (unit.astype(np.float64) * scale + lo).astype(dtype)
 
 
 def _probabilities(ids, p):
@@ -119,7 +95,7 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
         if clean.ndim != 3:
             raise ValueError(f"a colour image must be 3D (H, W, C), got shape {clean.shape}")
         work = np.moveaxis(clean, channel_axis, -1)
-    unit, offset_scale = _to_unit(work)
+    unit, offset_scale = to_unit(work)
     nan = ~np.isfinite(unit)
     if nan.any():
         unit = np.where(nan, 0, unit)
@@ -147,7 +123,7 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
         unit = layer.image
 
     union = masks.any(axis=0)
-    damaged = _from_unit(unit, work.dtype, offset_scale)
+    damaged = from_unit(unit, work.dtype, offset_scale)
     damaged = np.where(union[..., None], damaged, work)
     damaged = damaged[..., 0] if channel_axis is None else np.moveaxis(damaged, -1, channel_axis)
     return Damage(image=np.ascontiguousarray(damaged), labels=labels, masks=masks, clean=clean)
