@@ -120,14 +120,23 @@ def _thin_and_small(lum: np.ndarray, contrast: np.ndarray):
     # Candidate components at half the scoring response, then shape tests.
     cand = thin >= K_SCRATCH * CANDIDATE
     labels, area, length, width = _component_shapes(cand)
-    is_line = (length >= 25) & (width <= 5.0) & (area >= 12)
+    # Scratches are long (film lines, long curves); shorter thin pieces are fibres and hairs (dust).
+    min_length = max(40.0, 0.12 * min(lum.shape))
+    is_line = (length >= min_length) & (width <= 5.0)
     is_line[0] = False
     line_px = is_line[labels]
     scratch[line_px] = np.clip(thin[line_px] / (2 * K_SCRATCH), 0, 1)
 
     cand_d = (small >= K_DUST * CANDIDATE) & ~line_px
     labels, area, length, width = _component_shapes(cand_d)
-    compact = (area <= 400) & (length <= 40) & (area >= 1)
+    compact = (area <= 600) & (length < max(60.0, 0.12 * min(lum.shape)))
+    # Dust lies on the picture: isolated, unlike the many small details of texture.
+    busy = ndi.uniform_filter(cand_d.astype(np.float32), size=41)
+    index = np.arange(1, labels.max() + 1)
+    crowding = np.zeros(len(compact))
+    if len(index):
+        crowding[1:] = ndi.mean(busy, labels, index) - area[1:] / 41.0**2
+    compact &= crowding < 0.03
     compact[0] = False
     dust_px = compact[labels]
     dust[dust_px] = np.clip(small[dust_px] / (2 * K_DUST), 0, 1)
@@ -143,7 +152,7 @@ def _blotches(lum: np.ndarray, contrast: np.ndarray) -> np.ndarray:
     """
     f = max(1, min(lum.shape) // 128)
     small = _reduce(lum, f)
-    size = max(5, int(round(61 / f)) | 1)
+    size = max(5, int(round(min(lum.shape) / (3 * f))) | 1)
     background = ndi.median_filter(small, size=size, mode="reflect")
     residual = np.abs(_expand((small - background).astype(np.float32), lum.shape))
     residual = ndi.gaussian_filter(residual, 2.0)
