@@ -9,12 +9,10 @@ import numpy as np
 
 from ..classes import DEFECT_CLASSES, class_ids
 from ._dtype import from_unit, to_unit
-from .defects import _DRAWERS
+from .defects import _draw
 
 OPAQUE = 0.98
 """Opacity above which a later defect hides an earlier one (clears its mask)."""
-
-_MAX_TRIES = 4
 
 
 @dataclass
@@ -111,11 +109,7 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
     masks = np.zeros((len(DEFECT_CLASSES), H, W), bool)
     labels = np.zeros((H, W), np.uint8)
     for cid in order:
-        draw = _DRAWERS[DEFECT_CLASSES[cid]]
-        for _ in range(_MAX_TRIES):
-            layer = draw(unit, rng)
-            if layer.mask.any():
-                break
+        layer = _draw(DEFECT_CLASSES[cid], unit, rng)
         hidden = layer.mask & (layer.cover >= OPAQUE)
         masks &= ~hidden
         masks[cid - 1] = layer.mask

@@ -15,6 +15,10 @@ to the input; a pixel whose change would stay below ``CHANGE_TOL`` is left
 unchanged. For moire, a texture rather than an overlay, the mask is the
 affected region (the whole image or a soft-edged part of it, where the
 region's weight exceeds ``ALPHA_TOL``); the image is unchanged outside it.
+
+A defect that changes nothing visibly (text placed where its colour matches
+the image, say) is redrawn, up to four times, so masks are empty only on
+degenerate images.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class _Layer(NamedTuple):
     image: np.ndarray  # (H, W, C) float32
     mask: np.ndarray  # (H, W) bool
     cover: np.ndarray  # (H, W) float32 opacity of the overlay (0 for textures)
+    mark: np.ndarray | None = None  # (H, W, C) overlay colour (watermarks)
+
+
+_TRIES = 4
 
 
 # ---------------------------------------------------------------- helpers
@@ -59,13 +67,22 @@ def _as_hwc(image):
     raise ValueError(f"expected an image of shape (H, W) or (H, W, C), got {image.shape}")
 
 
-def _public(draw, image, rng, opts):
-    """Run an internal drawer on a public-API image: shape and dtype round trip."""
+def _draw(name, img, rng, **opts):
+    """Draw defect class ``name`` on ``img`` (H, W, C), redrawing (a few times at
+    most) until it visibly changes something."""
+    for _ in range(_TRIES):
+        layer = _DRAWERS[name](img, rng, **opts)
+        if layer.mask.any():
+            break
+    return layer
+
+
+def _public(name, image, rng, opts):
+    """Run a drawer on a public-API image (shape and dtype round trip)."""
     img3, squeeze = _as_hwc(image)
-    rng = np.random.default_rng(rng)
-    layer = draw(img3, rng, **opts)
+    layer = _draw(name, img3, np.random.default_rng(rng), **opts)
     out = layer.image[..., 0] if squeeze else layer.image
-    return out.astype(image.dtype, copy=False), layer.mask
+    return out.astype(image.dtype, copy=False), layer.mask, layer
 
 
 def _finish(clean, out, cover):
@@ -217,7 +234,7 @@ def add_scratches(image, rng, **opts):
     mask : ndarray of bool, shape (H, W)
         Pixels the scratches visibly changed.
     """
-    return _public(_draw_scratches, image, rng, opts)
+    return _public("scratch", image, rng, opts)[:2]
 
 
 # ---------------------------------------------------------------- dust
@@ -284,7 +301,7 @@ def add_dust(image, rng, **opts):
     mask : ndarray of bool, shape (H, W)
         Pixels the dust visibly changed.
     """
-    return _public(_draw_dust, image, rng, opts)
+    return _public("dust", image, rng, opts)[:2]
 
 
 # ---------------------------------------------------------------- blotches
@@ -382,7 +399,7 @@ def add_blotches(image, rng, **opts):
     mask : ndarray of bool, shape (H, W)
         Pixels the blotches visibly changed.
     """
-    return _public(_draw_blotches, image, rng, opts)
+    return _public("blotch", image, rng, opts)[:2]
 
 
 # ---------------------------------------------------------------- text
@@ -542,7 +559,7 @@ def add_text(image, rng, **opts):
     mask : ndarray of bool, shape (H, W)
         Pixels the text visibly changed.
     """
-    return _public(_draw_text, image, rng, opts)
+    return _public("text", image, rng, opts)[:2]
 
 
 # ---------------------------------------------------------------- watermark
@@ -615,7 +632,7 @@ def _watermark_coverage(rng, shape, *, layout=None):
     return paste_max(cov, patch, ((H - patch.shape[0]) / 2, (W - patch.shape[1]) / 2))
 
 
-def _watermark(img, rng, *, layout=None, opacity=None):
+def _draw_watermark(img, rng, *, layout=None, opacity=None):
     C = img.shape[-1]
     cov = soften(_watermark_coverage(rng, img.shape[:2], layout=layout), rng.uniform(0, 1.0) ** 2)
     opacity = rng.uniform(0.15, 0.7) if opacity is None else float(opacity)
@@ -641,12 +658,7 @@ def _watermark(img, rng, *, layout=None, opacity=None):
     if rng.random() < 0.3:  # uneven opacity
         alpha = alpha * (0.6 + 0.4 * smooth_field(rng, img.shape[:2], cells=3))
     mark_map = np.ascontiguousarray(mark_map, dtype=np.float32)
-    layer = _finish(img, _composite(img, alpha, mark_map), alpha)
-    return layer, mark_map
-
-
-def _draw_watermark(img, rng, **opts):
-    return _watermark(img, rng, **opts)[0]
+    return _finish(img, _composite(img, alpha, mark_map), alpha)._replace(mark=mark_map)
 
 
 def add_watermark(image, rng, **opts):
@@ -678,11 +690,9 @@ def add_watermark(image, rng, **opts):
         ``'mark'``: float32 (H, W[, C]) mark colour ``M``, such that
         ``damaged = alpha * mark + (1 - alpha) * image`` (up to rounding).
     """
-    img3, squeeze = _as_hwc(image)
-    layer, mark = _watermark(img3, np.random.default_rng(rng), **opts)
-    out = layer.image[..., 0] if squeeze else layer.image
-    info = {"alpha": layer.cover, "mark": np.array(mark[..., 0] if squeeze else mark)}
-    return out.astype(image.dtype, copy=False), layer.mask, info
+    damaged, mask, layer = _public("watermark", image, rng, opts)
+    mark = layer.mark[..., 0] if np.ndim(image) == 2 else layer.mark
+    return damaged, mask, {"alpha": layer.cover, "mark": mark}
 
 
 # ---------------------------------------------------------------- moire
@@ -692,7 +702,7 @@ def _moire_region(rng, shape, region):
     """Weight map (H, W) in [0, 1] of where the moire is."""
     H, W = shape
     if region is None:
-        region = rng.random() < 0.4
+        region = rng.random() < 0.5
     if not region:
         return np.ones(shape, np.float32)
     kind = rng.choice(["rect", "blob"])
@@ -800,7 +810,7 @@ def add_moire(image, rng, **opts):
     mask : ndarray of bool, shape (H, W)
         The affected region.
     """
-    return _public(_draw_moire, image, rng, opts)
+    return _public("moire", image, rng, opts)[:2]
 
 
 DEFECT_FUNCTIONS = {
