@@ -1,0 +1,38 @@
+"""Make docs/images/napari_mend_window.png: the real napari window after Detect and Mend.
+
+Run under a (virtual) display, e.g.::
+
+    xvfb-run -a -s "-screen 0 1400x900x24" python docs/make_screenshot.py
+"""
+
+from pathlib import Path
+
+import napari
+from qtpy.QtWidgets import QApplication
+
+from napari_mend._sample_data import sample_image
+
+
+def wait(widget, worker):
+    """Let the GUI run until the widget's background task has finished."""
+    while worker is not None and widget.runner.busy:
+        QApplication.processEvents()
+
+
+OUT = Path(__file__).parent / "images" / "napari_mend_window.png"
+viewer = napari.Viewer(title="napari-mend")
+viewer.window.resize(1400, 850)
+data, _, axis = sample_image("scratched_photo")
+layer = viewer.add_image(data, name="scratched_photo", rgb=axis is not None)
+_, widget = viewer.window.add_plugin_dock_widget("napari-mend", "Mend defects")
+widget.image.value = layer
+wait(widget, widget.run_detect())
+wait(widget, widget.run_mend())
+viewer.layers["scratched_photo mended"].visible = True
+viewer.layers["scratched_photo"].visible = False
+viewer.layers.selection.active = viewer.layers["scratched_photo defects"]
+viewer.window.show()
+QApplication.processEvents()
+viewer.window.screenshot(path=str(OUT), canvas_only=False)
+print(f"wrote {OUT}")
+viewer.close()
