@@ -102,3 +102,13 @@ def test_tiny_images_work():
 def test_bad_shapes_raise(shape, channel_axis):
     with pytest.raises(ValueError):
         synthesize_defects(np.zeros(shape, np.float32), rng=0, channel_axis=channel_axis)
+
+
+def test_nan_pixels_stay_nan_and_unlabelled(gray):
+    image = gray.astype(np.float64)
+    image[10:20, 10:20] = np.nan
+    d = synthesize_defects(image, rng=5, classes=["moire", "blotch"])
+    assert d.masks[5].mean() > 0.95  # whole-image moire: all but the NaN pixels
+    assert np.isnan(d.image[10:20, 10:20]).all()
+    assert not d.masks[:, 10:20, 10:20].any() and not d.labels[10:20, 10:20].any()
+    assert np.isfinite(d.image).sum() == np.isfinite(image).sum()

@@ -57,7 +57,8 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
     image : ndarray, shape (H, W) or (H, W, C) with ``channel_axis``
         Clean image: uint8, uint16 (or other integer types, full type range)
         or float. Floats within [0, 1] are used as they are; other float
-        ranges are mapped from their min..max to [0, 1] and back.
+        ranges are mapped from their finite min..max to [0, 1] and back.
+        NaN and infinite pixels are left as they are, outside every mask.
     rng : numpy.random.Generator or int
         Random source (or seed); the result is reproducible from it.
     classes : iterable of str or int, optional
@@ -94,9 +95,9 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
             raise ValueError(f"a colour image must be 3D (H, W, C), got shape {clean.shape}")
         work = np.moveaxis(clean, channel_axis, -1)
     unit, offset_scale = to_unit(work)
-    nan = ~np.isfinite(unit)
-    if nan.any():
-        unit = np.where(nan, 0, unit)
+    missing = ~np.isfinite(unit)
+    if missing.any():
+        unit = np.where(missing, 0, unit)
 
     ids = class_ids(classes)
     prob = _probabilities(ids, p)
@@ -116,6 +117,10 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
         labels[layer.mask] = cid
         unit = layer.image
 
+    if missing.any():  # NaN and inf pixels stay as they are, outside every mask
+        hole = missing.any(axis=-1)
+        masks[:, hole] = False
+        labels[hole] = 0
     union = masks.any(axis=0)
     damaged = from_unit(unit, work.dtype, offset_scale)
     damaged = np.where(union[..., None], damaged, work)
