@@ -26,7 +26,9 @@ def test_shape_dtype_kept_input_untouched(name, color, dtype, rgb, gray):
 
 
 @pytest.mark.parametrize("name", CLASSES)
-def test_mask_aligns_with_damage(name, rgb):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mask_aligns_with_damage(name, dtype, rgb):
+    rgb = rgb.astype(dtype)
     for seed in range(4):
         damaged, mask = _run(name, rgb, seed)
         assert mask.any(), (name, seed)

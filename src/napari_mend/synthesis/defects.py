@@ -81,8 +81,9 @@ def _public(name, image, rng, opts):
     """Run a drawer on a public-API image (shape and dtype round trip)."""
     img3, squeeze = _as_hwc(image)
     layer = _draw(name, img3, np.random.default_rng(rng), **opts)
-    out = layer.image[..., 0] if squeeze else layer.image
-    return out.astype(image.dtype, copy=False), layer.mask, layer
+    out = (layer.image[..., 0] if squeeze else layer.image).astype(image.dtype)
+    out[~layer.mask] = image[~layer.mask]  # exact, also for float64 inputs
+    return out, layer.mask, layer
 
 
 def _finish(clean, out, cover):
@@ -309,13 +310,13 @@ def add_dust(image, rng, **opts):
 _BLOTCH_KINDS = ("stain", "light", "opaque", "missing")
 
 
-def _blotch_coverages(rng, shape, *, count=None, kinds=_BLOTCH_KINDS):
+def _blotch_coverages(rng, shape, *, count=None):
     """Soft irregular blotch shapes: list of (kind, coverage (H, W))."""
     H, W = shape
     n = int(count) if count is not None else int(rng.integers(1, 4))
     out = []
     for _ in range(n):
-        kind = kinds[int(rng.integers(len(kinds)))]
+        kind = _BLOTCH_KINDS[int(rng.integers(len(_BLOTCH_KINDS)))]
         size = max(5.0, rng.uniform(0.06, 0.4) * min(H, W))
         roughness = rng.uniform(0.3, 0.9) if kind != "missing" else rng.uniform(0.8, 1.6)
         softness = {"stain": rng.uniform(0.2, 0.8), "light": rng.uniform(0.3, 0.9)}.get(

@@ -12,7 +12,6 @@ from scipy import ndimage as ndi
 
 from ._draw import Canvas, random_walk
 from .defects import (
-    _BLOTCH_KINDS,
     _blotch_coverages,
     _dust_coverages,
     _scratch_coverages,
@@ -58,7 +57,7 @@ def _logo(rng, shape):
 
 
 def _blotch(rng, shape):
-    return _union((cov for _, cov in _blotch_coverages(rng, shape, kinds=_BLOTCH_KINDS)), shape)
+    return _union((cov for _, cov in _blotch_coverages(rng, shape)), shape)
 
 
 def _large(rng, shape):
