@@ -22,10 +22,10 @@ def dock(make_napari_viewer):
     return viewer, widget
 
 
-def wait_for(qtbot, worker):
+def wait_for(qtbot, widget, worker):
+    """Wait until the widget's background task has finished (its GUI-side cleanup ran)."""
     assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=60_000)
 
 
 def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
@@ -35,7 +35,7 @@ def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
     widget.image.value = layer
     widget.detect_method.value = "classical"
 
-    wait_for(qtbot, widget.run_detect())
+    wait_for(qtbot, widget, widget.run_detect())
     defects = viewer.layers[defects_layer_name("film")]
     assert defects.data.shape == image.shape
     assert (defects.data[rr, cc] == 1).mean() > 0.5  # the scratch is class 1
@@ -57,7 +57,7 @@ def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
     edited[100:110, 200:220] = 3
     defects.data = edited
     widget.fill_method.value = "biharmonic"
-    wait_for(qtbot, widget.run_mend())
+    wait_for(qtbot, widget, widget.run_mend())
     mended = viewer.layers[mended_layer_name("film")]
     assert mended.data.dtype == image.dtype
     np.testing.assert_array_equal(mended.data[edited == 0], image[edited == 0])
@@ -83,7 +83,7 @@ def test_errors_become_notifications(make_napari_viewer, qtbot, monkeypatch):
     widget.fill_method.value = "biharmonic"
     shown = []
     monkeypatch.setattr("napari_mend._widgets._worker.show_error", shown.append)
-    wait_for(qtbot, widget.run_mend())
+    wait_for(qtbot, widget, widget.run_mend())
     assert shown and "covers the whole image" in shown[0]
     assert mended_layer_name("blank") not in viewer.layers
 
@@ -105,7 +105,7 @@ def test_cancel_stops_work_and_adds_nothing(make_napari_viewer, qtbot, monkeypat
     worker = widget.run_detect()
     qtbot.waitUntil(lambda: widget.runner.bar.value > 0, timeout=10_000)
     widget.runner.cancel.native.click()  # press Cancel
-    wait_for(qtbot, worker)
+    wait_for(qtbot, widget, worker)
     assert "cancelled" in widget.runner.status.value
     assert defects_layer_name("slow") not in viewer.layers
     assert not widget.runner.busy
