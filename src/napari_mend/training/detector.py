@@ -13,7 +13,7 @@ Loss: binary cross-entropy plus a soft Dice loss averaged over the classes
 
 At the end the network scores a fixed set of validation crops (``'val'``
 split, never trained on) and clean validation crops; per-class thresholds
-are chosen there (best F1 under a false-alarm budget on the clean crops),
+are chosen there (best F1, clean-crop false alarms counted as false positives),
 stored in the model card and used by the calibrated inference of
 :func:`napari_mend.detection.learned.learned_scores`.
 """
@@ -33,7 +33,8 @@ from .common import (Budget, JsonlLog, environment, export_model, load_checkpoin
                      sample_rng, save_checkpoint, seed_everything)
 
 N_CLASSES = len(DEFECT_CLASSES)
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.025), 3)
+THRESHOLD_GRID = np.round(np.concatenate([[0.01, 0.02, 0.03, 0.04], np.arange(0.05, 0.96, 0.025),
+                                          [0.97, 0.98, 0.99]]), 3)
 
 DEFAULTS = {
     "name": "detector",
@@ -58,7 +59,7 @@ DEFAULTS = {
     "val_crops": 64,
     "val_clean_crops": 32,
     "val_seed": 1000003,
-    "false_alarm_budget": 0.001,
+    "clean_fp_weight": 1.0,
     "inference": {"tile": 512, "overlap": 48},
 }
 
@@ -245,25 +246,37 @@ def counts_at_thresholds(prob: np.ndarray, truth: np.ndarray, grid=THRESHOLD_GRI
     return counts
 
 
-def choose_thresholds(counts, clean_counts, clean_pixels, *, false_alarm_budget):
-    """Per-class threshold of best F1 whose false alarms on clean crops fit the budget.
+def choose_thresholds(counts, clean_counts, clean_pixels, *, clean_fp_weight=1.0):
+    """Per-class threshold of best F1, counting false alarms on clean crops as false positives.
 
-    The budget is split evenly over the classes. Returns ``(thresholds,
-    metrics)`` with metrics per class at the chosen threshold.
+    Parameters
+    ----------
+    counts, clean_counts : (K, T, 3) int arrays
+        :func:`counts_at_thresholds` of the damaged and of the clean crops.
+    clean_pixels : int
+        Pixels of the clean crops.
+    clean_fp_weight : float
+        Weight of a clean-crop false positive against a damaged-crop one.
+
+    Returns
+    -------
+    thresholds : dict
+        Class name -> probability threshold from :data:`THRESHOLD_GRID`.
+    metrics : dict
+        Per class: precision, recall, F1, IoU on the damaged crops and the
+        false-alarm rate on the clean crops at that threshold.
     """
-    per_class_cap = false_alarm_budget / counts.shape[0]
     thresholds, metrics = {}, {}
     for k, name in enumerate(DEFECT_CLASSES.values()):
         tp, fp, fn = counts[k].T
-        _, _, f1, _ = prf_iou(tp, fp, fn)
-        fa = clean_counts[k, :, 1] / max(clean_pixels, 1)
-        allowed = fa <= per_class_cap
-        j = int(np.argmax(np.where(allowed, f1, -1.0))) if allowed.any() else len(THRESHOLD_GRID) - 1
+        clean_fp = clean_counts[k, :, 1]
+        _, _, f1, _ = prf_iou(tp, fp + clean_fp_weight * clean_fp, fn)
+        j = int(np.argmax(f1))
         p, r, f, i = prf_iou(tp[j], fp[j], fn[j])
         thresholds[name] = float(THRESHOLD_GRID[j])
         metrics[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
                          "f1": round(float(f), 4), "iou": round(float(i), 4),
-                         "clean_false_alarm": round(float(fa[j]), 6),
+                         "clean_false_alarm": round(float(clean_fp[j] / max(clean_pixels, 1)), 6),
                          "positive_pixels": int(tp[j] + fn[j])}
     return thresholds, metrics
 
@@ -292,7 +305,7 @@ def validate(net, config, device, log=None):
     clean_counts = counts_at_thresholds(clean_prob, clean_truth)
     pixels = clean_prob.shape[0] * clean_prob.shape[2] * clean_prob.shape[3]
     thresholds, metrics = choose_thresholds(counts, clean_counts, pixels,
-                                            false_alarm_budget=config["false_alarm_budget"])
+                                            clean_fp_weight=config["clean_fp_weight"])
     t = np.array([thresholds[n] for n in DEFECT_CLASSES.values()])[None, :, None, None]
     union_fa = float((clean_prob >= t).any(axis=1).mean())
     summary = {"per_class": metrics, "clean_false_alarm_union": round(union_fa, 6),
@@ -356,6 +369,15 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     step = state["step"] if state else 0
     budget = Budget(max_steps=config["max_steps"], max_seconds=config["max_seconds"],
                     elapsed=state["elapsed"] if state else 0.0)
+    history = state["extra"] if state else {}
+    consumed = int(history.get("samples", 0))  # index of the next training sample
+    run = {"config": config, "device": _device_name(device), "from_step": step}
+
+    def checkpoint():
+        runs = list(history.get("runs", [])) + [dict(run, to_step=step, to_samples=consumed)]
+        save_checkpoint(out_dir, model=net, optimizer=opt, step=step,
+                        elapsed=budget.elapsed(), extra={"samples": consumed, "runs": runs})
+        return runs
     names, images = _training_images()
     logger("start", step=step, device=str(device), resumed=state is not None,
            train_images=len(names), config=config)
@@ -363,7 +385,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     batch = int(config["batch_size"])
     dataset = DetectorSamples(images, config, config["seed"])
     reuse = int(config["reuse"])
-    sampler = range(step // reuse * batch, (config["max_steps"] // reuse + 1) * batch)
+    sampler = range(consumed, consumed + (config["max_steps"] // reuse + 1) * batch)
     workers = int(config["workers"])
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch, sampler=sampler, num_workers=workers,
@@ -374,6 +396,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     net.train()
     running, seen, t_log = 0.0, 0, time.perf_counter()
     for x, y in loader:
+        consumed += batch
         x = x.to(device, non_blocking=True)
         y = y.to(device, non_blocking=True).float()
         for turn in range(reuse):
@@ -399,12 +422,11 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
                        elapsed=budget.elapsed(), steps_per_s=seen / (now - t_log))
                 running, seen, t_log = 0.0, 0, now
             if step % config["checkpoint_every"] == 0:
-                save_checkpoint(out_dir, model=net, optimizer=opt, step=step,
-                                elapsed=budget.elapsed())
+                checkpoint()
         if budget.done(step):
             break
     wall = budget.elapsed()
-    save_checkpoint(out_dir, model=net, optimizer=opt, step=step, elapsed=wall)
+    runs = checkpoint()
     thresholds, validation = validate(net, config, device, log=logger)
     card = {
         "kind": "detector",
@@ -417,7 +439,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
         "input": "(N, 3, H, W), per-image 0.5/99.5 percentiles mapped to -1/+1, gray replicated",
         "training": {"config": config, "steps": step, "wall_time_s": round(wall, 1),
                      "device": str(device), "device_name": _device_name(device),
-                     "samples": step // reuse * batch, "reuse": reuse, "environment": environment()},
+                     "samples": consumed, "runs": runs, "environment": environment()},
         "data": {"train_images": names, "procedural_share": config["p_procedural"],
                  "clean_share": config["p_clean"],
                  "source": "shared/TRAINING_DATA.md corpus ('train' split of "
