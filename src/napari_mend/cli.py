@@ -190,10 +190,14 @@ def cmd_train(args) -> int:
     return train_main(args.rest)
 
 
-def cmd_evaluate(args) -> int:
-    from .evaluation import main as evaluate_main
+EVALUATIONS = ("detector", "inpainter")
 
-    return evaluate_main(args.rest)
+
+def cmd_evaluate(args) -> int:
+    import importlib
+
+    module = importlib.import_module(f"napari_mend.evaluation.{args.kind}")
+    return module.main(args.rest)
 
 
 def cmd_samples(args) -> int:
@@ -273,8 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate models on the validation images",
-                       add_help=False)
+    p = sub.add_parser("evaluate", help="evaluate detectors or fills on the validation images",
+                       description="Print per-class (detector) or per-mask-family (inpainter) "
+                                   "quality tables on the held-out validation images; "
+                                   "'napari-mend evaluate KIND --help' lists the options.")
+    p.add_argument("kind", choices=EVALUATIONS)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_evaluate)
     return parser
