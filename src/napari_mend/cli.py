@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .detection.api import method_model as detection_model
+from .inpainting.api import method_model as fill_model
+from .models.registry import ModelError, card_or_none
+
 EXIT_ERROR = 2
 
 
@@ -130,7 +134,7 @@ def cmd_inpaint(args) -> int:
                      progress=_progress("inpaint"))
     prov = make_provenance(operation="inpaint", method=args.method,
                            parameters={"mask_file": str(mask_path), "source": source},
-                           image=data, mask=mask)
+                           image=data, mask=mask, model=card_or_none(fill_model(args.method)))
     write_image_tiff(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     print(f"wrote {out}: filled {int(np.count_nonzero(mask))} px with {args.method}")
     return 0
@@ -150,7 +154,9 @@ def cmd_restore(args) -> int:
                            parameters={"threshold": args.threshold, "classes": args.classes,
                                        "detector": args.detector, "fill": args.fill,
                                        "source": source},
-                           image=data, mask=labels)
+                           image=data, mask=labels,
+                           model=[card_or_none(detection_model(args.detector)),
+                                  card_or_none(fill_model(args.fill))])
     if out.suffix == ".mend":
         from .io.bundle import write_bundle
 
@@ -289,8 +295,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``napari-mend`` command."""
-    from .models.registry import ModelError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -22,25 +22,18 @@ from napari.utils.notifications import show_error, show_info
 from ..classes import DEFECT_CLASSES
 from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
+from ..detection.api import method_model as detection_model
 from ..inpainting.api import METHODS as FILL_METHODS
 from ..inpainting.api import inpaint
+from ..inpainting.api import method_model as fill_model
 from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
+from ..models.registry import card_or_none
 from ._worker import TaskRunner
 
 
 def _channel_axis(layer: Image):
     return -1 if layer.rgb else None
-
-
-def _shipped_card(name: str):
-    """The model card of ``name``, or None when that model is not installed."""
-    from ..models.registry import ModelError, model_card
-
-    try:
-        return model_card(name)
-    except ModelError:
-        return None
 
 
 class MendWidget(Container):
@@ -95,7 +88,7 @@ class MendWidget(Container):
         if self.detect_method.value == "classical":
             self.model_info.value = "classical: scratch, dust, blotch"
             return
-        card = _shipped_card("detector")
+        card = card_or_none(detection_model("learned"))
         self.model_info.value = (f"model: {card['name']} ({', '.join(card.get('classes', DEFECT_CLASSES.values()))})"
                                  if card else "no detector model installed")
 
@@ -186,7 +179,7 @@ class MendWidget(Container):
     def _mended(self, layer, data, mask, mended, method):
         provenance = make_provenance(
             operation="inpaint", method=method, parameters={"channel_axis": _channel_axis(layer)},
-            image=data, mask=mask, model=_shipped_card("inpainter") if method in ("learned", "auto") else None,
+            image=data, mask=mask, model=card_or_none(fill_model(method)),
         )
         name = mended_layer_name(layer.name)
         existing = self._layer_by_name(name)

@@ -12,6 +12,11 @@ METHODS = ("learned", "classical")
 DEFAULT_DETECTOR = "detector"
 
 
+def method_model(method: str, model: str | None = None) -> str | None:
+    """Name of the model a detection method uses (None for the classical detector)."""
+    return (model or DEFAULT_DETECTOR) if method == "learned" else None
+
+
 def detect_scores(image, *, channel_axis=None, method="learned", model=None,
                   progress=None) -> DefectScores:
     """Compute per-class defect scores, to threshold later without recomputing.

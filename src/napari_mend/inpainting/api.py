@@ -8,6 +8,12 @@ from .._validation import check_mask, from_unit_float, plane_view
 from ..progress import report, scaled
 
 METHODS = ("auto", "learned", "biharmonic", "telea", "ns")
+DEFAULT_INPAINTER = "inpainter"
+
+
+def method_model(method: str) -> str | None:
+    """Name of the model a fill method uses (None for the classical fills)."""
+    return DEFAULT_INPAINTER if method in ("auto", "learned") else None
 
 
 def _fill_function(method: str):

@@ -90,9 +90,11 @@ def make_provenance(*, operation, method, parameters, image=None, mask=None, mod
         The pixels that changed (non-zero). Recorded as a summary: count,
         fraction of the mask's pixels, bounding box, SHA-256 of the packed
         bits, and for integer (Labels) masks the pixel count per label.
-    model : mapping or str or object with a ``card`` attribute, optional
-        The model used: a model card (``name`` and ``sha256`` are recorded),
-        a model name, or a loaded model (``models.registry.LoadedModel``).
+    model : mapping or str or object with a ``card`` attribute, or a list of them, optional
+        The model(s) used: a model card (``name`` and ``sha256`` are
+        recorded), a model name, or a loaded model
+        (``models.registry.LoadedModel``); a list records each (e.g. the
+        detector and the inpainter of ``restore``).
 
     Returns
     -------
@@ -123,7 +125,7 @@ def make_provenance(*, operation, method, parameters, image=None, mask=None, mod
         "operation": operation,
         "method": str(method),
         "parameters": _to_json_value(dict(parameters)),
-        "model": None if model is None else _model_summary(model),
+        "model": _models_summary(model),
         "input": None if image is None else _array_summary(image),
         "mask": None if mask is None else mask_summary(mask),
     }
@@ -142,6 +144,15 @@ def _to_json_value(value):
         )
 
     return json.loads(json.dumps(value, default=default))
+
+
+def _models_summary(model):
+    if model is None:
+        return None
+    if isinstance(model, (list, tuple)):
+        summaries = [_model_summary(m) for m in model if m is not None]
+        return summaries or None
+    return _model_summary(model)
 
 
 def _model_summary(model) -> dict:

@@ -127,6 +127,16 @@ def model_card(name: str) -> dict:
     return _read_card(_card_path(name))
 
 
+def card_or_none(name: str | None) -> dict | None:
+    """The card of model ``name``, or None when ``name`` is None or not installed."""
+    if name is None:
+        return None
+    try:
+        return model_card(name)
+    except ModelError:
+        return None
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file."""
     digest = hashlib.sha256()
