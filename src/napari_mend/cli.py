@@ -14,6 +14,10 @@ from .models.registry import ModelError, card_or_none
 
 EXIT_ERROR = 2
 
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Modules that add subcommands: each has ``register(subparsers)``, which adds its
+parsers with ``set_defaults(func=...)``; ``func(args)`` returns the exit code."""
+
 
 class CLIError(Exception):
     """A problem the user can fix; printed without a traceback, exit code 2."""
@@ -290,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=EVALUATIONS)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_evaluate)
+
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
