@@ -28,6 +28,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 ARCHITECTURES: dict[str, str] = {
     "detector_unet": "napari_mend.models.detector_net:DetectorUNet",
     "inpainter_net": "napari_mend.models.inpainter_net:InpainterNet",
+    "demoire_net": "napari_mend.models.demoire_net:DemoireNet",
 }
 """Architecture key -> ``module:class`` of its ``torch.nn.Module``."""
 

@@ -15,6 +15,7 @@ from pathlib import Path
 TRAINERS: dict[str, str] = {
     "detector": "napari_mend.training.detector",
     "inpainter": "napari_mend.training.inpainter",
+    "demoire": "napari_mend.training.demoire",
 }
 """Kind -> module holding its ``train`` function."""
 

@@ -1,0 +1,237 @@
+"""Training of the learned moire remover (:class:`~napari_mend.models.demoire_net.DemoireNet`).
+
+A sample is a random crop of the training corpus (``synthesis.corpus_images('train')``,
+images with a side of at least ``crop`` pixels) or a procedural image,
+rescaled, flipped, rotated and sometimes turned gray, then damaged by
+:func:`napari_mend.synthesis.add_moire` (an LCD subpixel grid or a halftone
+screen resampled by a camera, with a slight warp, over the whole crop or a
+soft-edged part of it). A share of the samples keeps no moire, so the network
+learns to leave clean pixels alone. Sample ``i`` depends only on
+``(seed, i)``: runs are reproducible and resume where they stopped.
+
+Loss: L1 between the output and the clean crop, plus L1 of their image
+gradients. The learning rate follows a cosine from ``lr`` to zero over the
+larger of ``step / max_steps`` and ``elapsed / max_seconds``.
+
+Run with ``python -m napari_mend.training demoire --config demoire.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..synthesis import add_moire, corpus_images, procedural_image
+from .common import (Budget, JsonlLog, count_params, environment, export_model, load_checkpoint,
+                     sample_rng, save_checkpoint, seed_everything)
+
+DEFAULTS = {
+    "name": "demoire",
+    "seed": 0,
+    "crop": 128,
+    "batch": 8,
+    "lr": 1e-3,
+    "max_steps": 100000,
+    "max_seconds": None,
+    "threads": 0,
+    "model": {"widths": [16, 32, 48, 64], "blocks": 2},
+    "procedural_fraction": 0.2,
+    "gray_fraction": 0.3,
+    "clean_fraction": 0.15,
+    "scale_range": [0.4, 1.0],
+    "gradient_weight": 0.5,
+    "log_every": 20,
+    "checkpoint_every": 100,
+    "val_crops": 24,
+    "val_seed": 4321,
+}
+"""Training configuration keys and their defaults (a config file overrides them)."""
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    image = image[..., None] if image.ndim == 2 else image
+    return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image[..., :3]
+
+
+def random_crop(rng: np.random.Generator, images: list, config: dict) -> np.ndarray:
+    """A clean RGB crop ``(S, S, 3)`` in ``[0, 1]`` of a corpus or procedural image."""
+    from skimage.transform import rescale
+
+    size = int(config["crop"])
+    if not images or rng.random() < config["procedural_fraction"]:
+        crop = _rgb(procedural_image(rng, (size, size), channels=int(rng.choice([1, 3]))))
+    else:
+        image = images[int(rng.integers(len(images)))]
+        lo, hi = config["scale_range"]
+        scale = max(rng.uniform(lo, hi), size / min(image.shape[:2]))
+        window = min(int(math.ceil(size / scale)) + 2, *image.shape[:2])
+        r = int(rng.integers(0, image.shape[0] - window + 1))
+        c = int(rng.integers(0, image.shape[1] - window + 1))
+        piece = _rgb(image[r:r + window, c:c + window])
+        if window != size:
+            piece = rescale(piece, size / window, order=1, anti_aliasing=True,
+                            channel_axis=-1, preserve_range=True)
+        crop = piece[:size, :size]
+    crop = np.rot90(crop, k=int(rng.integers(4)))
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    if rng.random() < config["gray_fraction"]:
+        crop = np.repeat(crop.mean(axis=-1, keepdims=True), 3, axis=-1)
+    return np.ascontiguousarray(np.clip(crop, 0, 1), dtype=np.float32)
+
+
+def make_sample(rng: np.random.Generator, images: list, config: dict):
+    """One training pair ``(damaged, clean)``, both ``(S, S, 3)`` float32."""
+    clean = random_crop(rng, images, config)
+    if rng.random() < config["clean_fraction"]:
+        return clean, clean
+    damaged, _ = add_moire(clean, rng)
+    return damaged.astype(np.float32), clean
+
+
+def validation_set(config: dict):
+    """Fixed ``(damaged, clean)`` crops of the validation images (``synthesis.VAL_IMAGES``)."""
+    size = int(config["crop"])
+    val = [_rgb(im) for _, im in corpus_images("val") if min(im.shape[:2]) >= size]
+    rng = np.random.default_rng(int(config["val_seed"]))
+    cases = []
+    for k in range(int(config["val_crops"])):
+        image = val[k % len(val)]
+        r = int(rng.integers(0, image.shape[0] - size + 1))
+        c = int(rng.integers(0, image.shape[1] - size + 1))
+        clean = np.ascontiguousarray(image[r:r + size, c:c + size], np.float32)
+        cases.append((add_moire(clean, rng)[0].astype(np.float32), clean))
+    return cases
+
+
+def _psnr(a, b):
+    return 10 * np.log10(1 / max(float(np.mean((a - b) ** 2)), 1e-12))
+
+
+def validate(net, cases) -> dict:
+    """Mean PSNR (dB) of the damaged crops and of the network's output."""
+    import torch
+
+    was_training = net.training
+    net.eval()
+    before, after = [], []
+    with torch.inference_mode():
+        for damaged, clean in cases:
+            x = torch.from_numpy(damaged.transpose(2, 0, 1)[None].copy())
+            out = net(x)[0].numpy().transpose(1, 2, 0)
+            before.append(_psnr(damaged, clean))
+            after.append(_psnr(np.clip(out, 0, 1), clean))
+    net.train(was_training)
+    return {"psnr_input": float(np.mean(before)), "psnr_output": float(np.mean(after)),
+            "psnr_gain": float(np.mean(after) - np.mean(before))}
+
+
+def demoire_loss(pred, target, gradient_weight: float):
+    """L1 plus ``gradient_weight`` times the L1 of horizontal and vertical differences."""
+    l1 = (pred - target).abs().mean()
+    gx = ((pred[..., 1:] - pred[..., :-1]) - (target[..., 1:] - target[..., :-1])).abs().mean()
+    gy = ((pred[..., 1:, :] - pred[..., :-1, :]) - (target[..., 1:, :] - target[..., :-1, :])).abs().mean()
+    return l1 + gradient_weight * (gx + gy), {"l1": float(l1.detach()), "grad": float((gx + gy).detach())}
+
+
+def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
+    """Train a moire remover and export ``<name>.pt`` and ``<name>.json`` into ``out_dir``.
+
+    Parameters
+    ----------
+    config : dict
+        Keys of :data:`DEFAULTS` (missing ones take the default).
+    out_dir : path-like
+        Checkpoint, ``log.jsonl`` and the exported model go here.
+    resume : bool, optional
+        Continue from ``out_dir/checkpoint.pt`` when it exists.
+    log : callable, optional
+        Receives one line per log record.
+
+    Returns
+    -------
+    card_path : Path
+        The exported model card.
+    """
+    import torch
+
+    from ..models.demoire_net import DemoireNet
+
+    config = {**DEFAULTS, **config}
+    out_dir = Path(out_dir)
+    seed_everything(int(config["seed"]))
+    if int(config["threads"]):
+        torch.set_num_threads(int(config["threads"]))
+    net = DemoireNet(**config["model"])
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config["lr"], weight_decay=1e-5)
+    journal = JsonlLog(out_dir / "log.jsonl", echo=log)
+    state = load_checkpoint(out_dir, model=net, optimizer=optimizer) if resume else None
+    step = state["step"] if state else 0
+    named = [(n, im) for n, im in corpus_images("train") if min(im.shape[:2]) >= int(config["crop"])]
+    images = [im for _, im in named]
+    val_cases = validation_set(config)
+    budget = Budget(max_steps=config["max_steps"], max_seconds=config["max_seconds"],
+                    elapsed=state["elapsed"] if state else 0.0)
+    journal("start", step=step, params=count_params(net), train_images=len(images),
+            resumed=state is not None)
+    batch = int(config["batch"])
+    net.train()
+    t_log, running = time.perf_counter(), []
+    while not budget.done(step):
+        progress = max(step / config["max_steps"],
+                       budget.elapsed() / config["max_seconds"] if config["max_seconds"] else 0)
+        for group in optimizer.param_groups:
+            group["lr"] = config["lr"] * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        pairs = [make_sample(sample_rng(config["seed"], step * batch + k), images, config)
+                 for k in range(batch)]
+        x = torch.from_numpy(np.stack([p[0] for p in pairs]).transpose(0, 3, 1, 2).copy())
+        y = torch.from_numpy(np.stack([p[1] for p in pairs]).transpose(0, 3, 1, 2).copy())
+        loss, terms = demoire_loss(net(x), y, float(config["gradient_weight"]))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        running.append(float(loss.detach()))
+        if step % int(config["log_every"]) == 0 or step == 1:
+            now = time.perf_counter()
+            journal("train", step=step, lr=optimizer.param_groups[0]["lr"],
+                    elapsed=round(budget.elapsed(), 1), loss=float(np.mean(running)),
+                    steps_per_s=round(len(running) / max(now - t_log, 1e-9), 3), **terms)
+            t_log, running = now, []
+        if step % int(config["checkpoint_every"]) == 0:
+            save_checkpoint(out_dir, model=net, optimizer=optimizer, step=step,
+                            elapsed=budget.elapsed())
+    save_checkpoint(out_dir, model=net, optimizer=optimizer, step=step, elapsed=budget.elapsed())
+    metrics = validate(net, val_cases)
+    journal("val", step=step, **metrics)
+    card = {
+        "kind": "demoire",
+        "architecture": "demoire_net",
+        "config": config["model"],
+        "description": "multi-scale residual encoder-decoder "
+                       "(napari_mend.models.demoire_net.DemoireNet)",
+        "training": config,
+        "data": {
+            "train_images": [n for n, _ in named],
+            "train_images_note": "synthesis.TRAIN_IMAGES with a side of at least "
+                                 f"{config['crop']} px, plus procedural images",
+            "validation_images": sorted({n for n, im in corpus_images("val")
+                                         if min(im.shape[:2]) >= int(config["crop"])}),
+            "damage": "napari_mend.synthesis.add_moire (LCD subpixel grid or halftone screen, "
+                      "warped, whole image or region)",
+        },
+        "seed": config["seed"],
+        "steps": step,
+        "wall_time_s": round(budget.elapsed(), 1),
+        "device": "cpu",
+        "environment": environment(),
+        "validation": {"crops": len(val_cases), "crop": config["crop"],
+                       "metric": "mean PSNR (dB) on moire crops, network alone", **metrics},
+    }
+    weights, card_path = export_model(out_dir, config["name"], module=net, card=card)
+    journal("export", weights=str(weights), card=str(card_path))
+    return card_path
