@@ -19,7 +19,7 @@ from magicgui.widgets import (
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info
 
-from ..classes import DEFECT_CLASSES
+from ..classes import CLASS_COLORS, DEFECT_CLASSES
 from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
 from ..detection.api import method_model as detection_model
@@ -49,6 +49,9 @@ class MendWidget(Container):
         self.model_info = Label(value="")
         self.classes = Select(label="classes", choices=list(DEFECT_CLASSES.values()),
                               value=list(DEFECT_CLASSES.values()))
+        self.legend = Label(value=" ".join(
+            f'<span style="color:{CLASS_COLORS[v]}">&#9632;</span>&nbsp;{v}&nbsp;{name}'
+            for v, name in DEFECT_CLASSES.items()))
         self.detect_button = PushButton(text="Detect")
         self.sensitivity = FloatSlider(label="sensitivity", min=0.0, max=1.0, step=0.01,
                                        value=0.5)
@@ -62,7 +65,7 @@ class MendWidget(Container):
 
         super().__init__(widgets=[
             self.image,
-            Label(value="<b>1. Detect</b>"), self.detect_method, self.model_info, self.classes,
+            Label(value="<b>1. Detect</b>"), self.detect_method, self.model_info, self.classes, self.legend,
             self.detect_button, self.sensitivity,
             Label(value="<b>2. Check</b>"), self.defects, self.edit_hint,
             Label(value="<b>3. Mend</b>"), self.fill_method, self.mend_button,
