@@ -1,0 +1,524 @@
+"""Lazy detection and mending of dask and zarr arrays, in bounded memory for any size.
+
+The public :func:`napari_mend.detect_scores`, :func:`napari_mend.detect` and
+:func:`napari_mend.inpaint` hand dask and zarr arrays to this module and return
+dask arrays: nothing is computed until the result is viewed, computed or
+stored, and then block by block.
+
+Each plane is cut into blocks of ``chunk`` pixels along its two image axes
+(the dask chunks; leading plane axes get chunks of one plane, colour one
+chunk). A block is processed together with ``depth`` pixels of its
+neighbours (:func:`dask.array.overlap.overlap`, no padding at the image's
+own edges) and trimmed back, so a result block sees the context it needs
+and memory stays at a few blocks per thread.
+
+Detection
+    ``'learned'``: blocks go through the network tile by tile
+    (:func:`napari_mend.tiling.tiled_map`), normalised by the *plane's*
+    robust intensity range, taken once from the same regular subsample the
+    in-memory path uses; blocks therefore agree with each other, and with
+    the in-memory result up to the blending of network tiles near block
+    edges. ``depth`` is the model's tile overlap.
+    ``'classical'``: each block with its margin is scored on its own, so the
+    detector's plane-level statistics (intensity percentiles, noise floor,
+    blotch background, the length that makes a scratch) are those of the
+    block: pick ``chunk`` of the size of the images the detector was tuned
+    on (the default is 2048).
+Inpainting
+    Blocks without masked pixels are returned as read (cast only for
+    float16); others are filled with ``depth`` pixels of context. Holes
+    larger than the margin are filled from the context each block sees.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from .._validation import PlaneView, from_unit_float, plane_view, to_unit_float
+from ..classes import DEFECT_CLASSES, class_ids
+from ..detection.scores import DefectScores, scores_to_labels
+
+DEFAULT_CHUNK = 2048
+"""Side of the blocks processed at once (pixels)."""
+CLASSICAL_DEPTH = 64
+"""Margin of a block for the classical detector (its largest filters are ~40 px)."""
+INPAINT_DEPTH = 64
+"""Margin of a block for inpainting (context around holes near a block edge)."""
+N_CLASSES = len(DEFECT_CLASSES)
+
+
+def is_lazy(data) -> bool:
+    """Whether ``data`` is a dask or zarr array (checked without importing either)."""
+    dask_array = sys.modules.get("dask.array")
+    if dask_array is not None and isinstance(data, dask_array.Array):
+        return True
+    zarr = sys.modules.get("zarr")
+    return zarr is not None and isinstance(data, zarr.Array)
+
+
+def as_dask(data):
+    """A dask array of ``data`` (dask as is; zarr and NumPy wrapped, nothing read)."""
+    import dask.array as da
+
+    if isinstance(data, da.Array):
+        return data
+    zarr = sys.modules.get("zarr")
+    if zarr is not None and isinstance(data, zarr.Array):
+        return da.from_zarr(data)
+    return da.from_array(np.asarray(data))
+
+
+def open_lazy(path, *, chunk: int = DEFAULT_CHUNK):
+    """Open an image file or zarr array on disk as a dask array, without reading its pixels.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A zarr array (folder), or a TIFF: uncompressed contiguous TIFFs are
+        memory-mapped, tiled or striped ones are read tile by tile through
+        tifffile's zarr interface (the first image of a pyramid).
+    chunk : int, optional
+        Chunk side along the image axes when the file imposes none.
+
+    Returns
+    -------
+    data : dask.array.Array
+    """
+    import dask.array as da
+
+    path = Path(path)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import tifffile
+
+        try:
+            mapped = tifffile.memmap(path, mode="r")
+        except ValueError:  # compressed, tiled or striped: not one contiguous block
+            import zarr
+
+            node = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
+            array = node if isinstance(node, zarr.Array) else node[sorted(node.array_keys())[0]]
+            return da.from_zarr(array)
+        chunks = (1,) * (mapped.ndim - 3) + (chunk, chunk, -1) if mapped.ndim >= 3 else chunk
+        return da.from_array(mapped, chunks=chunks)
+    return da.from_zarr(str(path))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A lazy image as ``(..., M, N, C)`` blocks (channels last), and how to put it back."""
+
+    work: object  # dask array (..., M, N, C)
+    view: PlaneView  # validated layout (its ``planes`` is a one-pixel proxy)
+    spatial_shape: tuple
+
+    @property
+    def depth_axes(self) -> tuple[int, int]:
+        nd = self.work.ndim
+        return nd - 3, nd - 2
+
+    def depth(self, pixels: int) -> dict:
+        """``overlap`` depth for the image axes of ``work``."""
+        return dict.fromkeys(self.depth_axes, int(pixels))
+
+    def assemble(self, out):
+        """``(..., M, N, C)`` back to the input's layout."""
+        import dask.array as da
+
+        if self.view.channel_axis is None:
+            return out[..., 0]
+        return da.moveaxis(out, -1, self.view.channel_axis)
+
+
+def _layout(image, *, channel_axis, chunk: int, name: str = "image") -> _Layout:
+    import dask.array as da
+
+    x = as_dask(image)
+    axis = None
+    if channel_axis is not None and -x.ndim <= channel_axis < x.ndim:
+        axis = channel_axis % x.ndim
+    # Validate dtype, axes and channel axis on a one-pixel proxy: no pixel is read.
+    proxy = np.zeros(tuple(n if i == axis else 1 for i, n in enumerate(x.shape)), x.dtype)
+    view = plane_view(proxy, channel_axis=channel_axis, name=name)
+    view = PlaneView(view.planes, tuple(x.shape), view.dtype, view.channel_axis, view.out_dtype)
+    work = da.moveaxis(x, view.channel_axis, -1) if axis is not None else x[..., None]
+    lead = work.ndim - 3
+    work = work.rechunk({**dict.fromkeys(range(lead), 1), lead: chunk, lead + 1: chunk,
+                         lead + 2: -1})
+    return _Layout(work, view, view.spatial_shape)
+
+
+def _overlapped(x, depth: dict):
+    from dask.array.overlap import overlap
+
+    return overlap(x, depth=depth, boundary="none")
+
+
+def _trimmed(x, depth: dict):
+    from dask.array.overlap import trim_internal
+
+    return trim_internal(x, depth, boundary="none")
+
+
+def _unit_plane(block_plane: np.ndarray, n_color: int) -> np.ndarray:
+    plane = to_unit_float(block_plane[..., :n_color])
+    if block_plane.dtype.kind == "f" and not np.isfinite(plane).all():
+        raise ValueError(
+            "image contains NaN or infinite values; replace them first "
+            "(e.g. image = dask.array.nan_to_num(image)) or mask them and inpaint"
+        )
+    return plane
+
+
+def _lead_start(block_info, n_lead: int) -> tuple:
+    if not block_info or n_lead == 0:
+        return (0,) * n_lead
+    return tuple(loc[0] for loc in block_info[0]["array-location"][:n_lead])
+
+
+# ---------------------------------------------------------------- detection
+
+
+def _classical_plane(plane, _intensity):
+    from ..detection.classical import classical_scores
+
+    return classical_scores(plane)
+
+
+def _learned_plane(plane, intensity, *, model: str):
+    """Learned scores of a block with the plane's intensity range ``(low, high)``."""
+    import torch
+
+    from ..detection.learned import (
+        DEFAULT_OVERLAP,
+        DEFAULT_TILE,
+        _prepare,
+        calibration_offsets,
+        network_input,
+    )
+    from ..models.registry import get_model
+    from ..tiling import tiled_map
+
+    low, high = (float(v) for v in intensity)
+    if not high > low:
+        return np.zeros((N_CLASSES,) + plane.shape[:2], np.float32)
+    loaded = get_model(model)
+    net = _prepare(loaded)
+    offsets = torch.from_numpy(calibration_offsets(loaded.card)).to(loaded.device)[:, None, None]
+    settings = loaded.card.get("inference", {})
+
+    def score_tile(piece):
+        x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
+        with torch.inference_mode():
+            logits = net(x.contiguous(memory_format=torch.channels_last))[0]
+            return torch.sigmoid(logits - offsets).float().cpu().numpy()
+
+    return tiled_map(plane, score_tile, out_channels=N_CLASSES,
+                     tile=int(settings.get("tile", DEFAULT_TILE)),
+                     overlap=int(settings.get("overlap", DEFAULT_OVERLAP)),
+                     multiple=net.multiple)
+
+
+def _scores_block(block, *, score_plane, intensity, n_color, block_info=None):
+    """Scores ``(..., m, n, 6)`` of a ``(..., m, n, C)`` block."""
+    lead = block.shape[:-3]
+    start = _lead_start(block_info, len(lead))
+    out = np.empty(block.shape[:-1] + (N_CLASSES,), np.float32)
+    for idx in np.ndindex(lead):
+        where = tuple(s + i for s, i in zip(start, idx, strict=True))
+        plane_range = None if intensity is None else intensity[where]
+        scores = score_plane(_unit_plane(block[idx], n_color), plane_range)
+        out[idx] = np.moveaxis(scores, 0, -1)
+    return out
+
+
+def _labels_block(block, *, threshold, classes, block_info=None, **scoring):
+    scores = _scores_block(block, block_info=block_info, **scoring)
+    return scores_to_labels(np.moveaxis(scores, -1, -3), threshold=threshold, classes=classes)
+
+
+def _plane_intensity(layout: _Layout) -> np.ndarray:
+    """Robust intensity range of every plane, ``(..., 2)``, from one strided read."""
+    import dask
+
+    from ..detection.learned import intensity_range
+
+    work = layout.work
+    m, n = work.shape[-3:-1]
+    step = max(1, int(np.ceil(np.sqrt(m * n / (1 << 20)))))
+    sample = work[..., ::step, ::step, : layout.view.n_color]
+    (sample,) = dask.compute(sample)
+    ranges = np.empty(work.shape[:-3] + (2,), np.float64)
+    for idx in np.ndindex(work.shape[:-3]):
+        ranges[idx] = intensity_range(to_unit_float(sample[idx]))
+    return ranges
+
+
+def _scoring(layout: _Layout, method: str, model):
+    """``(score_plane, intensity, depth, card)`` of a detection method."""
+    from ..detection.api import DEFAULT_DETECTOR, METHODS
+
+    if method == "classical":
+        return _classical_plane, None, CLASSICAL_DEPTH, None
+    if method == "learned":
+        from ..detection.learned import DEFAULT_OVERLAP
+        from ..models.registry import get_model
+
+        name = model or DEFAULT_DETECTOR
+        card = get_model(name).card
+        depth = int(card.get("inference", {}).get("overlap", DEFAULT_OVERLAP))
+        return partial(_learned_plane, model=name), _plane_intensity(layout), depth, card
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+@dataclass
+class LazyDefectScores(DefectScores):
+    """:class:`~napari_mend.DefectScores` holding a dask array; ``labels()`` stays lazy."""
+
+    def labels(self, *, threshold: float = 0.5, classes=None, min_size: int = 2):
+        """Lazy Labels at ``threshold`` (see :func:`~napari_mend.detection.scores.scores_to_labels`)."""
+        class_ids(classes)
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        nd = self.scores.ndim
+        depth = dict.fromkeys((nd - 2, nd - 1), 1)  # components of min_size across block edges
+        labels = _overlapped(self.scores, depth).map_blocks(
+            scores_to_labels, threshold=threshold, classes=classes, min_size=min_size,
+            drop_axis=nd - 3, dtype=np.uint8)
+        return _trimmed(labels, dict.fromkeys((nd - 3, nd - 2), 1))
+
+
+def detect_scores(image, *, channel_axis=None, method="learned", model=None,
+                  chunk: int = DEFAULT_CHUNK) -> LazyDefectScores:
+    """Lazy per-class defect scores of a dask or zarr image.
+
+    Parameters are those of :func:`napari_mend.detect_scores`, plus
+    ``chunk``, the block side in pixels.
+
+    Returns
+    -------
+    scores : LazyDefectScores
+        ``scores.scores`` is a float32 dask array ``(..., 6, M, N)``;
+        ``scores.labels()`` is a lazy uint8 Labels array.
+    """
+    layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
+    score_plane, intensity, depth, card = _scoring(layout, method, model)
+    src = _overlapped(layout.work, layout.depth(depth))
+    scores = src.map_blocks(_scores_block, score_plane=score_plane, intensity=intensity,
+                            n_color=layout.view.n_color, dtype=np.float32,
+                            chunks=src.chunks[:-1] + ((N_CLASSES,),))
+    scores = _trimmed(scores, layout.depth(depth))
+    import dask.array as da
+
+    scores = da.moveaxis(scores, -1, -3)
+    return LazyDefectScores(scores=scores, method=method, model=card,
+                            parameters={"model": model or "detector"} if card else {})
+
+
+def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes=None,
+           model=None, chunk: int = DEFAULT_CHUNK):
+    """Lazy Labels of a dask or zarr image: scores and thresholds fused per block.
+
+    Parameters are those of :func:`napari_mend.detect`, plus ``chunk``.
+
+    Returns
+    -------
+    labels : dask.array.Array of uint8
+        The image's shape without the channel axis.
+    """
+    class_ids(classes)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
+    score_plane, intensity, depth, _ = _scoring(layout, method, model)
+    depth = max(depth, 1)  # min_size needs the neighbours of edge pixels
+    src = _overlapped(layout.work, layout.depth(depth))
+    labels = src.map_blocks(_labels_block, score_plane=score_plane, intensity=intensity,
+                            n_color=layout.view.n_color, threshold=threshold, classes=classes,
+                            drop_axis=src.ndim - 1, dtype=np.uint8)
+    nd = labels.ndim
+    return _trimmed(labels, dict.fromkeys((nd - 2, nd - 1), depth))
+
+
+# ---------------------------------------------------------------- inpainting
+
+
+def _mask_block(mask, *, what):
+    if mask.dtype.kind == "b":
+        return mask
+    if mask.dtype.kind in "ui":
+        return mask != 0
+    if not np.isfinite(mask).all() or mask.min(initial=0) < 0 or mask.max(initial=0) > 1:
+        raise ValueError(
+            f"float {what} must hold values in [0, 1] (>= 0.5 means fill); "
+            "pass a bool or integer Labels array instead"
+        )
+    return mask >= 0.5
+
+
+def _lazy_mask(mask, layout: _Layout, *, name: str = "mask"):
+    """``mask`` as a lazy bool array of ``layout.work``'s shape without colour, same chunks."""
+    import dask.array as da
+
+    m = as_dask(mask)
+    if m.dtype.kind not in "buif":
+        raise TypeError(f"{name} has dtype {m.dtype}; pass a bool or integer Labels array")
+    spatial = layout.spatial_shape
+    if m.shape == spatial[-2:] and m.shape != spatial:
+        m = da.broadcast_to(m, spatial)
+    elif m.shape != spatial:
+        extra = (f" (channel axis {layout.view.channel_axis} left out)"
+                 if layout.view.channel_axis is not None else "")
+        raise ValueError(f"{name} has shape {m.shape} but the image's spatial shape is "
+                         f"{spatial}{extra}; pass a mask of shape {spatial} or {spatial[-2:]}")
+    m = m.rechunk(layout.work.chunks[:-1])
+    return m.map_blocks(_mask_block, what=name, dtype=bool)
+
+
+def _fill_block(block, mask, *, fill, n_color, out_dtype):
+    """Fill the masked pixels of a ``(..., m, n, C)`` block; others are kept bit for bit."""
+    out = block.astype(out_dtype, copy=True)
+    mask = mask[..., 0]
+    for idx in np.ndindex(block.shape[:-3]):
+        m = mask[idx]
+        if not m.any():
+            continue
+        if m.all():
+            raise ValueError(
+                "the mask covers a whole block of the image: there are no pixels left to "
+                "fill from; shrink the mask or pass a larger chunk"
+            )
+        filled = fill(_unit_plane(block[idx], n_color), np.array(m))
+        out[idx][..., :n_color][m] = from_unit_float(filled[m], out_dtype)
+    return out
+
+
+def inpaint(image, mask, *, channel_axis=None, method="auto", depth: int = INPAINT_DEPTH,
+            chunk: int = DEFAULT_CHUNK):
+    """Lazy fill of the masked pixels of a dask or zarr image.
+
+    Parameters are those of :func:`napari_mend.inpaint` (``mask`` may be
+    NumPy, dask or zarr), plus ``depth``, the context (pixels) a block sees
+    around it, and ``chunk``.
+
+    Returns
+    -------
+    out : dask.array.Array
+        Same shape and dtype as ``image`` (float16 gives float32); pixels
+        outside the mask are bit-identical to the input's.
+    """
+    from ..inpainting.api import _fill_function
+
+    layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
+    fill = _fill_function(method)
+    fill_mask = _lazy_mask(mask, layout)
+    d = layout.depth(depth)
+    src = _overlapped(layout.work, d)
+    holes = _overlapped(fill_mask, d)[..., None]
+    out = src.map_blocks(_fill_block, holes, fill=fill, n_color=layout.view.n_color,
+                         out_dtype=layout.view.out_dtype, dtype=layout.view.out_dtype)
+    return layout.assemble(_trimmed(out, d))
+
+
+def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
+            classes=None, chunk: int = DEFAULT_CHUNK):
+    """Lazy :func:`napari_mend.restore` of a dask or zarr image.
+
+    Returns
+    -------
+    mended, labels : dask.array.Array
+        Store or compute them together (e.g. :func:`store`) so the
+        detection runs once.
+    """
+    import dask.array as da
+
+    from ..classes import CLASS_IDS
+    from ..restore import FILLED_CLASSES
+
+    labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
+                    classes=classes, chunk=chunk)
+    fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if CLASS_IDS[c] in class_ids(classes)]
+    mended = inpaint(image, da.isin(labels, fillable), channel_axis=channel_axis, method=fill,
+                     chunk=chunk)
+    return mended, labels
+
+
+# ---------------------------------------------------------------- computing with progress
+
+
+class _Progress:
+    """A dask local-scheduler callback that calls ``progress(done, total)`` per finished task."""
+
+    def __init__(self, progress):
+        from dask.callbacks import Callback
+
+        outer = self
+
+        class _Callback(Callback):
+            def _start_state(self, dsk, state):
+                outer.total = sum(len(state[k]) for k in ("ready", "waiting", "running"))
+                outer.total += len(state["finished"])
+
+            def _posttask(self, key, result, dsk, state, worker_id):
+                progress(len(state["finished"]), outer.total)
+
+        self.total = 0
+        self.callback = _Callback() if progress is not None else None
+
+    def __enter__(self):
+        if self.callback is not None:
+            self.callback.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.callback is not None:
+            self.callback.__exit__(*exc)
+
+
+def compute(*arrays, progress=None, scheduler="threads", num_workers=None):
+    """Compute dask arrays together, reporting ``progress(done, total)`` in tasks.
+
+    ``progress`` may raise :class:`napari_mend.progress.Cancelled` to stop.
+    """
+    import dask
+
+    with _Progress(progress):
+        return dask.compute(*arrays, scheduler=scheduler, num_workers=num_workers)
+
+
+def store(arrays, paths, *, progress=None, overwrite=False, scheduler="threads",
+          num_workers=None) -> list[Path]:
+    """Write dask arrays to zarr arrays on disk, block by block, in one computation.
+
+    Parameters
+    ----------
+    arrays : sequence of dask.array.Array
+        E.g. ``(mended, labels)`` from :func:`restore`: shared work runs once.
+    paths : sequence of str or os.PathLike
+        One zarr folder per array.
+    progress : callable, optional
+        ``progress(done, total)`` in tasks; may raise
+        :class:`napari_mend.progress.Cancelled`.
+    overwrite : bool, optional
+        Replace existing zarr arrays.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+    """
+    import dask
+    import dask.array as da
+
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if p.exists() and not overwrite:
+            raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it")
+    writes = [da.to_zarr(a, str(p), overwrite=overwrite, compute=False)
+              for a, p in zip(arrays, paths, strict=True)]
+    with _Progress(progress):
+        dask.compute(*writes, scheduler=scheduler, num_workers=num_workers)
+    return paths
