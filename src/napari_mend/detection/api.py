@@ -6,6 +6,7 @@ import numpy as np
 
 from .._validation import plane_view
 from ..progress import report, scaled
+from ..scale.lazy import is_lazy
 from .scores import DefectScores
 
 METHODS = ("learned", "classical")
@@ -41,8 +42,13 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
     -------
     scores : DefectScores
         ``scores.scores`` has shape ``(..., 6, M, N)``; ``scores.labels()``
-        thresholds it.
+        thresholds it. For a dask or zarr ``image`` both are lazy dask
+        arrays (see :mod:`napari_mend.scale.lazy`).
     """
+    if is_lazy(image):
+        from ..scale import lazy
+
+        return lazy.detect_scores(image, channel_axis=channel_axis, method=method, model=model)
     view = plane_view(image, channel_axis=channel_axis)
     if method == "classical":
         from .classical import classical_scores as score_plane
@@ -99,8 +105,14 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
     -------
     labels : uint8 ndarray
         The image's shape without the channel axis; 0 = clean, else the
-        class's label value (see :data:`napari_mend.DEFECT_CLASSES`).
+        class's label value (see :data:`napari_mend.DEFECT_CLASSES`); a lazy
+        dask array for a dask or zarr ``image``.
     """
+    if is_lazy(image):
+        from ..scale import lazy
+
+        return lazy.detect(image, channel_axis=channel_axis, method=method,
+                           threshold=threshold, classes=classes, model=model)
     from ..classes import class_ids
 
     class_ids(classes)  # validate before heavy work

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._validation import check_mask, from_unit_float, plane_view
 from ..progress import report, scaled
+from ..scale.lazy import is_lazy
 
 METHODS = ("auto", "learned", "biharmonic", "telea", "ns")
 DEFAULT_INPAINTER = "inpainter"
@@ -69,7 +70,9 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
     -------
     out : ndarray
         Same shape and dtype as ``image`` (float16 gives float32). Pixels
-        outside the mask are bit-identical to the input's.
+        outside the mask are bit-identical to the input's. A lazy dask array
+        when ``image`` or ``mask`` is a dask or zarr array (see
+        :mod:`napari_mend.scale.lazy`).
 
     Raises
     ------
@@ -81,6 +84,10 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
     ImportError
         ``'telea'``/``'ns'`` without OpenCV.
     """
+    if is_lazy(image) or is_lazy(mask):
+        from ..scale import lazy
+
+        return lazy.inpaint(image, mask, channel_axis=channel_axis, method=method)
     view = plane_view(image, channel_axis=channel_axis)
     fill_mask = check_mask(mask, view)
     fill = _fill_function(method)
