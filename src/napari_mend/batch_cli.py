@@ -1,0 +1,63 @@
+"""``napari-mend batch INPUTS... -o OUT_DIR``: detect and mend many files on a dask cluster."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import CLIError
+
+EXIT_FAILED = 1
+"""Exit code when the batch ran but at least one file failed (2: nothing ran)."""
+
+
+def cmd_batch(args) -> int:
+    from .scale.batch import BatchError, run_batch
+
+    def show(line):
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        result = run_batch(args.inputs, args.output, detector=args.detector, fill=args.fill,
+                           threshold=args.threshold, classes=args.classes,
+                           channel_axis=args.channel_axis, workers=args.workers,
+                           scheduler=args.scheduler, log=show)
+    except BatchError as err:
+        raise CLIError(str(err)) from None
+    for path in result.ignored:
+        show(f"ignored {path} (not an image file, or inside the output folder)")
+    counts = result.counts
+    print(f"{counts['done']} mended, {counts['skipped']} already done, {counts['failed']} failed; "
+          f"manifest: {result.manifest_path}")
+    return 0 if result.ok else EXIT_FAILED
+
+
+def register(subparsers) -> None:
+    """Add the ``batch`` subcommand to the ``napari-mend`` parser."""
+    from .classes import DEFECT_CLASSES
+
+    fills = ["auto", "learned", "biharmonic", "telea", "ns"]
+    p = subparsers.add_parser(
+        "batch", help="detect and mend many files (folders, globs) on a dask cluster",
+        description="Detect and mend every input file into OUT_DIR: one NAME.mend bundle "
+                    "per file (original, defects, mended, provenance), a manifest.json "
+                    "listing each file's status and provenance, and batch.log. Work runs "
+                    "on a local dask cluster (--workers) or an existing one (--scheduler). "
+                    "Re-running the same command resumes: files whose bundle exists are "
+                    "skipped. Exit code 0: all files mended; 1: some failed (see the "
+                    "manifest); 2: nothing ran.")
+    p.add_argument("inputs", nargs="+", metavar="INPUTS",
+                   help="image files, folders (searched recursively) or glob patterns")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
+                   help="output folder (created if missing; never an input)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the local cluster (default: one per core)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--detector", choices=["learned", "classical"], default="learned")
+    p.add_argument("--fill", choices=fills, default="auto")
+    p.add_argument("--threshold", type=float, default=0.5, help="0..1; lower finds more")
+    p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()), default=None)
+    p.add_argument("--channel-axis", default="auto",
+                   help="colour axis of every file: 'auto' (last axis of length 3/4), "
+                        "'none' (gray), or an integer")
+    p.set_defaults(func=cmd_batch)
