@@ -14,6 +14,7 @@ from napari_mend.classes import DEFECT_CLASSES
 from napari_mend.io.bundle import find_bundles, is_bundle, read_bundle
 from napari_mend.io.tiff import read_image_tiff, read_labels_tiff, read_tiff_metadata
 from napari_mend.layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
+from napari_mend.scale.manifest import is_manifest, manifest_bundles
 
 _TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -25,7 +26,8 @@ def get_reader(path):
     ----------
     path : str or list of str
         A ``NAME.mend`` bundle folder or its ``bundle.json``, a folder of
-        bundles (a batch output folder), or a TIFF written by napari-mend.
+        bundles (a batch output folder) or a batch's ``manifest.json``, or a
+        TIFF written by napari-mend.
 
     Returns
     -------
@@ -39,7 +41,7 @@ def get_reader(path):
 
 def _handles(path) -> bool:
     path = Path(path)
-    if is_bundle(path):
+    if is_bundle(path) or is_manifest(path):
         return True
     if path.is_dir():
         return bool(find_bundles(path))
@@ -78,6 +80,9 @@ def read_layers(path) -> list[tuple]:
             layers += _bundle_layers(p)
         elif p.is_dir():
             for bundle_path in find_bundles(p):
+                layers += _bundle_layers(bundle_path)
+        elif is_manifest(p):  # the bundles a batch mended, in its order
+            for bundle_path in manifest_bundles(p):
                 layers += _bundle_layers(bundle_path)
         else:
             layers.append(_tiff_layer(p))
