@@ -293,11 +293,12 @@ class LazyDefectScores(DefectScores):
 
 
 def detect_scores(image, *, channel_axis=None, method="learned", model=None,
-                  chunk: int = DEFAULT_CHUNK) -> LazyDefectScores:
+                  chunk: int = DEFAULT_CHUNK, depth: int | None = None) -> LazyDefectScores:
     """Lazy per-class defect scores of a dask or zarr image.
 
     Parameters are those of :func:`napari_mend.detect_scores`, plus
-    ``chunk``, the block side in pixels.
+    ``chunk``, the block side in pixels, and ``depth``, the margin of
+    context around each block (default: the method's, see the module notes).
 
     Returns
     -------
@@ -306,7 +307,8 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
         ``scores.labels()`` is a lazy uint8 Labels array.
     """
     layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
-    score_plane, intensity, depth, card = _scoring(layout, method, model)
+    score_plane, intensity, default_depth, card = _scoring(layout, method, model)
+    depth = default_depth if depth is None else depth
     src = _overlapped(layout.work, layout.depth(depth))
     scores = src.map_blocks(_scores_block, score_plane=score_plane, intensity=intensity,
                             n_color=layout.view.n_color, dtype=np.float32,
@@ -320,10 +322,11 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
 
 
 def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes=None,
-           model=None, chunk: int = DEFAULT_CHUNK):
+           model=None, chunk: int = DEFAULT_CHUNK, depth: int | None = None):
     """Lazy Labels of a dask or zarr image: scores and thresholds fused per block.
 
-    Parameters are those of :func:`napari_mend.detect`, plus ``chunk``.
+    Parameters are those of :func:`napari_mend.detect`, plus ``chunk`` and
+    ``depth`` (see :func:`detect_scores`).
 
     Returns
     -------
@@ -334,8 +337,8 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
-    score_plane, intensity, depth, _ = _scoring(layout, method, model)
-    depth = max(depth, 1)  # min_size needs the neighbours of edge pixels
+    score_plane, intensity, default_depth, _ = _scoring(layout, method, model)
+    depth = max(default_depth if depth is None else depth, 1)  # min_size sees edge neighbours
     src = _overlapped(layout.work, layout.depth(depth))
     labels = src.map_blocks(_labels_block, score_plane=score_plane, intensity=intensity,
                             n_color=layout.view.n_color, threshold=threshold, classes=classes,
