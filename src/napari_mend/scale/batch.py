@@ -355,23 +355,18 @@ def _distributed():
 class _Cluster:
     """A distributed Client on an existing scheduler or on a new LocalCluster (closed on exit)."""
 
-    def __init__(self, *, workers=None, scheduler=None, processes=True):
+    def __init__(self, *, workers: int, scheduler=None, processes=True):
         import logging
 
         distributed = _distributed()
         self.cluster = None
         if scheduler is not None:
-            check_scheduler(scheduler)
             self.client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-            self.description = f"scheduler {scheduler}"
             return
-        n = workers or os.cpu_count() or 1
         self.cluster = distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
-            silence_logs=logging.ERROR)
+            n_workers=workers, threads_per_worker=1, processes=processes,
+            dashboard_address=None, silence_logs=logging.ERROR)
         self.client = distributed.Client(self.cluster)
-        kind = "processes" if processes else "threads"
-        self.description = f"LocalCluster, {n} worker {kind}"
 
     def __enter__(self):
         return self
@@ -454,6 +449,9 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=0.5
     jobs, ignored = plan_jobs(inputs, out_dir)
     if not jobs:
         raise BatchError("no image files found in the inputs")
+    if scheduler is not None:
+        _distributed()
+        check_scheduler(scheduler)
     out_dir = prepare_output_dir(out_dir)
     say = log or (lambda line: None)
     started = utc_now()
@@ -468,6 +466,10 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=0.5
     counts = {"done": 0, "skipped": len(entries), "failed": 0}
     settings = {key: options[key] for key in ("detector", "fill", "threshold", "classes",
                                               "channel_axis")}
+    workers = workers or os.cpu_count() or 1
+    kind = "processes" if processes else "threads"
+    settings["cluster"] = (f"scheduler {scheduler}" if scheduler is not None
+                           else f"LocalCluster, {workers} worker {kind}")
     finished = None
     t0 = time.perf_counter()
     with open(out_dir / LOG_NAME, "a", encoding="utf-8") as logfile:
@@ -483,7 +485,6 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=0.5
         try:
             if todo:
                 with _Cluster(workers=workers, scheduler=scheduler, processes=processes) as c:
-                    settings["cluster"] = c.description
                     _run_jobs(c.client, jobs, todo, options, entries, counts, note, progress, t0)
             finished = utc_now()
         finally:
