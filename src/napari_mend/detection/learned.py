@@ -18,8 +18,8 @@ import numpy as np
 from ..classes import DEFECT_CLASSES
 from ..tiling import tiled_map
 
-DEFAULT_TILE = 512
-DEFAULT_OVERLAP = 48
+DEFAULT_TILE = 256
+DEFAULT_OVERLAP = 32
 _SAMPLE_PIXELS = 1 << 20
 _PREPARED: set[int] = set()
 _PREPARE_LOCK = threading.Lock()

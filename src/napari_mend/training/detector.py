@@ -20,6 +20,7 @@ stored in the model card and used by the calibrated inference of
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -60,7 +61,7 @@ DEFAULTS = {
     "val_clean_crops": 32,
     "val_seed": 1000003,
     "clean_fp_weight": 1.0,
-    "inference": {"tile": 512, "overlap": 48},
+    "inference": {"tile": 256, "overlap": 32},
 }
 
 
@@ -180,6 +181,11 @@ def _validation_images() -> tuple[list[str], list[np.ndarray]]:
 
 def detector_loss(logits, target, *, dice_weight=1.0):
     """Binary cross-entropy plus class-balanced soft Dice.
+
+    The Dice term of each class is computed over the whole batch with a
+    smoothing of 1 pixel, then averaged over the classes; a class absent from
+    the batch adds ``1 - 1 / (1 + sum of its probabilities)``, which pushes
+    its scores towards 0.
 
     Parameters
     ----------
@@ -350,7 +356,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     Returns
     -------
     card : dict
-        The exported model card.
+        The exported model card (as written to ``<name>.json``).
     """
     import torch
 
@@ -450,7 +456,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     }
     weights, card_path = export_model(out_dir, config["name"], module=net, card=card)
     logger("export", weights=str(weights), card=str(card_path), steps=step, wall_time_s=wall)
-    return card
+    return json.loads(card_path.read_text(encoding="utf-8"))
 
 
 def _device_name(device) -> str:

@@ -1,0 +1,96 @@
+"""Detector training: a tiny run learns, exports a loadable model with a card, and resumes."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from napari_mend.classes import DEFECT_CLASSES  # noqa: E402
+from napari_mend.detection.learned import learned_scores  # noqa: E402
+from napari_mend.models.registry import sha256_of  # noqa: E402
+from napari_mend.synthesis import VAL_IMAGES  # noqa: E402
+from napari_mend.training import CONFIG_DIR, main  # noqa: E402
+from napari_mend.training.common import load_config, read_log  # noqa: E402
+from napari_mend.training.detector import (  # noqa: E402
+    THRESHOLD_GRID,
+    DetectorSamples,
+    choose_thresholds,
+    counts_at_thresholds,
+    detector_loss,
+    full_config,
+    train,
+)
+
+
+def test_tiny_training_learns_exports_and_resumes(tmp_path):
+    torch.set_num_threads(2)
+    config = load_config(CONFIG_DIR / "detector_tiny.json")
+    card = train(config, tmp_path, log=lambda line: None)
+
+    losses = [r["loss"] for r in read_log(tmp_path / "log.jsonl") if r["event"] == "train"]
+    assert len(losses) >= 4
+    assert np.mean(losses[-2:]) < 0.95 * losses[0]
+
+    weights = tmp_path / f"{config['name']}.pt"
+    on_disk = json.loads((tmp_path / f"{config['name']}.json").read_text())
+    assert on_disk["sha256"] == sha256_of(weights) == card["sha256"]
+    for key in ("architecture", "config", "params", "thresholds", "training", "data", "seed",
+                "validation"):
+        assert key in on_disk
+    assert on_disk["training"]["steps"] == config["max_steps"]
+    assert set(on_disk["thresholds"]) == set(DEFECT_CLASSES.values())
+    assert not set(on_disk["data"]["train_images"]) & set(VAL_IMAGES)
+
+    scores = learned_scores(np.random.default_rng(0).random((40, 70, 3), dtype=np.float32),
+                            model=str(weights))
+    assert scores.shape == (6, 40, 70)
+
+    # resume through the command line: continues the step count and the sample stream
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps({**config, "max_steps": config["max_steps"] + 6}))
+    assert main(["detector", "--config", str(more), "--out", str(tmp_path), "--resume"]) == 0
+    resumed = json.loads((tmp_path / f"{config['name']}.json").read_text())
+    runs = resumed["training"]["runs"]
+    assert [(r["from_step"], r["to_step"]) for r in runs] == [
+        (0, config["max_steps"]), (config["max_steps"], config["max_steps"] + 6)]
+    assert runs[1]["to_samples"] == runs[0]["to_samples"] + 6 * config["batch_size"]
+
+
+def test_samples_are_reproducible_and_clean_samples_have_no_targets():
+    config = full_config({"crop": 48})
+    images = [np.random.default_rng(0).random((60, 80, 3), dtype=np.float32)]
+    a = DetectorSamples(images, config, seed=5)
+    x1, y1 = a[7]
+    x2, y2 = DetectorSamples(images, config, seed=5)[7]
+    assert x1.shape == (3, 48, 48) and y1.shape == (6, 48, 48)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert not np.array_equal(x1, a[8][0])
+    clean = DetectorSamples(images, config, seed=5, clean=True)
+    assert not any(clean[i][1].any() for i in range(4))
+
+
+def test_loss_prefers_the_right_answer():
+    target = torch.zeros(2, 6, 16, 16)
+    target[:, 0, 8, :] = 1
+    good = (target * 2 - 1) * 6
+    assert detector_loss(good, target) + 1.0 < detector_loss(-good, target)
+    assert detector_loss(good, target) < detector_loss(good / 3, target)
+
+
+def test_counts_match_brute_force_and_thresholds_maximise_f1():
+    rng = np.random.default_rng(0)
+    truth = rng.random((3, 6, 10, 10)) < 0.2
+    prob = np.clip(truth * 0.5 + rng.random(truth.shape) * 0.6, 0, 1)
+    counts = counts_at_thresholds(prob, truth)
+    for j in (0, 10, len(THRESHOLD_GRID) - 1):
+        hit = prob[:, 2] >= THRESHOLD_GRID[j]
+        t = truth[:, 2]
+        assert list(counts[2, j]) == [np.sum(hit & t), np.sum(hit & ~t), np.sum(~hit & t)]
+    clean = counts_at_thresholds(prob * 0, truth & False)
+    thresholds, metrics = choose_thresholds(counts, clean, 300)
+    tp, fp, fn = counts[0].T
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    assert metrics["scratch"]["f1"] == pytest.approx(f1.max(), abs=1e-4)
+    assert thresholds["scratch"] == THRESHOLD_GRID[np.argmax(f1)]
