@@ -1,36 +1,227 @@
-"""Watermark and moire removers (public entry points)."""
+"""Watermark and moire removers (public entry points).
+
+Under a semi-transparent watermark or a moire pattern the real content is
+still there, so these removers recover it rather than invent it: a watermark
+is inverted with its estimated colour and opacity (only pixels too opaque to
+invert are inpainted), moire is filtered out of the spectrum.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 
-def remove_watermark(images, *, mask=None, channel_axis=None):
+from ._validation import check_mask, from_unit_float, plane_view
+from .progress import report, scaled
+
+WATERMARK_METHODS = ("auto", "single", "collection")
+DEMOIRE_METHODS = ("auto", "notch", "learned")
+DEFAULT_DEMOIRE_MODEL = "demoire"
+
+
+def _stack(images):
+    """``images`` as one array; a list of differently sized images is refused clearly."""
+    if isinstance(images, (list, tuple)):
+        shapes = {np.shape(im) for im in images}
+        if len(shapes) > 1:
+            listed = ", ".join(str(s) for s in sorted(shapes))
+            raise ValueError(
+                f"the images differ in size ({listed}); a collection must share one size so "
+                "its watermark lines up: crop or pad them to a common size first, or remove "
+                "the watermark image by image"
+            )
+        if not images:
+            raise ValueError("no images given")
+        return np.stack([np.asarray(im) for im in images])
+    return np.asarray(images)
+
+
+def _detected_watermark(image, channel_axis, detector, threshold, progress):
+    from .detection.api import detect
+
+    labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
+                    classes=["watermark"], progress=progress)
+    return labels != 0
+
+
+def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fill="auto",
+                     max_shift=4, detector="learned", threshold=0.5, progress=None,
+                     return_mask=False):
     """Remove a semi-transparent watermark from one image or a collection sharing it.
 
-    Not available yet in this version of napari-mend.
+    A watermarked pixel is ``J = a * W + (1 - a) * I`` (opacity ``a``, mark
+    colour ``W``, content ``I``). The mark's colour and opacity are estimated
+    and the content recovered by inverting that relation; pixels whose
+    opacity is too high to invert (above 0.85) are inpainted.
+
+    Parameters
+    ----------
+    images : (M, N[, C]) or (P, M, N[, C]) ndarray, or list of arrays
+        One image, or a collection of images of one size sharing one mark (a
+        product catalogue, an archive, a microscope's burned-in overlay).
+        Leading axes beyond the plane all count as the collection.
+    mask : ndarray, optional
+        Where the mark is: bool or Labels (non-zero = mark), of one plane's
+        shape ``(M, N)`` or of the images' spatial shape. Default: the learned
+        detector's watermark class for single images; for a collection, the
+        mark is found from the images themselves (their median gradients).
+    channel_axis : int or None, optional
+        Colour axis; ``None`` means gray.
+    method : {'auto', 'single', 'collection'}, optional
+        ``'single'`` treats every plane on its own; ``'collection'`` uses
+        all planes together (after Dekel et al., CVPR 2017: the mark's
+        gradients are the median of the images' gradients, marks that move
+        by up to ``max_shift`` pixels are aligned first); ``'auto'`` picks
+        ``'collection'`` for two planes or more.
+    fill : str, optional
+        Inpainting method for opaque pixels (see :func:`napari_mend.inpaint`).
+    max_shift : int, optional
+        Largest shift (px) of the mark between images of a collection.
+    detector : {'learned', 'classical'}, optional
+        Detector used to find the mark when ``mask`` is None (single images).
+    threshold : float, optional
+        Detection threshold for that detector.
+    progress : callable, optional
+        ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
+    return_mask : bool, optional
+        Also return the pixels that were changed.
+
+    Returns
+    -------
+    clean : ndarray
+        Same shape and dtype as the input (float16 gives float32); pixels
+        outside the mark are bit-identical to the input's.
+    changed : bool ndarray, optional
+        The changed pixels, of the input's spatial shape (``return_mask``).
 
     Raises
     ------
-    NotImplementedError
-        Always, for now. Mask the watermark (``detect(..., classes=['watermark'])``)
-        and use :func:`napari_mend.inpaint` meanwhile.
+    ValueError
+        Images of different sizes, a bad mask, or a collection with no
+        common mark (nothing is changed then).
     """
-    raise NotImplementedError(
-        "remove_watermark is not available in this version of napari-mend; detect the "
-        "watermark with detect(image, classes=['watermark']) and fill it with inpaint() meanwhile"
-    )
+    from .watermark import remove_collection, remove_single
+
+    if method not in WATERMARK_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(WATERMARK_METHODS)}")
+    image = _stack(images)
+    view = plane_view(image, channel_axis=channel_axis, name="images")
+    if method == "auto":
+        method = "collection" if view.n_planes > 1 else "single"
+    if method == "collection" and view.n_planes < 2:
+        raise ValueError("method='collection' needs at least two images sharing the mark")
+    n = view.n_color
+    out = view.planes.astype(view.out_dtype, copy=True)
+    changed = np.zeros((view.n_planes,) + view.planes.shape[1:3], bool)
+    if method == "collection":
+        shared = None if mask is None else np.any(check_mask(mask, view), axis=0)
+        planes = np.stack([view.plane(i) for i in range(view.n_planes)])
+        clean, changed = remove_collection(planes, mask=shared, max_shift=max_shift, fill=fill,
+                                           progress=progress)
+        for i in range(view.n_planes):
+            out[i, ..., :n][changed[i]] = from_unit_float(clean[i][changed[i]], view.out_dtype)
+    else:
+        if mask is None:
+            marks = _detected_watermark(image, channel_axis, detector, threshold,
+                                        scaled(progress, 0, 2))
+            marks = check_mask(marks, view)
+            progress = scaled(progress, 1, 2)
+        else:
+            marks = check_mask(mask, view)
+        for i in range(view.n_planes):
+            report(progress, i, view.n_planes)
+            m = np.array(marks[i])
+            if not m.any():
+                continue
+            clean, _ = remove_single(view.plane(i), m, fill=fill)
+            out[i, ..., :n][m] = from_unit_float(clean[m], view.out_dtype)
+            changed[i] = m
+        report(progress, view.n_planes, view.n_planes)
+    result = view.assemble(out)
+    if return_mask:
+        return result, changed.reshape(view.spatial_shape)
+    return result
 
 
-def demoire(image, *, channel_axis=None, method="auto"):
+def _moire_filter(method: str, model: str | None):
+    if method == "notch":
+        from .moire.spectrum import notch_filter
+
+        return lambda plane, progress: notch_filter(plane)
+    from .moire.learned import learned_filter
+    from .moire.spectrum import find_moire
+
+    name = model or DEFAULT_DEMOIRE_MODEL
+
+    def learned(plane, progress):
+        return learned_filter(plane, model=name, progress=progress), find_moire(plane)
+
+    return learned
+
+
+def auto_demoire_method(model: str | None = None) -> str:
+    """The method ``method='auto'`` uses: the one the demoire model card names, else ``'notch'``.
+
+    The card's ``auto_method`` is set from the evaluation on the validation
+    images (``napari-mend evaluate moire``): the learned network only when it
+    beat the notch filter there.
+    """
+    from .models.registry import card_or_none
+
+    card = card_or_none(model or DEFAULT_DEMOIRE_MODEL)
+    return (card or {}).get("auto_method", "notch")
+
+
+def demoire(image, *, channel_axis=None, method="auto", model=None, progress=None,
+            return_report=False):
     """Remove moire patterns.
 
-    Not available yet in this version of napari-mend.
+    Parameters
+    ----------
+    image : (M, N[, ..., P][, C]) ndarray
+        Image or stack (leading plane axes, processed plane by plane).
+    channel_axis : int or None, optional
+        Colour axis; ``None`` means gray.
+    method : {'auto', 'notch', 'learned'}, optional
+        ``'notch'``: find periodic peaks in the spectrum (in overlapping
+        64-px windows, on the log of the image) and bring them down to the
+        surrounding spectral level where they occur; planes without such
+        peaks come back unchanged. ``'learned'``: the shipped multi-scale
+        network (``model``). ``'auto'``: the method the model card
+        recommends from the validation results, else ``'notch'``.
+    model : str, optional
+        Model name or path for ``'learned'`` (default ``'demoire'``).
+    progress : callable, optional
+        ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
+    return_report : bool, optional
+        Also return, per plane, what the spectral analysis found.
 
-    Raises
-    ------
-    NotImplementedError
-        Always, for now.
+    Returns
+    -------
+    clean : ndarray
+        Same shape and dtype as ``image`` (float16 gives float32).
+    reports : list of dict, optional
+        Per plane (``return_report``): ``found``, ``peaks`` (``frequency``
+        ``(fy, fx)`` in cycles/px, ``period_px``, ``angle_deg``,
+        ``strength``, ``channel``), ``region_pixels`` and ``region_bbox``
+        (``[top, left, bottom, right]``) of where the pattern is.
     """
-    raise NotImplementedError(
-        "demoire is not available in this version of napari-mend; moire regions can be "
-        "found with detect(image, classes=['moire'])"
-    )
+    if method not in DEMOIRE_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(DEMOIRE_METHODS)}")
+    view = plane_view(image, channel_axis=channel_axis)
+    if method == "auto":
+        method = auto_demoire_method(model)
+    run = _moire_filter(method, model)
+    n = view.n_color
+    out = view.planes.astype(view.out_dtype, copy=True)
+    reports = []
+    for i in range(view.n_planes):
+        report(progress, i, view.n_planes)
+        filtered, found = run(view.plane(i), scaled(progress, i, view.n_planes))
+        out[i, ..., :n] = from_unit_float(filtered, view.out_dtype)
+        if method == "notch":  # bit-identical outside the pattern
+            keep = ~found.region
+            out[i, ..., :n][keep] = view.planes[i, ..., :n][keep]
+        reports.append(found.as_dict())
+    report(progress, view.n_planes, view.n_planes)
+    result = view.assemble(out)
+    return (result, reports) if return_report else result

@@ -1,0 +1,213 @@
+"""Moire in the frequency domain: find periodic peaks, report them, notch them out.
+
+Moire is a periodic pattern laid over the image (multiplicatively: a screen
+grid or a halftone modulates the brightness), so it is additive in the log
+of the image and shows as sharp peaks in the spectrum, far above the smooth
+fall-off of natural image content. The plane is analysed in overlapping
+windows (a short-time Fourier transform, 64 px windows, half overlap,
+sine windows for analysis and synthesis so the windows sum to one):
+
+1. *Detection*: the windows' power spectra are averaged (Welch) and compared
+   with their local median over neighbouring frequencies; frequencies that
+   stand ``PEAK_RATIO`` times above it, away from the lowest frequencies
+   (which are image content), are moire candidates.
+2. *Notch*: in every window, the bins at and around a candidate that stand
+   out of that window's own background are brought down to the background
+   level (their phase kept). Windows without the peak are left alone, so
+   the filter follows the pattern where it is and adapts its width to how
+   much the pattern's frequency drifts (a warped screen).
+
+Pixels no window changed come back exactly as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage as ndi
+
+TILE = 64
+HOP = TILE // 2
+MIN_FREQUENCY = 0.05
+"""Frequencies below this (cycles/px) are image content, never notched."""
+PEAK_RATIO = 12.0
+"""How far above the local spectral background a Welch peak must stand."""
+LOCAL_RATIO = 4.0
+"""How far above its window's background a bin must stand to be notched."""
+LOG_OFFSET = 0.05
+REGION_SIGMA = 6.0
+REGION_LEVEL = 0.006
+"""The notch is kept where the local RMS of what it removes (log units, over
+``REGION_SIGMA`` px) exceeds ``REGION_LEVEL``, fully from twice that."""
+"""The analysis works on ``log(x + LOG_OFFSET)`` of the unit-range image."""
+
+
+@dataclass
+class MoireReport:
+    """What the frequency analysis found.
+
+    Attributes
+    ----------
+    peaks : list of dict
+        One per spectral peak: ``frequency`` ``(fy, fx)`` in cycles/px,
+        ``period_px``, ``angle_deg`` (of the fringes' normal, from the x axis),
+        ``strength`` (peak power over the background) and ``channel``.
+    region : (M, N) bool ndarray
+        Where the pattern was found (and, after a notch, removed).
+    """
+
+    peaks: list = field(default_factory=list)
+    region: np.ndarray | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.peaks)
+
+    def as_dict(self) -> dict:
+        """JSON-ready summary (the region as its pixel count and bounding box)."""
+        region = self.region if self.region is not None else np.zeros((0, 0), bool)
+        rows, cols = np.nonzero(region)
+        bbox = ([int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1]
+                if rows.size else None)
+        return {"found": self.found, "peaks": self.peaks,
+                "region_pixels": int(region.sum()), "region_bbox": bbox}
+
+
+def _window() -> np.ndarray:
+    w = np.sin(np.pi * (np.arange(TILE) + 0.5) / TILE)
+    return np.outer(w, w).astype(np.float32)
+
+
+def _log_unit(plane: np.ndarray) -> tuple[np.ndarray, float, float]:
+    lo, hi = np.percentile(plane, (0.1, 99.9))
+    scale = float(hi - lo) if hi > lo else 1.0
+    return np.log(np.clip((plane - lo) / scale, 0, None) + LOG_OFFSET), float(lo), scale
+
+
+def _tiles(channel: np.ndarray):
+    """Windowed tiles ``(n, TILE, TILE)`` of a reflect-padded channel, and the padding."""
+    m, n = channel.shape
+    pm = (-(m + 2 * HOP) % HOP)
+    pn = (-(n + 2 * HOP) % HOP)
+    padded = np.pad(channel, ((HOP, HOP + pm), (HOP, HOP + pn)), mode="reflect")
+    view = np.lib.stride_tricks.sliding_window_view(padded, (TILE, TILE))[::HOP, ::HOP]
+    return view, padded.shape
+
+
+def _spectra(channel: np.ndarray):
+    view, shape = _tiles(channel)
+    spec = np.fft.rfft2(view * _window(), axes=(-2, -1))
+    return spec, shape
+
+
+def _frequency_radius() -> np.ndarray:
+    fy = np.fft.fftfreq(TILE)[:, None]
+    fx = np.fft.rfftfreq(TILE)[None, :]
+    return np.hypot(fy, fx)
+
+
+def _background(power: np.ndarray) -> np.ndarray:
+    """Smooth spectral background: local median over 7x7 bins (wrapping in fy), as a mean."""
+    lead = [(0, 0)] * (power.ndim - 2)
+    padded = np.pad(power, lead + [(3, 3), (0, 0)], mode="wrap")
+    padded = np.pad(padded, lead + [(0, 0), (3, 3)], mode="edge")
+    size = (1,) * (power.ndim - 2) + (7, 7)
+    med = ndi.median_filter(padded, size=size, mode="nearest")[..., 3:-3, 3:-3]
+    return med / np.log(2)
+
+
+def _peaks(power_mean: np.ndarray, channel: int) -> tuple[np.ndarray, list]:
+    """Candidate bins (bool, rfft layout) and their report entries."""
+    ratio = power_mean / np.maximum(_background(power_mean), 1e-20)
+    candidate = (ratio > PEAK_RATIO) & (_frequency_radius() >= MIN_FREQUENCY)
+    labels, n = ndi.label(candidate)
+    entries = []
+    fy_all, fx_all = np.fft.fftfreq(TILE), np.fft.rfftfreq(TILE)
+    for k in range(1, n + 1):
+        where = labels == k
+        idx = np.argmax(np.where(where, ratio, 0))
+        r, c = np.unravel_index(idx, ratio.shape)
+        fy, fx = float(fy_all[r]), float(fx_all[c])
+        entries.append({"frequency": [round(fy, 4), round(fx, 4)],
+                        "period_px": round(1 / max(np.hypot(fy, fx), 1e-9), 2),
+                        "angle_deg": round(float(np.degrees(np.arctan2(fy, fx))), 1),
+                        "strength": round(float(ratio[r, c]), 1), "channel": channel})
+    return ndi.binary_dilation(candidate, iterations=1), entries
+
+
+def _overlap_add(spec: np.ndarray, shape, m: int, n: int) -> np.ndarray:
+    tiles = np.fft.irfft2(spec, s=(TILE, TILE), axes=(-2, -1)) * _window()
+    out = np.zeros(shape, np.float64)
+    ny, nx = tiles.shape[:2]
+    for i in range(ny):
+        for j in range(nx):
+            out[i * HOP:i * HOP + TILE, j * HOP:j * HOP + TILE] += tiles[i, j]
+    return out[HOP:HOP + m, HOP:HOP + n]
+
+
+def analyse(plane: np.ndarray):
+    """Per-channel spectra, candidate peaks and the report of a plane ``(M, N, C)``."""
+    logs = []
+    report = MoireReport(region=np.zeros(plane.shape[:2], bool))
+    for c in range(plane.shape[-1]):
+        g, lo, scale = _log_unit(plane[..., c].astype(np.float64))
+        spec, shape = _spectra(g)
+        power = np.abs(spec) ** 2
+        cand, entries = _peaks(power.mean(axis=(0, 1)), c)
+        logs.append((g, lo, scale, spec, power, shape, cand))
+        report.peaks.extend(entries)
+    return logs, report
+
+
+def find_moire(plane: np.ndarray) -> MoireReport:
+    """Detect moire in one plane ``(M, N, C)``: spectral peaks and where they are.
+
+    Returns
+    -------
+    report : MoireReport
+    """
+    logs, report = analyse(plane)
+    _notch(plane, logs, report)
+    return report
+
+
+def _notch(plane, logs, report):
+    """Notch every channel's candidates; returns the filtered plane, fills ``report.region``."""
+    m, n = plane.shape[:2]
+    out = plane.astype(np.float32, copy=True)
+    for c, (g, lo, scale, spec, power, shape, cand) in enumerate(logs):
+        if not cand.any():
+            continue
+        local = power / np.maximum(_background(power), 1e-20)
+        hit = cand & (local > LOCAL_RATIO)
+        hit = ndi.binary_dilation(hit, structure=np.ones((1, 1, 3, 3), bool))
+        hit &= cand | ndi.binary_dilation(cand, iterations=1)
+        if not hit.any():
+            continue
+        gain = np.where(hit, np.sqrt(np.minimum(1.0, _background(power) / np.maximum(power, 1e-20))), 1.0)
+        delta = _overlap_add(spec * (gain - 1), shape, m, n)
+        # keep the change where the removed pattern is substantial (the region)
+        strength = np.sqrt(ndi.gaussian_filter(delta ** 2, REGION_SIGMA))
+        weight = np.clip(strength / REGION_LEVEL - 1, 0, 1)
+        delta *= weight
+        changed = weight > 0
+        report.region |= changed
+        g_new = g + delta
+        x_new = (np.exp(g_new) - LOG_OFFSET) * scale + lo
+        x_old = (np.exp(g) - LOG_OFFSET) * scale + lo
+        out[..., c] = np.where(changed, plane[..., c] + (x_new - x_old), plane[..., c])
+    return out
+
+
+def notch_filter(plane: np.ndarray):
+    """Remove moire from one plane ``(M, N, C)`` by adaptive notch filtering.
+
+    Returns
+    -------
+    filtered : (M, N, C) float32 ndarray
+        New array; pixels outside ``report.region`` equal the input's.
+    report : MoireReport
+    """
+    logs, report = analyse(plane)
+    return _notch(plane, logs, report), report

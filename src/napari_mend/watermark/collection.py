@@ -1,0 +1,266 @@
+"""Watermark removal from a collection of images sharing one mark (Dekel et al., CVPR 2017).
+
+Every image of the collection is ``J_k = Wm + (1 - a) * I_k`` with the same
+matte ``Wm = a * W`` and opacity ``a``. Natural images have sparse
+gradients, so the median over the collection of the images' gradients is
+the matte's gradient; integrating it (a Poisson equation, solved with a DCT)
+gives ``Wm``. Where the mark is, the gradients stand out of the median, which
+also locates the mark when no mask is given; marks that move by a few pixels
+between images are aligned to the median first (a search of integer shifts
+maximising the match of gradient magnitudes). The opacity follows per pixel
+from the collection: ``J_k - Wm = (1 - a) * I_k`` holds for every ``k``, and
+a least-squares fit against a quick fill of each image's mark area gives
+``1 - a`` (the fill is off in details but right on average). Each image is
+then inverted; pixels too opaque to invert are inpainted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from scipy.fft import dctn, idctn
+
+from .matting import MAX_INVERTIBLE_ALPHA, background_fill, fill_opaque, invert, unit_range
+from .single import per_pixel_mark
+
+MIN_IMAGES_FOR_COLOUR = 4
+"""From this many images on, the mark's colour comes from the images' deviations."""
+
+MIN_MARK_STEP = 0.02
+"""Smallest median gradient (in units of the collection's range) taken as a mark's edge."""
+
+MIN_AGREEMENT = 0.8
+"""Share of a collection's images that must show the same edge for it to be the mark's."""
+
+MIN_LOCATE_IMAGES = 4
+"""Fewer images cannot tell a shared mark from coincidences: a mask is then required."""
+
+MIN_MARK_PIXELS = 20
+"""Connected parts of the median-gradient map smaller than this are not a mark."""
+
+
+class NoCommonMark(ValueError):
+    """The images of a collection share no visible mark."""
+
+
+def gradients(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward differences ``(gy, gx)`` of ``(..., M, N, C)`` images (0 on the last row/column)."""
+    gy = np.zeros_like(images)
+    gx = np.zeros_like(images)
+    gy[..., :-1, :, :] = images[..., 1:, :, :] - images[..., :-1, :, :]
+    gx[..., :, :-1, :] = images[..., :, 1:, :] - images[..., :, :-1, :]
+    return gy, gx
+
+
+def poisson_integrate(gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
+    """Least-squares image ``(M, N, C)`` whose forward differences are ``(gy, gx)`` (mean 0)."""
+    div = gy.copy()
+    div[1:] -= gy[:-1]
+    div += gx
+    div[:, 1:] -= gx[:, :-1]
+    m, n = div.shape[:2]
+    ky = 2 * np.cos(np.pi * np.arange(m) / m) - 2
+    kx = 2 * np.cos(np.pi * np.arange(n) / n) - 2
+    denom = ky[:, None] + kx[None, :]
+    denom[0, 0] = 1.0
+    spec = dctn(div, type=2, axes=(0, 1), norm="ortho") / denom[..., None]
+    spec[0, 0] = 0
+    return idctn(spec, type=2, axes=(0, 1), norm="ortho").astype(np.float32)
+
+
+def _median_gradients(images: np.ndarray):
+    gy, gx = gradients(images)
+    return np.median(gy, axis=0), np.median(gx, axis=0)
+
+
+def _agreement(images: np.ndarray) -> np.ndarray:
+    """Per pixel, the share of images whose gradient repeats the median gradient.
+
+    An image agrees in a direction when its gradient has the median's sign
+    and at least half its size. On a mark's edges nearly every image agrees
+    (each has the same step there); on content edges few do.
+    """
+    gy, gx = gradients(images)
+    agree = np.zeros(images.shape[1:3])
+    for g in (gy, gx):
+        med = np.median(g, axis=0)
+        size = np.abs(med).sum(-1)
+        same = (g * np.sign(med)).sum(-1) >= 0.5 * size
+        agree = np.maximum(agree, np.where(size > MIN_MARK_STEP, same.mean(axis=0), 0))
+    return agree
+
+
+def _locate(images: np.ndarray) -> np.ndarray:
+    """The mark's support: edges most images agree on, closed and filled (empty when none)."""
+    strong = _agreement(images) >= MIN_AGREEMENT
+    strong = ndi.binary_closing(strong, iterations=2)
+    labels, n = ndi.label(strong)
+    if n:
+        sizes = ndi.sum(strong, labels, index=np.arange(1, n + 1))
+        strong = np.isin(labels, 1 + np.flatnonzero(sizes >= MIN_MARK_PIXELS))
+    return ndi.binary_dilation(ndi.binary_fill_holes(strong), iterations=2)
+
+
+def _shift(image: np.ndarray, dy: int, dx: int, pad: int) -> np.ndarray:
+    """``out[y, x] = image[y + dy, x + dx]`` with reflected borders."""
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    m, n = image.shape[:2]
+    return padded[pad + dy:pad + dy + m, pad + dx:pad + dx + n]
+
+
+def _best_shift(image: np.ndarray, template: np.ndarray, support: np.ndarray, radius: int):
+    """Integer shift aligning ``image``'s gradient magnitude to ``template`` over ``support``."""
+    gy, gx = gradients(image)
+    mag = np.sqrt((gy ** 2 + gx ** 2).sum(-1))[..., None]
+    rows, cols = np.nonzero(ndi.binary_dilation(support, iterations=2))
+    if rows.size == 0:
+        return 0, 0
+    weights = template[rows, cols]
+    best, best_score = (0, 0), -np.inf
+    padded = np.pad(mag[..., 0], radius, mode="reflect")
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            score = float((padded[rows + radius + dy, cols + radius + dx] * weights).sum())
+            if score > best_score:
+                best, best_score = (dy, dx), score
+    return best
+
+
+def _deviation_opacity(images: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """A rough opacity from how much the images differ from one another.
+
+    ``J_k - J^ = (1 - a)(I_k - I^)``: under the mark the images' spread is
+    that of the content shrunk by ``1 - a``. The content's spread varies
+    slowly over the frame, so it is interpolated into the mark from around it.
+    """
+    spread = ((images - np.median(images, axis=0)) ** 2).sum(axis=(0, -1))
+    spread = ndi.uniform_filter(spread, 3)
+    content = background_fill(spread[..., None].astype(np.float32),
+                              ndi.binary_dilation(support, iterations=1))[..., 0]
+    ratio = np.sqrt(spread / np.maximum(content, 1e-9))
+    return np.where(content > 1e-6, 1 - np.clip(ratio, 0, 1), 0).astype(np.float32)
+
+
+def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
+    """Matte, opacity, support and per-image shifts of a mark shared by ``images``.
+
+    Parameters
+    ----------
+    images : (K, M, N, C) float ndarray
+        The collection, values about in ``[0, 1]``.
+    mask : (M, N) bool ndarray, optional
+        Where the mark is (in the first image's frame); default: found from
+        the median gradients.
+    max_shift : int, optional
+        Largest shift (px) of the mark between images that is searched.
+
+    Returns
+    -------
+    matte : (M, N, C) float32 ndarray
+        ``Wm = a * W``, 0 outside ``support``.
+    alpha : (M, N) float32 ndarray
+        Opacity, 0 outside ``support``.
+    support : (M, N) bool ndarray
+        Pixels the mark covers (in the aligned frame).
+    shifts : list of (int, int)
+        Per image, the shift ``(dy, dx)`` such that ``J_k[y + dy, x + dx]``
+        is aligned to the mark at ``(y, x)``.
+
+    Raises
+    ------
+    NoCommonMark
+        When no mark stands out of the collection's median gradients.
+    ValueError
+        ``mask`` is None and there are fewer than ``MIN_LOCATE_IMAGES`` images.
+    """
+    k = images.shape[0]
+    gy, gx = _median_gradients(images)
+    if mask is None:
+        if k < MIN_LOCATE_IMAGES:
+            raise ValueError(
+                f"{k} images are too few to tell their common watermark from coincidences; "
+                f"pass mask= (where the mark is) or give at least {MIN_LOCATE_IMAGES} images"
+            )
+        support = _locate(images)
+    else:
+        support = ndi.binary_dilation(mask, iterations=2)
+    if support.sum() < MIN_MARK_PIXELS:
+        raise NoCommonMark(
+            f"no watermark common to the {k} images was found (their median gradients show no "
+            "mark); nothing was changed. Pass mask= to say where the mark is, or remove it "
+            "image by image"
+        )
+    shifts = [(0, 0)] * k
+    if max_shift > 0:
+        template = np.sqrt((gy ** 2 + gx ** 2).sum(-1))
+        for _ in range(2):
+            shifts = [_best_shift(images[i], template, support, max_shift) for i in range(k)]
+            aligned = np.stack([_shift(images[i], *shifts[i], max_shift) for i in range(k)])
+            gy, gx = _median_gradients(aligned)
+            template = np.sqrt((gy ** 2 + gx ** 2).sum(-1))
+            if mask is None:
+                support = _locate(aligned)
+        images = aligned
+    # The median gradients integrate to the mark over the median content I^:
+    # M = a (W - I^); the median image is J^ = a W + (1 - a) I^ = I^ + M.
+    relative = poisson_integrate(gy * support[..., None], gx * support[..., None])
+    ring = ndi.binary_dilation(support, iterations=3) & ~support
+    if ring.any():
+        relative -= np.median(relative[ring], axis=0)
+    relative[~support] = 0
+    j_med = np.median(images, axis=0)
+    i_med = j_med - relative
+    hint = _deviation_opacity(images, support) if k >= MIN_IMAGES_FOR_COLOUR else None
+    alpha, matte = per_pixel_mark(j_med, support, i_med, opacity_hint=hint)
+    return matte, alpha, support, shifts
+
+
+def remove_collection(planes: np.ndarray, *, mask=None, max_shift: int = 4, fill: str = "auto",
+                      progress=None):
+    """Remove a mark shared by a collection of planes.
+
+    Parameters
+    ----------
+    planes : (K, M, N, C) float32 ndarray
+        The collection, any value range (one range for all planes).
+    mask : (M, N) bool ndarray, optional
+        Where the mark is; default found from the collection.
+    max_shift : int, optional
+        Largest shift (px) of the mark between images.
+    fill : str, optional
+        Inpainting method for pixels too opaque to invert.
+    progress : callable, optional
+        ``progress(done, total)`` per plane.
+
+    Returns
+    -------
+    clean : (K, M, N, C) float32 ndarray
+        New array.
+    changed : (K, M, N) bool ndarray
+        The pixels that were changed.
+    """
+    everything = np.ones(planes.shape[1:3], bool)
+    lo, scale = unit_range(planes)
+    unit = (planes - lo) / scale
+    matte, alpha, support, shifts = estimate_collection(unit, mask=mask, max_shift=max_shift)
+    out = planes.copy()
+    changed = np.zeros(planes.shape[:3], bool)
+    for i, (dy, dx) in enumerate(shifts):
+        aligned = _shift(unit[i], dy, dx, max_shift) if max_shift > 0 else unit[i]
+        rec = invert(aligned, alpha, matte)
+        rec = np.clip(rec, min(unit[i].min(), 0.0), max(unit[i].max(), 1.0))
+        rec = fill_opaque(rec, support & (alpha > MAX_INVERTIBLE_ALPHA), fill)
+        # back to the image's own frame: pixel (y, x) of image i is aligned pixel (y - dy, x - dx)
+        where = np.zeros_like(everything)
+        src = np.zeros_like(everything)
+        m, n = support.shape
+        ys, xs = np.nonzero(support)
+        ty, tx = ys + dy, xs + dx
+        inside = (ty >= 0) & (ty < m) & (tx >= 0) & (tx < n)
+        where[ty[inside], tx[inside]] = True
+        src[ys[inside], xs[inside]] = True
+        out[i][where] = rec[src] * scale + lo
+        changed[i] = where
+        if progress is not None:
+            progress(i + 1, len(shifts))
+    return out, changed

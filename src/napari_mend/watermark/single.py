@@ -1,0 +1,208 @@
+"""Watermark removal from one image: estimate the mark's colour and opacity, invert.
+
+Inside the mark's mask the content ``I`` is first guessed by a quick
+classical fill ``I0`` from the surrounding pixels. The mark's colour ``W``
+is then found by regressing ``J`` on ``I0`` over the mask's interior, where
+the opacity is about constant: ``J = (1 - a) * I0 + a * W`` has slope
+``1 - a`` and intercept ``a * W``. The opacity is refined locally (Gaussian
+windows over the interior, so a slowly varying opacity is followed), and at
+the mask's anti-aliased rim per pixel. Inverting ``J`` with that smooth
+opacity brings back the real texture under the mark, which no fill can;
+pixels whose opacity is too high to invert are inpainted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .matting import MAX_INVERTIBLE_ALPHA, background_fill, fill_opaque, invert, unit_range
+
+MIN_CONTENT_SPREAD = 0.06
+"""Standard deviation of the content under a mark below which its colour is not regressed."""
+
+SPLIT_SHIFT = 0.03
+SPLIT_SHARE = 0.15
+"""A mark is taken as two-coloured when at least this share of its pixels is
+brightened and as much darkened, each by more than ``SPLIT_SHIFT``."""
+
+LOCAL_SIGMA = 12.0
+"""Width (px) of the Gaussian windows over which the opacity is taken as constant."""
+
+
+def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Weighted least-squares slope and intercept of ``y = s * x + b``."""
+    sw = w.sum()
+    mx, my = (w * x).sum() / sw, (w * y).sum() / sw
+    var = (w * (x - mx) ** 2).sum()
+    if var <= 1e-12:
+        return 1.0, 0.0
+    slope = (w * (x - mx) * (y - my)).sum() / var
+    return float(slope), float(my - slope * mx)
+
+
+def _regressed_colour(J: np.ndarray, I0: np.ndarray) -> np.ndarray:
+    """Colour from the robust regression ``J = (1 - a) * I0 + a * W`` (one ``a``)."""
+    w = np.ones(len(J))
+    for _ in range(3):
+        fits = [_weighted_line(I0[:, c], J[:, c], w) for c in range(J.shape[1])]
+        slopes, intercepts = np.array(fits).T
+        resid = J - (slopes * I0 + intercepts)
+        scale = np.median(np.abs(resid), axis=0) * 1.4826 + 1e-4
+        w = 1.0 / (1.0 + (resid / (2 * scale)) ** 2).prod(axis=1)
+    a = float(np.clip(1 - np.median(slopes), 0.05, 0.95))
+    return np.clip(intercepts / a, 0, 1)
+
+
+def _mark_colour(J: np.ndarray, I0: np.ndarray) -> np.ndarray:
+    """The colour of a part of a mark (pixels ``J``, content guesses ``I0``, both (K, C)).
+
+    The regression needs content of varied brightness under the mark; over
+    flat content it cannot tell a faint light mark from a strong gray one,
+    and the mark is taken to be of the extreme colour it pushes the pixels
+    towards (most marks are white or black).
+    """
+    if float(I0.std(axis=0).max()) >= MIN_CONTENT_SPREAD:
+        return _regressed_colour(J, I0)
+    return (np.mean(J - I0, axis=0) > 0).astype(float)
+
+
+def _local_alpha(plane, background, core, colour, fallback):
+    """Opacity over Gaussian windows: ``J - W = (1 - a)(I0 - W)`` through the origin."""
+    dj, di = plane - colour, background - colour
+    num = ndi.gaussian_filter((dj * di).sum(-1) * core, LOCAL_SIGMA)
+    den = ndi.gaussian_filter((di * di).sum(-1) * core, LOCAL_SIGMA)
+    weight = ndi.gaussian_filter(core.astype(np.float32), LOCAL_SIGMA)
+    ok = (weight > 1e-3) & (den > 1e-3 * weight)
+    local = np.where(ok, 1 - num / np.where(ok, den, 1.0), fallback)
+    return np.clip(local, 0.0, 0.98)
+
+
+def _group_alpha(plane, background, group, colour):
+    """Opacity (M, N) of the mark pixels ``group`` for a mark colour."""
+    core = ndi.binary_erosion(group, iterations=1)
+    if core.sum() < 16:
+        core = group
+    local = _local_alpha(plane, background, core, colour, 0.0)
+    di = background - colour
+    per_pixel = ((plane - background) * -di).sum(-1) / np.maximum((di * di).sum(-1), 1e-6)
+    alpha = np.where(core, local, np.clip(per_pixel, 0, local))
+    return np.where(group, alpha, 0).astype(np.float32)
+
+
+def _parts(mask: np.ndarray, shift: np.ndarray) -> list[np.ndarray]:
+    """The whole mask, or its brightened and darkened parts when both are substantial."""
+    bright = (shift > SPLIT_SHIFT) & mask
+    dark = (shift < -SPLIT_SHIFT) & mask
+    if min(bright.sum(), dark.sum()) < SPLIT_SHARE * mask.sum():
+        return [mask]
+    side = ndi.gaussian_filter(shift, 1.0) >= 0
+    return [mask & side, mask & ~side]
+
+
+def estimate_mark(plane: np.ndarray, mask: np.ndarray, background: np.ndarray):
+    """Opacity ``a`` (M, N) and matte ``a * W`` (M, N, C) of a mark in one image.
+
+    The mask is split into the pixels the mark brightens and those it darkens
+    (a white mark with a dark outline, an embossed mark); each part gets its
+    own colour (see :func:`_mark_colour`).
+
+    Parameters
+    ----------
+    plane : (M, N, C) float ndarray
+        Watermarked image, values about in ``[0, 1]``.
+    mask : (M, N) bool ndarray
+        Where the mark is.
+    background : (M, N, C) float ndarray
+        A guess of the content under the mask (e.g. a classical fill).
+
+    Returns
+    -------
+    alpha : (M, N) float32 ndarray
+        Opacity, 0 outside ``mask``.
+    matte : (M, N, C) float32 ndarray
+        ``alpha * W``.
+    """
+    shift = (plane - background).mean(-1)
+    alpha = np.zeros(mask.shape, np.float32)
+    matte = np.zeros(plane.shape, np.float32)
+    for part in _parts(mask, shift):
+        if part.sum() < 4:
+            continue
+        colour = _mark_colour(plane[part], background[part])
+        a = _group_alpha(plane, background, part, colour)
+        alpha[part] = a[part]
+        matte[part] = a[part, None] * colour
+    return alpha, matte
+
+
+def per_pixel_mark(plane: np.ndarray, mask: np.ndarray, background: np.ndarray, *,
+                   opacity_hint: np.ndarray | None = None):
+    """Opacity and matte of a mark over a well-known background, pixel by pixel.
+
+    For a background known to within noise (the median content of a
+    collection, say), ``J - I = a (W - I)`` gives the opacity of every pixel
+    once the colour ``W`` is known. The colour of each part of the mask (see
+    :func:`estimate_mark`) is the median of ``I + (J - I) / a`` over pixels
+    where a rough, independent opacity estimate ``opacity_hint`` is
+    reliable; without a hint it is found as in :func:`estimate_mark`.
+
+    Returns
+    -------
+    alpha : (M, N) float32 ndarray
+    matte : (M, N, C) float32 ndarray
+    """
+    shift = (plane - background).mean(-1)
+    alpha = np.zeros(mask.shape, np.float32)
+    matte = np.zeros(plane.shape, np.float32)
+    for part in _parts(mask, shift):
+        if part.sum() < 4:
+            continue
+        J, I = plane[part], background[part]
+        hint = None if opacity_hint is None else opacity_hint[part]
+        if hint is not None and ((hint > 0.1) & (hint < 0.95)).sum() >= 16:
+            ok = (hint > 0.1) & (hint < 0.95)
+            colour = np.clip(np.median(I[ok] + (J[ok] - I[ok]) / hint[ok, None], axis=0), 0, 1)
+        else:
+            colour = _mark_colour(J, I)
+        di = colour - I
+        a = ((J - I) * di).sum(-1) / np.maximum((di * di).sum(-1), 1e-4)
+        alpha[part] = np.clip(a, 0, 0.99)
+        matte[part] = alpha[part, None] * colour
+    return alpha, matte
+
+
+def remove_single(plane: np.ndarray, mask: np.ndarray, *, fill: str = "auto"):
+    """Remove a mark from one plane.
+
+    Parameters
+    ----------
+    plane : (M, N, C) float32 ndarray
+        One image plane in any value range.
+    mask : (M, N) bool ndarray
+        Where the mark is.
+    fill : str, optional
+        Inpainting method for pixels too opaque to invert.
+
+    Returns
+    -------
+    clean : (M, N, C) float32 ndarray
+        New array; pixels outside ``mask`` are the input's.
+    alpha : (M, N) float32 ndarray
+        The estimated opacity.
+    """
+    lo, scale = unit_range(plane, ~mask)
+    unit = (plane - lo) / scale
+    # the guess avoids the rim: fill a slightly dilated mask
+    grown = ndi.binary_dilation(mask, iterations=1)
+    background = background_fill(unit, grown)
+    alpha, matte = estimate_mark(unit, mask, background)
+    out = invert(unit, alpha, matte)
+    keep = ~mask
+    out[keep] = unit[keep]
+    lo_k, hi_k = unit[keep].min(initial=0.0), unit[keep].max(initial=1.0)
+    out = np.clip(out, min(lo_k, 0.0), max(hi_k, 1.0))
+    out = fill_opaque(out, mask & (alpha > MAX_INVERTIBLE_ALPHA), fill)
+    result = (out * scale + lo).astype(np.float32)
+    result[keep] = plane[keep]
+    return result, alpha
