@@ -1,4 +1,4 @@
-"""Lazy (dask / zarr) detection and mending: laziness, agreement with the in-memory path, contract."""
+"""Lazy (dask, zarr) detection and mending: laziness, agreement with in-memory results."""
 
 import numpy as np
 import pytest

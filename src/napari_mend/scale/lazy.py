@@ -280,7 +280,7 @@ class LazyDefectScores(DefectScores):
     """:class:`~napari_mend.DefectScores` holding a dask array; ``labels()`` stays lazy."""
 
     def labels(self, *, threshold: float = 0.5, classes=None, min_size: int = 2):
-        """Lazy Labels at ``threshold`` (see :func:`~napari_mend.detection.scores.scores_to_labels`)."""
+        """Lazy Labels at ``threshold`` (see :func:`.scores_to_labels`); nothing is computed."""
         class_ids(classes)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
