@@ -32,6 +32,7 @@ Inpainting
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -453,33 +454,22 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
 # ---------------------------------------------------------------- computing with progress
 
 
-class _Progress:
-    """A dask local-scheduler callback that calls ``progress(done, total)`` per finished task."""
+def _task_progress(progress):
+    """A dask local-scheduler callback calling ``progress(done, total)`` per finished task."""
+    if progress is None:
+        return contextlib.nullcontext()
+    from dask.callbacks import Callback
 
-    def __init__(self, progress):
-        from dask.callbacks import Callback
+    class TaskProgress(Callback):
+        total = 0
 
-        outer = self
+        def _start_state(self, dsk, state):
+            self.total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
 
-        class _Callback(Callback):
-            def _start_state(self, dsk, state):
-                outer.total = sum(len(state[k]) for k in ("ready", "waiting", "running"))
-                outer.total += len(state["finished"])
+        def _posttask(self, key, result, dsk, state, worker_id):
+            progress(len(state["finished"]), self.total)
 
-            def _posttask(self, key, result, dsk, state, worker_id):
-                progress(len(state["finished"]), outer.total)
-
-        self.total = 0
-        self.callback = _Callback() if progress is not None else None
-
-    def __enter__(self):
-        if self.callback is not None:
-            self.callback.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.callback is not None:
-            self.callback.__exit__(*exc)
+    return TaskProgress()
 
 
 def compute(*arrays, progress=None, scheduler="threads", num_workers=None):
@@ -489,7 +479,7 @@ def compute(*arrays, progress=None, scheduler="threads", num_workers=None):
     """
     import dask
 
-    with _Progress(progress):
+    with _task_progress(progress):
         return dask.compute(*arrays, scheduler=scheduler, num_workers=num_workers)
 
 
@@ -522,6 +512,6 @@ def store(arrays, paths, *, progress=None, overwrite=False, scheduler="threads",
             raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it")
     writes = [da.to_zarr(a, str(p), overwrite=overwrite, compute=False)
               for a, p in zip(arrays, paths, strict=True)]
-    with _Progress(progress):
+    with _task_progress(progress):
         dask.compute(*writes, scheduler=scheduler, num_workers=num_workers)
     return paths
