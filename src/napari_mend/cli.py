@@ -14,7 +14,7 @@ from .models.registry import ModelError, card_or_none
 
 EXIT_ERROR = 2
 
-COMMAND_MODULES: tuple[str, ...] = ("napari_mend.batch_cli",)
+COMMAND_MODULES: tuple[str, ...] = ("napari_mend.batch_cli", "napari_mend.special_cli")
 """Modules that add subcommands: each has ``register(subparsers)``, which adds its
 parsers with ``set_defaults(func=...)``; ``func(args)`` returns the exit code."""
 
@@ -200,7 +200,7 @@ def cmd_train(args) -> int:
     return train_main(args.rest)
 
 
-EVALUATIONS = ("detector", "inpainter")
+EVALUATIONS = ("detector", "inpainter", "watermark", "moire")
 
 
 def cmd_evaluate(args) -> int:

@@ -1,20 +1,117 @@
-"""``restore``: detect defects and mend each class with the right remover."""
+"""``restore``: detect defects and mend each class with the right remover.
+
+Scratches, dust, blotches and burned-in text are holes: they are inpainted.
+Watermarks and moire leave the content underneath: watermarks are inverted
+(:func:`napari_mend.remove_watermark`), moire filtered out
+(:func:`napari_mend.demoire`), each only inside its detected pixels.
+
+:func:`regions_report` lists every removed region (class, bounding box,
+size, detector score): a de-identification record of which burned-in
+annotations were found and removed, which :func:`write_regions_report`
+stores as JSON next to the mended file.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import json
+from pathlib import Path
 
-from .classes import CLASS_IDS, class_ids
-from .detection.api import detect
+import numpy as np
+from scipy import ndimage as ndi
+
+from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
+from .detection.api import detect_scores
 from .inpainting.api import inpaint
 from .progress import scaled
 
 FILLED_CLASSES = ("scratch", "dust", "blotch", "text", "watermark")
-"""Classes whose pixels ``restore`` fills by inpainting (moire needs :func:`demoire`)."""
+"""Classes that inpainting alone can mend (a fill-only restore, such as the lazy
+one in :mod:`napari_mend.scale`, fills them all; :func:`restore` inverts
+watermarks instead, where their opacity allows)."""
+
+REPORT_VERSION = 1
+
+
+def regions_report(labels, scores=None, *, classes=None) -> dict:
+    """Every connected region of every class in a Labels array.
+
+    Parameters
+    ----------
+    labels : (..., M, N) integer ndarray
+        Labels as from :func:`napari_mend.detect` (0 = clean).
+    scores : (..., 6, M, N) ndarray, optional
+        The detector's per-class scores; each region then gets its mean and
+        highest score.
+    classes : iterable of str or int, optional
+        Only these classes (default all).
+
+    Returns
+    -------
+    report : dict
+        ``{'version', 'shape', 'counts': {class: regions}, 'regions': [...]}``
+        with one entry per region (8-connected): ``plane`` (index of the
+        plane in the leading axes, ``[]`` for a single image), ``class``,
+        ``label``, ``bbox`` (``[top, left, bottom, right]``, bottom/right
+        exclusive), ``pixels`` and, with scores, ``score`` and ``max_score``.
+    """
+    labels = np.asarray(labels)
+    lead = labels.shape[:-2]
+    flat = labels.reshape((-1,) + labels.shape[-2:])
+    flat_scores = None if scores is None else np.asarray(scores).reshape((-1, 6) + labels.shape[-2:])
+    wanted = class_ids(classes)
+    regions = []
+    for p in range(flat.shape[0]):
+        plane_index = [int(v) for v in np.unravel_index(p, lead)] if lead else []
+        for value in wanted:
+            comp, n = ndi.label(flat[p] == value, structure=np.ones((3, 3)))
+            for k, box in enumerate(ndi.find_objects(comp), start=1):
+                if box is None:
+                    continue
+                pixels = comp[box] == k
+                entry = {"plane": plane_index, "class": DEFECT_CLASSES[value], "label": value,
+                         "bbox": [box[0].start, box[1].start, box[0].stop, box[1].stop],
+                         "pixels": int(pixels.sum())}
+                if flat_scores is not None:
+                    s = flat_scores[p, value - 1][box][pixels]
+                    entry["score"] = round(float(s.mean()), 4)
+                    entry["max_score"] = round(float(s.max()), 4)
+                regions.append(entry)
+    counts = {DEFECT_CLASSES[v]: sum(r["label"] == v for r in regions) for v in wanted}
+    return {"version": REPORT_VERSION, "shape": list(labels.shape), "counts": counts,
+            "regions": regions}
+
+
+def report_path(output) -> Path:
+    """Where the regions report of ``output`` goes: ``<output>.regions.json``."""
+    output = Path(output)
+    return output.with_name(output.name + ".regions.json")
+
+
+def write_regions_report(path, report: dict, *, provenance: dict | None = None,
+                         overwrite: bool = False) -> Path:
+    """Write a :func:`regions_report` (and optionally a provenance record) as JSON.
+
+    Returns
+    -------
+    path : Path
+        The file written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    """
+    from .io.atomic import atomic_path
+
+    path = Path(path)
+    body = dict(report, provenance=provenance) if provenance is not None else report
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
-            classes=None, progress=None):
+            classes=None, progress=None, return_report=False):
     """Detect defects and mend them.
 
     Parameters
@@ -26,34 +123,61 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     detector : {'learned', 'classical'}, optional
         Detection method (see :func:`napari_mend.detect`).
     fill : str, optional
-        Inpainting method (see :func:`napari_mend.inpaint`).
+        Inpainting method (see :func:`napari_mend.inpaint`), also used for
+        watermark pixels too opaque to invert.
     threshold : float, optional
         Detection threshold in ``[0, 1]``.
     classes : iterable of str or int, optional
         Classes to detect and mend; default all.
     progress : callable, optional
         ``progress(done, total)``.
+    return_report : bool, optional
+        Also return the :func:`regions_report` of what was removed.
 
     Returns
     -------
     mended : ndarray
-        Same shape and dtype as ``image``.
+        Same shape and dtype as ``image`` (float16 gives float32); pixels
+        outside the detected defects are bit-identical to the input's.
     labels : uint8 ndarray
         The detected defects (0 = clean), as from :func:`napari_mend.detect`.
+    report : dict, optional
+        With ``return_report``: every removed region (class, bounding box,
+        pixels, detector score).
 
     Notes
     -----
-    Scratches, dust, blotches, burned-in text and watermarks are filled by
-    inpainting; moire is detected and labelled but left unchanged here
-    (use :func:`napari_mend.demoire`).
+    Scratches, dust, blotches and burned-in text are filled by inpainting;
+    watermarks are removed by :func:`napari_mend.remove_watermark` (inverted
+    where their opacity allows) and moire by :func:`napari_mend.demoire`,
+    each within its detected pixels.
     """
-    labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
-                    classes=classes, progress=scaled(progress, 0, 2))
-    fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if CLASS_IDS[c] in class_ids(classes)]
+    from .special import demoire, remove_watermark
+
+    wanted = class_ids(classes)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    scores = detect_scores(image, channel_axis=channel_axis, method=detector,
+                           progress=scaled(progress, 0, 4))
+    labels = scores.labels(threshold=threshold, classes=classes)
+    view_dtype = np.float32 if np.asarray(image).dtype == np.float16 else None
+    mended = np.array(image, dtype=view_dtype, copy=True)
+    fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if c != "watermark" and CLASS_IDS[c] in wanted]
     mask = np.isin(labels, fillable)
-    if not mask.any():
-        view_dtype = np.float32 if np.asarray(image).dtype == np.float16 else None
-        return np.array(image, dtype=view_dtype, copy=True), labels
-    mended = inpaint(image, mask, channel_axis=channel_axis, method=fill,
-                     progress=scaled(progress, 1, 2))
+    if mask.any():
+        mended = inpaint(mended, mask, channel_axis=channel_axis, method=fill,
+                         progress=scaled(progress, 1, 4))
+    marks = labels == CLASS_IDS["watermark"]
+    if marks.any():
+        mended = remove_watermark(mended, mask=marks, channel_axis=channel_axis, method="single",
+                                  fill=fill, progress=scaled(progress, 2, 4))
+    moire = labels == CLASS_IDS["moire"]
+    if moire.any():
+        filtered = demoire(mended, channel_axis=channel_axis, progress=scaled(progress, 3, 4))
+        where = moire if channel_axis is None else np.expand_dims(moire, channel_axis)
+        mended = np.where(where, filtered, mended)
+    if progress is not None:
+        progress(4, 4)
+    if return_report:
+        return mended, labels, regions_report(labels, scores.scores, classes=classes)
     return mended, labels
