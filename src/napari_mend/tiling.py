@@ -8,8 +8,8 @@ along an axis has the same length, the summed weights are the outer product of
 two 1-D profiles, so no full-size weight image is ever allocated: memory is
 the output plus one tile.
 
-Axes shorter than a tile are processed as a single tile, padded by reflection
-up to a multiple of ``multiple`` and cropped back.
+Every tile has the same size; where the plane is smaller than a tile, the tile
+is padded by reflection and its result cropped back.
 """
 
 from __future__ import annotations
@@ -58,19 +58,11 @@ def blend_window(tile: int, overlap: int) -> np.ndarray:
     return w
 
 
-def _axis_plan(length: int, tile: int, overlap: int, multiple: int):
-    """Tile length, starts and window for one axis.
-
-    Long axes get the fewest tiles of at most ``tile`` pixels, each shrunk to
-    the smallest multiple of ``multiple`` that still covers the axis with the
-    overlap (less computation spent on overlaps).
-    """
+def _axis_plan(length: int, tile: int, overlap: int):
+    """Starts and blending window of the tiles along one axis."""
     if length > tile:
-        n = math.ceil((length - overlap) / (tile - overlap))
-        size = min(tile, math.ceil(((length - overlap) / n + overlap) / multiple) * multiple)
-        return size, tile_starts(length, tile=size, overlap=overlap), blend_window(size, overlap)
-    size = max(multiple, math.ceil(length / multiple) * multiple)
-    return size, [0], np.ones(size, np.float32)
+        return tile_starts(length, tile=tile, overlap=overlap), blend_window(tile, overlap)
+    return [0], np.ones(tile, np.float32)
 
 
 def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, overlap: int = 64,
@@ -82,18 +74,17 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
     plane : (M, N, C) ndarray
         Input plane. It is only read.
     fn : callable
-        ``fn(tile_array) -> (out_channels, h, w)`` array, called with
-        ``(h, w, C)`` float32 tiles whose ``h`` and ``w`` are multiples of
-        ``multiple``.
+        ``fn(tile_array) -> (out_channels, tile, tile)`` array, called with
+        ``(tile, tile, C)`` float32 tiles.
     out_channels : int
         Channels of ``fn``'s output.
     tile : int
-        Largest tile side (a multiple of ``multiple``); tiles along an axis
-        are shrunk to the smallest side that covers it in as few tiles.
+        Tile side (a multiple of ``multiple``). Every tile has this size, so
+        a network always sees inputs of the size it was trained on.
     overlap : int
         Overlap of neighbouring tiles, in pixels.
     multiple : int
-        Tile sides are multiples of this (e.g. a network's total stride).
+        ``tile`` must be a multiple of this (e.g. a network's total stride).
     progress : callable, optional
         ``progress(done, total)`` after every tile.
 
@@ -107,8 +98,9 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
     if tile % multiple:
         raise ValueError(f"tile ({tile}) must be a multiple of {multiple}")
     height, width = plane.shape[:2]
-    th, ys, wy = _axis_plan(height, tile, overlap, multiple)
-    tw, xs, wx = _axis_plan(width, tile, overlap, multiple)
+    ys, wy = _axis_plan(height, tile, overlap)
+    xs, wx = _axis_plan(width, tile, overlap)
+    th = tw = tile
     out = np.zeros((out_channels, height, width), np.float32)
     sum_y = np.zeros(height, np.float32)
     for y in ys:

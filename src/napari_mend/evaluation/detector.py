@@ -78,6 +78,7 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
     results : dict
         ``{'methods': {method: {'per_class': {class: {'precision', 'recall',
         'f1', 'iou', 'positive_pixels'}}, 'clean_false_alarm': float,
+        'clean_false_alarm_by_image': {image: float},
         'seconds_per_megapixel': float}}, 'images': [...], 'repeats',
         'seed', 'threshold', 'pixels'}``.
     """
@@ -89,11 +90,12 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
     n_classes = len(DEFECT_CLASSES)
     counts = {m: np.zeros((n_classes, 3), np.int64) for m in methods}
     alarms = dict.fromkeys(methods, 0)
+    alarms_by_image = {m: {} for m in methods}
     seconds = dict.fromkeys(methods, 0.0)
     damaged_pixels = clean_pixels = 0
     total = len(images) * (repeats + 1) * len(methods)
     done = 0
-    for i, (_, image) in enumerate(images):
+    for i, (name, image) in enumerate(images):
         image = np.asarray(image, np.float32)
         cases = [(image, None)]
         for r in range(repeats):
@@ -112,7 +114,9 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
                 detected = score(plane) >= threshold
                 seconds[m] += time.perf_counter() - start
                 if truth is None:
-                    alarms[m] += int(detected.any(axis=0).sum())
+                    flagged = int(detected.any(axis=0).sum())
+                    alarms[m] += flagged
+                    alarms_by_image[m][name] = round(flagged / detected[0].size, 6)
                 else:
                     counts[m][:, 0] += (detected & truth).sum(axis=(1, 2))
                     counts[m][:, 1] += (detected & ~truth).sum(axis=(1, 2))
@@ -132,6 +136,7 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
         results[m] = {
             "per_class": per_class,
             "clean_false_alarm": round(alarms[m] / max(clean_pixels, 1), 6),
+            "clean_false_alarm_by_image": alarms_by_image[m],
             "seconds_per_megapixel": round(seconds[m] / ((damaged_pixels + clean_pixels) / 1e6), 3),
         }
     return {"methods": results, "images": [name for name, _ in images], "repeats": repeats,
@@ -155,7 +160,17 @@ def markdown_table(results: dict) -> str:
     for m in methods:
         fa += [f"{100 * results['methods'][m]['clean_false_alarm']:.4f}", "", "", ""]
         speed += [f"{results['methods'][m]['seconds_per_megapixel']:.3f}", "", "", ""]
-    lines += ["| " + " | ".join(fa) + " |", "| " + " | ".join(speed) + " |"]
+    lines += ["| " + " | ".join(fa) + " |", "| " + " | ".join(speed) + " |", "",
+              "| clean image: % pixels flagged | " + " | ".join(methods) + " |",
+              "|---|" + "---|" * len(methods)]
+    by_image = [results["methods"][m]["clean_false_alarm_by_image"] for m in methods]
+    for name in by_image[0]:
+        if not name.startswith("lfw_subset:"):
+            lines.append(f"| {name} | " + " | ".join(f"{100 * b[name]:.3f}" for b in by_image) + " |")
+    faces = [[v for k, v in b.items() if k.startswith("lfw_subset:")] for b in by_image]
+    if faces[0]:
+        lines.append(f"| lfw_subset ({len(faces[0])} faces, mean) | "
+                     + " | ".join(f"{100 * np.mean(f):.3f}" for f in faces) + " |")
     return "\n".join(lines)
 
 
