@@ -158,13 +158,6 @@ def test_restore_returns_mended_and_labels():
     assert mended[rr, cc].mean() < 200  # and mended
 
 
-def test_watermark_and_moire_say_not_available():
-    with pytest.raises(NotImplementedError, match="inpaint"):
-        nm.remove_watermark(np.zeros((8, 8)))
-    with pytest.raises(NotImplementedError, match="detect"):
-        nm.demoire(np.zeros((8, 8)))
-
-
 def test_defect_classes():
     assert nm.DEFECT_CLASSES == {1: "scratch", 2: "dust", 3: "blotch", 4: "text",
                                  5: "watermark", 6: "moire"}
