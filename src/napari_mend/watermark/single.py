@@ -26,6 +26,9 @@ SPLIT_SHARE = 0.15
 """A mark is taken as two-coloured when at least this share of its pixels is
 brightened and as much darkened, each by more than ``SPLIT_SHIFT``."""
 
+SEAM_STEP = 0.03
+SEAM_SCALES = tuple(np.round(np.linspace(0.0, 1.5, 16), 3))
+
 LOCAL_SIGMA = 12.0
 """Width (px) of the Gaussian windows over which the opacity is taken as constant."""
 
@@ -172,6 +175,29 @@ def per_pixel_mark(plane: np.ndarray, mask: np.ndarray, background: np.ndarray, 
     return alpha, matte
 
 
+def _seam(image: np.ndarray, edges_y: np.ndarray, edges_x: np.ndarray) -> float:
+    """Mean absolute step of ``image`` across the given neighbour pairs."""
+    dy = np.abs(np.diff(image, axis=0)).sum(-1)[edges_y]
+    dx = np.abs(np.diff(image, axis=1)).sum(-1)[edges_x]
+    return float(np.concatenate([dy, dx]).mean())
+
+
+def seam_scale(plane: np.ndarray, alpha: np.ndarray, matte: np.ndarray) -> float:
+    """Scale of the estimated mark (0 to 1.5) that leaves the weakest seams along its edges.
+
+    A mark removed with too low an opacity still shows its outline; too high
+    an opacity shows it inverted. The content's own edges do not follow the
+    mark's outline, so the steps across the outline are smallest at about the
+    right strength. Guards against estimates thrown off by busy content.
+    """
+    edges_y = np.abs(np.diff(alpha, axis=0)) > SEAM_STEP
+    edges_x = np.abs(np.diff(alpha, axis=1)) > SEAM_STEP
+    if edges_y.sum() + edges_x.sum() < 8:
+        return 1.0
+    costs = [(_seam(invert(plane, alpha * s, matte * s), edges_y, edges_x), s) for s in SEAM_SCALES]
+    return min(costs)[1]
+
+
 def remove_single(plane: np.ndarray, mask: np.ndarray, *, fill: str = "auto"):
     """Remove a mark from one plane.
 
@@ -197,6 +223,8 @@ def remove_single(plane: np.ndarray, mask: np.ndarray, *, fill: str = "auto"):
     grown = ndi.binary_dilation(mask, iterations=1)
     background = background_fill(unit, grown)
     alpha, matte = estimate_mark(unit, mask, background)
+    strength = seam_scale(unit, alpha, matte)
+    alpha, matte = alpha * strength, matte * strength
     out = invert(unit, alpha, matte)
     keep = ~mask
     out[keep] = unit[keep]

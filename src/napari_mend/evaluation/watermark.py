@@ -1,0 +1,248 @@
+"""Evaluation of watermark removal on held-out validation images.
+
+Two experiments, both on the validation images (``synthesis.VAL_IMAGES``
+with a side of at least ``min_side`` px; never trained on), with fixed seeds:
+
+* **single image**: each image gets ``repeats`` watermarks from
+  :func:`napari_mend.synthesis.add_watermark` (any layout and style) with a
+  peak opacity drawn in ``[0.15, max_opacity]``. Compared on the whole image
+  (PSNR, SSIM): the input, the baseline (the true mask filled by Telea) and
+  :func:`napari_mend.remove_watermark` given the true mask.
+* **collection**: a mark of ``crop`` x ``crop`` px (peak opacity in
+  ``[0.2, 0.5]``) is laid over ``max(sizes)`` random crops of the validation
+  images. For each collection size K the first K images are cleaned together
+  (one image: the single-image method) with the true mask ("mask given") and,
+  from 4 images on, with the mark found from the images ("mark found"); the
+  mean PSNR over the K images gives the curve. ``--shift`` also moves the mark
+  by up to that many pixels between images.
+
+Run ``napari-mend evaluate watermark [--figure PATH] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+SIZES = (1, 2, 4, 8, 16)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 3 else image[..., None]
+
+
+def metrics(clean: np.ndarray, out: np.ndarray) -> tuple[float, float]:
+    """Whole-image PSNR (dB) and SSIM of ``out`` against ``clean`` (``(M, N, C)``, unit range)."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    out = np.clip(out, 0, 1)
+    psnr = peak_signal_noise_ratio(clean, out, data_range=1.0)
+    ssim = structural_similarity(clean, out, data_range=1.0, channel_axis=-1)
+    return float(min(psnr, 99.0)), float(ssim)
+
+
+def _images(min_side: int, *, colour: bool = False):
+    from ..synthesis import corpus_images
+
+    out = [(n, _rgb(im).astype(np.float32)) for n, im in corpus_images("val")
+           if min(im.shape[:2]) >= min_side]
+    if colour:
+        out = [(n, np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im) for n, im in out]
+    return out
+
+
+def single_image(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64,
+                 fill: str = "telea") -> dict:
+    """PSNR/SSIM of input, true-mask Telea and ``remove_watermark`` per validation image."""
+    from ..inpainting.auto import classical_fill
+    from ..special import remove_watermark
+    from ..synthesis import add_watermark
+
+    telea = classical_fill()
+    rows = []
+    for i, (name, clean) in enumerate(_images(min_side)):
+        for r in range(repeats):
+            rng = np.random.default_rng([seed, i, r])
+            opacity = rng.uniform(0.15, max_opacity)
+            marked, mask, _ = add_watermark(clean, rng, opacity=opacity)
+            removed = remove_watermark(marked, mask=mask, channel_axis=-1, method="single",
+                                       fill=fill)
+            rows.append({"image": name, "repeat": r, "opacity": round(opacity, 3),
+                         "mask_fraction": round(float(mask.mean()), 4),
+                         "input": metrics(clean, marked),
+                         "telea_true_mask": metrics(clean, telea(marked, mask)),
+                         "remove_watermark": metrics(clean, removed)})
+    return {"rows": rows, "summary": _summary(rows, ("input", "telea_true_mask", "remove_watermark"))}
+
+
+def _summary(rows, keys) -> dict:
+    return {k: {"psnr": round(float(np.mean([r[k][0] for r in rows])), 2),
+                "psnr_min": round(float(np.min([r[k][0] for r in rows])), 2),
+                "ssim": round(float(np.mean([r[k][1] for r in rows])), 4)} for k in keys}
+
+
+def shared_mark(rng: np.random.Generator, size: int, opacity: float):
+    """Opacity ``(S, S)`` and colour ``(S, S, 3)`` of one synthetic watermark.
+
+    Drawn twice with one seed, over black and over white (the draw does not
+    depend on the image), so no part of the mark is lost where it would not
+    show on one of them.
+    """
+    from ..synthesis import add_watermark
+
+    seed = int(rng.integers(2**31))
+    dark = add_watermark(np.zeros((size, size, 3), np.float32), seed, opacity=opacity)[2]
+    light = add_watermark(np.ones((size, size, 3), np.float32), seed, opacity=opacity)[2]
+    return np.maximum(dark["alpha"], light["alpha"]), dark["mark"]
+
+
+def collection(*, trials: int = 4, crop: int = 160, sizes=SIZES, seed: int = 11, shift: int = 0,
+               fill: str = "telea") -> dict:
+    """Mean PSNR over the images of collections of growing size (see the module docstring)."""
+    from ..special import remove_watermark
+    from ..watermark import NoCommonMark
+
+    images = _images(crop + 2 * shift, colour=True)
+    rows = []
+    for t in range(trials):
+        rng = np.random.default_rng([seed, t])
+        alpha, colour = shared_mark(rng, crop, rng.uniform(0.2, 0.5))
+        marked, clean = [], []
+        for _ in range(max(sizes)):
+            _, image = images[int(rng.integers(len(images)))]
+            r = int(rng.integers(0, image.shape[0] - crop + 1))
+            c = int(rng.integers(0, image.shape[1] - crop + 1))
+            content = image[r:r + crop, c:c + crop]
+            dy, dx = (rng.integers(-shift, shift + 1, 2) if shift else (0, 0))
+            a = np.roll(alpha, (dy, dx), axis=(0, 1))[..., None]
+            w = np.roll(colour, (dy, dx), axis=(0, 1))
+            marked.append((a * w + (1 - a) * content).astype(np.float32))
+            clean.append(content)
+        mask = alpha > 0.02
+        row = {"trial": t, "mask_fraction": round(float(mask.mean()), 4),
+               "input": {}, "mask_given": {}, "mark_found": {}}
+        for k in sizes:
+            stack = np.stack(marked[:k])
+            given = ((np.any([np.roll(mask, s, axis=(0, 1)) for s in _all_shifts(shift)], axis=0))
+                     if shift else mask)
+            row["input"][k] = float(np.mean([metrics(clean[i], stack[i])[0] for i in range(k)]))
+            out = remove_watermark(stack if k > 1 else stack[0], mask=given, channel_axis=-1,
+                                   fill=fill, max_shift=shift)
+            out = out if k > 1 else out[None]
+            row["mask_given"][k] = float(np.mean([metrics(clean[i], out[i])[0] for i in range(k)]))
+            if k >= 4:
+                try:
+                    out = remove_watermark(stack, channel_axis=-1, fill=fill, max_shift=shift)
+                    row["mark_found"][k] = float(np.mean([metrics(clean[i], out[i])[0]
+                                                          for i in range(k)]))
+                except NoCommonMark:
+                    row["mark_found"][k] = None
+        rows.append(row)
+    curve = {}
+    for key in ("input", "mask_given", "mark_found"):
+        curve[key] = {}
+        for k in sizes:
+            values = [r[key][k] for r in rows if r[key].get(k) is not None]
+            curve[key][k] = round(float(np.mean(values)), 2) if values else None
+    return {"rows": rows, "curve": curve, "crop": crop, "shift": shift}
+
+
+def _all_shifts(radius: int):
+    return [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+
+
+def markdown(results: dict) -> str:
+    """Tables of :func:`evaluate`'s results."""
+    lines = []
+    single = results.get("single")
+    if single:
+        s = single["summary"]
+        lines += ["Single image, whole-image PSNR (dB) / SSIM, peak opacity <= "
+                  f"{results['max_opacity']} ({len(single['rows'])} cases):", "",
+                  "| method | mean PSNR | worst PSNR | mean SSIM |", "|---|---|---|---|"]
+        names = {"input": "watermarked input", "telea_true_mask": "true mask + Telea",
+                 "remove_watermark": "remove_watermark (true mask)"}
+        for key, label in names.items():
+            lines.append(f"| {label} | {s[key]['psnr']:.2f} | {s[key]['psnr_min']:.2f} | "
+                         f"{s[key]['ssim']:.4f} |")
+        lines.append("")
+    for coll in results.get("collections", []):
+        c = coll["curve"]
+        sizes = list(c["input"])
+        lines += [f"Collection, mean PSNR (dB) over the images, {coll['crop']} px crops, "
+                  f"mark shifted by up to {coll['shift']} px:", "",
+                  "| images | " + " | ".join(str(k) for k in sizes) + " |",
+                  "|---|" + "---|" * len(sizes)]
+        for key, label in (("input", "input"), ("mask_given", "mask given"),
+                           ("mark_found", "mark found")):
+            cells = [("-" if c[key][k] is None else f"{c[key][k]:.2f}") for k in sizes]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def curve_figure(results: dict, path) -> Path:
+    """Plot the collection curves (PSNR against the number of images)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4), dpi=120)
+    for coll in results.get("collections", []):
+        c = coll["curve"]
+        for key, style in (("input", ":"), ("mask_given", "-o"), ("mark_found", "--s")):
+            ks = [k for k in c[key] if c[key][k] is not None]
+            if ks:
+                ax.plot(ks, [c[key][k] for k in ks], style,
+                        label=f"{key.replace('_', ' ')} (shift {coll['shift']})")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("images in the collection")
+    ax.set_ylabel("mean PSNR (dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def evaluate(*, repeats: int = 4, trials: int = 4, max_opacity: float = 0.5, shifts=(0, 3),
+             fill: str = "telea") -> dict:
+    """Run both experiments; see the module docstring."""
+    return {"max_opacity": max_opacity, "fill": fill,
+            "single": single_image(repeats=repeats, max_opacity=max_opacity, fill=fill),
+            "collections": [collection(trials=trials, shift=s, fill=fill) for s in shifts]}
+
+
+def main(argv=None) -> int:
+    """Print the tables; optionally write the JSON results and the curve figure."""
+    parser = argparse.ArgumentParser(prog="napari-mend evaluate watermark",
+                                     description="Evaluate watermark removal on the "
+                                                 "validation images.")
+    parser.add_argument("--repeats", type=int, default=4, help="watermarks per image (single)")
+    parser.add_argument("--trials", type=int, default=4, help="collections per curve")
+    parser.add_argument("--max-opacity", type=float, default=0.5)
+    parser.add_argument("--shifts", default="0,3",
+                        help="comma-separated largest mark shifts to evaluate collections with")
+    parser.add_argument("--fill", default="telea", help="fill for opaque pixels")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument("--figure", default=None, help="also plot the collection curve here")
+    args = parser.parse_args(argv)
+    results = evaluate(repeats=args.repeats, trials=args.trials, max_opacity=args.max_opacity,
+                       shifts=tuple(int(s) for s in args.shifts.split(",") if s != ""),
+                       fill=args.fill)
+    print(markdown(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.figure:
+        curve_figure(results, args.figure)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
