@@ -8,25 +8,25 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from napari_mend.inpainting import auto  # noqa: E402
-from napari_mend.inpainting.auto import fill_auto, max_classical_radius  # noqa: E402
+from napari_mend.inpainting.auto import auto_rules, choose, fill_auto  # noqa: E402
 
 
-def _model(folder, threshold=None):
+def _model(folder, rules=None):
     from napari_mend.models.inpainter_net import InpainterNet
     from napari_mend.training.common import export_model
 
     torch.manual_seed(0)
     config = {"widths": [8, 16, 16, 24], "blocks": 1, "dilations": [1]}
     card = {"kind": "inpainter", "architecture": "inpainter_net", "config": config}
-    if threshold is not None:
-        card["auto"] = {"max_classical_radius": threshold}
+    if rules is not None:
+        card["auto"] = {"rules": rules}
     weights, _ = export_model(folder, "tiny_inpainter", module=InpainterNet(**config), card=card)
     return str(weights)
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    return _model(tmp_path_factory.mktemp("model"), threshold=2.0)
+    return _model(tmp_path_factory.mktemp("model"), rules=[[2.0, "telea"]])
 
 
 def _thin_and_thick():
@@ -58,17 +58,29 @@ def test_choice_by_thickness(tiny_model, monkeypatch):
     assert calls == []  # a thin scratch alone never reaches the network
 
 
-def test_threshold_comes_from_the_card(tmp_path, monkeypatch):
-    path = _model(tmp_path, threshold=1000.0)
-    assert max_classical_radius(path) == 1000.0
+def test_rules_come_from_the_card(tmp_path, monkeypatch):
+    path = _model(tmp_path, rules=[[1000.0, "telea"], [1.0, "biharmonic"]])
+    assert auto_rules(path) == [[1.0, "biharmonic"], [1000.0, "telea"]]  # sorted by radius
+    used = []
+    for name in ("biharmonic", "telea"):
+        real = auto.CLASSICAL_FILLS[name]
+        monkeypatch.setitem(auto.CLASSICAL_FILLS, name,
+                            lambda im, m, _n=name, _f=real: used.append(_n) or _f(im, m))
     monkeypatch.setattr(auto, "fill_learned", lambda *a, **k: pytest.fail("network used"))
     image = np.random.default_rng(1).random((160, 200, 1), dtype=np.float32)
     out = fill_auto(image, _thin_and_thick(), model=path)
     assert np.isfinite(out).all()
+    assert sorted(used) == ["biharmonic", "telea"]  # the 1-px scratch, then the blotch
     card = json.loads((tmp_path / "tiny_inpainter.json").read_text())
     del card["auto"]
     (tmp_path / "tiny_inpainter.json").write_text(json.dumps(card))
-    assert max_classical_radius(path) == auto.DEFAULT_MAX_CLASSICAL_RADIUS
+    assert auto_rules(path) == auto.DEFAULT_RULES
+
+
+def test_choose():
+    rules = [[1.5, "biharmonic"], [4.0, "telea"]]
+    assert [choose(r, rules) for r in (1.0, 1.5, 3.0, 4.5)] == ["biharmonic", "biharmonic",
+                                                                "telea", "learned"]
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -84,8 +96,9 @@ def test_bit_identity_and_border(tiny_model, channels):
     assert np.array_equal(image, before) and np.isfinite(out).all()
 
 
-def test_classical_fill_follows_opencv(monkeypatch):
+def test_classical_fill_falls_back_without_opencv(monkeypatch):
     monkeypatch.setattr(auto, "opencv_available", lambda: False)
-    assert auto.classical_fill() is auto.fill_biharmonic
+    assert auto.classical_fill("telea") is auto.fill_biharmonic
+    assert auto.classical_fill("biharmonic") is auto.fill_biharmonic
     monkeypatch.setattr(auto, "opencv_available", lambda: True)
-    assert auto.classical_fill() is auto.fill_telea
+    assert auto.classical_fill("telea") is auto.fill_telea

@@ -144,36 +144,50 @@ def summarize(cases, outputs, methods=METHOD_NAMES) -> dict:
 
 def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int = 4,
                    seed: int = 7, log=None) -> dict:
-    """Choose the ``auto`` fill's thickness threshold on validation cases.
+    """Choose the ``auto`` fill's rules on validation cases.
+
+    Every group of holes of the cases is filled by the learned model and by
+    each classical fill (biharmonic, and Telea with OpenCV); the rules, one
+    or two classical fills for the thinnest groups with their radius
+    thresholds, then the learned model, are those with the least squared
+    error summed over all groups.
 
     Returns
     -------
     calibration : dict
-        ``max_classical_radius`` (px), ``classical`` (the fill compared),
-        ``groups`` (count) and ``seed``.
+        ``rules`` (``[[max_radius, method], ...]``), ``squared_error`` of
+        those rules and of each single fill, ``groups`` (count), ``seed``
+        and ``per_family``.
     """
-    from ..inpainting.auto import DEFAULT_SETTINGS, classical_fill
+    from ..inpainting.auto import DEFAULT_SETTINGS
+    from ..inpainting.classical import opencv_available
     from ..inpainting.learned import hole_groups, hole_radius
 
     cases = evaluation_cases(crop=crop, per_family=per_family, seed=seed)
-    classical = classical_fill()
-    outputs = run_methods(cases, ("learned",), model=model, log=log)
-    radii, gain = [], []  # gain = squared error of classical minus learned, per group
+    candidates = ["biharmonic", "telea"] if opencv_available() else ["biharmonic"]
+    outputs = run_methods(cases, ["learned", *candidates], model=model, log=log)
+    names = ["learned", *candidates]
+    radii, errors = [], []  # errors[g][k]: squared error of fill names[k] on group g
     for i, case in enumerate(cases):
-        damaged = np.where(case["mask"][..., None], 0.0, case["clean"]).astype(np.float32)
-        filled_c = classical(damaged, case["mask"])
         for box, pixels in hole_groups(case["mask"], merge_distance=DEFAULT_SETTINGS["merge_distance"]):
             truth = case["clean"][box][pixels]
-            err_l = np.sum((np.clip(outputs["learned"][i][box][pixels], 0, 1) - truth) ** 2)
-            err_c = np.sum((np.clip(filled_c[box][pixels], 0, 1) - truth) ** 2)
             radii.append(hole_radius(pixels))
-            gain.append(err_c - err_l)
-    radii, gain = np.array(radii), np.array(gain)
-    candidates = np.concatenate([[0.0], np.unique(radii)])
-    # total error with threshold t = const - sum of gains of groups filled classically
-    cost = [-gain[radii <= t].sum() for t in candidates]
-    best = float(candidates[int(np.argmin(cost))])
-    return {"max_classical_radius": best, "classical": classical.__name__,
+            errors.append([float(np.sum((np.clip(outputs[n][i][box][pixels], 0, 1) - truth) ** 2))
+                           for n in names])
+    radii, errors = np.array(radii), np.array(errors)
+    cuts = np.concatenate([[0.0], np.unique(radii)])
+    best = (errors[:, 0].sum(), [])
+    for k1, first in enumerate(candidates, start=1):
+        for k2, second in enumerate(candidates, start=1):
+            for t1 in cuts:
+                for t2 in (cuts[cuts >= t1] if k2 != k1 else [t1]):
+                    choice = np.where(radii <= t1, k1, np.where(radii <= t2, k2, 0))
+                    total = errors[np.arange(len(radii)), choice].sum()
+                    if total < best[0] - 1e-9:
+                        rules = [[float(t1), first]] + ([[float(t2), second]] if t2 > t1 else [])
+                        best = (total, rules)
+    return {"rules": best[1], "squared_error": {"auto": float(best[0]),
+            **{n: float(errors[:, k].sum()) for k, n in enumerate(names)}},
             "groups": int(radii.size), "seed": seed, "per_family": per_family}
 
 

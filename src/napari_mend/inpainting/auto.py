@@ -1,44 +1,60 @@
-"""``auto`` fill: per group of holes, the classical or the learned fill, whichever fills it better.
+"""``auto`` fill: per group of holes, a classical or the learned fill, whichever fills it better.
 
-Classical fills (Telea when OpenCV is installed, else biharmonic) are as good
-as the network on hair-thin holes and much cheaper; on anything thicker the
-network wins. The choice is made per group of nearby holes (see
-:func:`~napari_mend.inpainting.learned.hole_groups`) by its thickness: a
-group whose largest inscribed disc has a radius up to ``max_classical_radius``
-pixels is filled classically. The threshold is calibrated on the validation
-images by ``napari_mend.evaluation.inpainter`` and stored in the inpainter's
-model card (``card['auto']``).
+Classical fills are as good as the network on thin holes and much cheaper;
+on thicker holes the network wins. The choice is made per group of nearby
+holes (see :func:`~napari_mend.inpainting.learned.hole_groups`) by its
+thickness, the radius of its largest inscribed disc, through an ordered list
+of rules ``[[max_radius, method], ...]``: the first rule whose ``max_radius``
+is at least the group's radius names its fill (``'biharmonic'``, ``'telea'``
+or ``'ns'``); thicker groups go to the learned model. The rules are
+calibrated on validation images by
+:func:`napari_mend.evaluation.inpainter.calibrate_auto` and stored in the
+inpainter's model card (``card['auto']['rules']``). Without OpenCV, rules
+naming an OpenCV fill use the biharmonic fill.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .classical import fill_biharmonic, fill_telea, opencv_available
+from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
 from .learned import DEFAULT_SETTINGS, fill_learned, hole_groups, hole_radius
 
-DEFAULT_MAX_CLASSICAL_RADIUS = 2.0
-"""Used when the model card has no calibrated threshold."""
+CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
+"""Classical fills ``auto`` may choose, by name."""
 
-CLASSICAL_MARGIN = 8  # context (px) around a group for the classical fill
+DEFAULT_RULES = [[2.0, "telea"]]
+"""Used when the model card has no calibrated rules."""
 
-
-def classical_fill():
-    """The classical fill ``auto`` uses: Telea with OpenCV, else biharmonic."""
-    return fill_telea if opencv_available() else fill_biharmonic
+CLASSICAL_MARGIN = 8  # context (px) around a group for a classical fill
 
 
-def max_classical_radius(model: str = "inpainter") -> float:
-    """Calibrated thickness threshold (px) stored in the model card."""
+def classical_fill(name: str):
+    """The classical fill called ``name``; biharmonic when OpenCV is missing."""
+    if name != "biharmonic" and not opencv_available():
+        return fill_biharmonic
+    return CLASSICAL_FILLS[name]
+
+
+def auto_rules(model: str = "inpainter") -> list:
+    """Calibrated rules ``[[max_radius, method], ...]`` stored in the model card."""
     from ..models.registry import model_card
 
-    auto = model_card(model).get("auto", {})
-    return float(auto.get("max_classical_radius", DEFAULT_MAX_CLASSICAL_RADIUS))
+    rules = model_card(model).get("auto", {}).get("rules", DEFAULT_RULES)
+    return sorted(([float(r), str(m)] for r, m in rules), key=lambda rule: rule[0])
+
+
+def choose(radius: float, rules) -> str:
+    """Fill for a group of holes of this thickness: a classical name or ``'learned'``."""
+    for max_radius, method in rules:
+        if radius <= max_radius:
+            return method
+    return "learned"
 
 
 def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
               progress=None) -> np.ndarray:
-    """Fill each group of holes classically or with the learned model.
+    """Fill each group of holes with the fill its thickness calls for.
 
     Parameters
     ----------
@@ -47,7 +63,7 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
     mask : (M, N) ndarray of bool
         Pixels to fill.
     model : str, optional
-        Inpainter model (its card holds the calibrated threshold).
+        Inpainter model (its card holds the calibrated rules).
     progress : callable, optional
         Called as ``progress(done, total)`` as groups are filled.
 
@@ -66,15 +82,15 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
     out = image.astype(np.float32, copy=True)
     if not mask.any():
         return out
-    threshold = max_classical_radius(model)
-    classical = classical_fill()
+    rules = auto_rules(model)
     groups = hole_groups(mask, merge_distance=DEFAULT_SETTINGS["merge_distance"])
     remaining = mask.copy()
     learned = np.zeros_like(mask)
     m_img, n_img = mask.shape
     done = 0
     for box, pixels in groups:
-        if hole_radius(pixels) > threshold:
+        method = choose(hole_radius(pixels), rules)
+        if method == "learned":
             learned[box] |= pixels
             continue
         r0, r1 = max(box[0].start - CLASSICAL_MARGIN, 0), min(box[0].stop + CLASSICAL_MARGIN, m_img)
@@ -82,7 +98,7 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
         crop = (slice(r0, r1), slice(c0, c1))
         group = np.zeros((r1 - r0, c1 - c0), bool)
         group[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0] = pixels
-        filled = classical(out[crop], remaining[crop])
+        filled = classical_fill(method)(out[crop], remaining[crop])
         out[crop][group] = filled[group]
         remaining[crop] &= ~group
         done += 1
