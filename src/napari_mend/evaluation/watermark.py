@@ -61,7 +61,7 @@ def single_image(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, m
     from ..special import remove_watermark
     from ..synthesis import add_watermark
 
-    telea = classical_fill()
+    telea = classical_fill("telea")
     rows = []
     for i, (name, clean) in enumerate(_images(min_side)):
         for r in range(repeats):

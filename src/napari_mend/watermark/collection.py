@@ -90,15 +90,45 @@ def _agreement(images: np.ndarray) -> np.ndarray:
     return agree
 
 
-def _locate(images: np.ndarray) -> np.ndarray:
-    """The mark's support: edges most images agree on, closed and filled (empty when none)."""
-    strong = _agreement(images) >= MIN_AGREEMENT
+def _components(strong: np.ndarray) -> np.ndarray:
+    """``strong`` closed, without connected parts smaller than ``MIN_MARK_PIXELS``."""
     strong = ndi.binary_closing(strong, iterations=2)
     labels, n = ndi.label(strong)
     if n:
         sizes = ndi.sum(strong, labels, index=np.arange(1, n + 1))
         strong = np.isin(labels, 1 + np.flatnonzero(sizes >= MIN_MARK_PIXELS))
-    return ndi.binary_dilation(ndi.binary_fill_holes(strong), iterations=2)
+    return strong
+
+
+def _edges(images: np.ndarray) -> np.ndarray:
+    """The mark's edges: where most images have the same step."""
+    return _components(_agreement(images) >= MIN_AGREEMENT)
+
+
+def _loose_edges(images: np.ndarray, radius: int) -> np.ndarray:
+    """Edges most images have within ``radius`` px of one another (marks that move)."""
+    gy, gx = gradients(images)
+    strong = (np.abs(gy) + np.abs(gx)).sum(-1) > 2 * MIN_MARK_STEP
+    near = ndi.maximum_filter(strong, size=(1, 2 * radius + 1, 2 * radius + 1))
+    return _components(near.mean(axis=0) >= MIN_AGREEMENT)
+
+
+def _relative_mark(gy, gx, region):
+    """The mark over the median content, ``a (W - I^)``, integrated inside ``region`` (0 outside)."""
+    relative = poisson_integrate(gy * region[..., None], gx * region[..., None])
+    ring = ndi.binary_dilation(region, iterations=3) & ~region
+    if ring.any():
+        relative -= np.median(relative[ring], axis=0)
+    relative[~region] = 0
+    return relative
+
+
+def _support(edges: np.ndarray, gy, gx) -> np.ndarray:
+    """The mark's pixels: inside its edges' neighbourhood, where the integrated mark shows."""
+    coarse = ndi.binary_fill_holes(ndi.binary_dilation(edges, iterations=6))
+    level = np.abs(_relative_mark(gy, gx, coarse)).sum(-1)
+    shows = level > max(MIN_MARK_STEP, 0.25 * np.percentile(level[coarse], 95))
+    return ndi.binary_dilation((shows & coarse) | edges, iterations=2)
 
 
 def _shift(image: np.ndarray, dy: int, dx: int, pad: int) -> np.ndarray:
@@ -141,6 +171,12 @@ def _deviation_opacity(images: np.ndarray, support: np.ndarray) -> np.ndarray:
     return np.where(content > 1e-6, 1 - np.clip(ratio, 0, 1), 0).astype(np.float32)
 
 
+def _no_mark_message(k: int) -> str:
+    return (f"no watermark common to the {k} images was found (their gradients share no mark); "
+            "nothing was changed. Pass mask= to say where the mark is, or remove it image by "
+            "image")
+
+
 def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
     """Matte, opacity, support and per-image shifts of a mark shared by ``images``.
 
@@ -181,35 +217,37 @@ def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
                 f"{k} images are too few to tell their common watermark from coincidences; "
                 f"pass mask= (where the mark is) or give at least {MIN_LOCATE_IMAGES} images"
             )
-        support = _locate(images)
+        edges = _edges(images)
+        loose = edges.sum() < MIN_MARK_PIXELS and max_shift > 0
+        if loose:
+            edges = _loose_edges(images, max_shift)
+        if edges.sum() < MIN_MARK_PIXELS:
+            raise NoCommonMark(_no_mark_message(k))
+        support = _support(edges, gy, gx)
     else:
         support = ndi.binary_dilation(mask, iterations=2)
-    if support.sum() < MIN_MARK_PIXELS:
-        raise NoCommonMark(
-            f"no watermark common to the {k} images was found (their median gradients show no "
-            "mark); nothing was changed. Pass mask= to say where the mark is, or remove it "
-            "image by image"
-        )
+        if not support.any():
+            raise NoCommonMark("the mask is empty: there is no watermark to remove")
     shifts = [(0, 0)] * k
     if max_shift > 0:
-        template = np.sqrt((gy ** 2 + gx ** 2).sum(-1))
+        gy_all, gx_all = gradients(images)
+        template = np.median(np.sqrt((gy_all ** 2 + gx_all ** 2).sum(-1)), axis=0)
         for _ in range(2):
             shifts = [_best_shift(images[i], template, support, max_shift) for i in range(k)]
             aligned = np.stack([_shift(images[i], *shifts[i], max_shift) for i in range(k)])
             gy, gx = _median_gradients(aligned)
             template = np.sqrt((gy ** 2 + gx ** 2).sum(-1))
             if mask is None:
-                support = _locate(aligned)
+                edges = _edges(aligned)
+                if edges.sum() >= MIN_MARK_PIXELS:
+                    support, loose = _support(edges, gy, gx), False
+        if mask is None and loose:  # no edges agree even after alignment
+            raise NoCommonMark(_no_mark_message(k))
         images = aligned
     # The median gradients integrate to the mark over the median content I^:
     # M = a (W - I^); the median image is J^ = a W + (1 - a) I^ = I^ + M.
-    relative = poisson_integrate(gy * support[..., None], gx * support[..., None])
-    ring = ndi.binary_dilation(support, iterations=3) & ~support
-    if ring.any():
-        relative -= np.median(relative[ring], axis=0)
-    relative[~support] = 0
     j_med = np.median(images, axis=0)
-    i_med = j_med - relative
+    i_med = j_med - _relative_mark(gy, gx, support)
     hint = _deviation_opacity(images, support) if k >= MIN_IMAGES_FOR_COLOUR else None
     alpha, matte = per_pixel_mark(j_med, support, i_med, opacity_hint=hint)
     return matte, alpha, support, shifts

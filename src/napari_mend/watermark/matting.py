@@ -43,7 +43,7 @@ def background_fill(plane: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
     if not mask.any() or mask.all():
         return plane.copy()
-    return classical_fill()(plane, mask)
+    return classical_fill("telea")(plane, mask)
 
 
 def invert(plane: np.ndarray, alpha: np.ndarray, matte: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ def _regressed_colour(J: np.ndarray, I0: np.ndarray) -> np.ndarray:
         scale = np.median(np.abs(resid), axis=0) * 1.4826 + 1e-4
         w = 1.0 / (1.0 + (resid / (2 * scale)) ** 2).prod(axis=1)
     a = float(np.clip(1 - np.median(slopes), 0.05, 0.95))
-    return np.clip(intercepts / a, 0, 1)
+    return np.clip(intercepts / a, np.minimum(J.min(axis=0), 0), np.maximum(J.max(axis=0), 1))
 
 
 def _mark_colour(J: np.ndarray, I0: np.ndarray) -> np.ndarray:
@@ -67,7 +67,8 @@ def _mark_colour(J: np.ndarray, I0: np.ndarray) -> np.ndarray:
     """
     if float(I0.std(axis=0).max()) >= MIN_CONTENT_SPREAD:
         return _regressed_colour(J, I0)
-    return (np.mean(J - I0, axis=0) > 0).astype(float)
+    lighter = np.mean(J - I0, axis=0) > 0
+    return np.where(lighter, np.maximum(J.max(axis=0), 1), np.minimum(J.min(axis=0), 0))
 
 
 def _local_alpha(plane, background, core, colour, fallback):
@@ -189,13 +190,16 @@ def seam_scale(plane: np.ndarray, alpha: np.ndarray, matte: np.ndarray) -> float
     an opacity shows it inverted. The content's own edges do not follow the
     mark's outline, so the steps across the outline are smallest at about the
     right strength. Guards against estimates thrown off by busy content.
+    Only edges between invertible pixels count (opaque ones are inpainted).
     """
-    edges_y = np.abs(np.diff(alpha, axis=0)) > SEAM_STEP
-    edges_x = np.abs(np.diff(alpha, axis=1)) > SEAM_STEP
+    clear = alpha <= MAX_INVERTIBLE_ALPHA
+    edges_y = (np.abs(np.diff(alpha, axis=0)) > SEAM_STEP) & clear[1:] & clear[:-1]
+    edges_x = (np.abs(np.diff(alpha, axis=1)) > SEAM_STEP) & clear[:, 1:] & clear[:, :-1]
     if edges_y.sum() + edges_x.sum() < 8:
         return 1.0
-    costs = [(_seam(invert(plane, alpha * s, matte * s), edges_y, edges_x), s) for s in SEAM_SCALES]
-    return min(costs)[1]
+    costs = [(_seam(invert(plane, alpha * s, matte * s), edges_y, edges_x), abs(s - 1), s)
+             for s in SEAM_SCALES]
+    return min(costs)[2]
 
 
 def remove_single(plane: np.ndarray, mask: np.ndarray, *, fill: str = "auto"):
@@ -223,8 +227,9 @@ def remove_single(plane: np.ndarray, mask: np.ndarray, *, fill: str = "auto"):
     grown = ndi.binary_dilation(mask, iterations=1)
     background = background_fill(unit, grown)
     alpha, matte = estimate_mark(unit, mask, background)
-    strength = seam_scale(unit, alpha, matte)
-    alpha, matte = alpha * strength, matte * strength
+    scaled = alpha <= MAX_INVERTIBLE_ALPHA  # opaque pixels stay opaque (inpainted)
+    strength = np.where(scaled, seam_scale(unit, alpha, matte), 1.0)
+    alpha, matte = alpha * strength, matte * strength[..., None]
     out = invert(unit, alpha, matte)
     keep = ~mask
     out[keep] = unit[keep]

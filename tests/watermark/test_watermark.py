@@ -1,0 +1,197 @@
+"""remove_watermark: single image and collection, dtypes, stacks, bad input; the unwatermark CLI."""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+import napari_mend as nm
+from napari_mend.synthesis import procedural_image
+from napari_mend.watermark import NoCommonMark
+from napari_mend.watermark.collection import gradients, poisson_integrate
+
+SIZE = 72
+
+
+def psnr(a, b):
+    return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
+
+
+def mark_alpha(opacity, *, shift=(0, 0)):
+    """A flat block letter 'H' with soft edges, peak opacity ``opacity``."""
+    a = np.zeros((SIZE, SIZE), np.float32)
+    a[18:54, 14:24] = 1
+    a[18:54, 48:58] = 1
+    a[32:40, 14:58] = 1
+    a = ndi.gaussian_filter(a, 0.6)
+    return np.roll(a * opacity, shift, axis=(0, 1))
+
+
+def content(seed, channels=3):
+    """Textured content, (SIZE, SIZE, channels) in [0.05, 0.95]."""
+    image = procedural_image(np.random.default_rng(seed), (SIZE, SIZE), channels=channels)
+    image = image if image.ndim == 3 else image[..., None]
+    return (0.05 + 0.9 * image).astype(np.float32)
+
+
+def composite(image, alpha, colour):
+    a = alpha[..., None]
+    return (a * np.asarray(colour, np.float32) + (1 - a) * image).astype(np.float32)
+
+
+def test_single_image_recovers_content_and_keeps_other_pixels():
+    clean = content(1)
+    alpha = mark_alpha(0.4)
+    marked = composite(clean, alpha, [1.0, 1.0, 1.0])
+    mask = alpha > 0.02
+    before = marked.copy()
+    out = nm.remove_watermark(marked, mask=mask, channel_axis=-1, fill="telea")
+    assert np.array_equal(marked, before)  # input untouched
+    assert np.array_equal(out[~mask], marked[~mask])
+    assert psnr(out, clean) > psnr(marked, clean) + 8
+    telea = nm.inpaint(marked, mask, channel_axis=-1, method="telea")
+    assert psnr(out, clean) > psnr(telea, clean)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_single_image_dtypes_gray(dtype):
+    clean = content(2, channels=1)[..., 0]
+    alpha = mark_alpha(0.35)
+    marked = composite(clean[..., None], alpha, [0.0])[..., 0]
+    if np.dtype(dtype).kind == "u":
+        marked = np.round(marked * np.iinfo(dtype).max).astype(dtype)
+        scale = np.iinfo(dtype).max
+    else:
+        marked = marked.astype(dtype)
+        scale = 1.0
+    out, changed = nm.remove_watermark(marked, mask=alpha > 0.02, fill="telea", return_mask=True)
+    assert out.dtype == marked.dtype and out.shape == marked.shape
+    assert np.array_equal(changed, alpha > 0.02)
+    assert psnr(out / scale, clean) > psnr(marked / scale, clean) + 5
+
+
+def test_single_image_any_value_range_and_channel_axis_first():
+    unit = content(3)
+    alpha = mark_alpha(0.4)
+    reference = nm.remove_watermark(composite(unit, alpha, [0.95] * 3), mask=alpha > 0.02,
+                                    channel_axis=-1, fill="telea")
+    clean = unit * 1000.0 - 200.0  # e.g. calibrated units; the mark is the range's white
+    marked = composite(clean, alpha, [750.0] * 3)
+    chw = np.moveaxis(marked, -1, 0)
+    out = nm.remove_watermark(chw, mask=alpha > 0.02, channel_axis=0, fill="telea")
+    assert out.shape == chw.shape
+    out = np.moveaxis(out, 0, -1)
+    assert np.allclose((out + 200.0) / 1000.0, reference, atol=2e-3)
+    assert np.abs(out - clean).mean() < 0.6 * np.abs(marked - clean).mean()
+
+
+def test_fully_opaque_mark_is_inpainted():
+    clean = content(4)
+    alpha = (mark_alpha(1.0) > 0.5).astype(np.float32)
+    marked = composite(clean, alpha, [1.0, 0.0, 0.0])
+    mask = alpha > 0
+    out = nm.remove_watermark(marked, mask=mask, channel_axis=-1, fill="telea")
+    assert np.isfinite(out).all()
+    # nothing of the red mark is left: the fill comes from the surroundings
+    assert np.abs(out[mask] - [1.0, 0.0, 0.0]).sum(-1).min() > 0.05
+    telea = nm.inpaint(marked, mask, channel_axis=-1, method="telea")
+    assert psnr(out, clean) > psnr(telea, clean) - 0.5
+
+
+def test_single_method_treats_planes_separately():
+    alpha = mark_alpha(0.4)
+    stack = np.stack([composite(content(s), alpha, [1, 1, 1]) for s in (5, 6)])
+    masks = np.stack([alpha > 0.02, np.zeros_like(alpha, bool)])
+    out = nm.remove_watermark(stack, mask=masks, channel_axis=-1, method="single", fill="telea")
+    assert out.shape == stack.shape
+    assert np.array_equal(out[1], stack[1])  # no mark in the second plane: untouched
+    assert not np.array_equal(out[0], stack[0])
+
+
+def collection(n, opacity=0.35, *, shifts=None, colour=(1.0, 1.0, 1.0)):
+    clean = np.stack([content(10 + k) for k in range(n)])
+    shifts = shifts or [(0, 0)] * n
+    marked = np.stack([composite(clean[k], mark_alpha(opacity, shift=shifts[k]), colour)
+                       for k in range(n)])
+    return clean, marked
+
+
+def test_collection_beats_single_images_and_finds_the_mark():
+    clean, marked = collection(8)
+    mask = mark_alpha(0.35) > 0.02
+    found, changed = nm.remove_watermark(marked, channel_axis=-1, fill="telea", return_mask=True)
+    assert changed.shape == marked.shape[:3]
+    # the mark was found where it is, and only there (up to a small margin)
+    assert changed[0][mask].mean() > 0.95
+    assert not (changed[0] & ~ndi.binary_dilation(mask, iterations=4)).any()
+    given = nm.remove_watermark(marked, mask=mask, channel_axis=-1, fill="telea")
+    single = nm.remove_watermark(marked, mask=mask, channel_axis=-1, method="single", fill="telea")
+    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(len(clean))])  # noqa: E731
+    assert mean(found) > mean(marked) + 10
+    assert mean(given) > mean(single)
+    for k in range(len(clean)):
+        assert np.array_equal(found[k][~changed[k]], marked[k][~changed[k]])
+
+
+def test_collection_aligns_marks_that_move():
+    shifts = [(0, 0), (1, -2), (-2, 1), (2, 2), (0, -1), (-1, 0), (1, 1), (2, -1)]
+    clean, marked = collection(8, shifts=shifts)
+    out = nm.remove_watermark(marked, channel_axis=-1, fill="telea", max_shift=3)
+    mask = np.any([mark_alpha(0.35, shift=s) > 0.02 for s in shifts], axis=0)
+    still = nm.remove_watermark(marked, mask=mask, channel_axis=-1, fill="telea", max_shift=0)
+    mean = lambda o: np.mean([psnr(o[k], clean[k]) for k in range(len(clean))])  # noqa: E731
+    assert mean(out) > mean(marked) + 6
+    assert mean(out) > mean(still)
+
+
+def test_collection_without_a_common_mark_changes_nothing():
+    clean = np.stack([content(20 + k) for k in range(6)])
+    with pytest.raises(NoCommonMark, match="no watermark common"):
+        nm.remove_watermark(clean, channel_axis=-1)
+    with pytest.raises(ValueError, match="too few"):
+        nm.remove_watermark(clean[:2], channel_axis=-1)
+
+
+def test_images_of_different_sizes_are_refused():
+    with pytest.raises(ValueError, match="differ in size"):
+        nm.remove_watermark([np.zeros((20, 20)), np.zeros((20, 24))])
+
+
+def test_bad_method_and_mask_shape():
+    image = content(7)
+    with pytest.raises(ValueError, match="unknown method"):
+        nm.remove_watermark(image, mask=np.ones((SIZE, SIZE), bool), channel_axis=-1,
+                            method="magic")
+    with pytest.raises(ValueError, match="shape"):
+        nm.remove_watermark(image, mask=np.ones((5, 5), bool), channel_axis=-1)
+
+
+def test_poisson_integration_recovers_an_image_from_its_gradients():
+    rng = np.random.default_rng(0)
+    image = ndi.gaussian_filter(rng.random((40, 50, 1)), (3, 3, 0)).astype(np.float32)
+    gy, gx = gradients(image)
+    back = poisson_integrate(gy, gx)
+    assert np.allclose(back - back.mean(), image - image.mean(), atol=1e-4)
+
+
+def test_unwatermark_cli_writes_every_image(tmp_path):
+    from skimage.io import imsave
+
+    from napari_mend.cli import main
+    from napari_mend.io.tiff import read_image_tiff
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    _, marked = collection(5)
+    for k, image in enumerate(marked):
+        imsave(folder / f"img{k}.png", np.round(image * 255).astype(np.uint8), check_contrast=False)
+    assert main(["unwatermark", str(folder), "-o", str(out), "--fill", "telea"]) == 0
+    written = sorted(out.glob("*.tif"))
+    assert [p.stem for p in written] == [f"img{k}" for k in range(5)]
+    data, prov = read_image_tiff(written[0])
+    assert data.dtype == np.uint8 and data.shape == (SIZE, SIZE, 3)
+    assert prov["operation"] == "remove_watermark" and prov["mask"]["changed_pixels"] > 0
+    # refuses to overwrite, and refuses images of different sizes
+    assert main(["unwatermark", str(folder), "-o", str(out)]) == 2
+    imsave(folder / "odd.png", np.zeros((10, 12), np.uint8), check_contrast=False)
+    assert main(["unwatermark", str(folder), "-o", str(out), "--overwrite"]) == 2
