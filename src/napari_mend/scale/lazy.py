@@ -224,22 +224,30 @@ def _learned_plane(plane, intensity, *, model: str):
                      multiple=net.multiple)
 
 
-def _scores_block(block, *, score_plane, intensity, n_color, block_info=None):
-    """Scores ``(..., m, n, 6)`` of a ``(..., m, n, C)`` block."""
+def _block_planes(block, *, score_plane, intensity, n_color, block_info=None):
+    """Yield ``(index, scores (6, m, n))`` for every plane of a ``(..., m, n, C)`` block."""
     lead = block.shape[:-3]
     start = _lead_start(block_info, len(lead))
-    out = np.empty(block.shape[:-1] + (N_CLASSES,), np.float32)
     for idx in np.ndindex(lead):
         where = tuple(s + i for s, i in zip(start, idx, strict=True))
         plane_range = None if intensity is None else intensity[where]
-        scores = score_plane(_unit_plane(block[idx], n_color), plane_range)
+        yield idx, score_plane(_unit_plane(block[idx], n_color), plane_range)
+
+
+def _scores_block(block, **scoring):
+    """Scores ``(..., m, n, 6)`` of a ``(..., m, n, C)`` block."""
+    out = np.empty(block.shape[:-1] + (N_CLASSES,), np.float32)
+    for idx, scores in _block_planes(block, **scoring):
         out[idx] = np.moveaxis(scores, 0, -1)
     return out
 
 
-def _labels_block(block, *, threshold, classes, block_info=None, **scoring):
-    scores = _scores_block(block, block_info=block_info, **scoring)
-    return scores_to_labels(np.moveaxis(scores, -1, -3), threshold=threshold, classes=classes)
+def _labels_block(block, *, threshold, classes, **scoring):
+    """Labels ``(..., m, n)`` of a ``(..., m, n, C)`` block (no score block is kept)."""
+    out = np.empty(block.shape[:-1], np.uint8)
+    for idx, scores in _block_planes(block, **scoring):
+        out[idx] = scores_to_labels(scores, threshold=threshold, classes=classes)
+    return out
 
 
 def _plane_intensity(layout: _Layout) -> np.ndarray:
