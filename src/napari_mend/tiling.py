@@ -4,9 +4,10 @@ A plane is cut into equal tiles that overlap by ``overlap`` pixels; each tile's
 result is weighted by a separable raised-cosine window that falls off towards
 the tile's edges (where a network sees the least context) and the weighted
 results are summed, then divided by the summed weights. Because every tile
-along an axis has the same length, the summed weights are the outer product of
-two 1-D profiles, so no full-size weight image is ever allocated: memory is
-the output plus one tile.
+has the same size, the summed weights are the outer product of two 1-D
+profiles, so no full-size weight image is ever allocated, and a band of
+finished rows is written out after each row of tiles: memory is the output
+plus one row of tiles.
 
 Every tile has the same size; where the plane is smaller than a tile, the tile
 is padded by reflection and its result cropped back.
@@ -66,8 +67,12 @@ def _axis_plan(length: int, tile: int, overlap: int):
 
 
 def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, overlap: int = 64,
-              multiple: int = 1, progress=None) -> np.ndarray:
+              multiple: int = 1, progress=None, out: np.ndarray | None = None) -> np.ndarray:
     """Apply ``fn`` tile by tile and blend the results into a full-size output.
+
+    Tiles are processed row by row; blended rows are written to ``out`` as
+    soon as no later tile touches them, so the only full-size array is
+    ``out`` itself (which may be e.g. float16 to halve memory).
 
     Parameters
     ----------
@@ -87,42 +92,49 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
         ``tile`` must be a multiple of this (e.g. a network's total stride).
     progress : callable, optional
         ``progress(done, total)`` after every tile.
+    out : (out_channels, M, N) float ndarray, optional
+        Array to write the result into (any float dtype).
 
     Returns
     -------
-    out : (out_channels, M, N) float32 ndarray
-        Blended result.
+    out : (out_channels, M, N) ndarray
+        Blended result (float32 unless ``out`` was given).
     """
     if plane.ndim != 3:
         raise ValueError(f"expected an (M, N, C) plane, got shape {plane.shape}")
     if tile % multiple:
         raise ValueError(f"tile ({tile}) must be a multiple of {multiple}")
     height, width = plane.shape[:2]
+    if out is None:
+        out = np.empty((out_channels, height, width), np.float32)
+    elif out.shape != (out_channels, height, width):
+        raise ValueError(f"out has shape {out.shape}, expected {(out_channels, height, width)}")
     ys, wy = _axis_plan(height, tile, overlap)
     xs, wx = _axis_plan(width, tile, overlap)
-    th = tw = tile
-    out = np.zeros((out_channels, height, width), np.float32)
     sum_y = np.zeros(height, np.float32)
     for y in ys:
-        sum_y[y:y + th] += wy[:height - y]
+        sum_y[y:y + tile] += wy[:height - y]
     sum_x = np.zeros(width, np.float32)
     for x in xs:
-        sum_x[x:x + tw] += wx[:width - x]
+        sum_x[x:x + tile] += wx[:width - x]
+    band = np.zeros((out_channels, tile, width), np.float32)  # rows ys[i] .. ys[i] + tile
     total = len(ys) * len(xs)
     done = 0
-    for y in ys:
-        h = min(th, height - y)
+    for i, y in enumerate(ys):
+        h = min(tile, height - y)
         for x in xs:
-            w = min(tw, width - x)
+            w = min(tile, width - x)
             piece = np.asarray(plane[y:y + h, x:x + w], np.float32)
-            if (h, w) != (th, tw):
-                piece = np.pad(piece, ((0, th - h), (0, tw - w), (0, 0)), mode="reflect")
+            if (h, w) != (tile, tile):
+                piece = np.pad(piece, ((0, tile - h), (0, tile - w), (0, 0)), mode="reflect")
             result = fn(piece)
-            weight = wy[:h, None] * wx[None, :w]
-            out[:, y:y + h, x:x + w] += result[:, :h, :w] * weight
+            band[:, :h, x:x + w] += result[:, :h, :w] * (wy[:h, None] * wx[None, :w])
             done += 1
             if progress is not None:
                 progress(done, total)
-    out /= sum_y[None, :, None]
-    out /= sum_x[None, None, :]
+        end = ys[i + 1] if i + 1 < len(ys) else height  # rows above ``end`` are complete
+        rows = end - y
+        out[:, y:end] = band[:, :rows] / (sum_y[y:end, None] * sum_x[None, :])
+        band[:, :tile - rows] = band[:, rows:].copy()
+        band[:, tile - rows:] = 0
     return out

@@ -93,11 +93,14 @@ def test_constant_image_has_no_detections(value):
     assert scores.shape == (6, 70, 90) and not scores.any()
 
 
-def test_input_is_not_modified():
+def test_input_is_not_modified_and_out_receives_the_scores():
     image = np.random.default_rng(1).random((50, 60, 3), dtype=np.float32)
     before = image.copy()
-    learned_scores(image)
+    scores = learned_scores(image)
     assert np.array_equal(image, before)
+    half = np.full((6, 50, 60), np.nan, np.float16)
+    assert learned_scores(image, out=half) is half
+    np.testing.assert_allclose(half, scores, atol=1e-3)
 
 
 def test_bad_plane_shape_is_rejected():
@@ -162,6 +165,9 @@ def test_tiled_map_blends_to_the_exact_result(shape):
     out = tiled_map(plane, fn, out_channels=shape[-1], tile=256, overlap=32, multiple=32)
     np.testing.assert_allclose(out, np.moveaxis(plane, -1, 0) * 2, rtol=1e-5, atol=1e-6)
     assert len(set(seen)) == 1  # every tile has the same size
+    half = np.zeros((shape[-1],) + shape[:2], np.float16)
+    assert tiled_map(plane, fn, out_channels=shape[-1], tile=256, overlap=32, out=half) is half
+    np.testing.assert_allclose(half, np.moveaxis(plane, -1, 0) * 2, atol=2e-3)
 
 
 def test_tile_starts_cover_the_axis_with_the_overlap():

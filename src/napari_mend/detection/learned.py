@@ -88,7 +88,8 @@ def _prepare(loaded):
     return loaded.module
 
 
-def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None) -> np.ndarray:
+def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """Per-class defect scores of one image plane from a learned detector.
 
     Parameters
@@ -102,6 +103,9 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None)
         Detector model name or path (see :func:`napari_mend.models.get_model`).
     progress : callable, optional
         ``progress(done, total)`` called after every tile.
+    out : (6, M, N) float ndarray, optional
+        Array to write the scores into, e.g. float16 to halve the memory of
+        a large image's scores.
 
     Returns
     -------
@@ -109,6 +113,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None)
         Calibrated scores in ``[0, 1]`` in
         :data:`~napari_mend.classes.DEFECT_CLASSES` order; 0.5 is each
         class's operating point. A constant image scores 0 everywhere.
+        ``out`` if it was given.
 
     Raises
     ------
@@ -131,7 +136,10 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None)
     if not high > low:
         if progress is not None:
             progress(1, 1)
-        return np.zeros((n_classes,) + image.shape[:2], np.float32)
+        if out is None:
+            return np.zeros((n_classes,) + image.shape[:2], np.float32)
+        out[...] = 0
+        return out
     offsets = torch.from_numpy(calibration_offsets(loaded.card)).to(loaded.device)[:, None, None]
     settings = loaded.card.get("inference", {})
     tile = int(settings.get("tile", DEFAULT_TILE))
@@ -144,4 +152,4 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None)
             return torch.sigmoid(logits - offsets).float().cpu().numpy()
 
     return tiled_map(image, score_tile, out_channels=n_classes, tile=tile, overlap=overlap,
-                     multiple=net.multiple, progress=progress)
+                     multiple=net.multiple, progress=progress, out=out)
