@@ -3,8 +3,9 @@
 Prints a markdown table: megapixels per second on a 2048 x 2048 RGB image
 (torch limited to ``--threads`` threads, best of ``--repeats`` runs after a
 warm-up) and the peak resident memory of a fresh process that scores an
-8192 x 8192 RGB image, both through ``learned_scores`` on a float32 plane and
-through the public ``napari_mend.detect`` on a uint8 image.
+8192 x 8192 RGB image: through ``learned_scores`` on a float32 plane (float32
+scores, and scores written into a float16 ``out``) and through the public
+``napari_mend.detect`` on a uint8 image.
 
     python benchmarks/bench_detector.py [--model detector] [--threads 2] [--skip-memory]
 """
@@ -31,11 +32,12 @@ image = (rng.random((side // 64, side // 64, 3)) * 255).astype(np.uint8)
 image = np.kron(image, np.ones((64, 64, 1), np.uint8))  # blocky, cheap to make
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
-if how == "learned_scores":
+if how.startswith("learned_scores"):
     from napari_mend.detection.learned import learned_scores
     plane = image.astype(np.float32) / 255
     del image
-    learned_scores(plane, model=model)
+    out = np.empty((6, side, side), np.float16) if how.endswith("float16") else None
+    learned_scores(plane, model=model, out=out)
 else:
     import napari_mend as nm
     nm.detect(image, channel_axis=-1, model=model)
@@ -87,20 +89,22 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
     import torch
 
     print(f"python {platform.python_version()}, torch {torch.__version__}, "
           f"{platform.processor() or platform.machine()}, threads={args.threads}, model={args.model}\n")
-    s = speed(args.model, args.threads, args.repeats)
     print("| measurement | value |\n|---|---|")
-    print(f"| 2048x2048 RGB, learned_scores, best of {args.repeats} (s) | {s['seconds_best']:.2f} |")
-    print(f"| 2048x2048 RGB, megapixels per second | {s['megapixels_per_s']:.2f} |")
+    if not args.skip_speed:
+        s = speed(args.model, args.threads, args.repeats)
+        print(f"| 2048x2048 RGB, learned_scores, best of {args.repeats} (s) | {s['seconds_best']:.2f} |")
+        print(f"| 2048x2048 RGB, megapixels per second | {s['megapixels_per_s']:.2f} |")
     if not args.skip_memory:
-        for how in ("learned_scores", "detect"):
+        for how in ("learned_scores", "learned_scores out=float16", "detect"):
             m = memory(args.model, args.threads, how)
             print(f"| 8192x8192 RGB, {how}, peak resident memory (MiB) | {m['peak_mib']:.0f} |")
-            print(f"| 8192x8192 RGB, {how}, seconds | {m['seconds']:.1f} |")
+            print(f"| 8192x8192 RGB, {how}, seconds | {m['seconds']:.1f} |", flush=True)
     return 0
 
 
