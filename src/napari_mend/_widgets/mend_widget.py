@@ -49,6 +49,7 @@ class MendWidget(Container):
         self.model_info = Label(value="")
         self.classes = Select(label="classes", choices=list(DEFECT_CLASSES.values()),
                               value=list(DEFECT_CLASSES.values()))
+        self.classes.native.setMaximumHeight(110)
         self.legend = Label(value=" ".join(
             f'<span style="color:{CLASS_COLORS[v]}">&#9632;</span>&nbsp;{v}&nbsp;{name}'
             for v, name in DEFECT_CLASSES.items()))
@@ -92,8 +93,11 @@ class MendWidget(Container):
             self.model_info.value = "classical: scratch, dust, blotch"
             return
         card = card_or_none(detection_model("learned"))
-        self.model_info.value = (f"model: {card['name']} ({', '.join(card.get('classes', DEFECT_CLASSES.values()))})"
-                                 if card else "no detector model installed")
+        if card is None:
+            self.model_info.value = "no detector model installed"
+            return
+        names = card.get("classes", DEFECT_CLASSES).values()  # label value -> class name
+        self.model_info.value = f"model: {card['name']} ({', '.join(names)})"
 
     def _layer_by_name(self, name):
         return self._viewer.layers[name] if name in self._viewer.layers else None
