@@ -13,7 +13,7 @@ from napari_mend.training.inpainter import inpainting_loss, make_sample, train  
 
 
 def test_tiny_training_learns_exports_and_resumes(tmp_path):
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # robust on a busy machine
     config = load_config(CONFIG_DIR / "inpainter_tiny.json")
     card_path = train(config, tmp_path, log=lambda line: None)
 

@@ -12,10 +12,9 @@ seed. Every method fills every case; reported per family:
   over those pixels);
 * seconds per megapixel of crop (wall clock of the fill on this machine).
 
-``calibrate_auto`` chooses the thickness threshold of the ``auto`` fill from
-a separate set of cases (another seed): per group of holes it compares the
-learned and the classical fill and keeps the threshold with the least
-squared error summed over all groups.
+``calibrate_auto`` chooses the rule of the ``auto`` fill (a classical fill
+up to a hole radius, the learned model above) from a separate set of cases
+(another seed), comparing the fills group by group of holes.
 
 Run ``python -m napari_mend.evaluation.inpainter --help``.
 """
@@ -142,22 +141,22 @@ def summarize(cases, outputs, methods=METHOD_NAMES) -> dict:
     return results
 
 
-def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int = 4,
+def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int = 8,
                    seed: int = 7, log=None) -> dict:
-    """Choose the ``auto`` fill's rules on validation cases.
+    """Choose the ``auto`` fill's rule on validation cases.
 
     Every group of holes of the cases is filled by the learned model and by
-    each classical fill (biharmonic, and Telea with OpenCV); the rules, one
-    or two classical fills for the thinnest groups with their radius
-    thresholds, then the learned model, are those with the least squared
-    error summed over all groups.
+    each classical fill (biharmonic, and Telea with OpenCV). The rule, one
+    classical fill for groups up to a radius and the learned model above it,
+    is the one with the least mean squared error summed over cases (each
+    case's hole weighs the same, as in the per-family PSNR means).
 
     Returns
     -------
     calibration : dict
-        ``rules`` (``[[max_radius, method], ...]``), ``squared_error`` of
-        those rules and of each single fill, ``groups`` (count), ``seed``
-        and ``per_family``.
+        ``rules`` (``[[max_radius, method]]``, or ``[]`` for learned only),
+        ``case_mse`` (summed per-case MSE) of the rule and of each single
+        fill, ``groups`` (count), ``seed`` and ``per_family``.
     """
     from ..inpainting.auto import DEFAULT_SETTINGS
     from ..inpainting.classical import opencv_available
@@ -165,28 +164,24 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
 
     cases = evaluation_cases(crop=crop, per_family=per_family, seed=seed)
     candidates = ["biharmonic", "telea"] if opencv_available() else ["biharmonic"]
-    outputs = run_methods(cases, ["learned", *candidates], model=model, log=log)
     names = ["learned", *candidates]
-    radii, errors = [], []  # errors[g][k]: squared error of fill names[k] on group g
+    outputs = run_methods(cases, names, model=model, log=log)
+    radii, errors = [], []  # errors[g][k]: squared error of fill names[k] on group g / case size
     for i, case in enumerate(cases):
+        size = case["mask"].sum() * case["clean"].shape[-1]
         for box, pixels in hole_groups(case["mask"], merge_distance=DEFAULT_SETTINGS["merge_distance"]):
             truth = case["clean"][box][pixels]
             radii.append(hole_radius(pixels))
             errors.append([float(np.sum((np.clip(outputs[n][i][box][pixels], 0, 1) - truth) ** 2))
-                           for n in names])
+                           / size for n in names])
     radii, errors = np.array(radii), np.array(errors)
-    cuts = np.concatenate([[0.0], np.unique(radii)])
     best = (errors[:, 0].sum(), [])
-    for k1, first in enumerate(candidates, start=1):
-        for k2, second in enumerate(candidates, start=1):
-            for t1 in cuts:
-                for t2 in (cuts[cuts >= t1] if k2 != k1 else [t1]):
-                    choice = np.where(radii <= t1, k1, np.where(radii <= t2, k2, 0))
-                    total = errors[np.arange(len(radii)), choice].sum()
-                    if total < best[0] - 1e-9:
-                        rules = [[float(t1), first]] + ([[float(t2), second]] if t2 > t1 else [])
-                        best = (total, rules)
-    return {"rules": best[1], "squared_error": {"auto": float(best[0]),
+    for k, name in enumerate(candidates, start=1):
+        for cut in np.unique(radii):
+            total = np.where(radii <= cut, errors[:, k], errors[:, 0]).sum()
+            if total < best[0] - 1e-12:
+                best = (total, [[float(cut), name]])
+    return {"rules": best[1], "case_mse": {"auto": float(best[0]),
             **{n: float(errors[:, k].sum()) for k, n in enumerate(names)}},
             "groups": int(radii.size), "seed": seed, "per_family": per_family}
 
