@@ -39,7 +39,9 @@ LOG_OFFSET = 0.05
 REGION_SIGMA = 6.0
 REGION_LEVEL = 0.006
 """The notch is kept where the local RMS of what it removes (log units, over
-``REGION_SIGMA`` px) exceeds ``REGION_LEVEL``, fully from twice that."""
+``REGION_SIGMA`` px) exceeds ``REGION_LEVEL`` (fully from twice that), and
+where the image itself holds the removed pattern (the local projection of the
+image on it is at least a quarter, fully from three quarters)."""
 """The analysis works on ``log(x + LOG_OFFSET)`` of the unit-range image."""
 
 
@@ -187,9 +189,12 @@ def _notch(plane, logs, report):
             continue
         gain = np.where(hit, np.sqrt(np.minimum(1.0, _background(power) / np.maximum(power, 1e-20))), 1.0)
         delta = _overlap_add(spec * (gain - 1), shape, m, n)
-        # keep the change where the removed pattern is substantial (the region)
-        strength = np.sqrt(ndi.gaussian_filter(delta ** 2, REGION_SIGMA))
-        weight = np.clip(strength / REGION_LEVEL - 1, 0, 1)
+        # keep the change where the image holds what is removed (the windows
+        # spread it a little beyond the pattern), and where it is substantial
+        power = ndi.gaussian_filter(delta ** 2, REGION_SIGMA)
+        held = -ndi.gaussian_filter(delta * (g - ndi.gaussian_filter(g, REGION_SIGMA)),
+                                    REGION_SIGMA) / np.maximum(power, 1e-12)
+        weight = np.clip(np.sqrt(power) / REGION_LEVEL - 1, 0, 1) * np.clip(2 * held - 0.5, 0, 1)
         delta *= weight
         changed = weight > 0
         report.region |= changed
