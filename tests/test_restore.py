@@ -1,0 +1,136 @@
+"""restore: each class goes to its remover; the regions report; the deidentify command."""
+
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+import napari_mend as nm
+from napari_mend.classes import CLASS_IDS
+from napari_mend.detection.scores import DefectScores
+from napari_mend.restore import regions_report, report_path, write_regions_report
+
+# the package's ``restore`` attribute is the function; this is its module
+restore_module = importlib.import_module("napari_mend.restore")
+
+SIZE = 64
+
+
+def psnr(a, b):
+    return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
+
+
+def scene():
+    """A textured RGB image with a text block, a semi-transparent mark and moire fringes."""
+    from napari_mend.synthesis import load_corpus_image
+
+    clean = load_corpus_image("chelsea")[100:100 + SIZE, 150:150 + 2 * SIZE].astype(np.float32)
+    labels = np.zeros(clean.shape[:2], np.uint8)
+    damaged = clean.copy()
+    labels[4:12, 6:40] = CLASS_IDS["text"]
+    damaged[4:12, 6:40] = [1.0, 1.0, 0.0]
+    mark = np.zeros(clean.shape[:2], bool)
+    mark[30:56, 10:22] = True
+    mark[38:46, 10:50] = True
+    labels[mark] = CLASS_IDS["watermark"]
+    damaged[mark] = 0.4 * 1.0 + 0.6 * clean[mark]
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
+    fringe = 1 + 0.25 * np.cos(2 * np.pi * (0.3 * xx + 0.1 * yy))
+    damaged[:, SIZE:] = np.clip(damaged[:, SIZE:] * fringe[..., None], 0, 1)
+    labels[:, SIZE:][labels[:, SIZE:] == 0] = CLASS_IDS["moire"]
+    return clean, damaged, labels
+
+
+def fake_detector(labels, score=0.9):
+    """A detect_scores stand-in that 'finds' exactly ``labels``."""
+    def detect_scores(image, **kwargs):
+        scores = np.zeros((6,) + labels.shape, np.float32)
+        for value in range(1, 7):
+            scores[value - 1][labels == value] = score
+        return DefectScores(scores=scores, method="learned")
+    return detect_scores
+
+
+def test_each_class_goes_to_its_remover(monkeypatch):
+    clean, damaged, labels = scene()
+    monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
+    mended, found, report = nm.restore(damaged, channel_axis=-1, fill="telea",
+                                       return_report=True)
+    assert np.array_equal(found, labels)
+    assert mended.shape == damaged.shape and mended.dtype == damaged.dtype
+    text = labels == CLASS_IDS["text"]
+    mark = labels == CLASS_IDS["watermark"]
+    moire = labels == CLASS_IDS["moire"]
+    # text is filled (no yellow left), the watermark inverted (better than filling it),
+    # the moire filtered
+    assert np.abs(mended[text] - [1.0, 1.0, 0.0]).sum(-1).min() > 0.1
+    filled = nm.inpaint(damaged, mark, channel_axis=-1, method="telea")
+    assert psnr(mended[mark], clean[mark]) > psnr(filled[mark], clean[mark])
+    assert psnr(mended[moire], clean[moire]) > psnr(damaged[moire], clean[moire]) + 3
+    assert np.array_equal(mended[labels == 0], damaged[labels == 0])
+    assert report["counts"] == {"scratch": 0, "dust": 0, "blotch": 0, "text": 1,
+                                "watermark": 1, "moire": 1}
+
+
+def test_classes_limit_what_is_mended(monkeypatch):
+    _, damaged, labels = scene()
+    monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
+    mended, found, report = nm.restore(damaged, channel_axis=-1, fill="telea", classes=["text"],
+                                       return_report=True)
+    assert set(np.unique(found)) == {0, CLASS_IDS["text"]}
+    assert np.array_equal(mended[found == 0], damaged[found == 0])
+    assert [r["class"] for r in report["regions"]] == ["text"]
+
+
+def test_regions_report_lists_every_region_with_its_score():
+    labels = np.zeros((2, 20, 30), np.uint8)
+    labels[0, 2:5, 3:9] = CLASS_IDS["text"]
+    labels[0, 10:12, 20:29] = CLASS_IDS["text"]
+    labels[1, 0:4, 0:4] = CLASS_IDS["dust"]
+    scores = np.zeros((2, 6, 20, 30), np.float32)
+    scores[0, CLASS_IDS["text"] - 1, 2:5, 3:9] = 0.8
+    scores[0, CLASS_IDS["text"] - 1, 2, 3] = 1.0
+    report = regions_report(labels, scores)
+    assert report["counts"]["text"] == 2 and report["counts"]["dust"] == 1
+    first = report["regions"][0]
+    assert first == {"plane": [0], "class": "text", "label": CLASS_IDS["text"],
+                     "bbox": [2, 3, 5, 9], "pixels": 18,
+                     "score": pytest.approx(0.8111, abs=1e-4), "max_score": 1.0}
+    assert report["regions"][-1]["plane"] == [1]
+    only_text = regions_report(labels, classes=["text"])
+    assert set(only_text["counts"]) == {"text"} and "score" not in only_text["regions"][0]
+
+
+def test_report_file_is_json_and_never_overwritten_silently(tmp_path):
+    report = regions_report(np.eye(5, dtype=np.uint8) * CLASS_IDS["text"])
+    path = report_path(tmp_path / "out.tif")
+    assert path.name == "out.tif.regions.json"
+    write_regions_report(path, report, provenance={"operation": "restore"})
+    body = json.loads(path.read_text())
+    assert body["regions"][0]["bbox"] == [0, 0, 5, 5] and body["provenance"]
+    with pytest.raises(FileExistsError):
+        write_regions_report(path, report)
+
+
+def test_deidentify_writes_image_and_report(tmp_path, monkeypatch):
+    from skimage.io import imsave
+
+    from napari_mend.cli import main
+    from napari_mend.io.tiff import read_image_tiff
+
+    _, damaged, labels = scene()
+    monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
+    src = tmp_path / "slide.png"
+    imsave(src, np.round(damaged * 255).astype(np.uint8), check_contrast=False)
+    out = tmp_path / "slide_clean.tif"
+    assert main(["deidentify", str(src), "-o", str(out), "--fill", "telea"]) == 0
+    data, prov = read_image_tiff(out)
+    assert data.dtype == np.uint8 and prov["operation"] == "restore"
+    body = json.loads(report_path(out).read_text())
+    assert body["counts"] == {"text": 1}
+    assert body["regions"][0]["bbox"] == [4, 6, 12, 40]
+    # the watermark and moire were not asked for: left as they were
+    assert np.array_equal(data[labels != CLASS_IDS["text"]],
+                          np.round(damaged * 255).astype(np.uint8)[labels != CLASS_IDS["text"]])
+    assert main(["deidentify", str(src), "-o", str(out)]) == 2  # no overwrite
