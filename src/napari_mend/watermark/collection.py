@@ -29,6 +29,9 @@ MIN_IMAGES_FOR_COLOUR = 4
 MIN_MARK_STEP = 0.02
 """Smallest median gradient (in units of the collection's range) taken as a mark's edge."""
 
+MIN_ALPHA = 0.01
+"""Pixels of the support with a lower estimated opacity are left as they are."""
+
 MIN_AGREEMENT = 0.8
 """Share of a collection's images that must show the same edge for it to be the mark's."""
 
@@ -125,9 +128,9 @@ def _relative_mark(gy, gx, region):
 
 def _support(edges: np.ndarray, gy, gx) -> np.ndarray:
     """The mark's pixels: inside its edges' neighbourhood, where the integrated mark shows."""
-    coarse = ndi.binary_fill_holes(ndi.binary_dilation(edges, iterations=6))
+    coarse = ndi.binary_fill_holes(ndi.binary_dilation(edges, iterations=3))
     level = np.abs(_relative_mark(gy, gx, coarse)).sum(-1)
-    shows = level > max(MIN_MARK_STEP, 0.25 * np.percentile(level[coarse], 95))
+    shows = level > max(MIN_MARK_STEP, 0.35 * np.percentile(level[coarse], 95))
     return ndi.binary_dilation((shows & coarse) | edges, iterations=2)
 
 
@@ -292,7 +295,7 @@ def remove_collection(planes: np.ndarray, *, mask=None, max_shift: int = 4, fill
         where = np.zeros_like(everything)
         src = np.zeros_like(everything)
         m, n = support.shape
-        ys, xs = np.nonzero(support)
+        ys, xs = np.nonzero(support & (alpha > MIN_ALPHA))
         ty, tx = ys + dy, xs + dx
         inside = (ty >= 0) & (ty < m) & (tx >= 0) & (tx < n)
         where[ty[inside], tx[inside]] = True
