@@ -16,6 +16,8 @@ from .progress import report, scaled
 WATERMARK_METHODS = ("auto", "single", "collection")
 DEMOIRE_METHODS = ("auto", "notch", "learned")
 DEFAULT_DEMOIRE_MODEL = "demoire"
+MIN_COLLECTION = 4
+"""``remove_watermark(method='auto')`` treats this many planes or more as a collection."""
 
 
 def _stack(images):
@@ -71,7 +73,8 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         all planes together (after Dekel et al., CVPR 2017: the mark's
         gradients are the median of the images' gradients, marks that move
         by up to ``max_shift`` pixels are aligned first); ``'auto'`` picks
-        ``'collection'`` for two planes or more.
+        ``'collection'`` from four planes on (with fewer, the collection's
+        medians are no better than one image's own estimate).
     fill : str, optional
         Inpainting method for opaque pixels (see :func:`napari_mend.inpaint`).
     max_shift : int, optional
@@ -106,7 +109,7 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
     image = _stack(images)
     view = plane_view(image, channel_axis=channel_axis, name="images")
     if method == "auto":
-        method = "collection" if view.n_planes > 1 else "single"
+        method = "collection" if view.n_planes >= MIN_COLLECTION else "single"
     if method == "collection" and view.n_planes < 2:
         raise ValueError("method='collection' needs at least two images sharing the mark")
     n = view.n_color

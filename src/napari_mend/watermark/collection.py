@@ -141,22 +141,44 @@ def _shift(image: np.ndarray, dy: int, dx: int, pad: int) -> np.ndarray:
     return padded[pad + dy:pad + dy + m, pad + dx:pad + dx + n]
 
 
-def _best_shift(image: np.ndarray, template: np.ndarray, support: np.ndarray, radius: int):
-    """Integer shift aligning ``image``'s gradient magnitude to ``template`` over ``support``."""
-    gy, gx = gradients(image)
-    mag = np.sqrt((gy ** 2 + gx ** 2).sum(-1))[..., None]
-    rows, cols = np.nonzero(ndi.binary_dilation(support, iterations=2))
+def _best_shift(gy, gx, ty, tx, region: np.ndarray, radius: int):
+    """Integer shift ``(dy, dx)`` that best lines an image's gradients up with a template's.
+
+    The score is the signed correlation of the gradients over ``region``: a
+    mark's edges have the same sign in every image, content edges do not.
+    """
+    rows, cols = np.nonzero(region)
     if rows.size == 0:
         return 0, 0
-    weights = template[rows, cols]
+    pad = ((radius, radius), (radius, radius), (0, 0))
+    gy, gx = np.pad(gy, pad), np.pad(gx, pad)
+    ty, tx = ty[rows, cols], tx[rows, cols]
     best, best_score = (0, 0), -np.inf
-    padded = np.pad(mag[..., 0], radius, mode="reflect")
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
-            score = float((padded[rows + radius + dy, cols + radius + dx] * weights).sum())
+            r, c = rows + radius + dy, cols + radius + dx
+            score = float((gy[r, c] * ty).sum() + (gx[r, c] * tx).sum())
             if score > best_score:
                 best, best_score = (dy, dx), score
     return best
+
+
+def _align(images: np.ndarray, region: np.ndarray, radius: int) -> list:
+    """Per image, the shift that lines its mark up with the others' (see :func:`_shift`).
+
+    Every image is first aligned to the first one, then twice to the median
+    gradients of the aligned collection.
+    """
+    gy, gx = gradients(images)
+    ty, tx = gy[0], gx[0]
+    shifts = [(0, 0)] * len(images)
+    for _ in range(3):
+        shifts = [_best_shift(gy[i], gx[i], ty, tx, region, radius) for i in range(len(images))]
+        moved = [(_shift(gy[i], *shifts[i], radius), _shift(gx[i], *shifts[i], radius))
+                 for i in range(len(images))]
+        ty = np.median([m[0] for m in moved], axis=0)
+        tx = np.median([m[1] for m in moved], axis=0)
+    return shifts
 
 
 def _deviation_opacity(images: np.ndarray, support: np.ndarray) -> np.ndarray:
@@ -203,7 +225,8 @@ def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
         Pixels the mark covers (in the aligned frame).
     shifts : list of (int, int)
         Per image, the shift ``(dy, dx)`` such that ``J_k[y + dy, x + dx]``
-        is aligned to the mark at ``(y, x)``.
+        is aligned to the mark at ``(y, x)`` of the first image (up to
+        ``2 * max_shift`` px: marks may move both ways).
 
     Raises
     ------
@@ -228,25 +251,23 @@ def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
             raise NoCommonMark(_no_mark_message(k))
         support = _support(edges, gy, gx)
     else:
-        support = ndi.binary_dilation(mask, iterations=2)
+        support, loose = ndi.binary_dilation(mask, iterations=2), False
         if not support.any():
             raise NoCommonMark("the mask is empty: there is no watermark to remove")
     shifts = [(0, 0)] * k
     if max_shift > 0:
-        gy_all, gx_all = gradients(images)
-        template = np.median(np.sqrt((gy_all ** 2 + gx_all ** 2).sum(-1)), axis=0)
-        for _ in range(2):
-            shifts = [_best_shift(images[i], template, support, max_shift) for i in range(k)]
-            aligned = np.stack([_shift(images[i], *shifts[i], max_shift) for i in range(k)])
-            gy, gx = _median_gradients(aligned)
-            template = np.sqrt((gy ** 2 + gx ** 2).sum(-1))
-            if mask is None:
-                edges = _edges(aligned)
-                if edges.sum() >= MIN_MARK_PIXELS:
-                    support, loose = _support(edges, gy, gx), False
+        # relative to the first image, marks can be twice as far apart
+        reach = 2 * max_shift
+        region = ndi.binary_dilation(support, iterations=reach + 2)
+        shifts = _align(images, region, reach)
+        images = np.stack([_shift(images[i], *shifts[i], reach) for i in range(k)])
+        gy, gx = _median_gradients(images)
+        if mask is None:
+            edges = _edges(images)
+            if edges.sum() >= MIN_MARK_PIXELS:
+                support, loose = _support(edges, gy, gx), False
         if mask is None and loose:  # no edges agree even after alignment
             raise NoCommonMark(_no_mark_message(k))
-        images = aligned
     # The median gradients integrate to the mark over the median content I^:
     # M = a (W - I^); the median image is J^ = a W + (1 - a) I^ = I^ + M.
     j_med = np.median(images, axis=0)
@@ -287,7 +308,7 @@ def remove_collection(planes: np.ndarray, *, mask=None, max_shift: int = 4, fill
     out = planes.copy()
     changed = np.zeros(planes.shape[:3], bool)
     for i, (dy, dx) in enumerate(shifts):
-        aligned = _shift(unit[i], dy, dx, max_shift) if max_shift > 0 else unit[i]
+        aligned = _shift(unit[i], dy, dx, 2 * max_shift) if max_shift > 0 else unit[i]
         rec = invert(aligned, alpha, matte)
         rec = np.clip(rec, min(unit[i].min(), 0.0), max(unit[i].max(), 1.0))
         rec = fill_opaque(rec, support & (alpha > MAX_INVERTIBLE_ALPHA), fill)
