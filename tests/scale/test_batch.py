@@ -99,6 +99,16 @@ def test_batch_mends_every_file_and_records_provenance(archive):
     assert manifest_bundles(out) == [out / n for n in ("height.mend", "photo.mend",
                                                        "sub__film.mend")]
     assert "FAILED" in (out / "batch.log").read_text()
+    # the manifest opens in napari as original / defects / mended per file
+    from napari_mend._reader import get_reader
+
+    layers = get_reader(str(out / "manifest.json"))(str(out / "manifest.json"))
+    assert [(kw["name"], kind) for _, kw, kind in layers[:3]] == [
+        ("height", "image"), ("height defects", "labels"), ("height mended", "image")]
+    assert len(layers) == 9
+    assert layers[2][1]["metadata"]["provenance"] == by_name["height.mend"]["provenance"]
+    (out / "other.json").write_text("{}")
+    assert get_reader(str(out / "other.json")) is None
 
 
 def test_resumed_batch_gives_the_same_outputs_and_no_partial_files(archive, tmp_path):
