@@ -148,7 +148,7 @@ def test_collection_without_a_common_mark_changes_nothing():
     with pytest.raises(NoCommonMark, match="no watermark common"):
         nm.remove_watermark(clean, channel_axis=-1)
     with pytest.raises(ValueError, match="too few"):
-        nm.remove_watermark(clean[:2], channel_axis=-1)
+        nm.remove_watermark(clean[:2], channel_axis=-1, method="collection")
 
 
 def test_images_of_different_sizes_are_refused():
