@@ -72,6 +72,10 @@ def _card_path(name: str) -> Path:
     path = Path(name)
     if path.suffix in (".json", ".pt"):
         return path.with_suffix(".json")
+    if path.suffix == ".mendmodel":  # one-file model (models.package)
+        from .package import unpacked_card
+
+        return unpacked_card(path)
     for folder in _search_dirs():
         candidate = folder / f"{name}.json"
         if candidate.is_file():
@@ -174,7 +178,8 @@ def get_model(name: str, *, device=None) -> LoadedModel:
     Parameters
     ----------
     name : str
-        Model name as listed by :func:`list_models`, or a file path.
+        Model name as listed by :func:`list_models`, or a file path (its
+        ``.pt``/``.json``, or a one-file ``.mendmodel`` package).
     device : str or torch.device, optional
         Defaults to :func:`napari_mend.models.device.default_device`.
 
