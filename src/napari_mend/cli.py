@@ -14,7 +14,8 @@ from .models.registry import ModelError, card_or_none
 
 EXIT_ERROR = 2
 
-COMMAND_MODULES: tuple[str, ...] = ("napari_mend.batch_cli", "napari_mend.special_cli")
+COMMAND_MODULES: tuple[str, ...] = ("napari_mend.batch_cli", "napari_mend.special_cli",
+                                     "napari_mend.finetune_cli")
 """Modules that add subcommands: each has ``register(subparsers)``, which adds its
 parsers with ``set_defaults(func=...)``; ``func(args)`` returns the exit code."""
 

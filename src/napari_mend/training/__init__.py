@@ -23,20 +23,29 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 
 
 def main(argv=None) -> int:
-    """Command line entry: parse ``<kind> --config FILE [--resume] [--out DIR]`` and train."""
+    """Command line entry: ``<kind> --config FILE [--resume] [--out DIR]`` trains from a config;
+    ``<kind> --images ... [--from-model NAME] [--minutes N]`` fine-tunes (see
+    :mod:`napari_mend.finetune_cli`)."""
     from .common import load_config
 
     parser = argparse.ArgumentParser(prog="python -m napari_mend.training",
                                      description="Train a napari-mend network.")
     parser.add_argument("kind", choices=sorted(TRAINERS))
-    parser.add_argument("--config", required=True,
+    parser.add_argument("--config", default=None,
                         help="JSON config (a path, or a file name in napari_mend/training/configs)")
     parser.add_argument("--out", default=None,
                         help="output folder for checkpoint, log and exported model "
                              "(default: runs/<config name>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in the output folder")
+    from ..finetune_cli import add_finetune_arguments, run_finetune
+
+    add_finetune_arguments(parser)
     args = parser.parse_args(argv)
+    if args.from_model or args.images:
+        return run_finetune(args)
+    if args.config is None:
+        parser.error("give --config FILE (train from scratch) or --images (fine-tune)")
     config_path = Path(args.config)
     if not config_path.is_file() and (CONFIG_DIR / args.config).is_file():
         config_path = CONFIG_DIR / args.config
