@@ -12,9 +12,9 @@ METHODS = ("auto", "learned", "biharmonic", "telea", "ns")
 DEFAULT_INPAINTER = "inpainter"
 
 
-def method_model(method: str) -> str | None:
+def method_model(method: str, model: str | None = None) -> str | None:
     """Name of the model a fill method uses (None for the classical fills)."""
-    return DEFAULT_INPAINTER if method in ("auto", "learned") else None
+    return (model or DEFAULT_INPAINTER) if method in ("auto", "learned") else None
 
 
 def _fill_function(method: str):
@@ -43,7 +43,7 @@ def _takes_progress(method: str) -> bool:
     return method in ("auto", "learned")
 
 
-def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
+def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progress=None):
     """Fill the masked pixels of an image.
 
     Parameters
@@ -62,6 +62,9 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
     method : {'auto', 'learned', 'biharmonic', 'telea', 'ns'}, optional
         ``'auto'`` picks per hole among what is installed; ``'telea'`` and
         ``'ns'`` need OpenCV.
+    model : str, optional
+        Name or path of an inpainter model (``'auto'`` and ``'learned'``);
+        default the shipped ``'inpainter'``. Not for dask or zarr inputs.
     progress : callable, optional
         ``progress(done, total)``; may raise
         :class:`napari_mend.progress.Cancelled` to stop.
@@ -87,6 +90,9 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
     if is_lazy(image) or is_lazy(mask):
         from ..scale import lazy
 
+        if model is not None:
+            raise ValueError("model= is not supported for dask or zarr inputs yet; "
+                             "use the shipped model or a numpy array")
         return lazy.inpaint(image, mask, channel_axis=channel_axis, method=method)
     view = plane_view(image, channel_axis=channel_axis)
     fill_mask = check_mask(mask, view)
@@ -105,7 +111,8 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", progress=None):
         m = np.array(fill_mask[i])  # writable (a 2D mask is broadcast over a stack)
         plane = view.plane(i)
         if _takes_progress(method):
-            filled = fill(plane, m, progress=scaled(progress, k, len(todo)))
+            filled = fill(plane, m, model=method_model(method, model),
+                          progress=scaled(progress, k, len(todo)))
         else:
             filled = fill(plane, m)
         n = view.n_color
