@@ -104,8 +104,9 @@ def open_lazy(path, *, chunk: int = DEFAULT_CHUNK):
             node = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
             array = node if isinstance(node, zarr.Array) else node[sorted(node.array_keys())[0]]
             return da.from_zarr(array)
-        chunks = (1,) * (mapped.ndim - 3) + (chunk, chunk, -1) if mapped.ndim >= 3 else chunk
-        return da.from_array(mapped, chunks=chunks)
+        colour = mapped.ndim >= 3 and mapped.shape[-1] <= 4
+        image_axes = (chunk, chunk, -1) if colour else (chunk, chunk)
+        return da.from_array(mapped, chunks=(1,) * (mapped.ndim - len(image_axes)) + image_axes)
     return da.from_zarr(str(path))
 
 
@@ -114,8 +115,11 @@ class _Layout:
     """A lazy image as ``(..., M, N, C)`` blocks (channels last), and how to put it back."""
 
     work: object  # dask array (..., M, N, C)
-    view: PlaneView  # validated layout (its ``planes`` is a one-pixel proxy)
-    spatial_shape: tuple
+    view: PlaneView  # validated layout of the input (its ``planes`` is a one-pixel proxy)
+
+    @property
+    def spatial_shape(self) -> tuple:
+        return self.view.spatial_shape
 
     @property
     def depth_axes(self) -> tuple[int, int]:
@@ -150,7 +154,7 @@ def _layout(image, *, channel_axis, chunk: int, name: str = "image") -> _Layout:
     lead = work.ndim - 3
     work = work.rechunk({**dict.fromkeys(range(lead), 1), lead: chunk, lead + 1: chunk,
                          lead + 2: -1})
-    return _Layout(work, view, view.spatial_shape)
+    return _Layout(work, view)
 
 
 def _overlapped(x, depth: dict):
