@@ -219,3 +219,25 @@ def test_restore_store_and_open(tmp_path):
     assert (expected_labels == 1).sum() > 50
     with pytest.raises(FileExistsError):
         lazy.store([labels], [paths[1]])
+
+
+def test_learned_fill_with_a_chosen_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    from napari_mend.models.inpainter_net import InpainterNet
+    from napari_mend.training.common import export_model
+
+    torch.manual_seed(0)
+    config = {"widths": [8, 16, 16, 24], "blocks": 1, "dilations": [1]}
+    weights, _ = export_model(tmp_path, "tiny_inpainter", module=InpainterNet(**config),
+                              card={"kind": "inpainter", "architecture": "inpainter_net",
+                                    "config": config})
+    rng = np.random.default_rng(10)
+    image = _scratched(rng)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[30:36, 20:80] = True
+    out = nm.inpaint(da.from_array(image), mask, channel_axis=-1, method="learned",
+                     model=str(weights))
+    result = out.compute()
+    assert np.array_equal(result[~mask], image[~mask])
+    expected = nm.inpaint(image, mask, channel_axis=-1, method="learned", model=str(weights))
+    np.testing.assert_array_equal(result, expected)  # one block: the same fill

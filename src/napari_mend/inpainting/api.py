@@ -90,10 +90,7 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
     if is_lazy(image) or is_lazy(mask):
         from ..scale import lazy
 
-        if model is not None:
-            raise ValueError("model= is not supported for dask or zarr inputs yet; "
-                             "use the shipped model or a numpy array")
-        return lazy.inpaint(image, mask, channel_axis=channel_axis, method=method)
+        return lazy.inpaint(image, mask, channel_axis=channel_axis, method=method, model=model)
     view = plane_view(image, channel_axis=channel_axis)
     fill_mask = check_mask(mask, view)
     fill = _fill_function(method)

@@ -413,8 +413,8 @@ def _fill_block(block, mask, *, fill, n_color, out_dtype):
     return out
 
 
-def inpaint(image, mask, *, channel_axis=None, method="auto", depth: int = INPAINT_DEPTH,
-            chunk: int = DEFAULT_CHUNK):
+def inpaint(image, mask, *, channel_axis=None, method="auto", model=None,
+            depth: int = INPAINT_DEPTH, chunk: int = DEFAULT_CHUNK):
     """Lazy fill of the masked pixels of a dask or zarr image.
 
     Parameters are those of :func:`napari_mend.inpaint` (``mask`` may be
@@ -427,10 +427,12 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", depth: int = INPAI
         Same shape and dtype as ``image`` (float16 gives float32); pixels
         outside the mask are bit-identical to the input's.
     """
-    from ..inpainting.api import _fill_function
+    from ..inpainting.api import _fill_function, _takes_progress, method_model
 
     layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
     fill = _fill_function(method)
+    if _takes_progress(method):  # the learned fills: choose the model
+        fill = partial(fill, model=method_model(method, model))
     fill_mask = _lazy_mask(mask, layout)
     d = layout.depth(depth)
     src = _overlapped(layout.work, d)
