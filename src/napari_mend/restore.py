@@ -57,7 +57,8 @@ def regions_report(labels, scores=None, *, classes=None) -> dict:
     labels = np.asarray(labels)
     lead = labels.shape[:-2]
     flat = labels.reshape((-1,) + labels.shape[-2:])
-    flat_scores = None if scores is None else np.asarray(scores).reshape((-1, 6) + labels.shape[-2:])
+    flat_scores = (None if scores is None
+                   else np.asarray(scores).reshape((-1, 6) + labels.shape[-2:]))
     wanted = class_ids(classes)
     regions = []
     for p in range(flat.shape[0]):

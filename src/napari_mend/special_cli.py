@@ -87,7 +87,8 @@ def cmd_demoire(args) -> int:
                            parameters={"requested": args.method, "source": source,
                                        "found": reports},
                            image=data, mask=changed,
-                           model=card_or_none(args.model or "demoire") if method == "learned" else None)
+                           model=(card_or_none(args.model or "demoire") if method == "learned"
+                                  else None))
     write_image_tiff(out, clean, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     peaks = sum(len(r["peaks"]) for r in reports)
     print(f"wrote {out}: {method}, {peaks} moire peak(s) found, {int(changed.sum())} px changed")

@@ -103,7 +103,8 @@ def test_auto_uses_the_method_the_model_card_names(monkeypatch):
 
     assert special.auto_demoire_method("no-such-model") == "notch"
     calls = []
-    monkeypatch.setattr(special, "auto_demoire_method", lambda model=None: calls.append(1) or "notch")
+    monkeypatch.setattr(special, "auto_demoire_method",
+                        lambda model=None: calls.append(1) or "notch")
     clean = clean_image(11)
     assert np.array_equal(nm.demoire(clean, channel_axis=-1), clean) and calls
 

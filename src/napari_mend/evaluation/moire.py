@@ -101,11 +101,13 @@ def markdown(results: dict) -> str:
     labels = {"input": "moire input", "gaussian_blur": "Gaussian blur (best sigma)",
               "notch": "demoire notch", "learned": "demoire learned", "auto": "demoire auto"}
     lines = [f"Moire, whole-image PSNR (dB) and SSIM, {len(results['rows'])} cases:", "",
-             "| method | mean PSNR | mean gain (dB) | mean SSIM | clean images: worst PSNR vs input |",
+             "| method | mean PSNR | mean gain (dB) | mean SSIM "
+             "| clean images: worst PSNR vs input |",
              "|---|---|---|---|---|"]
     for key, s in results["summary"].items():
         clean = results["clean_worst_psnr"].get(key)
-        clean_cell = "-" if clean is None else ("unchanged" if clean == float("inf") else f"{clean:.2f}")
+        clean_cell = ("-" if clean is None
+                      else "unchanged" if clean == float("inf") else f"{clean:.2f}")
         lines.append(f"| {labels.get(key, key)} | {s['psnr']:.2f} | {s['gain']:+.2f} | "
                      f"{s['ssim']:.4f} | {clean_cell} |")
     return "\n".join(lines)

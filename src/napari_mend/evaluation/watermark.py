@@ -75,7 +75,8 @@ def single_image(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, m
                          "input": metrics(clean, marked),
                          "telea_true_mask": metrics(clean, telea(marked, mask)),
                          "remove_watermark": metrics(clean, removed)})
-    return {"rows": rows, "summary": _summary(rows, ("input", "telea_true_mask", "remove_watermark"))}
+    keys = ("input", "telea_true_mask", "remove_watermark")
+    return {"rows": rows, "summary": _summary(rows, keys)}
 
 
 def _summary(rows, keys) -> dict:

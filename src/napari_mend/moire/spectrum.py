@@ -187,7 +187,8 @@ def _notch(plane, logs, report):
         hit &= cand | ndi.binary_dilation(cand, iterations=1)
         if not hit.any():
             continue
-        gain = np.where(hit, np.sqrt(np.minimum(1.0, _background(power) / np.maximum(power, 1e-20))), 1.0)
+        level = np.minimum(1.0, _background(power) / np.maximum(power, 1e-20))
+        gain = np.where(hit, np.sqrt(level), 1.0)
         delta = _overlap_add(spec * (gain - 1), shape, m, n)
         # keep the change where the image holds what is removed (the windows
         # spread it a little beyond the pattern), and where it is substantial

@@ -131,10 +131,11 @@ def validate(net, cases) -> dict:
 
 def demoire_loss(pred, target, gradient_weight: float):
     """L1 plus ``gradient_weight`` times the L1 of horizontal and vertical differences."""
-    l1 = (pred - target).abs().mean()
-    gx = ((pred[..., 1:] - pred[..., :-1]) - (target[..., 1:] - target[..., :-1])).abs().mean()
-    gy = ((pred[..., 1:, :] - pred[..., :-1, :]) - (target[..., 1:, :] - target[..., :-1, :])).abs().mean()
-    return l1 + gradient_weight * (gx + gy), {"l1": float(l1.detach()), "grad": float((gx + gy).detach())}
+    diff = pred - target
+    l1 = diff.abs().mean()
+    grad = ((diff[..., 1:] - diff[..., :-1]).abs().mean()
+            + (diff[..., 1:, :] - diff[..., :-1, :]).abs().mean())
+    return l1 + gradient_weight * grad, {"l1": float(l1.detach()), "grad": float(grad.detach())}
 
 
 def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
@@ -170,7 +171,8 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
     journal = JsonlLog(out_dir / "log.jsonl", echo=log)
     state = load_checkpoint(out_dir, model=net, optimizer=optimizer) if resume else None
     step = state["step"] if state else 0
-    named = [(n, im) for n, im in corpus_images("train") if min(im.shape[:2]) >= int(config["crop"])]
+    named = [(n, im) for n, im in corpus_images("train")
+             if min(im.shape[:2]) >= int(config["crop"])]
     images = [im for _, im in named]
     val_cases = validation_set(config)
     budget = Budget(max_steps=config["max_steps"], max_seconds=config["max_seconds"],

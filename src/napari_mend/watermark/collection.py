@@ -117,7 +117,7 @@ def _loose_edges(images: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _relative_mark(gy, gx, region):
-    """The mark over the median content, ``a (W - I^)``, integrated inside ``region`` (0 outside)."""
+    """The mark over the median content, ``a (W - I^)``, integrated in ``region`` (0 outside)."""
     relative = poisson_integrate(gy * region[..., None], gx * region[..., None])
     ring = ndi.binary_dilation(region, iterations=3) & ~region
     if ring.any():
