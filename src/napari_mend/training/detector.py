@@ -118,6 +118,9 @@ class DetectorSamples:
         Seed of the sample stream.
     clean : bool
         Every sample without defects (validation of false alarms).
+    length : int, optional
+        Number of samples (default: practically endless, for a training
+        stream indexed by a sampler).
     """
 
     def __init__(self, images, config, seed, *, clean=False, length=None):
@@ -163,17 +166,11 @@ class DetectorSamples:
         return network_input(crop, low, high), target
 
 
-def _training_images() -> tuple[list[str], list[np.ndarray]]:
+def _corpus(split: str) -> tuple[list[str], list[np.ndarray]]:
+    """Names and float32 images of a corpus split (``'train'`` or ``'val'``)."""
     from ..synthesis import corpus_images
 
-    pairs = corpus_images("train")
-    return [name for name, _ in pairs], [np.asarray(im, np.float32) for _, im in pairs]
-
-
-def _validation_images() -> tuple[list[str], list[np.ndarray]]:
-    from ..synthesis import corpus_images
-
-    pairs = corpus_images("val")
+    pairs = corpus_images(split)
     return [name for name, _ in pairs], [np.asarray(im, np.float32) for _, im in pairs]
 
 
@@ -300,7 +297,7 @@ def validate(net, config, device, log=None):
     """
     import torch
 
-    names, images = _validation_images()
+    names, images = _corpus("val")
     kw = {"batch_size": 8, "num_workers": int(config["workers"])}
     damaged = DetectorSamples(images, config, config["val_seed"], length=config["val_crops"])
     clean = DetectorSamples(images, config, config["val_seed"] + 1, clean=True,
@@ -384,7 +381,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
         save_checkpoint(out_dir, model=net, optimizer=opt, step=step,
                         elapsed=budget.elapsed(), extra={"samples": consumed, "runs": runs})
         return runs
-    names, images = _training_images()
+    names, images = _corpus("train")
     logger("start", step=step, device=str(device), resumed=state is not None,
            train_images=len(names), config=config)
 
