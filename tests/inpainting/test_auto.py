@@ -102,3 +102,15 @@ def test_classical_fill_falls_back_without_opencv(monkeypatch):
     assert auto.classical_fill("biharmonic") is auto.fill_biharmonic
     monkeypatch.setattr(auto, "opencv_available", lambda: True)
     assert auto.classical_fill("telea") is auto.fill_telea
+
+
+def test_long_scratch_is_filled_tile_by_tile(tiny_model):
+    """A thin scratch longer than a tile gives the same fill as one classical call."""
+    yy, xx = np.mgrid[:48, :1200]
+    image = (0.5 + 0.3 * np.sin(xx / 40.0) * np.cos(yy / 15.0))[..., None].astype(np.float32)
+    mask = np.zeros((48, 1200), bool)
+    mask[24, 5:1190] = True
+    out = fill_auto(image, mask, model=tiny_model)  # rule: telea up to radius 2
+    whole = auto.classical_fill("telea")(image, mask)
+    assert np.array_equal(out[~mask], image[~mask])
+    assert np.abs(out[mask] - whole[mask]).max() < 0.02

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
-from .learned import DEFAULT_SETTINGS, fill_learned, hole_groups, hole_radius
+from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, hole_groups,
+                      hole_radius)
 
 CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
 """Classical fills ``auto`` may choose, by name."""
@@ -27,6 +28,7 @@ DEFAULT_RULES = [[2.0, "telea"]]
 """Used when the model card has no calibrated rules."""
 
 CLASSICAL_MARGIN = 8  # context (px) around a group for a classical fill
+CLASSICAL_TILE = 512  # a classical fill runs on tiles of at most this side plus the margin
 
 
 def classical_fill(name: str):
@@ -52,8 +54,25 @@ def choose(radius: float, rules) -> str:
     return "learned"
 
 
+def _fill_classical(out, remaining, box, pixels, method: str) -> None:
+    """Fill one group in place, tile by tile over its bounding box (bounded memory)."""
+    fill = classical_fill(method)
+    for r in range(box[0].start, box[0].stop, CLASSICAL_TILE):
+        for c in range(box[1].start, box[1].stop, CLASSICAL_TILE):
+            tile = (slice(r, min(r + CLASSICAL_TILE, box[0].stop)),
+                    slice(c, min(c + CLASSICAL_TILE, box[1].stop)))
+            part = pixels[tile[0].start - box[0].start:tile[0].stop - box[0].start,
+                          tile[1].start - box[1].start:tile[1].stop - box[1].start]
+            if not part.any():
+                continue
+            crop, group = group_crop(tile, part, CLASSICAL_MARGIN, remaining.shape)
+            filled = fill(out[crop], remaining[crop])
+            out[crop][group] = filled[group]
+    remaining[box] &= ~pixels
+
+
 def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
-              progress=None) -> np.ndarray:
+              progress=None, out=None) -> np.ndarray:
     """Fill each group of holes with the fill its thickness calls for.
 
     Parameters
@@ -66,41 +85,29 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
         Inpainter model (its card holds the calibrated rules).
     progress : callable, optional
         Called as ``progress(done, total)`` as groups are filled.
+    out : (M, N, C) ndarray of float32, optional
+        Where to write the result; may be ``image`` itself (filled in place).
 
     Returns
     -------
     filled : (M, N, C) ndarray of float32
-        A new array; pixels outside ``mask`` equal the input's exactly.
+        ``out``, or a new array; pixels outside ``mask`` equal the input's
+        exactly.
     """
-    image = np.asarray(image)
-    mask = np.asarray(mask)
-    if image.ndim != 3 or image.shape[-1] not in (1, 3):
-        raise ValueError(f"image must be (M, N, 1) or (M, N, 3), got shape {image.shape}")
-    if mask.shape != image.shape[:2]:
-        raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
-    mask = mask.astype(bool)
-    out = image.astype(np.float32, copy=True)
+    image, mask, out = check_plane(image, mask, out)
     if not mask.any():
         return out
     rules = auto_rules(model)
     groups = hole_groups(mask, merge_distance=DEFAULT_SETTINGS["merge_distance"])
     remaining = mask.copy()
     learned = np.zeros_like(mask)
-    m_img, n_img = mask.shape
     done = 0
     for box, pixels in groups:
         method = choose(hole_radius(pixels), rules)
         if method == "learned":
             learned[box] |= pixels
             continue
-        r0, r1 = max(box[0].start - CLASSICAL_MARGIN, 0), min(box[0].stop + CLASSICAL_MARGIN, m_img)
-        c0, c1 = max(box[1].start - CLASSICAL_MARGIN, 0), min(box[1].stop + CLASSICAL_MARGIN, n_img)
-        crop = (slice(r0, r1), slice(c0, c1))
-        group = np.zeros((r1 - r0, c1 - c0), bool)
-        group[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0] = pixels
-        filled = classical_fill(method)(out[crop], remaining[crop])
-        out[crop][group] = filled[group]
-        remaining[crop] &= ~group
+        _fill_classical(out, remaining, box, pixels, method)
         done += 1
         if progress is not None:
             progress(done, len(groups))
@@ -109,5 +116,5 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
             if progress is not None:
                 progress(done + k, len(groups))
 
-        out = fill_learned(out, learned, model=model, progress=learned_progress)
+        fill_learned(out, learned, model=model, progress=learned_progress, out=out)
     return out

@@ -74,6 +74,61 @@ def hole_groups(mask: np.ndarray, *, merge_distance: int = 16):
     return groups
 
 
+def group_crop(box, pixels: np.ndarray, margin: int, shape):
+    """A group's bounding box grown by ``margin`` (clipped to ``shape``) and its pixels there.
+
+    Parameters
+    ----------
+    box : tuple of slice
+        Bounding box of the group, as returned by :func:`hole_groups`.
+    pixels : ndarray of bool
+        The group's pixels inside ``box``.
+    margin : int
+        Context in pixels on each side.
+    shape : tuple of int
+        ``(M, N)`` of the plane.
+
+    Returns
+    -------
+    crop : tuple of slice
+        The grown box.
+    group : ndarray of bool
+        The group's pixels inside ``crop``.
+    """
+    r0, r1 = max(box[0].start - margin, 0), min(box[0].stop + margin, shape[0])
+    c0, c1 = max(box[1].start - margin, 0), min(box[1].stop + margin, shape[1])
+    group = np.zeros((r1 - r0, c1 - c0), bool)
+    group[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0] = pixels
+    return (slice(r0, r1), slice(c0, c1)), group
+
+
+def check_plane(image, mask, out=None):
+    """Validate a plane, its mask and an optional output array.
+
+    Returns
+    -------
+    image : (M, N, C) ndarray
+    mask : (M, N) ndarray of bool
+    out : (M, N, C) ndarray of float32
+        ``out`` holding a copy of ``image`` (a new array when ``out`` is None).
+    """
+    image = np.asarray(image)
+    mask = np.asarray(mask)
+    if image.ndim != 3 or image.shape[-1] not in (1, 3):
+        raise ValueError(f"image must be (M, N, 1) or (M, N, 3), got shape {image.shape}")
+    if mask.shape != image.shape[:2]:
+        raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
+    if out is None:
+        out = image.astype(np.float32, copy=True)
+    else:
+        if out.shape != image.shape or out.dtype != np.float32:
+            raise ValueError(f"out must be float32 of shape {image.shape}, got {out.dtype} "
+                             f"{out.shape}")
+        if out is not image:
+            out[...] = image
+    return image, mask.astype(bool), out
+
+
 def hole_radius(pixels: np.ndarray) -> float:
     """Radius (px) of the largest disc inside a hole: half its thickness."""
     padded = np.pad(pixels, 1)
@@ -208,11 +263,14 @@ def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radiu
     depth = ndi.distance_transform_edt(group)
     band = group & (depth <= native)
     context = np.where((group & ~band)[..., None], coarse, rgb)
-    return _fill_windows(net, context, band | (hole & ~group), settings, window)
+    # the band needs context of about its own width: small windows along it
+    band_window = -(-int(max(128, 4 * (settings["min_margin"] + native))) // 8) * 8
+    return _fill_windows(net, context, band | (hole & ~group), settings,
+                         min(window, band_window))
 
 
 def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
-                 progress=None) -> np.ndarray:
+                 progress=None, out=None) -> np.ndarray:
     """Fill ``mask`` with the learned inpainting model.
 
     Parameters
@@ -225,20 +283,17 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
         Name of an inpainter model in the registry (or a path to its files).
     progress : callable, optional
         Called as ``progress(done, total)`` after each group of holes.
+    out : (M, N, C) ndarray of float32, optional
+        Where to write the result; may be ``image`` itself (which is then
+        filled in place, saving a copy of the plane).
 
     Returns
     -------
     filled : (M, N, C) ndarray of float32
-        A new array; pixels outside ``mask`` equal the input's exactly.
+        ``out``, or a new array; pixels outside ``mask`` equal the input's
+        exactly.
     """
-    image = np.asarray(image)
-    mask = np.asarray(mask)
-    if image.ndim != 3 or image.shape[-1] not in (1, 3):
-        raise ValueError(f"image must be (M, N, 1) or (M, N, 3), got shape {image.shape}")
-    if mask.shape != image.shape[:2]:
-        raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
-    mask = mask.astype(bool)
-    out = image.astype(np.float32, copy=True)
+    image, mask, out = check_plane(image, mask, out)
     if not mask.any():
         return out
 
@@ -249,15 +304,10 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
     lo, scale = robust_range(out, mask, percentiles=settings["percentiles"])
     remaining = mask.copy()
     groups = hole_groups(mask, merge_distance=int(settings["merge_distance"]))
-    m_img, n_img = mask.shape
     for done, (box, pixels) in enumerate(groups, start=1):
         radius = hole_radius(pixels)
         margin = int(max(settings["min_margin"], settings["context_factor"] * radius))
-        r0, r1 = max(box[0].start - margin, 0), min(box[0].stop + margin, m_img)
-        c0, c1 = max(box[1].start - margin, 0), min(box[1].stop + margin, n_img)
-        crop = (slice(r0, r1), slice(c0, c1))
-        group = np.zeros((r1 - r0, c1 - c0), bool)
-        group[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0] = pixels
+        crop, group = group_crop(box, pixels, margin, mask.shape)
         rgb = (out[crop] - lo) / scale
         if rgb.shape[-1] == 1:
             rgb = np.repeat(rgb, 3, axis=-1)
