@@ -22,18 +22,29 @@ from napari.utils.notifications import show_error, show_info
 from ..classes import CLASS_COLORS, DEFECT_CLASSES
 from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
-from ..detection.api import method_model as detection_model
+from ..detection.api import DEFAULT_DETECTOR
+from ..inpainting.api import DEFAULT_INPAINTER
 from ..inpainting.api import METHODS as FILL_METHODS
 from ..inpainting.api import inpaint
 from ..inpainting.api import method_model as fill_model
 from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
-from ..models.registry import card_or_none
+from ..models.registry import card_or_none, list_models
 from ._worker import TaskRunner
+from .train_widget import MODEL_EVENTS
 
 
 def _channel_axis(layer: Image):
     return -1 if layer.rgb else None
+
+
+def _model_choices(kind: str, default: str):
+    """Model names of ``kind`` for a ComboBox, the shipped default first."""
+    def choices(widget=None):
+        names = [card["name"] for card in list_models(kind)]
+        return sorted(names, key=lambda n: (n != default, n)) or [default]
+
+    return choices
 
 
 class MendWidget(Container):
@@ -46,6 +57,8 @@ class MendWidget(Container):
         self.image = create_widget(annotation=Image, label="image")
         self.detect_method = ComboBox(label="detector", choices=list(DETECT_METHODS),
                                       value=DETECT_METHODS[0])
+        self.detector_model = ComboBox(label="model",
+                                       choices=_model_choices("detector", DEFAULT_DETECTOR))
         self.model_info = Label(value="")
         self.classes = Select(label="classes", choices=list(DEFECT_CLASSES.values()),
                               value=list(DEFECT_CLASSES.values()))
@@ -59,6 +72,8 @@ class MendWidget(Container):
         self.defects = create_widget(annotation=Labels, label="defects")
         self.edit_hint = Label(value="Edit the defects layer with napari's brush and eraser.")
         self.fill_method = ComboBox(label="fill", choices=list(FILL_METHODS), value="auto")
+        self.inpainter_model = ComboBox(label="fill model",
+                                        choices=_model_choices("inpainter", DEFAULT_INPAINTER))
         self.mend_button = PushButton(text="Mend")
         self.save_path = FileEdit(label="bundle", mode="w", filter="*.mend")
         self.save_button = PushButton(text="Save bundle")
@@ -66,10 +81,11 @@ class MendWidget(Container):
 
         super().__init__(widgets=[
             self.image,
-            Label(value="<b>1. Detect</b>"), self.detect_method, self.model_info, self.classes, self.legend,
+            Label(value="<b>1. Detect</b>"), self.detect_method, self.detector_model,
+            self.model_info, self.classes, self.legend,
             self.detect_button, self.sensitivity,
             Label(value="<b>2. Check</b>"), self.defects, self.edit_hint,
-            Label(value="<b>3. Mend</b>"), self.fill_method, self.mend_button,
+            Label(value="<b>3. Mend</b>"), self.fill_method, self.inpainter_model, self.mend_button,
             Label(value="<b>4. Save</b>"), self.save_path, self.save_button,
             self.runner,
         ])
@@ -79,7 +95,11 @@ class MendWidget(Container):
         self.mend_button.changed.connect(self.run_mend)
         self.save_button.changed.connect(self.save_bundle)
         self.detect_method.changed.connect(self._show_model)
+        self.detector_model.changed.connect(self._show_model)
+        self.fill_method.changed.connect(self._show_fill_model)
+        self._show_fill_model()
         self._show_model()
+        MODEL_EVENTS.changed.connect(self._refresh_models)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self._refresh_choices)
 
@@ -88,11 +108,21 @@ class MendWidget(Container):
         self.image.reset_choices()
         self.defects.reset_choices()
 
+    def _refresh_models(self, *args):
+        """Re-list the models (a model was trained or imported)."""
+        self.detector_model.reset_choices()
+        self.inpainter_model.reset_choices()
+
+    def _show_fill_model(self, event=None):
+        self.inpainter_model.visible = fill_model(self.fill_method.value) is not None
+
     def _show_model(self, event=None):
-        if self.detect_method.value == "classical":
+        learned = self.detect_method.value != "classical"
+        self.detector_model.visible = learned
+        if not learned:
             self.model_info.value = "classical: scratch, dust, blotch"
             return
-        card = card_or_none(detection_model("learned"))
+        card = card_or_none(self.detector_model.value)
         if card is None:
             self.model_info.value = "no detector model installed"
             return
@@ -118,10 +148,12 @@ class MendWidget(Container):
             return None
         data = np.asarray(layer.data)
         method = self.detect_method.value
+        model = self.detector_model.value if method == "learned" else None
         axis = _channel_axis(layer)
 
         def compute(progress):
-            return detect_scores(data, channel_axis=axis, method=method, progress=progress)
+            return detect_scores(data, channel_axis=axis, method=method, model=model,
+                                 progress=progress)
 
         return self.runner.run(compute, lambda s: self._detected(layer, data, s), "detect")
 
@@ -173,20 +205,22 @@ class MendWidget(Container):
         data = np.asarray(layer.data)
         mask = np.asarray(defects.data).copy()
         method = self.fill_method.value
+        model = fill_model(method, self.inpainter_model.value)
         axis = _channel_axis(layer)
 
         def compute(progress):
-            return inpaint(data, mask, channel_axis=axis, method=method, progress=progress)
+            return inpaint(data, mask, channel_axis=axis, method=method, model=model,
+                           progress=progress)
 
         def done(mended):
-            self._mended(layer, data, mask, mended, method)
+            self._mended(layer, data, mask, mended, method, model)
 
         return self.runner.run(compute, done, "mend")
 
-    def _mended(self, layer, data, mask, mended, method):
+    def _mended(self, layer, data, mask, mended, method, model=None):
         provenance = make_provenance(
             operation="inpaint", method=method, parameters={"channel_axis": _channel_axis(layer)},
-            image=data, mask=mask, model=card_or_none(fill_model(method)),
+            image=data, mask=mask, model=card_or_none(model),
         )
         name = mended_layer_name(layer.name)
         existing = self._layer_by_name(name)

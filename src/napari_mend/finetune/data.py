@@ -114,7 +114,8 @@ def crop_origins(allowed: np.ndarray, size: int, *, stride: int = ORIGIN_STRIDE)
     allowed : (M, N) bool ndarray
     size : int
     stride : int, optional
-        Corners are taken on this grid.
+        Corners are taken on this grid (and on the last row and column, so
+        a part exactly one crop wide still has its crops).
 
     Returns
     -------
@@ -126,9 +127,10 @@ def crop_origins(allowed: np.ndarray, size: int, *, stride: int = ORIGIN_STRIDE)
         return np.zeros((0, 2), np.int64)
     bad = np.pad((~allowed).astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     inside = (bad[size:, size:] - bad[:-size, size:] - bad[size:, :-size] + bad[:-size, :-size]) == 0
-    inside = inside[::stride, ::stride]
-    rows, cols = np.nonzero(inside)
-    return np.stack([rows * stride, cols * stride], axis=1).astype(np.int64)
+    rows = np.unique(np.r_[np.arange(0, inside.shape[0], stride), inside.shape[0] - 1])
+    cols = np.unique(np.r_[np.arange(0, inside.shape[1], stride), inside.shape[1] - 1])
+    r, c = np.nonzero(inside[np.ix_(rows, cols)])  # the grid plus the last row and column
+    return np.stack([rows[r], cols[c]], axis=1).astype(np.int64)
 
 
 def split_regions(shape, *, holdout: float, crop: int) -> np.ndarray:

@@ -90,16 +90,17 @@ def _train_mode(net) -> None:
             module.eval()
 
 
-def _settings(kind, base, domain, *, crop, batch, lr, seed, holdout, minutes) -> dict:
+def _settings(kind, base, domain, *, crop, batch, lr, seed, holdout, minutes, eval_crops) -> dict:
     return {"kind": kind, "from_model": base["name"], "from_sha256": base["sha256"],
             "images": [d.name for d in domain], "channels": sorted({d.channels for d in domain}),
             "holdout": holdout, "crop": crop, "batch": batch, "lr": lr, "seed": seed,
-            "minutes": minutes}
+            "minutes": minutes, "eval_crops": eval_crops}
 
 
 def finetune(kind: str, images, *, from_model: str | None = None, name: str | None = None,
              minutes: float = 5.0, masks=None, holdout: float = 0.25, crop: int = 128,
              batch: int = 8, lr: float | None = None, seed: int = 0, min_images: int = 1,
+             eval_crops: int = 24,
              max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
              device=None, progress=None, on_event=None) -> FinetuneResult:
     """Fine-tune a detector or inpainter on a curator's images; save it as a new model.
@@ -135,6 +136,10 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
         Seed of the sample stream.
     min_images : int, optional
         Fewest usable images accepted.
+    eval_crops : int, optional
+        Held-out crops measured before and after (detector: damaged crops,
+        plus a third as many clean ones; inpainter: spread over the mask
+        families).
     max_steps : int, optional
         Stop after this many steps even if time is left.
     resume : bool, optional
@@ -168,13 +173,11 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
     Cancelled
         ``progress`` cancelled the run (checkpoint kept).
     """
-    import torch
-
     from ..models.device import default_device
     from ..models.package import check_name
     from ..models.registry import clear_cache, model_card, user_model_dir
-    from ..training.common import (CHECKPOINT, Budget, JsonlLog, environment, export_model, load_checkpoint,
-                                   save_checkpoint, seed_everything)
+    from ..training.common import (CHECKPOINT, Budget, JsonlLog, environment, export_model,
+                                   load_checkpoint, save_checkpoint, seed_everything)
 
     if kind not in TASKS:
         raise ValueError(f"kind must be one of {', '.join(TASKS)}, got {kind!r}")
@@ -182,25 +185,26 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
         raise ValueError(f"minutes must be positive, got {minutes}")
     from_model = from_model or kind
     name = check_name(name or f"{Path(str(from_model)).stem}-finetuned")
-    target = user_model_dir() / f"{name}.json"
-    if target.exists() and not (overwrite or resume):
-        raise FileExistsError(f"a model named {name!r} is installed; choose another name or "
-                              "overwrite it")
     work = run_dir(name)
     if resume and not has_checkpoint(name):
         raise FileNotFoundError(f"no stopped fine-tuning run of {name!r} to continue")
     if not resume and has_checkpoint(name) and not overwrite:
         raise FileExistsError(f"a stopped fine-tuning run of {name!r} exists; continue it "
                               "(resume) or start over (overwrite)")
-    base, net = _load_base(from_model, kind)
+    if (user_model_dir() / f"{name}.json").exists() and not (overwrite or resume):
+        raise FileExistsError(f"a model named {name!r} is installed; choose another name or "
+                              "overwrite it")
     domain = prepare_images(images, masks=masks, holdout=holdout, crop=crop,
                             min_images=min_images)
+    import torch  # after the checks: a refusal costs no torch import
+
+    base, net = _load_base(from_model, kind)
     lr = float(lr if lr is not None else DEFAULT_LR[kind])
     settings = _settings(kind, base, domain, crop=crop, batch=batch, lr=lr, seed=seed,
-                         holdout=holdout, minutes=minutes)
+                         holdout=holdout, minutes=minutes, eval_crops=eval_crops)
     device = torch.device(device) if device is not None else default_device()
     seed_everything(seed)
-    task = TASKS[kind](domain, crop=crop, seed=seed)
+    task = TASKS[kind](domain, crop=crop, seed=seed, eval_crops=eval_crops)
     net.to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     if not resume:
@@ -216,7 +220,8 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
     state = load_checkpoint(work, model=net, optimizer=optimizer) if resume else None
     if state is not None:
         previous = state["extra"]["settings"]
-        changed = [k for k in ("kind", "from_sha256", "images", "holdout", "crop", "batch", "seed")
+        changed = [k for k in ("kind", "from_sha256", "images", "holdout", "crop", "batch", "seed",
+                               "eval_crops")
                    if previous[k] != settings[k]]
         if changed:
             raise ValueError(f"cannot continue the run of {name!r}: {', '.join(changed)} "

@@ -136,11 +136,13 @@ class InpainterTask:
     kind = "inpainter"
     summary_key = "psnr_hole_mean"
 
-    def __init__(self, domain, *, crop: int, seed: int, eval_per_family: int = 4):
+    def __init__(self, domain, *, crop: int, seed: int, eval_crops: int = 24):
+        from ..synthesis import MASK_FAMILIES
+
         self.domain = domain
         self.crop = int(crop)
         self.seed = int(seed)
-        self.eval_per_family = int(eval_per_family)
+        self.eval_per_family = max(1, int(eval_crops) // len(MASK_FAMILIES))
         self._cases = None
 
     def sample(self, rng, part: str, family: str | None = None):
