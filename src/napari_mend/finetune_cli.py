@@ -36,6 +36,8 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
                        help="share of each image's longer side held out (default 0.25)")
     group.add_argument("--crop", type=int, default=128, help="crop side in px (default 128)")
     group.add_argument("--batch", type=int, default=8, help="crops per step (default 8)")
+    group.add_argument("--eval-crops", type=int, default=24,
+                       help="held-out crops measured before and after (default 24)")
     group.add_argument("--seed", type=int, default=0)
     group.add_argument("--overwrite", action="store_true",
                        help="replace a user model of that name, or start a stopped run over "
@@ -62,7 +64,8 @@ def run_finetune(args) -> int:
     try:
         result = finetune(args.kind, args.images, from_model=args.from_model, name=args.name,
                           minutes=args.minutes, holdout=args.holdout, crop=args.crop,
-                          batch=args.batch, seed=args.seed, resume=args.resume,
+                          batch=args.batch, seed=args.seed, eval_crops=args.eval_crops,
+                          resume=args.resume,
                           overwrite=args.overwrite, on_event=show)
     except KeyboardInterrupt:
         name = args.name or f"{args.from_model or args.kind}-finetuned"

@@ -78,7 +78,7 @@ def test_train_command_fine_tunes(model_dir, domain_images, tmp_path, capsys):
     folder.mkdir()
     imsave(folder / "a.png", domain_images[0])
     assert main(["train", "inpainter", "--images", str(folder), "--minutes", "0.01",
-                 "--crop", "64", "--batch", "1", "--name", "cli-fill"]) == 0
+                 "--crop", "64", "--batch", "1", "--eval-crops", "6", "--name", "cli-fill"]) == 0
     printed = capsys.readouterr().out
     assert "before: held-out psnr_hole_mean" in printed and "saved model 'cli-fill'" in printed
     assert registry.model_card("cli-fill")["finetune"]["images"] == ["a.png"]

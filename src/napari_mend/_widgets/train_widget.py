@@ -80,7 +80,7 @@ class TrainWidget(Container):
         self.kind = ComboBox(label="train", choices=list(KINDS), value="detector")
         self.from_model = ComboBox(label="from model", choices=self._model_names)
         self.minutes = FloatSpinBox(label="minutes", min=0.1, max=600.0, step=0.5, value=5.0)
-        self.name = LineEdit(label="new model", value="")
+        self.model_name = LineEdit(label="new model", value="")
         self.train_button = PushButton(text="Train")
         self.continue_button = PushButton(text="Continue", enabled=False)
         self.metrics = Label(value="")
@@ -92,7 +92,7 @@ class TrainWidget(Container):
         self.import_button = PushButton(text="Import model")
         super().__init__(widgets=[
             Label(value="<b>Images</b>"), self.layers, self.folder,
-            Label(value="<b>Model</b>"), self.kind, self.from_model, self.minutes, self.name,
+            Label(value="<b>Model</b>"), self.kind, self.from_model, self.minutes, self.model_name,
             self.train_button, self.continue_button, self.runner, self.metrics,
         ])
         self.figure = Figure(figsize=(3.0, 2.0), tight_layout=True)
@@ -108,7 +108,7 @@ class TrainWidget(Container):
         self._relay = _EventRelay()
         self._relay.received.connect(self._on_event)
         self.kind.changed.connect(self._kind_changed)
-        self.name.changed.connect(self._update_continue)
+        self.model_name.changed.connect(self._update_continue)
         self.train_button.changed.connect(lambda: self.start(resume=False))
         self.continue_button.changed.connect(lambda: self.start(resume=True))
         self.export_button.changed.connect(self.export)
@@ -129,14 +129,14 @@ class TrainWidget(Container):
 
     def _kind_changed(self, event=None):
         self.from_model.reset_choices()
-        self.name.value = f"{self.from_model.value}-finetuned"
+        self.model_name.value = f"{self.from_model.value}-finetuned"
         self._update_continue()
 
     def _update_continue(self, event=None):
         from ..finetune import has_checkpoint
 
         try:
-            resumable = bool(self.name.value) and has_checkpoint(self.name.value)
+            resumable = bool(self.model_name.value) and has_checkpoint(self.model_name.value)
         except ValueError:
             resumable = False
         self.continue_button.enabled = resumable and not self.runner.busy
@@ -168,7 +168,7 @@ class TrainWidget(Container):
         if images is None:
             show_info("napari-mend: choose image layers or a folder of images to train on")
             return None
-        kind, name = self.kind.value, self.name.value
+        kind, name = self.kind.value, self.model_name.value
         options = {"from_model": self.from_model.value, "name": name,
                    "minutes": float(self.minutes.value), "masks": masks, "resume": resume,
                    "overwrite": not resume}
@@ -223,7 +223,7 @@ class TrainWidget(Container):
         from ..models.package import export_model
 
         installed = {card["name"] for card in list_models()}
-        name = self.name.value if self.name.value in installed else self.from_model.value
+        name = self.model_name.value if self.model_name.value in installed else self.from_model.value
         try:
             path = export_model(name, self.export_path.value)
         except Exception as err:  # shown to the curator, never a crash
