@@ -1,4 +1,4 @@
-"""Fine-tuning: region split, marked regions avoided, saved model, cancel and continue, bad input."""
+"""Fine-tuning: region split, marked regions avoided, saved model, cancel and continue."""
 
 import json
 import shutil
@@ -106,7 +106,8 @@ def test_cancel_keeps_the_previous_model_and_continue_finishes(model_dir, domain
     card = dict(registry.model_card("inpainter"), name="cells-fill")  # an installed user model
     shutil.copy(registry.WEIGHTS_DIR / "inpainter.pt", model_dir / "cells-fill.pt")
     (model_dir / "cells-fill.json").write_text(json.dumps(card))
-    previous = (model_dir / "cells-fill.pt").read_bytes(), (model_dir / "cells-fill.json").read_text()
+    previous = ((model_dir / "cells-fill.pt").read_bytes(),
+                (model_dir / "cells-fill.json").read_text())
 
     calls = []
 

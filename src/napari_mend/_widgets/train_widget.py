@@ -223,7 +223,9 @@ class TrainWidget(Container):
         from ..models.package import export_model
 
         installed = {card["name"] for card in list_models()}
-        name = self.model_name.value if self.model_name.value in installed else self.from_model.value
+        name = self.model_name.value
+        if name not in installed:  # nothing trained yet: share the starting model
+            name = self.from_model.value
         try:
             path = export_model(name, self.export_path.value)
         except Exception as err:  # shown to the curator, never a crash

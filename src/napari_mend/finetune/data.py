@@ -126,7 +126,8 @@ def crop_origins(allowed: np.ndarray, size: int, *, stride: int = ORIGIN_STRIDE)
     if m < size or n < size:
         return np.zeros((0, 2), np.int64)
     bad = np.pad((~allowed).astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    inside = (bad[size:, size:] - bad[:-size, size:] - bad[size:, :-size] + bad[:-size, :-size]) == 0
+    window_sum = bad[size:, size:] - bad[:-size, size:] - bad[size:, :-size] + bad[:-size, :-size]
+    inside = window_sum == 0
     rows = np.unique(np.r_[np.arange(0, inside.shape[0], stride), inside.shape[0] - 1])
     cols = np.unique(np.r_[np.arange(0, inside.shape[1], stride), inside.shape[1] - 1])
     r, c = np.nonzero(inside[np.ix_(rows, cols)])  # the grid plus the last row and column
@@ -206,7 +207,8 @@ def prepare_images(images, *, masks=None, holdout: float = 0.25, crop: int = 128
                                  f"image (planes of {expected})")
         for p, (plane_name, plane) in enumerate(planes):
             held = split_regions(plane.shape, holdout=holdout, crop=crop)
-            free = np.ones(plane.shape[:2], bool) if marked is None else ~marked[min(p, len(marked) - 1)]
+            free = (np.ones(plane.shape[:2], bool) if marked is None
+                    else ~marked[min(p, len(marked) - 1)])
             origins = {"finetune": crop_origins(free & ~held, crop),
                        "heldout": crop_origins(free & held, crop)}
             if all(len(o) for o in origins.values()):
@@ -214,7 +216,8 @@ def prepare_images(images, *, masks=None, holdout: float = 0.25, crop: int = 128
             else:
                 skipped.append(f"{plane_name} {plane.shape[0]}x{plane.shape[1]}")
     if len(domain) < min_images:
-        detail = f"; too small or too covered by marked defects: {', '.join(skipped[:5])}" if skipped else ""
+        detail = (f"; too small or too covered by marked defects: {', '.join(skipped[:5])}"
+                  if skipped else "")
         raise NotEnoughImages(
             f"fine-tuning needs at least {min_images} image(s) of at least {2 * crop} x {crop} px "
             f"with clean (unmarked) area in both the fine-tune and the held-out part; "
