@@ -93,7 +93,7 @@ def test_cancel_stops_work_and_adds_nothing(make_napari_viewer, qtbot, monkeypat
 
     import napari_mend._widgets.mend_widget as mw
 
-    def slow_scores(data, *, channel_axis, method, progress):
+    def slow_scores(data, *, channel_axis, method, model, progress):
         for i in range(10_000):  # a long computation that reports progress
             progress(i, 10_000)
             time.sleep(0.005)
