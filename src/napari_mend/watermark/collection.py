@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.fft import dctn, idctn
+from scipy.fft import dctn, idctn, irfft2, rfft2
 
 from .matting import MAX_INVERTIBLE_ALPHA, background_fill, fill_opaque, invert, unit_range
 from .single import per_pixel_mark
@@ -146,21 +146,21 @@ def _best_shift(gy, gx, ty, tx, region: np.ndarray, radius: int):
 
     The score is the signed correlation of the gradients over ``region``: a
     mark's edges have the same sign in every image, content edges do not.
+    All shifts up to ``radius`` are scored at once by FFT cross-correlation.
     """
-    rows, cols = np.nonzero(region)
-    if rows.size == 0:
+    if not region.any():
         return 0, 0
-    pad = ((radius, radius), (radius, radius), (0, 0))
-    gy, gx = np.pad(gy, pad), np.pad(gx, pad)
-    ty, tx = ty[rows, cols], tx[rows, cols]
-    best, best_score = (0, 0), -np.inf
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            r, c = rows + radius + dy, cols + radius + dx
-            score = float((gy[r, c] * ty).sum() + (gx[r, c] * tx).sum())
-            if score > best_score:
-                best, best_score = (dy, dx), score
-    return best
+    shape = (gy.shape[0] + radius, gy.shape[1] + radius)
+    weight = region[..., None]
+    spec = np.zeros((shape[0], shape[1] // 2 + 1), complex)
+    for g, t in ((gy, ty), (gx, tx)):
+        spec += (rfft2(g, s=shape, axes=(0, 1))
+                 * np.conj(rfft2(t * weight, s=shape, axes=(0, 1)))).sum(-1)
+    corr = irfft2(spec, s=shape)
+    offsets = np.arange(-radius, radius + 1)
+    scores = corr[np.ix_(offsets % shape[0], offsets % shape[1])]
+    dy, dx = np.unravel_index(np.argmax(scores), scores.shape)
+    return int(offsets[dy]), int(offsets[dx])
 
 
 def _align(images: np.ndarray, region: np.ndarray, radius: int) -> list:
