@@ -43,6 +43,12 @@ def test_tiny_training_learns_exports_and_resumes(tmp_path):
     assert starts[-1]["resumed"] and starts[-1]["step"] == config["max_steps"]
     assert json.loads(card_path.read_text())["steps"] == config["max_steps"] + 5
 
+    # a continued run starts from a registered model's weights and records it
+    first = json.loads(card_path.read_text())
+    card2 = json.loads(train({**config, "max_steps": 1, "init": str(card_path)}, tmp_path / "next",
+                             log=lambda line: None).read_text())
+    assert card2["init"]["sha256"] == first["sha256"] and card2["steps"] == 1
+
 
 def test_samples_are_reproducible_and_in_range():
     from napari_mend.synthesis import corpus_images

@@ -12,6 +12,9 @@ hole, L1 of the image gradients, and 1 - SSIM (7x7 box windows), plus a
 small L1 on the raw prediction of known pixels. No adversarial term: it
 did not pay off at this model size in PSNR/SSIM on the validation set.
 
+A run may start from the weights of a registered model (``init``: its name
+or path), to continue a time-limited run; the card records that model.
+
 The learning rate follows a cosine from ``lr`` to zero over training
 progress, the larger of ``step / max_steps`` and ``elapsed / max_seconds``
 (a time-limited run still ends with a small learning rate).
@@ -54,6 +57,7 @@ DEFAULTS = {
     "val_every": 0,
     "val_crops_per_family": 8,
     "val_seed": 1234,
+    "init": None,
 }
 """Training configuration keys and their defaults (a config file overrides them)."""
 
@@ -214,6 +218,18 @@ def validate(net, cases, device) -> dict:
     return metrics
 
 
+def _load_init(net, name: str) -> dict:
+    """Start from the weights of a registered model (a continued run); return its provenance."""
+    from ..models.registry import clear_cache, get_model
+
+    clear_cache()  # the files may have been rewritten by an earlier run in this process
+    start = get_model(name, device="cpu")
+    card = start.card
+    net.load_state_dict(start.module.state_dict())
+    return {"model": card["name"], "sha256": card["sha256"], "steps": card.get("steps"),
+            "wall_time_s": card.get("wall_time_s"), "init": card.get("init")}
+
+
 def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
     """Train an inpainter and export ``<name>.pt`` and ``<name>.json`` into ``out_dir``.
 
@@ -251,6 +267,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
                                   weight_decay=config["weight_decay"])
     journal = JsonlLog(out_dir / "log.jsonl", echo=log)
     state = load_checkpoint(out_dir, model=net, optimizer=optimizer) if resume else None
+    init = _load_init(net, config["init"]) if config["init"] and state is None else None
     step = state["step"] if state else 0
     named = [(n, im) for n, im in corpus_images("train")
              if min(im.shape[:2]) >= int(config["min_image_side"])]
@@ -328,6 +345,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
                      + ", ".join(f"{k} (weight {v})" for k, v in config["family_weights"].items()),
         },
         "seed": config["seed"],
+        "init": init,
         "steps": step,
         "wall_time_s": round(budget.elapsed(), 1),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
