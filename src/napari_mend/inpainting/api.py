@@ -107,8 +107,8 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
         report(progress, k, len(todo))
         m = np.array(fill_mask[i])  # writable (a 2D mask is broadcast over a stack)
         plane = view.plane(i)
-        if _takes_progress(method):
-            filled = fill(plane, m, model=method_model(method, model),
+        if _takes_progress(method):  # learned fills work in place on the private plane copy
+            filled = fill(plane, m, model=method_model(method, model), out=plane,
                           progress=scaled(progress, k, len(todo)))
         else:
             filled = fill(plane, m)
