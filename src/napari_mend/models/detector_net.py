@@ -80,7 +80,7 @@ class DetectorUNet(nn.Module):
     :attr:`multiple`. Output: logits of shape (N, num_classes, H, W).
     """
 
-    def __init__(self, *, in_channels=3, num_classes=6, widths=(12, 24, 48, 96, 160),
+    def __init__(self, *, in_channels=3, num_classes=6, widths=(16, 32, 64, 128, 256, 256),
                  context_dilations=(2, 4)):
         super().__init__()
         widths = tuple(int(w) for w in widths)
