@@ -119,6 +119,15 @@ def _background(power: np.ndarray) -> np.ndarray:
     return med / np.log(2)
 
 
+def _bin_background(power: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """:func:`_background` of every window's spectrum, at the bins ``(rows, cols)`` only."""
+    padded = np.pad(power, [(0, 0), (0, 0), (3, 3), (0, 0)], mode="wrap")
+    padded = np.pad(padded, [(0, 0), (0, 0), (0, 0), (3, 3)], mode="edge")
+    dr, dc = np.mgrid[0:7, 0:7]
+    neighbours = padded[:, :, rows[:, None] + dr.ravel(), cols[:, None] + dc.ravel()]
+    return np.median(neighbours, axis=-1) / np.log(2)
+
+
 def _peaks(power_mean: np.ndarray, channel: int) -> tuple[np.ndarray, list]:
     """Candidate bins (bool, rfft layout) and their report entries."""
     ratio = power_mean / np.maximum(_background(power_mean), 1e-20)
@@ -181,15 +190,22 @@ def _notch(plane, logs, report):
     for c, (g, lo, scale, spec, power, shape, cand) in enumerate(logs):
         if not cand.any():
             continue
-        local = power / np.maximum(_background(power), 1e-20)
-        hit = cand & (local > LOCAL_RATIO)
-        hit = ndi.binary_dilation(hit, structure=np.ones((1, 1, 3, 3), bool))
-        hit &= cand | ndi.binary_dilation(cand, iterations=1)
+        # only the bins at and next to the candidates are looked at, in every window
+        near = ndi.binary_dilation(cand, iterations=1)
+        rows, cols = np.nonzero(near)
+        background = _bin_background(power, rows, cols)
+        at = power[:, :, rows, cols]
+        ratio = at / np.maximum(background, 1e-20)
+        seed = np.zeros(power.shape, bool)
+        first = cand[rows, cols]
+        seed[:, :, rows[first], cols[first]] = ratio[..., first] > LOCAL_RATIO
+        hit = ndi.binary_dilation(seed, structure=np.ones((1, 1, 3, 3), bool))[:, :, rows, cols]
         if not hit.any():
             continue
-        level = np.minimum(1.0, _background(power) / np.maximum(power, 1e-20))
-        gain = np.where(hit, np.sqrt(level), 1.0)
-        delta = _overlap_add(spec * (gain - 1), shape, m, n)
+        gain = np.where(hit, np.sqrt(np.minimum(1.0, background / np.maximum(at, 1e-20))), 1.0)
+        change = np.zeros_like(spec)
+        change[:, :, rows, cols] = spec[:, :, rows, cols] * (gain - 1)
+        delta = _overlap_add(change, shape, m, n)
         # keep the change where the image holds what is removed (the windows
         # spread it a little beyond the pattern), and where it is substantial
         power = ndi.gaussian_filter(delta ** 2, REGION_SIGMA)
