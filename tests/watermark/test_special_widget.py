@@ -86,7 +86,7 @@ def test_stack_watermark_and_moire(make_napari_viewer, qtbot):
 def test_errors_become_notifications_not_crashes(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     widget = SpecialWidget(viewer)
-    flat = np.full((3, SIZE, SIZE), 100, np.uint8)  # a stack with no common mark
+    flat = np.full((5, SIZE, SIZE), 100, np.uint8)  # a stack with no common mark
     widget.image.value = viewer.add_image(flat, name="flat")
     wait_for(qtbot, widget, widget.run_watermark())
     assert widget.runner.status.value == "remove watermark: failed"
