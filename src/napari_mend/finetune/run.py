@@ -19,7 +19,7 @@ from ..progress import Cancelled
 from .data import prepare_images
 from .tasks import TASKS
 
-DEFAULT_LR = {"detector": 5e-4, "inpainter": 2e-4}
+DEFAULT_LR = {"detector": 1e-3, "inpainter": 1.5e-3}
 WARMUP_STEPS = 5
 CHECKPOINT_SECONDS = 30.0
 CARD_KEEP = ("kind", "architecture", "config", "classes", "calibration", "inference", "input",
