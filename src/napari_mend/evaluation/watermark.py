@@ -260,7 +260,8 @@ def curve_figure(results: dict, path) -> Path:
     return path
 
 
-def example_figure(path, *, image: str = "chelsea", seed: int = 2, opacity: float = 0.4) -> Path:
+def example_figure(path, *, image: str = "chelsea", seed: int = 2, opacity: float = 0.4,
+                   layout: str | None = None) -> Path:
     """One validation image: watermarked, true mask + Telea, ``remove_watermark``, clean."""
     import matplotlib
 
@@ -272,7 +273,8 @@ def example_figure(path, *, image: str = "chelsea", seed: int = 2, opacity: floa
     from ..synthesis import add_watermark, load_corpus_image
 
     clean = _rgb(load_corpus_image(image)).astype(np.float32)
-    marked, mask, _ = add_watermark(clean, np.random.default_rng(seed), opacity=opacity)
+    marked, mask, _ = add_watermark(clean, np.random.default_rng(seed), opacity=opacity,
+                                    layout=layout)
     panels = [("watermarked", marked), ("true mask + Telea", classical_fill("telea")(marked, mask)),
               ("remove_watermark", remove_watermark(marked, mask=mask, channel_axis=-1)),
               ("clean", clean)]
