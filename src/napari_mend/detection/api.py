@@ -50,18 +50,16 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
 
         return lazy.detect_scores(image, channel_axis=channel_axis, method=method, model=model)
     view = plane_view(image, channel_axis=channel_axis)
+    name = method_model(method, model)
     if method == "classical":
-        from .classical import classical_scores as score_plane
+        from .classical import classical_scores
 
         card = None
     elif method == "learned":
         from ..models.registry import get_model
         from .learned import learned_scores
 
-        card = get_model(model or DEFAULT_DETECTOR).card
-
-        def score_plane(plane, progress=None):
-            return learned_scores(plane, model=model or DEFAULT_DETECTOR, progress=progress)
+        card = get_model(name).card
     else:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     spatial = view.spatial_shape
@@ -69,14 +67,15 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
     for i in range(view.n_planes):
         report(progress, i, view.n_planes)
         plane = view.plane(i)
-        if method == "learned":
-            out[i] = score_plane(plane, progress=scaled(progress, i, view.n_planes))
+        if method == "learned":  # scores written straight into the result
+            learned_scores(plane, model=name, progress=scaled(progress, i, view.n_planes),
+                           out=out[i])
         else:
-            out[i] = score_plane(plane)
+            out[i] = classical_scores(plane)
     report(progress, view.n_planes, view.n_planes)
     scores = out.reshape(spatial[:-2] + out.shape[1:])
     return DefectScores(scores=scores, method=method, model=card,
-                        parameters={"model": model or DEFAULT_DETECTOR} if card else {})
+                        parameters={"model": name} if card else {})
 
 
 def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes=None,
