@@ -1,4 +1,4 @@
-"""Sample data through the manifest: damaged images whose defects are real and recorded."""
+"""Through the manifest: sample data (damaged images whose defects are real) and every dock widget."""
 
 import numpy as np
 import pytest
@@ -20,3 +20,11 @@ def test_sample_opens_in_napari(make_napari_viewer, key):
     present = {int(v) for v in np.unique(truth)} - {0}
     assert present <= {CLASS_IDS[c] for c in classes}
     assert present  # every sample carries defects
+
+
+@pytest.mark.parametrize("name", ["Mend defects", "Remove watermark and moire",
+                                  "Train on these images"])
+def test_every_widget_docks_from_the_manifest(make_napari_viewer, name):
+    viewer = make_napari_viewer()
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-mend", name)
+    assert widget is not None and dock.name.startswith(name)
