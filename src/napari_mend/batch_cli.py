@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 from .cli import CLIError
+from .detection.api import METHODS as DETECT_METHODS
+from .inpainting.api import METHODS as FILL_METHODS
 
 EXIT_FAILED = 1
 """Exit code when the batch ran but at least one file failed (2: nothing ran)."""
@@ -35,7 +37,7 @@ def register(subparsers) -> None:
     """Add the ``batch`` subcommand to the ``napari-mend`` parser."""
     from .classes import DEFECT_CLASSES
 
-    fills = ["auto", "learned", "biharmonic", "telea", "ns"]
+    fills = list(FILL_METHODS)
     p = subparsers.add_parser(
         "batch", help="detect and mend many files (folders, globs) on a dask cluster",
         description="Detect and mend every input file into OUT_DIR: one NAME.mend bundle "
@@ -53,7 +55,7 @@ def register(subparsers) -> None:
                    help="worker processes of the local cluster (default: one per core)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running dask scheduler, e.g. tcp://host:8786")
-    p.add_argument("--detector", choices=["learned", "classical"], default="learned")
+    p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--fill", choices=fills, default="auto")
     p.add_argument("--threshold", type=float, default=0.5, help="0..1; lower finds more")
     p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()), default=None)

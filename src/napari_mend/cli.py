@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .detection.api import METHODS as DETECT_METHODS
 from .detection.api import method_model as detection_model
+from .inpainting.api import METHODS as FILL_METHODS
 from .inpainting.api import method_model as fill_model
 from .models.registry import ModelError, card_or_none
 
@@ -248,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    f"the classes {DEFECT_CLASSES}, with class names and "
                                    "provenance in its metadata.")
     io_args(p, output_help="output Labels TIFF")
-    p.add_argument("--method", choices=["learned", "classical"], default="learned")
+    p.add_argument("--method", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--model", default=None, help="detector model name or file")
     p.add_argument("--threshold", type=float, default=0.5, help="0..1; lower finds more")
     p.add_argument("--classes", nargs="+", choices=classes, default=None)
@@ -259,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "image file) and write the mended image as a TIFF.")
     io_args(p, output_help="output image TIFF")
     p.add_argument("--mask", required=True, help="mask or Labels file (non-zero = fill)")
-    p.add_argument("--method", choices=["auto", "learned", "biharmonic", "telea", "ns"],
+    p.add_argument("--method", choices=list(FILL_METHODS),
                    default="auto")
     p.set_defaults(func=cmd_inpaint)
 
@@ -268,8 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "writes a bundle (original, defects, mended, provenance) "
                                    "that napari opens as three layers; else a TIFF.")
     io_args(p, output_help="output bundle (NAME.mend) or image TIFF")
-    p.add_argument("--detector", choices=["learned", "classical"], default="learned")
-    p.add_argument("--fill", choices=["auto", "learned", "biharmonic", "telea", "ns"],
+    p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
+    p.add_argument("--fill", choices=list(FILL_METHODS),
                    default="auto")
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--classes", nargs="+", choices=classes, default=None)

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .cli import CLIError, _input, _output, _progress, read_image
+from .detection.api import METHODS as DETECT_METHODS
+from .inpainting.api import METHODS as FILL_METHODS
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
@@ -126,7 +128,7 @@ def register(subparsers) -> None:
     from ._sample_data import SAMPLES
     from .classes import DEFECT_CLASSES
 
-    fills = ["auto", "learned", "biharmonic", "telea", "ns"]
+    fills = list(FILL_METHODS)
     p = subparsers.add_parser(
         "unwatermark", help="remove the watermark shared by a folder of images",
         description="Remove a semi-transparent watermark shared by the images of FOLDER "
@@ -177,7 +179,7 @@ def register(subparsers) -> None:
     io_args(p, "output image TIFF")
     p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()),
                    default=["text"], help="classes to remove (default: text)")
-    p.add_argument("--detector", choices=["learned", "classical"], default="learned")
+    p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--fill", choices=fills, default="auto")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="0..1; lower finds more (and removes more)")
