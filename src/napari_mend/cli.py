@@ -137,11 +137,12 @@ def cmd_inpaint(args) -> int:
         raise
     except Exception as err:  # corrupt or truncated mask file
         raise CLIError(f"{mask_path}: cannot read it as a mask ({err})") from None
-    mended = inpaint(data, mask, channel_axis=axis, method=args.method,
+    mended = inpaint(data, mask, channel_axis=axis, method=args.method, model=args.model,
                      progress=_progress("inpaint"))
     prov = make_provenance(operation="inpaint", method=args.method,
                            parameters={"mask_file": str(mask_path), "source": source},
-                           image=data, mask=mask, model=card_or_none(fill_model(args.method)))
+                           image=data, mask=mask,
+                           model=card_or_none(fill_model(args.method, args.model)))
     write_image_tiff(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     print(f"wrote {out}: filled {int(np.count_nonzero(mask))} px with {args.method}")
     return 0
@@ -263,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", required=True, help="mask or Labels file (non-zero = fill)")
     p.add_argument("--method", choices=list(FILL_METHODS),
                    default="auto")
+    p.add_argument("--model", default=None,
+                   help="inpainter model name or file for 'learned' and 'auto'")
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("restore", help="detect and mend in one step",
