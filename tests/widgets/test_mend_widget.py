@@ -66,10 +66,10 @@ def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
     assert prov["operation"] == "inpaint" and prov["method"] == "biharmonic"
 
     widget.save_path.value = tmp_path / "film.mend"
-    saved = widget.save_bundle()
+    wait_for(qtbot, widget, widget.save_bundle())
     from napari_mend.io.bundle import read_bundle
 
-    bundle = read_bundle(saved)
+    bundle = read_bundle(tmp_path / "film.mend")
     np.testing.assert_array_equal(bundle.labels, edited)
     np.testing.assert_array_equal(bundle.mended, mended.data)
 
@@ -109,3 +109,29 @@ def test_cancel_stops_work_and_adds_nothing(make_napari_viewer, qtbot, monkeypat
     assert "cancelled" in widget.runner.status.value
     assert defects_layer_name("slow") not in viewer.layers
     assert not widget.runner.busy
+
+
+def test_dask_layer_stays_lazy(make_napari_viewer, qtbot, scratched):
+    import dask.array as da
+
+    image, (rr, cc) = scratched
+    viewer, widget = dock(make_napari_viewer)
+    layer = viewer.add_image(da.from_array(image, chunks=(128, 128)), name="big")
+    widget.image.value = layer
+    widget.detect_method.value = "classical"
+    wait_for(qtbot, widget, widget.run_detect())
+    defects = viewer.layers[defects_layer_name("big")]
+    assert isinstance(defects.data, np.ndarray)  # computed, so the curator can paint on it
+    assert (defects.data[rr, cc] == 1).mean() > 0.5
+    n_default = int((defects.data > 0).sum())
+    widget.sensitivity.value = 0.0  # lazy scores: re-thresholded in the background
+    wait_for(qtbot, widget, widget.runner.worker or object())
+    assert int((defects.data > 0).sum()) <= n_default
+
+    widget.fill_method.value = "biharmonic"
+    wait_for(qtbot, widget, widget.run_mend())
+    mended = viewer.layers[mended_layer_name("big")]
+    assert isinstance(mended.data, da.Array)  # dask-backed: computed as napari views it
+    result = mended.data.compute()
+    keep = defects.data == 0
+    np.testing.assert_array_equal(result[keep], image[keep])

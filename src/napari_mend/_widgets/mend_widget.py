@@ -17,7 +17,7 @@ from magicgui.widgets import (
     create_widget,
 )
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 
 from ..classes import CLASS_COLORS, DEFECT_CLASSES
 from ..detection.api import METHODS as DETECT_METHODS
@@ -30,8 +30,10 @@ from ..inpainting.api import method_model as fill_model
 from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
 from ..models.registry import card_or_none, list_models
+from ..scale.lazy import compute as lazy_compute
+from ..scale.lazy import is_lazy
+from ._events import MODEL_EVENTS, connect_while_alive
 from ._worker import TaskRunner
-from .train_widget import MODEL_EVENTS
 
 
 def _channel_axis(layer: Image):
@@ -45,6 +47,11 @@ def _model_choices(kind: str, default: str):
         return sorted(names, key=lambda n: (n != default, n)) or [default]
 
     return choices
+
+
+def _layer_data(layer):
+    """A layer's data: dask and zarr arrays stay lazy (bounded memory), the rest as numpy."""
+    return layer.data if is_lazy(layer.data) else np.asarray(layer.data)
 
 
 class MendWidget(Container):
@@ -99,7 +106,7 @@ class MendWidget(Container):
         self.fill_method.changed.connect(self._show_fill_model)
         self._show_fill_model()
         self._show_model()
-        MODEL_EVENTS.changed.connect(self._refresh_models)
+        connect_while_alive(MODEL_EVENTS.changed, self._refresh_models, self)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self._refresh_choices)
 
@@ -139,6 +146,22 @@ class MendWidget(Container):
     def _selected_classes(self):
         return list(self.classes.value)
 
+    def _labels_task(self, scores):
+        """A worker task: Labels of ``scores`` at the current settings, as numpy.
+
+        Lazy (dask) scores are computed block by block with progress; the
+        Labels themselves are always computed, since the curator edits them.
+        """
+        threshold, classes = self.threshold, self._selected_classes()
+
+        def task(progress):
+            labels = scores.labels(threshold=threshold, classes=classes)
+            if is_lazy(labels):
+                (labels,) = lazy_compute(labels, progress=progress)
+            return labels
+
+        return task
+
     # --- Detect --------------------------------------------------------
     def run_detect(self, event=None):
         """Start detection on the chosen image (in a worker thread)."""
@@ -146,20 +169,20 @@ class MendWidget(Container):
         if layer is None:
             show_info("napari-mend: open or choose an image first")
             return None
-        data = np.asarray(layer.data)
+        data = _layer_data(layer)
         method = self.detect_method.value
         model = self.detector_model.value if method == "learned" else None
         axis = _channel_axis(layer)
 
         def compute(progress):
-            return detect_scores(data, channel_axis=axis, method=method, model=model,
-                                 progress=progress)
+            scores = detect_scores(data, channel_axis=axis, method=method, model=model,
+                                   progress=progress)
+            return scores, self._labels_task(scores)(progress)
 
-        return self.runner.run(compute, lambda s: self._detected(layer, data, s), "detect")
+        return self.runner.run(compute, lambda r: self._detected(layer, data, *r), "detect")
 
-    def _detected(self, layer, data, scores):
+    def _detected(self, layer, data, scores, labels):
         self._scores[id(layer)] = scores
-        labels = scores.labels(threshold=self.threshold, classes=self._selected_classes())
         name = defects_layer_name(layer.name)
         provenance = make_provenance(
             operation="detect", method=scores.method,
@@ -184,16 +207,29 @@ class MendWidget(Container):
         show_info(f"napari-mend: {n} defect pixels found in {layer.name!r}")
 
     def _rethreshold(self, event=None):
-        """Re-threshold cached scores (no recomputation) into the defects layer."""
+        """Re-threshold cached scores into the defects layer.
+
+        In-memory scores are re-thresholded at once, without recomputation;
+        lazy scores (dask-backed images) are recomputed block by block in the
+        background.
+        """
         layer = self.image.value
         scores = self._scores.get(id(layer)) if layer is not None else None
         target = self._layer_by_name(defects_layer_name(layer.name)) if layer is not None else None
         if scores is None or not isinstance(target, Labels):
             return
-        target.data = scores.labels(threshold=self.threshold, classes=self._selected_classes())
-        target.metadata.setdefault("provenance", {}).setdefault("parameters", {})
-        target.metadata["provenance"]["parameters"].update(
-            threshold=self.threshold, classes=self._selected_classes())
+        parameters = {"threshold": self.threshold, "classes": self._selected_classes()}
+
+        def apply(labels):
+            target.data = labels
+            target.metadata.setdefault("provenance", {}).setdefault("parameters", {})
+            target.metadata["provenance"]["parameters"].update(parameters)
+
+        task = self._labels_task(scores)
+        if is_lazy(scores.scores):
+            self.runner.run(task, apply, "re-threshold")
+        else:
+            apply(task(None))
 
     # --- Mend ----------------------------------------------------------
     def run_mend(self, event=None):
@@ -202,7 +238,7 @@ class MendWidget(Container):
         if layer is None or defects is None:
             show_info("napari-mend: choose an image and a defects layer (press Detect first)")
             return None
-        data = np.asarray(layer.data)
+        data = _layer_data(layer)
         mask = np.asarray(defects.data).copy()
         method = self.fill_method.value
         model = fill_model(method, self.inpainter_model.value)
@@ -238,7 +274,7 @@ class MendWidget(Container):
 
     # --- Save ----------------------------------------------------------
     def save_bundle(self, event=None):
-        """Write original, defects, mended and provenance as a ``.mend`` bundle."""
+        """Write original, defects, mended and provenance as a ``.mend`` bundle (in a worker)."""
         from ..io.bundle import write_bundle
 
         layer, defects = self.image.value, self.defects.value
@@ -249,13 +285,13 @@ class MendWidget(Container):
         path = Path(self.save_path.value)
         if path.suffix != ".mend":
             path = path.with_suffix(".mend")
-        try:
-            write_bundle(path, original=np.asarray(layer.data), labels=np.asarray(defects.data),
-                         mended=np.asarray(mended.data),
-                         provenance=mended.metadata.get("provenance", {}),
-                         channel_axis=_channel_axis(layer))
-        except Exception as err:  # shown to the curator, never a crash
-            show_error(f"napari-mend: could not save {path}: {err}")
-            return None
-        show_info(f"napari-mend: saved {path}")
-        return path
+        original, labels, result = layer.data, defects.data, mended.data
+        provenance = mended.metadata.get("provenance", {})
+        axis = _channel_axis(layer)
+
+        def write(progress):
+            return write_bundle(path, original=np.asarray(original), labels=np.asarray(labels),
+                                mended=np.asarray(result), provenance=provenance,
+                                channel_axis=axis)
+
+        return self.runner.run(write, lambda p: show_info(f"napari-mend: saved {p}"), "save")

@@ -27,26 +27,16 @@ from magicgui.widgets import (
 )
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info
-from psygnal import Signal
 from qtpy.QtCore import QObject
 from qtpy.QtCore import Signal as QtSignal
 
 from ..layer_style import defects_layer_name
 from ..models.registry import list_models
+from ._events import MODEL_EVENTS, connect_while_alive
 from ._worker import TaskRunner
 
 KINDS = ("detector", "inpainter")
 METRIC = {"detector": ("f1_mean", "F1"), "inpainter": ("psnr_hole_mean", "PSNR dB")}
-
-
-class ModelEvents:
-    """``changed`` is emitted when a model was trained or imported."""
-
-    changed = Signal()
-
-
-MODEL_EVENTS = ModelEvents()
-"""Shared by the dock widgets that choose models."""
 
 
 class _EventRelay(QObject):
@@ -115,7 +105,7 @@ class TrainWidget(Container):
         self.import_button.changed.connect(self.import_file)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(lambda e: self.layers.reset_choices())
-        MODEL_EVENTS.changed.connect(self.from_model.reset_choices)
+        connect_while_alive(MODEL_EVENTS.changed, self.from_model.reset_choices, self)
         self._kind_changed()
 
     # --- choices -------------------------------------------------------
