@@ -9,7 +9,6 @@ killed leaves every installed model as it was; its checkpoint is kept and
 
 from __future__ import annotations
 
-import math
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -177,7 +176,8 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
     from ..models.package import check_name
     from ..models.registry import clear_cache, model_card, user_model_dir
     from ..training.common import (CHECKPOINT, Budget, JsonlLog, environment, export_model,
-                                   load_checkpoint, save_checkpoint, seed_everything)
+                                   load_checkpoint, save_checkpoint, seed_everything,
+                                   set_learning_rate)
 
     if kind not in TASKS:
         raise ValueError(f"kind must be one of {', '.join(TASKS)}, got {kind!r}")
@@ -252,10 +252,8 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
         while not budget.done(step):
             if progress is not None:
                 progress(min(int(budget.elapsed()), total), total)
-            warm = min(1.0, (step + 1) / WARMUP_STEPS)
-            share = min(1.0, budget.elapsed() / budget.max_seconds)
-            for group in optimizer.param_groups:
-                group["lr"] = lr * warm * 0.5 * (1.0 + math.cos(math.pi * share))
+            set_learning_rate(optimizer, lr, step=step, warmup_steps=WARMUP_STEPS,
+                              fraction=budget.elapsed() / budget.max_seconds)
             loss = task.loss(net, task.batch(step * batch, batch, device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

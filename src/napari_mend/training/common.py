@@ -19,6 +19,7 @@ killed at any moment can be resumed from the last complete checkpoint.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import random
@@ -135,11 +136,29 @@ class Budget:
         """Training seconds so far, including those before a resume."""
         return self._before + time.perf_counter() - self._start
 
+    def fraction(self, step: int) -> float:
+        """How far training has come, 0 to 1: the larger of the step and time shares."""
+        by_time = self.elapsed() / self.max_seconds if self.max_seconds else 0.0
+        return min(1.0, max(step / self.max_steps, by_time))
+
     def done(self, step: int) -> bool:
         """Whether training should stop before running ``step``."""
         if step >= self.max_steps:
             return True
         return self.max_seconds is not None and self.elapsed() >= self.max_seconds
+
+
+def set_learning_rate(optimizer, base_lr: float, *, step: int, fraction: float,
+                      warmup_steps: int = 0) -> float:
+    """Linear warm-up over ``warmup_steps``, then cosine decay over ``fraction`` (0 to 1).
+
+    Sets every parameter group's learning rate and returns it.
+    """
+    warm = min(1.0, (step + 1) / max(1, warmup_steps))
+    lr = base_lr * warm * 0.5 * (1.0 + math.cos(math.pi * min(1.0, fraction)))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
 
 
 def save_checkpoint(out_dir, *, model, optimizer=None, scheduler=None, step: int,

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..synthesis import add_moire, corpus_images, procedural_image
 from .common import (Budget, JsonlLog, count_params, environment, export_model, load_checkpoint,
-                     sample_rng, save_checkpoint, seed_everything)
+                     sample_rng, save_checkpoint, seed_everything, set_learning_rate)
 
 DEFAULTS = {
     "name": "demoire",
@@ -183,10 +183,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
     net.train()
     t_log, running = time.perf_counter(), []
     while not budget.done(step):
-        progress = max(step / config["max_steps"],
-                       budget.elapsed() / config["max_seconds"] if config["max_seconds"] else 0)
-        for group in optimizer.param_groups:
-            group["lr"] = config["lr"] * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        set_learning_rate(optimizer, config["lr"], step=step, fraction=budget.fraction(step))
         pairs = [make_sample(sample_rng(config["seed"], step * batch + k), images, config)
                  for k in range(batch)]
         x = torch.from_numpy(np.stack([p[0] for p in pairs]).transpose(0, 3, 1, 2).copy())

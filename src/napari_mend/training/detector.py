@@ -21,7 +21,6 @@ stored in the model card and used by the calibrated inference of
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from ..classes import DEFECT_CLASSES
 from ..detection.learned import intensity_range, network_input
 from ..evaluation.detector import prf_iou
 from .common import (Budget, JsonlLog, environment, export_model, load_checkpoint,
-                     sample_rng, save_checkpoint, seed_everything)
+                     sample_rng, save_checkpoint, seed_everything, set_learning_rate)
 
 N_CLASSES = len(DEFECT_CLASSES)
 THRESHOLD_GRID = np.round(np.concatenate([[0.01, 0.02, 0.03, 0.04], np.arange(0.05, 0.96, 0.025),
@@ -323,11 +322,6 @@ def validate(net, config, device, log=None):
 
 # ----------------------------------------------------------------- training
 
-def _learning_rate(config, step, progress):
-    warm = min(1.0, (step + 1) / max(1, config["warmup_steps"]))
-    return config["lr"] * warm * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
 def _worker_init(_):
     import torch
 
@@ -405,10 +399,8 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
         for turn in range(reuse):
             if budget.done(step):
                 break
-            progress = max(step / config["max_steps"], budget.elapsed() / config["max_seconds"]
-                           if config["max_seconds"] else 0.0)
-            for group in opt.param_groups:
-                group["lr"] = _learning_rate(config, step, progress)
+            set_learning_rate(opt, config["lr"], step=step, fraction=budget.fraction(step),
+                              warmup_steps=config["warmup_steps"])
             with autocast:
                 logits = net(torch.rot90(x, turn, dims=(2, 3)))
             loss = detector_loss(logits, torch.rot90(y, turn, dims=(2, 3)),

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..synthesis import MASK_FAMILIES, corpus_images, inpainting_mask, procedural_image
 from .common import (Budget, JsonlLog, count_params, environment, export_model, load_checkpoint,
-                     sample_rng, save_checkpoint, seed_everything)
+                     sample_rng, save_checkpoint, seed_everything, set_learning_rate)
 
 DEFAULTS = {
     "name": "inpainter",
@@ -158,8 +158,6 @@ def ssim_map(a, b):
 
 def inpainting_loss(pred, target, mask, weights: dict):
     """Training loss and its terms (see the module docstring)."""
-    import torch
-
     comp = mask * pred + (1 - mask) * target
     hole = mask.sum().clamp(min=1.0) * pred.shape[1]
     known = (1 - mask).sum().clamp(min=1.0) * pred.shape[1]
@@ -293,10 +291,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
     for target, mask in loader:
         if budget.done(step):
             break
-        progress = max(step / config["max_steps"],
-                       budget.elapsed() / config["max_seconds"] if config["max_seconds"] else 0)
-        for group in optimizer.param_groups:
-            group["lr"] = config["lr"] * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        set_learning_rate(optimizer, config["lr"], step=step, fraction=budget.fraction(step))
         target = target.to(device, non_blocking=True)
         mask = mask.to(device, non_blocking=True)
         x = torch.cat([target * (1 - mask), mask], dim=1)
