@@ -89,7 +89,7 @@ def _prepare(loaded):
 
 
 def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
-                   out: np.ndarray | None = None) -> np.ndarray:
+                   out: np.ndarray | None = None, intensity=None) -> np.ndarray:
     """Per-class defect scores of one image plane from a learned detector.
 
     Parameters
@@ -106,6 +106,10 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     out : (6, M, N) float ndarray, optional
         Array to write the scores into, e.g. float16 to halve the memory of
         a large image's scores.
+    intensity : (float, float), optional
+        ``(low, high)`` values mapped to the network's input range; default
+        the plane's own robust range (:func:`intensity_range`). Blocks of a
+        larger image pass the whole image's range so they score alike.
 
     Returns
     -------
@@ -132,7 +136,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     loaded = get_model(model)
     net = _prepare(loaded)
     n_classes = len(DEFECT_CLASSES)
-    low, high = intensity_range(image)
+    low, high = intensity_range(image) if intensity is None else (float(v) for v in intensity)
     if not high > low:
         if progress is not None:
             progress(1, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .._validation import check_mask, from_unit_float, plane_view
@@ -39,8 +41,29 @@ def _fill_function(method: str):
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
-def _takes_progress(method: str) -> bool:
-    return method in ("auto", "learned")
+def plane_fill(method: str, model: str | None = None):
+    """The fill of one plane for ``method``, on the plane contract.
+
+    Returns ``fill(plane, mask, *, progress=None, out=None)``: ``plane`` float32
+    ``(M, N, C)``, ``mask`` bool ``(M, N)``. The learned fills (``auto``,
+    ``learned``) use ``model``, report progress and may write into ``out``;
+    the classical fills ignore both.
+
+    Raises
+    ------
+    ValueError
+        Unknown method.
+    ImportError
+        ``'telea'``/``'ns'`` without OpenCV.
+    """
+    fill = _fill_function(method)
+    if method in ("auto", "learned"):
+        return partial(fill, model=method_model(method, model))
+
+    def classical(plane, mask, *, progress=None, out=None):
+        return fill(plane, mask)
+
+    return classical
 
 
 def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progress=None):
@@ -93,7 +116,7 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
         return lazy.inpaint(image, mask, channel_axis=channel_axis, method=method, model=model)
     view = plane_view(image, channel_axis=channel_axis)
     fill_mask = check_mask(mask, view)
-    fill = _fill_function(method)
+    fill = plane_fill(method, model)
     out = view.planes.astype(view.out_dtype, copy=True)
     todo = [i for i in range(view.n_planes) if fill_mask[i].any()]
     for i in todo:
@@ -107,11 +130,8 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
         report(progress, k, len(todo))
         m = np.array(fill_mask[i])  # writable (a 2D mask is broadcast over a stack)
         plane = view.plane(i)
-        if _takes_progress(method):  # learned fills work in place on the private plane copy
-            filled = fill(plane, m, model=method_model(method, model), out=plane,
-                          progress=scaled(progress, k, len(todo)))
-        else:
-            filled = fill(plane, m)
+        # learned fills work in place on the private plane copy
+        filled = fill(plane, m, out=plane, progress=scaled(progress, k, len(todo)))
         n = view.n_color
         out[i, ..., :n][m] = from_unit_float(filled[m], view.out_dtype)
     report(progress, len(todo), len(todo))

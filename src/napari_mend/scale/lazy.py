@@ -196,36 +196,9 @@ def _classical_plane(plane, _intensity):
 
 def _learned_plane(plane, intensity, *, model: str):
     """Learned scores of a block with the plane's intensity range ``(low, high)``."""
-    import torch
+    from ..detection.learned import learned_scores
 
-    from ..detection.learned import (
-        DEFAULT_OVERLAP,
-        DEFAULT_TILE,
-        _prepare,
-        calibration_offsets,
-        network_input,
-    )
-    from ..models.registry import get_model
-    from ..tiling import tiled_map
-
-    low, high = (float(v) for v in intensity)
-    if not high > low:
-        return np.zeros((N_CLASSES,) + plane.shape[:2], np.float32)
-    loaded = get_model(model)
-    net = _prepare(loaded)
-    offsets = torch.from_numpy(calibration_offsets(loaded.card)).to(loaded.device)[:, None, None]
-    settings = loaded.card.get("inference", {})
-
-    def score_tile(piece):
-        x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
-        with torch.inference_mode():
-            logits = net(x.contiguous(memory_format=torch.channels_last))[0]
-            return torch.sigmoid(logits - offsets).float().cpu().numpy()
-
-    return tiled_map(plane, score_tile, out_channels=N_CLASSES,
-                     tile=int(settings.get("tile", DEFAULT_TILE)),
-                     overlap=int(settings.get("overlap", DEFAULT_OVERLAP)),
-                     multiple=net.multiple)
+    return learned_scores(plane, model=model, intensity=intensity)
 
 
 def _block_planes(block, *, score_plane, intensity, n_color, block_info=None):
@@ -427,12 +400,10 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None,
         Same shape and dtype as ``image`` (float16 gives float32); pixels
         outside the mask are bit-identical to the input's.
     """
-    from ..inpainting.api import _fill_function, _takes_progress, method_model
+    from ..inpainting.api import plane_fill
 
     layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
-    fill = _fill_function(method)
-    if _takes_progress(method):  # the learned fills: choose the model
-        fill = partial(fill, model=method_model(method, model))
+    fill = plane_fill(method, model)
     fill_mask = _lazy_mask(mask, layout)
     d = layout.depth(depth)
     src = _overlapped(layout.work, d)
