@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from .detection.api import METHODS as DETECT_METHODS
-from .detection.api import method_model as detection_model
 from .inpainting.api import METHODS as FILL_METHODS
 from .inpainting.api import method_model as fill_model
 from .models.registry import ModelError, card_or_none
@@ -150,21 +149,16 @@ def cmd_inpaint(args) -> int:
 
 def cmd_restore(args) -> int:
     from .classes import DEFECT_CLASSES
-    from .io.provenance import make_provenance
-    from .restore import restore
+    from .restore import restore, restore_provenance
 
     out = _output(args.output, args.overwrite)
     data, axis, source = _input(args)
     mended, labels = restore(data, channel_axis=axis, detector=args.detector, fill=args.fill,
                              threshold=args.threshold, classes=args.classes,
                              progress=_progress("restore"))
-    prov = make_provenance(operation="restore", method=f"{args.detector}+{args.fill}",
-                           parameters={"threshold": args.threshold, "classes": args.classes,
-                                       "detector": args.detector, "fill": args.fill,
-                                       "source": source},
-                           image=data, mask=labels,
-                           model=[card_or_none(detection_model(args.detector)),
-                                  card_or_none(fill_model(args.fill))])
+    prov = restore_provenance(data, labels, detector=args.detector, fill=args.fill,
+                              threshold=args.threshold, classes=args.classes, source=source,
+                              channel_axis=axis)
     if out.suffix == ".mend":
         from .io.bundle import write_bundle
 

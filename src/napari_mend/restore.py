@@ -111,6 +111,22 @@ def write_regions_report(path, report: dict, *, provenance: dict | None = None,
     return path
 
 
+def restore_provenance(image, labels, *, detector, fill, threshold, classes, source,
+                       channel_axis=None) -> dict:
+    """Provenance record of a :func:`restore` run (models of both steps included)."""
+    from .detection.api import method_model as detection_model
+    from .inpainting.api import method_model as fill_model
+    from .io.provenance import make_provenance
+    from .models.registry import card_or_none
+
+    return make_provenance(
+        operation="restore", method=f"{detector}+{fill}",
+        parameters={"detector": detector, "fill": fill, "threshold": threshold,
+                    "classes": classes, "source": source, "channel_axis": channel_axis},
+        image=image, mask=labels,
+        model=[card_or_none(detection_model(detector)), card_or_none(fill_model(fill))])
+
+
 def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
             classes=None, progress=None, return_report=False):
     """Detect defects and mend them.

@@ -242,15 +242,6 @@ def check_options(options: dict) -> None:
                 raise BatchError(f"{err}; or pick a classical method") from None
 
 
-def _models(options: dict) -> list:
-    from ..detection.api import method_model as detection_model
-    from ..inpainting.api import method_model as fill_model
-    from ..models.registry import card_or_none
-
-    return [card_or_none(detection_model(options["detector"])),
-            card_or_none(fill_model(options["fill"]))]
-
-
 def mend_file(source: str, output: str, options: dict) -> dict:
     """Detect and mend one image file into a bundle; never raises.
 
@@ -268,8 +259,7 @@ def mend_file(source: str, output: str, options: dict) -> dict:
     from ..classes import DEFECT_CLASSES
     from ..cli import CLIError, read_image
     from ..io.bundle import write_bundle
-    from ..io.provenance import make_provenance
-    from ..restore import restore
+    from ..restore import restore, restore_provenance
 
     start = time.perf_counter()
     entry = {"input": source, "output": Path(output).name, "status": "failed", "error": None,
@@ -279,11 +269,10 @@ def mend_file(source: str, output: str, options: dict) -> dict:
         mended, labels = restore(data, channel_axis=axis, detector=options["detector"],
                                  fill=options["fill"], threshold=options["threshold"],
                                  classes=options["classes"])
-        provenance = make_provenance(
-            operation="restore", method=f"{options['detector']}+{options['fill']}",
-            parameters={key: options[key] for key in ("detector", "fill", "threshold", "classes")}
-            | {"source": source, "channel_axis": axis},
-            image=data, mask=labels, model=_models(options))
+        provenance = restore_provenance(
+            data, labels, **{key: options[key] for key in ("detector", "fill", "threshold",
+                                                           "classes")},
+            source=source, channel_axis=axis)
         write_bundle(output, original=data, labels=labels, mended=mended, provenance=provenance,
                      class_names=DEFECT_CLASSES, channel_axis=axis)
         entry.update(status="done", provenance=provenance)
