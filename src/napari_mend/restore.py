@@ -25,9 +25,8 @@ from .inpainting.api import inpaint
 from .progress import scaled
 
 FILLED_CLASSES = ("scratch", "dust", "blotch", "text", "watermark")
-"""Classes that inpainting alone can mend (a fill-only restore, such as the lazy
-one in :mod:`napari_mend.scale`, fills them all; :func:`restore` inverts
-watermarks instead, where their opacity allows)."""
+"""Classes that inpainting alone can mend (:func:`mend_labels` inverts watermarks
+instead, where their opacity allows)."""
 
 REPORT_VERSION = 1
 
@@ -169,32 +168,68 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     where their opacity allows) and moire by :func:`napari_mend.demoire`,
     each within its detected pixels.
     """
-    from .special import demoire, remove_watermark
-
-    wanted = class_ids(classes)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     scores = detect_scores(image, channel_axis=channel_axis, method=detector,
                            progress=scaled(progress, 0, 4))
     labels = scores.labels(threshold=threshold, classes=classes)
-    view_dtype = np.float32 if np.asarray(image).dtype == np.float16 else None
-    mended = np.array(image, dtype=view_dtype, copy=True)
-    fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if c != "watermark" and CLASS_IDS[c] in wanted]
-    mask = np.isin(labels, fillable)
-    if mask.any():
-        mended = inpaint(mended, mask, channel_axis=channel_axis, method=fill,
-                         progress=scaled(progress, 1, 4))
-    marks = labels == CLASS_IDS["watermark"]
-    if marks.any():
-        mended = remove_watermark(mended, mask=marks, channel_axis=channel_axis, method="single",
-                                  fill=fill, progress=scaled(progress, 2, 4))
-    moire = labels == CLASS_IDS["moire"]
-    if moire.any():
-        filtered = demoire(mended, channel_axis=channel_axis, progress=scaled(progress, 3, 4))
-        where = moire if channel_axis is None else np.expand_dims(moire, channel_axis)
-        mended = np.where(where, filtered, mended)
-    if progress is not None:
-        progress(4, 4)
+    mended = mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
+                         progress=scaled(progress, 1, 4, span=3))
     if return_report:
         return mended, labels, regions_report(labels, scores.scores, classes=classes)
     return mended, labels
+
+
+def mend_labels(image, labels, *, channel_axis=None, fill="auto", classes=None, progress=None):
+    """Mend the defects of a Labels array, each class with its remover.
+
+    Scratches, dust, blotches and burned-in text are inpainted with ``fill``;
+    watermark pixels go to :func:`napari_mend.remove_watermark` (inverted
+    where their opacity allows, ``fill`` elsewhere) and moire pixels are
+    replaced by :func:`napari_mend.demoire`'s output.
+
+    Parameters
+    ----------
+    image : (M, N[, ..., P][, C]) ndarray
+        Image or stack with leading plane axes.
+    labels : (M, N[, ..., P]) integer ndarray
+        Defect labels as from :func:`napari_mend.detect` (0 = clean), for
+        example after the curator corrected them.
+    channel_axis : int or None, optional
+        Colour axis; ``None`` means gray.
+    fill : str, optional
+        Inpainting method (see :func:`napari_mend.inpaint`).
+    classes : iterable of str or int, optional
+        Only these classes are mended (default all).
+    progress : callable, optional
+        ``progress(done, total)``.
+
+    Returns
+    -------
+    mended : ndarray
+        Same shape and dtype as ``image`` (float16 gives float32); pixels
+        outside the mended labels are bit-identical to the input's.
+    """
+    from .special import demoire, remove_watermark
+
+    wanted = class_ids(classes)
+    labels = np.asarray(labels)
+    view_dtype = np.float32 if np.asarray(image).dtype == np.float16 else None
+    mended = np.array(image, dtype=view_dtype, copy=True)
+    fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if c != "watermark" and CLASS_IDS[c] in wanted]
+    holes = np.isin(labels, fillable)
+    if holes.any():
+        mended = inpaint(mended, holes, channel_axis=channel_axis, method=fill,
+                         progress=scaled(progress, 0, 3))
+    marks = labels == CLASS_IDS["watermark"]
+    if marks.any() and CLASS_IDS["watermark"] in wanted:
+        mended = remove_watermark(mended, mask=marks, channel_axis=channel_axis, method="single",
+                                  fill=fill, progress=scaled(progress, 1, 3))
+    moire = labels == CLASS_IDS["moire"]
+    if moire.any() and CLASS_IDS["moire"] in wanted:
+        filtered = demoire(mended, channel_axis=channel_axis, progress=scaled(progress, 2, 3))
+        where = moire if channel_axis is None else np.expand_dims(moire, channel_axis)
+        mended = np.where(where, filtered, mended)
+    if progress is not None:
+        progress(3, 3)
+    return mended

@@ -369,21 +369,45 @@ def _lazy_mask(mask, layout: _Layout, *, name: str = "mask"):
 
 
 def _fill_block(block, mask, *, fill, n_color, out_dtype):
-    """Fill the masked pixels of a ``(..., m, n, C)`` block; others are kept bit for bit."""
+    """Mend the marked pixels of a ``(..., m, n, C)`` block; others are kept bit for bit.
+
+    ``mask`` is the block's ``(..., m, n, 1)`` bool mask or Labels;
+    ``fill(unit_plane, mask_plane)`` mends one plane.
+    """
     out = block.astype(out_dtype, copy=True)
     mask = mask[..., 0]
     for idx in np.ndindex(block.shape[:-3]):
         m = mask[idx]
         if not m.any():
             continue
-        if m.all():
-            raise ValueError(
-                "the mask covers a whole block of the image: there are no pixels left to "
-                "fill from; shrink the mask or pass a larger chunk"
-            )
         filled = fill(_unit_plane(block[idx], n_color), np.array(m))
-        out[idx][..., :n_color][m] = from_unit_float(filled[m], out_dtype)
+        changed = m != 0
+        out[idx][..., :n_color][changed] = from_unit_float(filled[changed], out_dtype)
     return out
+
+
+def _fill_plane(plane, mask, *, fill):
+    if mask.all():
+        raise ValueError(
+            "the mask covers a whole block of the image: there are no pixels left to "
+            "fill from; shrink the mask or pass a larger chunk"
+        )
+    return fill(plane, mask)
+
+
+def _mend_plane(plane, labels, *, fill, classes):
+    from ..restore import mend_labels
+
+    return mend_labels(plane, labels, channel_axis=-1, fill=fill, classes=classes)
+
+
+def _mend_lazily(layout: _Layout, mask, fill, depth: int):
+    d = layout.depth(depth)
+    src = _overlapped(layout.work, d)
+    holes = _overlapped(mask, d)[..., None]
+    out = src.map_blocks(_fill_block, holes, fill=fill, n_color=layout.view.n_color,
+                         out_dtype=layout.view.out_dtype, dtype=layout.view.out_dtype)
+    return layout.assemble(_trimmed(out, d))
 
 
 def inpaint(image, mask, *, channel_axis=None, method="auto", model=None,
@@ -403,19 +427,17 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None,
     from ..inpainting.api import plane_fill
 
     layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
-    fill = plane_fill(method, model)
-    fill_mask = _lazy_mask(mask, layout)
-    d = layout.depth(depth)
-    src = _overlapped(layout.work, d)
-    holes = _overlapped(fill_mask, d)[..., None]
-    out = src.map_blocks(_fill_block, holes, fill=fill, n_color=layout.view.n_color,
-                         out_dtype=layout.view.out_dtype, dtype=layout.view.out_dtype)
-    return layout.assemble(_trimmed(out, d))
+    fill = partial(_fill_plane, fill=plane_fill(method, model))
+    return _mend_lazily(layout, _lazy_mask(mask, layout), fill, depth)
 
 
 def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
-            classes=None, chunk: int = DEFAULT_CHUNK):
+            classes=None, chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH):
     """Lazy :func:`napari_mend.restore` of a dask or zarr image.
+
+    Each block is mended by :func:`napari_mend.restore.mend_labels` with
+    ``depth`` pixels of context: holes inpainted, watermarks inverted,
+    moire filtered, as in memory.
 
     Returns
     -------
@@ -423,16 +445,11 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         Store or compute them together (e.g. :func:`store`) so the
         detection runs once.
     """
-    import dask.array as da
-
-    from ..classes import CLASS_IDS
-    from ..restore import FILLED_CLASSES
-
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
-    fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if CLASS_IDS[c] in class_ids(classes)]
-    mended = inpaint(image, da.isin(labels, fillable), channel_axis=channel_axis, method=fill,
-                     chunk=chunk)
+    layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
+    mend = partial(_mend_plane, fill=fill, classes=classes)
+    mended = _mend_lazily(layout, labels.rechunk(layout.work.chunks[:-1]), mend, depth)
     return mended, labels
 
 
