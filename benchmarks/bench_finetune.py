@@ -12,7 +12,11 @@ the holes). Models go to a temporary model folder.
 
     python benchmarks/bench_finetune.py --kind detector --minutes 5
     python benchmarks/bench_finetune.py --kind inpainter --minutes 5
+    python benchmarks/bench_finetune.py --kind inpainter --domain page --crop 64 --minutes 5
     python benchmarks/bench_finetune.py --kind detector --domain cell --crop 128
+
+``page`` (a scanned book page, 191 x 384) is a validation image too; its
+held-out quarter is 96 px wide, so its crops must be at most that.
 
 Prints a markdown table row per run (used in docs/finetune.md); ``--json``
 also writes the full before/after metrics.
