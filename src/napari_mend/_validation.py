@@ -71,7 +71,15 @@ class PlaneView:
 
     def plane(self, i: int) -> np.ndarray:
         """Plane ``i`` as float32 ``(M, N, C)`` in unit scale (C = 1 or 3), a new array."""
-        return to_unit_float(self.planes[i][..., : self.n_color])
+        return to_unit_float(self.raw_plane(i))
+
+    def raw_plane(self, i: int) -> np.ndarray:
+        """Plane ``i`` as ``(M, N, C)`` in the input's own dtype and values (alpha dropped).
+
+        A view where the layout allows, so readers that convert piece by piece
+        (e.g. tiled networks) never hold a float copy of a large plane.
+        """
+        return self.planes[i][..., : self.n_color]
 
     def assemble(self, planes: np.ndarray) -> np.ndarray:
         """Inverse of the plane view: ``(P, M, N, C')`` back to the input's layout."""

@@ -176,3 +176,53 @@ def test_tile_starts_cover_the_axis_with_the_overlap():
     assert all(b - a <= 256 - 32 for a, b in zip(starts, starts[1:]))
     w = blend_window(256, 32)
     assert w.min() > 0 and w.max() == 1 and np.allclose(w, w[::-1])
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (65, 67), (301, 150)])
+def test_max_upsampled_joins_strips_like_one_enlargement(shape):
+    import cv2
+
+    from napari_mend.detection.learned import downscale, max_upsampled
+
+    rng = np.random.default_rng(shape[0])
+    small = rng.random((2, shape[0] // 2, shape[1] // 2)).astype(np.float32)
+    floor = rng.random((2,) + shape).astype(np.float32)
+    out = floor.copy()
+    max_upsampled(out, small, 2, rows=16)
+    whole = np.stack([cv2.resize(s, (s.shape[1] * 2, s.shape[0] * 2),
+                                 interpolation=cv2.INTER_LINEAR) for s in small])
+    whole = np.pad(whole, ((0, 0), (0, shape[0] - whole.shape[1]), (0, shape[1] - whole.shape[2])),
+                   mode="edge")
+    np.testing.assert_allclose(out, np.maximum(floor, whole), atol=1e-6)
+    plane = rng.random(shape + (3,)).astype(np.float32)
+    h, w = shape[0] // 2 * 2, shape[1] // 2 * 2
+    expected = plane[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
+    np.testing.assert_allclose(downscale(plane, 2), expected, atol=1e-6)
+
+
+def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch):
+    from napari_mend.synthesis import add_text
+
+    card = get_model("detector").card
+    coarse = card["inference"]["coarse_classes"]
+    assert coarse == ["blotch", "text"]
+    clean = load_corpus_image("chelsea")  # validation image, never trained on
+    clean = np.kron(clean, np.ones((2, 2, 1), np.float32))  # large image: large annotations
+    found = {}
+    for mode in ("coarse", "plain"):
+        if mode == "plain":
+            monkeypatch.setitem(card, "inference", {"tile": 256, "overlap": 32})
+        hits = np.zeros(3, np.int64)
+        for seed in range(2):
+            marked, mask = add_text(clean, np.random.default_rng(seed))
+            scores = learned_scores(marked.astype(np.float32))
+            hits += _counts(scores[CLASS_IDS["text"] - 1] >= 0.5, mask)
+            found.setdefault(seed, {})[mode] = scores
+        found[mode] = hits
+    for seed in range(2):
+        with_coarse, plain = found[seed]["coarse"], found[seed]["plain"]
+        others = [CLASS_IDS[c] - 1 for c in ("scratch", "dust", "watermark", "moire")]
+        np.testing.assert_array_equal(with_coarse[others], plain[others])
+        assert (with_coarse >= plain - 1e-3).all()  # float16 storage of the coarse scores
+    recall = {m: found[m][0] / (found[m][0] + found[m][2]) for m in ("coarse", "plain")}
+    assert recall["coarse"] > recall["plain"] + 0.1, recall

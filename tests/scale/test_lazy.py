@@ -173,7 +173,9 @@ def test_learned_blocks_agree_with_whole_plane(tmp_path):
     scores = nm.detect_scores(da.from_array(image), channel_axis=-1, model=str(card))
     block = lazy.detect_scores(da.from_array(image), channel_axis=-1, model=str(card), chunk=64)
     expected = nm.detect_scores(image, channel_axis=-1, model=str(card)).scores
-    np.testing.assert_allclose(scores.scores.compute(), expected, atol=1e-5)
+    # float16 scores: equal up to their resolution (the plane's range is taken in its own
+    # units in memory and in unit scale lazily)
+    np.testing.assert_allclose(scores.scores.compute(), expected, atol=1e-3)
     # blocks share the plane's normalisation: only tile blending near block edges differs
     assert np.abs(block.scores.compute() - expected).mean() < 0.01
 

@@ -6,6 +6,13 @@ alike to it. Its raw per-class probabilities are calibrated with the
 per-class thresholds stored in the model card (chosen on validation images):
 ``score = sigmoid(logit(p) - logit(t_c))``, which maps each threshold
 ``t_c`` to 0.5 and keeps the order of the scores.
+
+Defects are synthesized on training crops at the crops' scale, so on a
+whole image large burned-in text and stains can be bigger than anything the
+network saw. The card's ``inference`` settings may name ``coarse_classes``:
+those classes are also scored on the plane shrunk by ``coarse_factor``
+(area mean) when its shorter side stays at least ``coarse_min_side``, and
+each pixel keeps the higher of the two scores.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import threading
 import numpy as np
 
 from ..classes import DEFECT_CLASSES
+from ..progress import scaled
 from ..tiling import tiled_map
 
 DEFAULT_TILE = 256
@@ -68,6 +76,54 @@ def network_input(tile: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+def downscale(plane: np.ndarray, factor: int) -> np.ndarray:
+    """``(M, N, C)`` plane shrunk by an integer ``factor`` (mean of each block; float32).
+
+    Rows and columns beyond the last whole block are left out.
+    """
+    h, w = plane.shape[0] // factor, plane.shape[1] // factor
+    out = np.zeros((h, w, plane.shape[2]), np.float32)
+    for dy in range(factor):
+        for dx in range(factor):
+            out += plane[dy:h * factor:factor, dx:w * factor:factor]
+    out *= np.float32(1.0 / (factor * factor))
+    return out
+
+
+def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int = 256) -> None:
+    """``out = max(out, small enlarged by factor)`` in place, a strip of rows at a time.
+
+    The enlargement is bilinear with pixel centres aligned (OpenCV's
+    ``INTER_LINEAR``); each strip is enlarged with one row of its neighbours
+    so strips join seamlessly.
+
+    Parameters
+    ----------
+    out : (K, M, N) float ndarray
+        Full-size array, updated in place.
+    small : (K, m, n) ndarray
+        The same quantity at ``1 / factor`` of the size; pixels of ``out``
+        beyond ``m * factor`` / ``n * factor`` take the nearest edge value.
+    """
+    import cv2
+
+    height, width = out.shape[1:]
+    h, w = small.shape[1:]
+    for top in range(0, h, rows):
+        a, b = max(top - 1, 0), min(top + rows + 1, h)
+        first, stop = top * factor, min(top + rows, h) * factor
+        if top + rows >= h:
+            stop = height  # the last strip also covers rows beyond the last whole block
+        for k in range(out.shape[0]):
+            big = cv2.resize(np.ascontiguousarray(small[k, a:b], np.float32),
+                             (w * factor, (b - a) * factor), interpolation=cv2.INTER_LINEAR)
+            big = big[(top - a) * factor:]
+            big = np.pad(big, ((0, max(0, stop - first - big.shape[0])), (0, width - w * factor)),
+                         mode="edge")[:stop - first, :width]
+            target = out[k, first:stop]
+            np.maximum(target, big, out=target, casting="unsafe")
+
+
 def calibration_offsets(card: dict) -> np.ndarray:
     """Per-class logit offsets ``logit(t_c)`` from the card's ``thresholds`` (0 if absent)."""
     thresholds = card.get("thresholds", {})
@@ -95,8 +151,9 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     Parameters
     ----------
     image : (M, N, C) ndarray
-        Plane with C = 1 (gray) or 3 (RGB), float, any value range (alpha
-        must already be dropped). Any size: large planes are tiled with
+        Plane with C = 1 (gray) or 3 (RGB), any real dtype and value range
+        (alpha must already be dropped); tiles are converted to float32 one
+        at a time. Any size: large planes are tiled with
         overlap and blended, planes smaller than a tile are padded by
         reflection and cropped back.
     model : str, optional
@@ -148,12 +205,29 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     settings = loaded.card.get("inference", {})
     tile = int(settings.get("tile", DEFAULT_TILE))
     overlap = int(settings.get("overlap", DEFAULT_OVERLAP))
+    names = list(DEFECT_CLASSES.values())
+    coarse = [names.index(c) for c in settings.get("coarse_classes", ())]
+    factor = int(settings.get("coarse_factor", 2))
+    coarse = coarse if min(image.shape[:2]) // factor >= int(
+        settings.get("coarse_min_side", tile // 2)) else []
 
-    def score_tile(piece):
+    def score_tile(piece, channels=slice(None)):
         x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
         with torch.inference_mode():
             logits = net(x.contiguous(memory_format=torch.channels_last))[0]
-            return torch.sigmoid(logits - offsets).float().cpu().numpy()
+            return torch.sigmoid(logits[channels] - offsets[channels]).float().cpu().numpy()
 
-    return tiled_map(image, score_tile, out_channels=n_classes, tile=tile, overlap=overlap,
-                     multiple=net.multiple, progress=progress, out=out)
+    share = factor * factor  # tiles of the full plane per tile of the shrunk one
+    out = tiled_map(image, score_tile, out_channels=n_classes, tile=tile, overlap=overlap,
+                    multiple=net.multiple, out=out,
+                    progress=scaled(progress, 0, share + 1, span=share) if coarse else progress)
+    if coarse:
+        small = downscale(image, factor)
+        small_scores = tiled_map(small, lambda piece: score_tile(piece, coarse),
+                                 out_channels=len(coarse), tile=tile, overlap=overlap,
+                                 multiple=net.multiple, progress=scaled(progress, share, share + 1),
+                                 out=np.empty((len(coarse),) + small.shape[:2], np.float16))
+        del small
+        for k, c in enumerate(coarse):
+            max_upsampled(out[c:c + 1], small_scores[k:k + 1], factor)
+    return out

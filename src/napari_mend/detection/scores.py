@@ -9,6 +9,9 @@ from scipy import ndimage as ndi
 
 from ..classes import DEFECT_CLASSES, class_ids
 
+STRIP_ROWS = 256
+"""Rows of scores turned into labels at a time."""
+
 
 def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None,
                      min_size: int = 2) -> np.ndarray:
@@ -38,19 +41,20 @@ def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None
     lead = scores.shape[:-3]
     flat = scores.reshape((-1,) + scores.shape[-3:])
     out = np.zeros((flat.shape[0],) + scores.shape[-2:], np.uint8)
-    for i, s in enumerate(flat):
-        s = np.where(wanted[:, None, None], s, -1.0)
-        best = s.argmax(axis=0)
-        hit = np.take_along_axis(s, best[None], axis=0)[0] >= max(threshold, 1e-6)
-        lab = np.where(hit, best + 1, 0).astype(np.uint8)
-        if min_size > 1 and hit.any():
+    for i, plane_scores in enumerate(flat):
+        lab = out[i]
+        for top in range(0, lab.shape[0], STRIP_ROWS):  # strips: no full-size temporaries
+            s = np.where(wanted[:, None, None], plane_scores[:, top:top + STRIP_ROWS], -1)
+            best = s.argmax(axis=0)
+            hit = np.take_along_axis(s, best[None], axis=0)[0] >= max(threshold, 1e-6)
+            lab[top:top + STRIP_ROWS] = np.where(hit, best + 1, 0)
+        if min_size > 1 and lab.any():
             for value in np.unique(lab[lab > 0]):
                 comp, n = ndi.label(lab == value, structure=np.ones((3, 3)))
                 sizes = np.bincount(comp.ravel())
                 small = sizes < min_size
                 small[0] = False
                 lab[small[comp]] = 0
-        out[i] = lab
     return out.reshape(lead + scores.shape[-2:])
 
 
@@ -60,7 +64,7 @@ class DefectScores:
 
     Attributes
     ----------
-    scores : (..., 6, M, N) float32 ndarray
+    scores : (..., 6, M, N) float ndarray
         Scores in ``[0, 1]``; leading axes are the image's plane axes.
     method : str
         ``'learned'`` or ``'classical'``.

@@ -213,7 +213,7 @@ def _block_planes(block, *, score_plane, intensity, n_color, block_info=None):
 
 def _scores_block(block, **scoring):
     """Scores ``(..., m, n, 6)`` of a ``(..., m, n, C)`` block."""
-    out = np.empty(block.shape[:-1] + (N_CLASSES,), np.float32)
+    out = np.empty(block.shape[:-1] + (N_CLASSES,), np.float16)
     for idx, scores in _block_planes(block, **scoring):
         out[idx] = np.moveaxis(scores, 0, -1)
     return out
@@ -289,7 +289,7 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
     Returns
     -------
     scores : LazyDefectScores
-        ``scores.scores`` is a float32 dask array ``(..., 6, M, N)``;
+        ``scores.scores`` is a float16 dask array ``(..., 6, M, N)`` (as in memory);
         ``scores.labels()`` is a lazy uint8 Labels array.
     """
     layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
@@ -297,7 +297,7 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
     depth = default_depth if depth is None else depth
     src = _overlapped(layout.work, layout.depth(depth))
     scores = src.map_blocks(_scores_block, score_plane=score_plane, intensity=intensity,
-                            n_color=layout.view.n_color, dtype=np.float32,
+                            n_color=layout.view.n_color, dtype=np.float16,
                             chunks=src.chunks[:-1] + ((N_CLASSES,),))
     scores = _trimmed(scores, layout.depth(depth))
     import dask.array as da

@@ -60,7 +60,9 @@ DEFAULTS = {
     "val_clean_crops": 32,
     "val_seed": 1000003,
     "clean_fp_weight": 1.0,
-    "inference": {"tile": 256, "overlap": 32},
+    # blotches and text are also scored at half size on whole images (see detection.learned)
+    "inference": {"tile": 256, "overlap": 32, "coarse_classes": ["blotch", "text"],
+                  "coarse_factor": 2, "coarse_min_side": 128},
 }
 
 
