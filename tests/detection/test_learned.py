@@ -211,7 +211,8 @@ def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch
     found = {}
     for mode in ("coarse", "plain"):
         if mode == "plain":
-            monkeypatch.setitem(card, "inference", {"tile": 256, "overlap": 32})
+            plain = {k: v for k, v in card["inference"].items() if k != "coarse_classes"}
+            monkeypatch.setitem(card, "inference", plain)
         hits = np.zeros(3, np.int64)
         for seed in range(2):
             marked, mask = add_text(clean, np.random.default_rng(seed))
@@ -226,3 +227,28 @@ def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch
         assert (with_coarse >= plain - 1e-3).all()  # float16 storage of the coarse scores
     recall = {m: found[m][0] / (found[m][0] + found[m][2]) for m in ("coarse", "plain")}
     assert recall["coarse"] > recall["plain"] + 0.1, recall
+
+
+def test_moire_scores_need_a_spectral_peak():
+    from napari_mend.detection.learned import spectral_moire_check
+    from napari_mend.synthesis import add_moire
+
+    rng = np.random.default_rng(0)
+    noise = rng.random((300, 260, 3)).astype(np.float32)  # no periodic pattern anywhere
+    moire = np.full(noise.shape[:2], 0.9, np.float32)
+    spectral_moire_check(moire, noise)
+    assert not moire.any()
+    clean = load_corpus_image("chelsea").astype(np.float32)  # validation image
+    damaged, truth = add_moire(clean, np.random.default_rng(3))[:2]
+    moire = np.full(clean.shape[:2], 0.9, np.float32)
+    spectral_moire_check(moire, np.asarray(damaged, np.float32))
+    assert (moire[truth] == 0.9).mean() > 0.9  # the pattern's pixels keep their scores
+    tiny = np.full((40, 300), 0.9, np.float32)  # below the analysis window: left alone
+    spectral_moire_check(tiny, rng.random((40, 300, 1)).astype(np.float32))
+    assert (tiny == 0.9).all()
+
+
+def test_shipped_detector_does_not_call_noise_moire():
+    rng = np.random.default_rng(1)
+    scores = learned_scores(rng.random((300, 300, 3)).astype(np.float32))
+    assert (scores[CLASS_IDS["moire"] - 1] < 0.5).all()

@@ -151,3 +151,16 @@ def test_demoire_cli_records_the_peaks(tmp_path):
     assert data.shape == (SIZE, SIZE, 3) and data.dtype == np.uint8
     assert prov["operation"] == "demoire" and prov["parameters"]["found"][0]["found"]
     assert main(["demoire", str(src), "-o", str(out)]) == 2  # no overwrite
+
+
+def test_quick_peak_screen_passes_every_image_the_full_analysis_flags():
+    from napari_mend.moire.spectrum import has_peaks
+
+    coins = load_corpus_image("coins").astype(np.float32)[..., None]  # validation images
+    assert not has_peaks(coins) and not find_moire(coins).found
+    noise = np.random.default_rng(0).random((512, 512, 3)).astype(np.float32)
+    assert not has_peaks(noise)
+    clean = load_corpus_image("chelsea").astype(np.float32)
+    for seed in range(12):
+        damaged = np.asarray(add_moire(clean, np.random.default_rng(seed))[0], np.float32)
+        assert has_peaks(damaged) or not find_moire(damaged).found, seed

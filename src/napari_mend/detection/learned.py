@@ -13,6 +13,14 @@ network saw. The card's ``inference`` settings may name ``coarse_classes``:
 those classes are also scored on the plane shrunk by ``coarse_factor``
 (area mean) when its shorter side stays at least ``coarse_min_side``, and
 each pixel keeps the higher of the two scores.
+
+Moire is a periodic pattern, so with ``moire_check: 'spectral'`` its scores
+are kept only where the image's spectrum shows one
+(:func:`napari_mend.moire.spectrum.find_moire` block by block on the
+brightness and, for colour, two opponent channels, since screen moire can be
+colour fringes of nearly constant brightness; the pattern's region grown by
+``MOIRE_MARGIN`` px): fine texture that the network takes for moire but that
+has no spectral peak is not flagged.
 """
 
 from __future__ import annotations
@@ -29,6 +37,12 @@ from ..tiling import tiled_map
 DEFAULT_TILE = 256
 DEFAULT_OVERLAP = 32
 _SAMPLE_PIXELS = 1 << 20
+MOIRE_BLOCK = 1024
+"""Side of the blocks whose spectrum is checked for moire (bounds the analysis' memory)."""
+MOIRE_MARGIN = 16
+"""Moire scores are kept this many pixels around the region the spectrum points to."""
+MOIRE_FLOOR = 0.05
+"""Blocks whose moire scores all stay below this are not analysed."""
 _PREPARED: set[int] = set()
 _PREPARE_LOCK = threading.Lock()
 
@@ -122,6 +136,50 @@ def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int 
                          mode="edge")[:stop - first, :width]
             target = out[k, first:stop]
             np.maximum(target, big, out=target, casting="unsafe")
+
+
+def _spans(n: int, size: int) -> list[slice]:
+    """``n`` pixels cut into near-equal spans of at most ``size`` (no sliver at the end)."""
+    count = max(1, -(-n // size))
+    edges = np.linspace(0, n, count + 1).round().astype(int)
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def opponent_channels(plane: np.ndarray) -> np.ndarray:
+    """Brightness, red - blue and (red + blue) / 2 - green of an RGB plane (gray: itself)."""
+    plane = np.asarray(plane, np.float32)
+    if plane.shape[-1] == 1:
+        return plane
+    r, g, b = plane[..., 0], plane[..., 1], plane[..., 2]
+    return np.stack([plane.mean(axis=-1), r - b, 0.5 * (r + b) - g], axis=-1)
+
+
+def spectral_moire_check(moire: np.ndarray, image: np.ndarray) -> None:
+    """Zero the moire scores wherever the image's spectrum shows no periodic pattern.
+
+    Parameters
+    ----------
+    moire : (M, N) float ndarray
+        Moire scores of ``image``, changed in place.
+    image : (M, N, C) ndarray
+        The scored plane. Blocks smaller than the spectral analysis' window
+        cannot be checked and keep their scores.
+    """
+    from scipy import ndimage as ndi
+
+    from ..moire.spectrum import TILE, find_moire, has_peaks
+
+    for rows in _spans(image.shape[0], MOIRE_BLOCK):
+        for cols in _spans(image.shape[1], MOIRE_BLOCK):
+            scores = moire[rows, cols]
+            if min(scores.shape) < TILE or scores.max() < MOIRE_FLOOR:
+                continue
+            channels = opponent_channels(image[rows, cols])
+            report = find_moire(channels) if has_peaks(channels) else None
+            if report is not None and report.found and report.region.any():
+                scores *= ndi.binary_dilation(report.region, iterations=MOIRE_MARGIN)
+            else:
+                scores[...] = 0
 
 
 def calibration_offsets(card: dict) -> np.ndarray:
@@ -230,4 +288,6 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
         del small
         for k, c in enumerate(coarse):
             max_upsampled(out[c:c + 1], small_scores[k:k + 1], factor)
+    if settings.get("moire_check") == "spectral":
+        spectral_moire_check(out[names.index("moire")], image)
     return out

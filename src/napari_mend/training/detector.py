@@ -60,9 +60,10 @@ DEFAULTS = {
     "val_clean_crops": 32,
     "val_seed": 1000003,
     "clean_fp_weight": 1.0,
-    # blotches and text are also scored at half size on whole images (see detection.learned)
+    # blotches and text are also scored at half size on whole images, moire is checked
+    # against the spectrum (see detection.learned)
     "inference": {"tile": 256, "overlap": 32, "coarse_classes": ["blotch", "text"],
-                  "coarse_factor": 2, "coarse_min_side": 128},
+                  "coarse_factor": 2, "coarse_min_side": 128, "moire_check": "spectral"},
 }
 
 
