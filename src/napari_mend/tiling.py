@@ -11,6 +11,9 @@ plus one row of tiles.
 
 Every tile has the same size; where the plane is smaller than a tile, the tile
 is padded by reflection and its result cropped back.
+
+For work at a coarser scale, :func:`downscale` shrinks a plane by block means
+and :func:`max_upsampled` merges a coarse result back, a strip at a time.
 """
 
 from __future__ import annotations
@@ -138,3 +141,51 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
         band[:, :tile - rows] = band[:, rows:].copy()
         band[:, tile - rows:] = 0
     return out
+
+
+def downscale(plane: np.ndarray, factor: int) -> np.ndarray:
+    """``(M, N, C)`` plane shrunk by an integer ``factor`` (mean of each block; float32).
+
+    Rows and columns beyond the last whole block are left out.
+    """
+    h, w = plane.shape[0] // factor, plane.shape[1] // factor
+    out = np.zeros((h, w, plane.shape[2]), np.float32)
+    for dy in range(factor):
+        for dx in range(factor):
+            out += plane[dy:h * factor:factor, dx:w * factor:factor]
+    out *= np.float32(1.0 / (factor * factor))
+    return out
+
+
+def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int = 256) -> None:
+    """``out = max(out, small enlarged by factor)`` in place, a strip of rows at a time.
+
+    The enlargement is bilinear with pixel centres aligned (OpenCV's
+    ``INTER_LINEAR``); each strip is enlarged with one row of its neighbours
+    so strips join seamlessly.
+
+    Parameters
+    ----------
+    out : (K, M, N) float ndarray
+        Full-size array, updated in place.
+    small : (K, m, n) ndarray
+        The same quantity at ``1 / factor`` of the size; pixels of ``out``
+        beyond ``m * factor`` / ``n * factor`` take the nearest edge value.
+    """
+    import cv2
+
+    height, width = out.shape[1:]
+    h, w = small.shape[1:]
+    for top in range(0, h, rows):
+        a, b = max(top - 1, 0), min(top + rows + 1, h)
+        first, stop = top * factor, min(top + rows, h) * factor
+        if top + rows >= h:
+            stop = height  # the last strip also covers rows beyond the last whole block
+        for k in range(out.shape[0]):
+            big = cv2.resize(np.ascontiguousarray(small[k, a:b], np.float32),
+                             (w * factor, (b - a) * factor), interpolation=cv2.INTER_LINEAR)
+            big = big[(top - a) * factor:]
+            big = np.pad(big, ((0, max(0, stop - first - big.shape[0])), (0, width - w * factor)),
+                         mode="edge")[:stop - first, :width]
+            target = out[k, first:stop]
+            np.maximum(target, big, out=target, casting="unsafe")

@@ -182,7 +182,7 @@ def test_tile_starts_cover_the_axis_with_the_overlap():
 def test_max_upsampled_joins_strips_like_one_enlargement(shape):
     import cv2
 
-    from napari_mend.detection.learned import downscale, max_upsampled
+    from napari_mend.tiling import downscale, max_upsampled
 
     rng = np.random.default_rng(shape[0])
     small = rng.random((2, shape[0] // 2, shape[1] // 2)).astype(np.float32)
@@ -230,7 +230,7 @@ def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch
 
 
 def test_moire_scores_need_a_spectral_peak():
-    from napari_mend.detection.learned import spectral_moire_check
+    from napari_mend.detection.moire_check import spectral_moire_check
     from napari_mend.synthesis import add_moire
 
     rng = np.random.default_rng(0)

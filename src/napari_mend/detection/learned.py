@@ -14,13 +14,9 @@ those classes are also scored on the plane shrunk by ``coarse_factor``
 (area mean) when its shorter side stays at least ``coarse_min_side``, and
 each pixel keeps the higher of the two scores.
 
-Moire is a periodic pattern, so with ``moire_check: 'spectral'`` its scores
-are kept only where the image's spectrum shows one
-(:func:`napari_mend.moire.spectrum.find_moire` block by block on the
-brightness and, for colour, two opponent channels, since screen moire can be
-colour fringes of nearly constant brightness; the pattern's region grown by
-``MOIRE_MARGIN`` px): fine texture that the network takes for moire but that
-has no spectral peak is not flagged.
+With ``moire_check: 'spectral'`` the moire scores are kept only where the
+image's spectrum shows a periodic pattern
+(:func:`napari_mend.detection.moire_check.spectral_moire_check`).
 """
 
 from __future__ import annotations
@@ -32,17 +28,11 @@ import numpy as np
 
 from ..classes import DEFECT_CLASSES
 from ..progress import scaled
-from ..tiling import tiled_map
+from ..tiling import downscale, max_upsampled, tiled_map
 
 DEFAULT_TILE = 256
 DEFAULT_OVERLAP = 32
 _SAMPLE_PIXELS = 1 << 20
-MOIRE_BLOCK = 1024
-"""Side of the blocks whose spectrum is checked for moire (bounds the analysis' memory)."""
-MOIRE_MARGIN = 16
-"""Moire scores are kept this many pixels around the region the spectrum points to."""
-MOIRE_FLOOR = 0.05
-"""Blocks whose moire scores all stay below this are not analysed."""
 _PREPARED: set[int] = set()
 _PREPARE_LOCK = threading.Lock()
 
@@ -88,98 +78,6 @@ def network_input(tile: np.ndarray, low: float, high: float) -> np.ndarray:
     if x.shape[0] == 1:
         x = np.repeat(x, 3, axis=0)
     return np.ascontiguousarray(x)
-
-
-def downscale(plane: np.ndarray, factor: int) -> np.ndarray:
-    """``(M, N, C)`` plane shrunk by an integer ``factor`` (mean of each block; float32).
-
-    Rows and columns beyond the last whole block are left out.
-    """
-    h, w = plane.shape[0] // factor, plane.shape[1] // factor
-    out = np.zeros((h, w, plane.shape[2]), np.float32)
-    for dy in range(factor):
-        for dx in range(factor):
-            out += plane[dy:h * factor:factor, dx:w * factor:factor]
-    out *= np.float32(1.0 / (factor * factor))
-    return out
-
-
-def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int = 256) -> None:
-    """``out = max(out, small enlarged by factor)`` in place, a strip of rows at a time.
-
-    The enlargement is bilinear with pixel centres aligned (OpenCV's
-    ``INTER_LINEAR``); each strip is enlarged with one row of its neighbours
-    so strips join seamlessly.
-
-    Parameters
-    ----------
-    out : (K, M, N) float ndarray
-        Full-size array, updated in place.
-    small : (K, m, n) ndarray
-        The same quantity at ``1 / factor`` of the size; pixels of ``out``
-        beyond ``m * factor`` / ``n * factor`` take the nearest edge value.
-    """
-    import cv2
-
-    height, width = out.shape[1:]
-    h, w = small.shape[1:]
-    for top in range(0, h, rows):
-        a, b = max(top - 1, 0), min(top + rows + 1, h)
-        first, stop = top * factor, min(top + rows, h) * factor
-        if top + rows >= h:
-            stop = height  # the last strip also covers rows beyond the last whole block
-        for k in range(out.shape[0]):
-            big = cv2.resize(np.ascontiguousarray(small[k, a:b], np.float32),
-                             (w * factor, (b - a) * factor), interpolation=cv2.INTER_LINEAR)
-            big = big[(top - a) * factor:]
-            big = np.pad(big, ((0, max(0, stop - first - big.shape[0])), (0, width - w * factor)),
-                         mode="edge")[:stop - first, :width]
-            target = out[k, first:stop]
-            np.maximum(target, big, out=target, casting="unsafe")
-
-
-def _spans(n: int, size: int) -> list[slice]:
-    """``n`` pixels cut into near-equal spans of at most ``size`` (no sliver at the end)."""
-    count = max(1, -(-n // size))
-    edges = np.linspace(0, n, count + 1).round().astype(int)
-    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
-def opponent_channels(plane: np.ndarray) -> np.ndarray:
-    """Brightness, red - blue and (red + blue) / 2 - green of an RGB plane (gray: itself)."""
-    plane = np.asarray(plane, np.float32)
-    if plane.shape[-1] == 1:
-        return plane
-    r, g, b = plane[..., 0], plane[..., 1], plane[..., 2]
-    return np.stack([plane.mean(axis=-1), r - b, 0.5 * (r + b) - g], axis=-1)
-
-
-def spectral_moire_check(moire: np.ndarray, image: np.ndarray) -> None:
-    """Zero the moire scores wherever the image's spectrum shows no periodic pattern.
-
-    Parameters
-    ----------
-    moire : (M, N) float ndarray
-        Moire scores of ``image``, changed in place.
-    image : (M, N, C) ndarray
-        The scored plane. Blocks smaller than the spectral analysis' window
-        cannot be checked and keep their scores.
-    """
-    from scipy import ndimage as ndi
-
-    from ..moire.spectrum import TILE, find_moire, has_peaks
-
-    for rows in _spans(image.shape[0], MOIRE_BLOCK):
-        for cols in _spans(image.shape[1], MOIRE_BLOCK):
-            scores = moire[rows, cols]
-            if min(scores.shape) < TILE or scores.max() < MOIRE_FLOOR:
-                continue
-            channels = opponent_channels(image[rows, cols])
-            report = find_moire(channels) if has_peaks(channels) else None
-            if report is not None and report.found and report.region.any():
-                scores *= ndi.binary_dilation(report.region, iterations=MOIRE_MARGIN)
-            else:
-                scores[...] = 0
 
 
 def calibration_offsets(card: dict) -> np.ndarray:
@@ -289,5 +187,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
         for k, c in enumerate(coarse):
             max_upsampled(out[c:c + 1], small_scores[k:k + 1], factor)
     if settings.get("moire_check") == "spectral":
+        from .moire_check import spectral_moire_check
+
         spectral_moire_check(out[names.index("moire")], image)
     return out
