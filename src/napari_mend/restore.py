@@ -180,7 +180,8 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     return mended, labels
 
 
-def mend_labels(image, labels, *, channel_axis=None, fill="auto", classes=None, progress=None):
+def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, classes=None,
+                progress=None):
     """Mend the defects of a Labels array, each class with its remover.
 
     Scratches, dust, blotches and burned-in text are inpainted with ``fill``;
@@ -194,11 +195,14 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", classes=None, 
         Image or stack with leading plane axes.
     labels : (M, N[, ..., P]) integer ndarray
         Defect labels as from :func:`napari_mend.detect` (0 = clean), for
-        example after the curator corrected them.
+        example after the curator corrected them. A dask or zarr ``image``
+        is mended lazily (:func:`napari_mend.scale.lazy.mend_labels`).
     channel_axis : int or None, optional
         Colour axis; ``None`` means gray.
     fill : str, optional
         Inpainting method (see :func:`napari_mend.inpaint`).
+    model : str, optional
+        Inpainter model name or path for ``fill`` (default the shipped one).
     classes : iterable of str or int, optional
         Only these classes are mended (default all).
     progress : callable, optional
@@ -206,12 +210,18 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", classes=None, 
 
     Returns
     -------
-    mended : ndarray
+    mended : ndarray or dask.array.Array
         Same shape and dtype as ``image`` (float16 gives float32); pixels
         outside the mended labels are bit-identical to the input's.
     """
+    from .scale.lazy import is_lazy
     from .special import demoire, remove_watermark
 
+    if is_lazy(image):
+        from .scale import lazy
+
+        return lazy.mend_labels(image, labels, channel_axis=channel_axis, fill=fill, model=model,
+                                classes=classes)
     wanted = class_ids(classes)
     labels = np.asarray(labels)
     view_dtype = np.float32 if np.asarray(image).dtype == np.float16 else None
@@ -219,7 +229,7 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", classes=None, 
     fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if c != "watermark" and CLASS_IDS[c] in wanted]
     holes = np.isin(labels, fillable)
     if holes.any():
-        mended = inpaint(mended, holes, channel_axis=channel_axis, method=fill,
+        mended = inpaint(mended, holes, channel_axis=channel_axis, method=fill, model=model,
                          progress=scaled(progress, 0, 3))
     marks = labels == CLASS_IDS["watermark"]
     if marks.any() and CLASS_IDS["watermark"] in wanted:

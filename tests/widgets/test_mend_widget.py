@@ -63,7 +63,7 @@ def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
     np.testing.assert_array_equal(mended.data[edited == 0], image[edited == 0])
     assert mended.data[rr, cc].mean() < 200
     prov = mended.metadata["provenance"]
-    assert prov["operation"] == "inpaint" and prov["method"] == "biharmonic"
+    assert prov["operation"] == "mend_labels" and prov["method"] == "biharmonic"
 
     widget.save_path.value = tmp_path / "film.mend"
     wait_for(qtbot, widget, widget.save_bundle())
@@ -135,3 +135,30 @@ def test_dask_layer_stays_lazy(make_napari_viewer, qtbot, scratched):
     result = mended.data.compute()
     keep = defects.data == 0
     np.testing.assert_array_equal(result[keep], image[keep])
+
+
+def test_mend_inverts_a_labelled_watermark_instead_of_filling_it(make_napari_viewer, qtbot):
+    from napari_mend.classes import CLASS_IDS
+
+    clean = data.astronaut()[100:228, 100:228].astype(np.float32) / 255
+    labels = np.zeros(clean.shape[:2], np.uint8)
+    labels[30:56, 10:22] = CLASS_IDS["watermark"]  # a cross-shaped logo
+    labels[38:46, 10:50] = CLASS_IDS["watermark"]
+    marked = clean.copy()
+    marked[labels > 0] = 0.4 * 1.0 + 0.6 * clean[labels > 0]  # a white mark, opacity 0.4
+    viewer, widget = dock(make_napari_viewer)
+    layer = viewer.add_image(marked, name="photo", rgb=True)
+    viewer.add_labels(labels, name=defects_layer_name("photo"))
+    widget.image.value = layer
+    widget.defects.value = viewer.layers[defects_layer_name("photo")]
+    widget.fill_method.value = "biharmonic"
+    wait_for(qtbot, widget, widget.run_mend())
+    mended = viewer.layers[mended_layer_name("photo")].data
+    mark = labels > 0
+    filled = __import__("napari_mend").inpaint(marked, mark, channel_axis=-1, method="biharmonic")
+
+    def error(x):
+        return float(np.mean((x[mark] - clean[mark]) ** 2))
+
+    assert error(mended) < 0.5 * error(filled)  # the content under the mark comes back
+    np.testing.assert_array_equal(mended[~mark], marked[~mark])

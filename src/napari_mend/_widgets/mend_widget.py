@@ -25,11 +25,11 @@ from ..detection.api import detect_scores
 from ..detection.api import DEFAULT_DETECTOR
 from ..inpainting.api import DEFAULT_INPAINTER
 from ..inpainting.api import METHODS as FILL_METHODS
-from ..inpainting.api import inpaint
 from ..inpainting.api import method_model as fill_model
 from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
 from ..models.registry import card_or_none, list_models
+from ..restore import mend_labels
 from ..scale.lazy import compute as lazy_compute
 from ..scale.lazy import is_lazy
 from ._events import MODEL_EVENTS, connect_while_alive
@@ -233,7 +233,13 @@ class MendWidget(Container):
 
     # --- Mend ----------------------------------------------------------
     def run_mend(self, event=None):
-        """Fill the defects layer's pixels of the chosen image (in a worker thread)."""
+        """Mend the defects layer's pixels of the chosen image, each class with its remover.
+
+        Scratches, dust, blotches and text are filled with the chosen method;
+        watermark labels are inverted where their opacity allows and moire
+        labels filtered (:func:`napari_mend.restore.mend_labels`). Runs in a
+        worker thread.
+        """
         layer, defects = self.image.value, self.defects.value
         if layer is None or defects is None:
             show_info("napari-mend: choose an image and a defects layer (press Detect first)")
@@ -245,8 +251,8 @@ class MendWidget(Container):
         axis = _channel_axis(layer)
 
         def compute(progress):
-            return inpaint(data, mask, channel_axis=axis, method=method, model=model,
-                           progress=progress)
+            return mend_labels(data, mask, channel_axis=axis, fill=method, model=model,
+                               progress=progress)
 
         def done(mended):
             self._mended(layer, data, mask, mended, method, model)
@@ -255,7 +261,8 @@ class MendWidget(Container):
 
     def _mended(self, layer, data, mask, mended, method, model=None):
         provenance = make_provenance(
-            operation="inpaint", method=method, parameters={"channel_axis": _channel_axis(layer)},
+            operation="mend_labels", method=method,
+            parameters={"channel_axis": _channel_axis(layer), "fill": method},
             image=data, mask=mask, model=card_or_none(model),
         )
         name = mended_layer_name(layer.name)

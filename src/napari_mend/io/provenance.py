@@ -17,7 +17,7 @@ import numpy as np
 
 from napari_mend.classes import DEFECT_CLASSES
 
-OPERATIONS = ("detect", "inpaint", "restore", "remove_watermark", "demoire")
+OPERATIONS = ("detect", "inpaint", "mend_labels", "restore", "remove_watermark", "demoire")
 """Values accepted for ``operation``."""
 
 _HASH_SLAB_BYTES = 64 * 2**20
@@ -76,7 +76,7 @@ def make_provenance(*, operation, method, parameters, image=None, mask=None, mod
 
     Parameters
     ----------
-    operation : {'detect', 'inpaint', 'restore', 'remove_watermark', 'demoire'}
+    operation : {'detect', 'inpaint', 'mend_labels', 'restore', 'remove_watermark', 'demoire'}
         The public function that made the output.
     method : str
         The method used (e.g. ``'biharmonic'``, ``'learned'``).

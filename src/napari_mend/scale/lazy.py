@@ -349,13 +349,11 @@ def _mask_block(mask, *, what):
     return mask >= 0.5
 
 
-def _lazy_mask(mask, layout: _Layout, *, name: str = "mask"):
-    """``mask`` as a lazy bool array of ``layout.work``'s shape without colour, same chunks."""
+def _lazy_spatial(x, layout: _Layout, *, name: str):
+    """``x`` as a dask array of ``layout.work``'s shape without colour, same chunks."""
     import dask.array as da
 
-    m = as_dask(mask)
-    if m.dtype.kind not in "buif":
-        raise TypeError(f"{name} has dtype {m.dtype}; pass a bool or integer Labels array")
+    m = as_dask(x)
     spatial = layout.spatial_shape
     if m.shape == spatial[-2:] and m.shape != spatial:
         m = da.broadcast_to(m, spatial)
@@ -364,8 +362,23 @@ def _lazy_mask(mask, layout: _Layout, *, name: str = "mask"):
                  if layout.view.channel_axis is not None else "")
         raise ValueError(f"{name} has shape {m.shape} but the image's spatial shape is "
                          f"{spatial}{extra}; pass a mask of shape {spatial} or {spatial[-2:]}")
-    m = m.rechunk(layout.work.chunks[:-1])
-    return m.map_blocks(_mask_block, what=name, dtype=bool)
+    return m.rechunk(layout.work.chunks[:-1])
+
+
+def _lazy_mask(mask, layout: _Layout, *, name: str = "mask"):
+    """``mask`` as a lazy bool array of ``layout.work``'s shape without colour, same chunks."""
+    if as_dask(mask).dtype.kind not in "buif":
+        raise TypeError(f"{name} has dtype {as_dask(mask).dtype}; pass a bool or integer "
+                        "Labels array")
+    return _lazy_spatial(mask, layout, name=name).map_blocks(_mask_block, what=name, dtype=bool)
+
+
+def _lazy_labels(labels, layout: _Layout):
+    """Defect ``labels`` (integer) as a lazy array of ``layout.work``'s shape, same chunks."""
+    if as_dask(labels).dtype.kind not in "ui":
+        raise TypeError(f"labels have dtype {as_dask(labels).dtype}; pass an integer Labels "
+                        "array (values of napari_mend.DEFECT_CLASSES)")
+    return _lazy_spatial(labels, layout, name="labels")
 
 
 def _fill_block(block, mask, *, fill, n_color, out_dtype):
@@ -395,10 +408,10 @@ def _fill_plane(plane, mask, *, fill):
     return fill(plane, mask)
 
 
-def _mend_plane(plane, labels, *, fill, classes):
+def _mend_plane(plane, labels, *, fill, model, classes):
     from ..restore import mend_labels
 
-    return mend_labels(plane, labels, channel_axis=-1, fill=fill, classes=classes)
+    return mend_labels(plane, labels, channel_axis=-1, fill=fill, model=model, classes=classes)
 
 
 def _mend_lazily(layout: _Layout, mask, fill, depth: int):
@@ -447,10 +460,26 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     """
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
+    return mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
+                       chunk=chunk, depth=depth), labels
+
+
+def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, classes=None,
+                chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH):
+    """Lazy :func:`napari_mend.restore.mend_labels`: each block mended with ``depth`` px of context.
+
+    ``labels`` may be NumPy, dask or zarr, of the image's spatial shape (or
+    one plane's, broadcast over a stack).
+
+    Returns
+    -------
+    mended : dask.array.Array
+        Same shape and dtype as ``image`` (float16 gives float32).
+    """
     layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
-    mend = partial(_mend_plane, fill=fill, classes=classes)
-    mended = _mend_lazily(layout, labels.rechunk(layout.work.chunks[:-1]), mend, depth)
-    return mended, labels
+    found = _lazy_labels(labels, layout)
+    mend = partial(_mend_plane, fill=fill, model=model, classes=classes)
+    return _mend_lazily(layout, found, mend, depth)
 
 
 # ---------------------------------------------------------------- computing with progress
