@@ -156,3 +156,19 @@ def test_lazy_restore_mends_each_class_as_in_memory(monkeypatch):
     filled = nm.inpaint(image, mark, channel_axis=-1, method="telea")
     assert psnr(mended[mark] / 255, clean[mark]) > psnr(filled[mark] / 255, clean[mark])
     assert np.array_equal(mended[labels == 0], image[labels == 0])
+
+
+def test_mend_labels_stays_lazy_for_dask_images_and_wants_integer_labels():
+    da = pytest.importorskip("dask.array")
+    from napari_mend.restore import mend_labels
+
+    _, damaged, labels = scene()
+    image = da.from_array(np.round(damaged * 255).astype(np.uint8), chunks=(32, 32, 3))
+    mended = mend_labels(image, labels, channel_axis=-1, fill="telea", classes=["text"])
+    assert isinstance(mended, da.Array)
+    out = mended.compute()
+    text = labels == CLASS_IDS["text"]
+    assert np.array_equal(out[~text], image.compute()[~text])  # only the text is mended
+    assert not np.array_equal(out[text], image.compute()[text])
+    with pytest.raises(TypeError, match="integer Labels"):
+        mend_labels(image, labels.astype(np.float32), channel_axis=-1)

@@ -367,18 +367,19 @@ def _lazy_spatial(x, layout: _Layout, *, name: str):
 
 def _lazy_mask(mask, layout: _Layout, *, name: str = "mask"):
     """``mask`` as a lazy bool array of ``layout.work``'s shape without colour, same chunks."""
-    if as_dask(mask).dtype.kind not in "buif":
-        raise TypeError(f"{name} has dtype {as_dask(mask).dtype}; pass a bool or integer "
-                        "Labels array")
-    return _lazy_spatial(mask, layout, name=name).map_blocks(_mask_block, what=name, dtype=bool)
+    m = as_dask(mask)
+    if m.dtype.kind not in "buif":
+        raise TypeError(f"{name} has dtype {m.dtype}; pass a bool or integer Labels array")
+    return _lazy_spatial(m, layout, name=name).map_blocks(_mask_block, what=name, dtype=bool)
 
 
 def _lazy_labels(labels, layout: _Layout):
     """Defect ``labels`` (integer) as a lazy array of ``layout.work``'s shape, same chunks."""
-    if as_dask(labels).dtype.kind not in "ui":
-        raise TypeError(f"labels have dtype {as_dask(labels).dtype}; pass an integer Labels "
-                        "array (values of napari_mend.DEFECT_CLASSES)")
-    return _lazy_spatial(labels, layout, name="labels")
+    m = as_dask(labels)
+    if m.dtype.kind not in "ui":
+        raise TypeError(f"labels have dtype {m.dtype}; pass an integer Labels array (values of "
+                        "napari_mend.DEFECT_CLASSES)")
+    return _lazy_spatial(m, layout, name="labels")
 
 
 def _fill_block(block, mask, *, fill, n_color, out_dtype):
