@@ -138,6 +138,7 @@ def test_dask_layer_stays_lazy(make_napari_viewer, qtbot, scratched):
 
 
 def test_mend_inverts_a_labelled_watermark_instead_of_filling_it(make_napari_viewer, qtbot):
+    import napari_mend as nm
     from napari_mend.classes import CLASS_IDS
 
     clean = data.astronaut()[100:228, 100:228].astype(np.float32) / 255
@@ -155,7 +156,7 @@ def test_mend_inverts_a_labelled_watermark_instead_of_filling_it(make_napari_vie
     wait_for(qtbot, widget, widget.run_mend())
     mended = viewer.layers[mended_layer_name("photo")].data
     mark = labels > 0
-    filled = __import__("napari_mend").inpaint(marked, mark, channel_axis=-1, method="biharmonic")
+    filled = nm.inpaint(marked, mark, channel_axis=-1, method="biharmonic")
 
     def error(x):
         return float(np.mean((x[mark] - clean[mark]) ** 2))

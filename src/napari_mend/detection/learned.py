@@ -162,10 +162,10 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     tile = int(settings.get("tile", DEFAULT_TILE))
     overlap = int(settings.get("overlap", DEFAULT_OVERLAP))
     names = list(DEFECT_CLASSES.values())
-    coarse = [names.index(c) for c in settings.get("coarse_classes", ())]
     factor = int(settings.get("coarse_factor", 2))
-    coarse = coarse if min(image.shape[:2]) // factor >= int(
-        settings.get("coarse_min_side", tile // 2)) else []
+    coarse = []  # classes also scored on the shrunk plane, when it stays large enough
+    if min(image.shape[:2]) // factor >= int(settings.get("coarse_min_side", tile // 2)):
+        coarse = [names.index(c) for c in settings.get("coarse_classes", ())]
 
     def score_tile(piece, channels=slice(None)):
         x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
