@@ -13,7 +13,9 @@ Every tile has the same size; where the plane is smaller than a tile, the tile
 is padded by reflection and its result cropped back.
 
 For work at a coarser scale, :func:`downscale` shrinks a plane by block means
-and :func:`max_upsampled` merges a coarse result back, a strip at a time.
+(:class:`Downscaled` does it lazily, a tile at a time, so :func:`tiled_map`
+never holds the whole shrunk plane) and :func:`max_upsampled` merges a coarse
+result back, a strip at a time.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
 
     Parameters
     ----------
-    plane : (M, N, C) ndarray
-        Input plane. It is only read.
+    plane : (M, N, C) ndarray or :class:`Downscaled`
+        Input plane. It is only read, a tile at a time.
     fn : callable
         ``fn(tile_array) -> (out_channels, tile, tile)`` array, called with
         ``(tile, tile, C)`` float32 tiles.
@@ -157,12 +159,36 @@ def downscale(plane: np.ndarray, factor: int) -> np.ndarray:
     return out
 
 
+class Downscaled:
+    """A plane shrunk by an integer factor, computed only where it is sliced.
+
+    ``Downscaled(plane, f)[rows, cols]`` equals ``downscale(plane, f)[rows, cols]``
+    (step-1 slices); :func:`tiled_map` reads it tile by tile, so the shrunk
+    plane never exists as a whole.
+    """
+
+    def __init__(self, plane: np.ndarray, factor: int):
+        self.plane = plane
+        self.factor = int(factor)
+        self.shape = (plane.shape[0] // self.factor, plane.shape[1] // self.factor) + plane.shape[2:]
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        f = self.factor
+        (r0, r1, rstep), (c0, c1, cstep) = (k.indices(n) for k, n in zip(key, self.shape[:2],
+                                                                          strict=True))
+        if rstep != 1 or cstep != 1:
+            raise IndexError("Downscaled supports step-1 slices of rows and columns only")
+        return downscale(self.plane[r0 * f:max(r1, r0) * f, c0 * f:max(c1, c0) * f], f)
+
+
 def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int = 256) -> None:
     """``out = max(out, small enlarged by factor)`` in place, a strip of rows at a time.
 
-    The enlargement is bilinear with pixel centres aligned (OpenCV's
-    ``INTER_LINEAR``); each strip is enlarged with one row of its neighbours
-    so strips join seamlessly.
+    The enlargement is bilinear with pixel centres aligned (torch's
+    ``interpolate(mode='bilinear', align_corners=False)``, the same as
+    OpenCV's ``INTER_LINEAR``); each strip is enlarged with one row of its
+    neighbours so strips join seamlessly.
 
     Parameters
     ----------
@@ -172,7 +198,7 @@ def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int 
         The same quantity at ``1 / factor`` of the size; pixels of ``out``
         beyond ``m * factor`` / ``n * factor`` take the nearest edge value.
     """
-    import cv2
+    import torch
 
     height, width = out.shape[1:]
     h, w = small.shape[1:]
@@ -182,9 +208,10 @@ def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int 
         if top + rows >= h:
             stop = height  # the last strip also covers rows beyond the last whole block
         for k in range(out.shape[0]):
-            big = cv2.resize(np.ascontiguousarray(small[k, a:b], np.float32),
-                             (w * factor, (b - a) * factor), interpolation=cv2.INTER_LINEAR)
-            big = big[(top - a) * factor:]
+            strip = torch.from_numpy(np.ascontiguousarray(small[k, a:b], np.float32))
+            big = torch.nn.functional.interpolate(strip[None, None], scale_factor=factor,
+                                                  mode="bilinear", align_corners=False)
+            big = big[0, 0].numpy()[(top - a) * factor:]
             big = np.pad(big, ((0, max(0, stop - first - big.shape[0])), (0, width - w * factor)),
                          mode="edge")[:stop - first, :width]
             target = out[k, first:stop]

@@ -200,6 +200,26 @@ def test_max_upsampled_joins_strips_like_one_enlargement(shape):
     np.testing.assert_allclose(downscale(plane, 2), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("factor", [2, 3])
+def test_lazily_downscaled_plane_tiles_like_the_downscaled_plane(factor):
+    from napari_mend.tiling import Downscaled, downscale, tiled_map
+
+    rng = np.random.default_rng(factor)
+    plane = (rng.random((301, 250, 3)) * 255).astype(np.uint8)
+    small, lazy = downscale(plane, factor), Downscaled(plane, factor)
+    assert lazy.shape == small.shape
+    np.testing.assert_array_equal(lazy[7:40, 3:91], small[7:40, 3:91])
+    np.testing.assert_array_equal(lazy[90:, -5:], small[90:, -5:])
+
+    def fn(piece):
+        return np.moveaxis(piece, -1, 0) * 2
+
+    np.testing.assert_array_equal(tiled_map(lazy, fn, out_channels=3, tile=64, overlap=16),
+                                  tiled_map(small, fn, out_channels=3, tile=64, overlap=16))
+    with pytest.raises(IndexError, match="step-1"):
+        lazy[::2, :]
+
+
 def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch):
     from napari_mend.synthesis import add_text
 

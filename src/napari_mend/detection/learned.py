@@ -28,7 +28,7 @@ import numpy as np
 
 from ..classes import DEFECT_CLASSES
 from ..progress import scaled
-from ..tiling import downscale, max_upsampled, tiled_map
+from ..tiling import Downscaled, max_upsampled, tiled_map
 
 DEFAULT_TILE = 256
 DEFAULT_OVERLAP = 32
@@ -178,14 +178,14 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
                     multiple=net.multiple, out=out,
                     progress=scaled(progress, 0, share + 1, span=share) if coarse else progress)
     if coarse:
-        small = downscale(image, factor)
+        small = Downscaled(image, factor)
         small_scores = tiled_map(small, lambda piece: score_tile(piece, coarse),
                                  out_channels=len(coarse), tile=tile, overlap=overlap,
                                  multiple=net.multiple, progress=scaled(progress, share, share + 1),
                                  out=np.empty((len(coarse),) + small.shape[:2], np.float16))
-        del small
         for k, c in enumerate(coarse):
             max_upsampled(out[c:c + 1], small_scores[k:k + 1], factor)
+        del small_scores
     if settings.get("moire_check") == "spectral":
         from .moire_check import spectral_moire_check
 

@@ -48,14 +48,45 @@ def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None
             best = s.argmax(axis=0)
             hit = np.take_along_axis(s, best[None], axis=0)[0] >= max(threshold, 1e-6)
             lab[top:top + STRIP_ROWS] = np.where(hit, best + 1, 0)
-        if min_size > 1 and lab.any():
-            for value in np.unique(lab[lab > 0]):
-                comp, n = ndi.label(lab == value, structure=np.ones((3, 3)))
-                sizes = np.bincount(comp.ravel())
-                small = sizes < min_size
-                small[0] = False
-                lab[small[comp]] = 0
+        if min_size > 1:
+            drop_small_pieces(lab, min_size)
     return out.reshape(lead + scores.shape[-2:])
+
+
+def drop_small_pieces(labels: np.ndarray, min_size: int, *, rows: int = STRIP_ROWS) -> None:
+    """Zero the 8-connected pieces of one label value smaller than ``min_size`` pixels, in place.
+
+    Works on strips of ``rows`` rows, each labelled with ``min_size`` rows of
+    its neighbours above and below, so no full-size component image is made.
+    The result is exact: a piece small enough to drop spans fewer than
+    ``min_size`` rows, so it lies wholly inside the strip's window; a piece
+    that reaches the window's cut edges from the strip is large enough to keep.
+
+    Parameters
+    ----------
+    labels : (M, N) integer ndarray
+        Changed in place.
+    min_size : int
+        Pieces with fewer pixels than this are set to 0.
+    rows : int, optional
+        Rows labelled at a time (memory, not the result, depends on it).
+    """
+    height = labels.shape[0]
+    structure = np.ones((3, 3), bool)
+    for top in range(0, height, rows):
+        stop = min(top + rows, height)
+        first, last = max(top - min_size, 0), min(stop + min_size, height)
+        window = labels[first:last]
+        core = window[top - first:stop - first]  # a view: writes go to ``labels``
+        for value in np.unique(core[core > 0]):
+            pieces, n = ndi.label(window == value, structure=structure)
+            small = np.bincount(pieces.ravel(), minlength=n + 1) < min_size
+            small[0] = False
+            if first > 0:  # pieces cut by the window's edges continue beyond it
+                small[pieces[0]] = False
+            if last < height:
+                small[pieces[-1]] = False
+            core[small[pieces[top - first:stop - first]]] = 0
 
 
 @dataclass

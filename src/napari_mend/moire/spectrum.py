@@ -152,20 +152,28 @@ def _peaks(power_mean: np.ndarray, channel: int, *, level: float = PEAK_RATIO
     return ndi.binary_dilation(candidate, iterations=1), entries
 
 
-def _overlap_add(spec: np.ndarray, shape, m: int, n: int) -> np.ndarray:
-    tiles = np.fft.irfft2(spec, s=(TILE, TILE), axes=(-2, -1)) * _window()
+def _notch_change(spec: np.ndarray, rows, cols, gain: np.ndarray, shape, m: int, n: int
+                  ) -> np.ndarray:
+    """The image change that scaling bins ``(rows, cols)`` of every window by ``gain`` makes.
+
+    Overlap-add of the windows' inverse transforms, one row of windows at a
+    time (memory: one row's spectra, not all of them).
+    """
     out = np.zeros(shape, np.float64)
-    ny, nx = tiles.shape[:2]
-    for i in range(ny):
-        for j in range(nx):
-            out[i * HOP:i * HOP + TILE, j * HOP:j * HOP + TILE] += tiles[i, j]
+    window = _window()
+    for i in range(spec.shape[0]):
+        change = np.zeros(spec.shape[1:], spec.dtype)
+        change[:, rows, cols] = spec[i][:, rows, cols] * (gain[i] - 1)
+        tiles = np.fft.irfft2(change, s=(TILE, TILE), axes=(-2, -1)) * window
+        for j in range(tiles.shape[0]):
+            out[i * HOP:i * HOP + TILE, j * HOP:j * HOP + TILE] += tiles[j]
     return out[HOP:HOP + m, HOP:HOP + n]
 
 
 def has_peaks(plane: np.ndarray) -> bool:
     """Quick test whether any channel of ``(M, N, C)`` shows a moire peak.
 
-    The test of :func:`analyse` on a quarter of its windows (side by side
+    The test of :func:`_analyse` on a quarter of its windows (side by side
     instead of half-overlapping) at a lower peak level: a fast screen that
     errs towards passing an image on to the full analysis, which finds the
     pattern's region.
@@ -182,18 +190,13 @@ def has_peaks(plane: np.ndarray) -> bool:
     return False
 
 
-def analyse(plane: np.ndarray):
-    """Per-channel spectra, candidate peaks and the report of a plane ``(M, N, C)``."""
-    logs = []
-    report = MoireReport(region=np.zeros(plane.shape[:2], bool))
-    for c in range(plane.shape[-1]):
-        g, lo, scale = _log_unit(plane[..., c].astype(np.float64))
-        spec, shape = _spectra(g)
-        power = np.abs(spec) ** 2
-        cand, entries = _peaks(power.mean(axis=(0, 1)), c)
-        logs.append((g, lo, scale, spec, power, shape, cand))
-        report.peaks.extend(entries)
-    return logs, report
+def _analyse(channel: np.ndarray, c: int):
+    """Log image, spectra and candidate peaks of one channel ``(M, N)`` (channel number ``c``)."""
+    g, lo, scale = _log_unit(channel.astype(np.float64))
+    spec, shape = _spectra(g)
+    power = np.abs(spec) ** 2
+    cand, entries = _peaks(power.mean(axis=(0, 1)), c)
+    return (g, lo, scale, spec, power, shape, cand), entries
 
 
 def find_moire(plane: np.ndarray) -> MoireReport:
@@ -203,48 +206,42 @@ def find_moire(plane: np.ndarray) -> MoireReport:
     -------
     report : MoireReport
     """
-    logs, report = analyse(plane)
-    _notch(plane, logs, report)
-    return report
+    return notch_filter(plane)[1]
 
 
-def _notch(plane, logs, report):
-    """Notch every channel's candidates; returns the filtered plane, fills ``report.region``."""
-    m, n = plane.shape[:2]
-    out = plane.astype(np.float32, copy=True)
-    for c, (g, lo, scale, spec, power, shape, cand) in enumerate(logs):
-        if not cand.any():
-            continue
-        # only the bins at and next to the candidates are looked at, in every window
-        near = ndi.binary_dilation(cand, iterations=1)
-        rows, cols = np.nonzero(near)
-        background = _bin_background(power, rows, cols)
-        at = power[:, :, rows, cols]
-        ratio = at / np.maximum(background, 1e-20)
-        seed = np.zeros(power.shape, bool)
-        first = cand[rows, cols]
-        seed[:, :, rows[first], cols[first]] = ratio[..., first] > LOCAL_RATIO
-        hit = ndi.binary_dilation(seed, structure=np.ones((1, 1, 3, 3), bool))[:, :, rows, cols]
-        if not hit.any():
-            continue
-        gain = np.where(hit, np.sqrt(np.minimum(1.0, background / np.maximum(at, 1e-20))), 1.0)
-        change = np.zeros_like(spec)
-        change[:, :, rows, cols] = spec[:, :, rows, cols] * (gain - 1)
-        delta = _overlap_add(change, shape, m, n)
-        # keep the change where the image holds what is removed (the windows
-        # spread it a little beyond the pattern), and where it is substantial
-        power = ndi.gaussian_filter(delta ** 2, REGION_SIGMA)
-        held = -ndi.gaussian_filter(delta * (g - ndi.gaussian_filter(g, REGION_SIGMA)),
-                                    REGION_SIGMA) / np.maximum(power, 1e-12)
-        weight = np.clip(np.sqrt(power) / REGION_LEVEL - 1, 0, 1) * np.clip(2 * held - 0.5, 0, 1)
-        delta *= weight
-        changed = weight > 0
-        report.region |= changed
-        g_new = g + delta
-        x_new = (np.exp(g_new) - LOG_OFFSET) * scale + lo
-        x_old = (np.exp(g) - LOG_OFFSET) * scale + lo
-        out[..., c] = np.where(changed, plane[..., c] + (x_new - x_old), plane[..., c])
-    return out
+def _notch(channel: np.ndarray, analysis, region: np.ndarray):
+    """One channel with its candidates notched (None if nothing changed); grows ``region``."""
+    g, lo, scale, spec, power, shape, cand = analysis
+    m, n = channel.shape
+    if not cand.any():
+        return None
+    # only the bins at and next to the candidates are looked at, in every window
+    near = ndi.binary_dilation(cand, iterations=1)
+    rows, cols = np.nonzero(near)
+    background = _bin_background(power, rows, cols)
+    at = power[:, :, rows, cols]
+    ratio = at / np.maximum(background, 1e-20)
+    seed = np.zeros(power.shape, bool)
+    first = cand[rows, cols]
+    seed[:, :, rows[first], cols[first]] = ratio[..., first] > LOCAL_RATIO
+    hit = ndi.binary_dilation(seed, structure=np.ones((1, 1, 3, 3), bool))[:, :, rows, cols]
+    if not hit.any():
+        return None
+    gain = np.where(hit, np.sqrt(np.minimum(1.0, background / np.maximum(at, 1e-20))), 1.0)
+    delta = _notch_change(spec, rows, cols, gain, shape, m, n)
+    # keep the change where the image holds what is removed (the windows
+    # spread it a little beyond the pattern), and where it is substantial
+    power = ndi.gaussian_filter(delta ** 2, REGION_SIGMA)
+    held = -ndi.gaussian_filter(delta * (g - ndi.gaussian_filter(g, REGION_SIGMA)),
+                                REGION_SIGMA) / np.maximum(power, 1e-12)
+    weight = np.clip(np.sqrt(power) / REGION_LEVEL - 1, 0, 1) * np.clip(2 * held - 0.5, 0, 1)
+    delta *= weight
+    changed = weight > 0
+    region |= changed
+    g_new = g + delta
+    x_new = (np.exp(g_new) - LOG_OFFSET) * scale + lo
+    x_old = (np.exp(g) - LOG_OFFSET) * scale + lo
+    return np.where(changed, channel + (x_new - x_old), channel)
 
 
 def notch_filter(plane: np.ndarray):
@@ -256,5 +253,12 @@ def notch_filter(plane: np.ndarray):
         New array; pixels outside ``report.region`` equal the input's.
     report : MoireReport
     """
-    logs, report = analyse(plane)
-    return _notch(plane, logs, report), report
+    out = plane.astype(np.float32, copy=True)
+    report = MoireReport(region=np.zeros(plane.shape[:2], bool))
+    for c in range(plane.shape[-1]):  # one channel's spectra at a time (memory)
+        analysis, entries = _analyse(plane[..., c], c)
+        report.peaks.extend(entries)
+        notched = _notch(plane[..., c], analysis, report.region)
+        if notched is not None:
+            out[..., c] = notched
+    return out, report
