@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 torch = pytest.importorskip("torch")
 
@@ -151,6 +152,19 @@ def test_hole_groups_merge_near_components():
     assert len(hole_groups(mask, merge_distance=0)) == 3
     assert hole_radius(np.ones((1, 30), bool)) == 1.0
     assert hole_radius(np.ones((21, 21), bool)) == 11.0
+
+
+@pytest.mark.parametrize("thickness", [1, 9, 200])
+def test_hole_radius_of_large_boxes_is_measured_exactly_tile_by_tile(thickness):
+    from skimage import draw
+
+    pixels = np.zeros((1500, 1300), bool)
+    rr, cc = draw.line(3, 2, 1490, 1250)
+    pixels[rr, cc] = True
+    pixels = ndi.binary_dilation(pixels, iterations=thickness // 2) if thickness > 1 else pixels
+    pixels[700:760, 100:103] = True  # a second stroke in the same box
+    expected = float(ndi.distance_transform_edt(np.pad(pixels, 1)).max())
+    assert hole_radius(pixels) == pytest.approx(expected)
 
 
 def _psnr(a, b):

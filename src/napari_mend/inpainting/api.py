@@ -9,6 +9,7 @@ import numpy as np
 from .._validation import check_mask, from_unit_float, plane_view
 from ..progress import report, scaled
 from ..scale.lazy import is_lazy
+from .unit_plane import UnitPlane
 
 METHODS = ("auto", "learned", "biharmonic", "telea", "ns")
 DEFAULT_INPAINTER = "inpainter"
@@ -126,13 +127,15 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
                 f"the mask covers the whole image{where}: there are no pixels left to fill "
                 "from; shrink the mask (edit the defects layer) and try again"
             )
+    n = view.n_color
     for k, i in enumerate(todo):
         report(progress, k, len(todo))
         m = np.array(fill_mask[i])  # writable (a 2D mask is broadcast over a stack)
-        plane = view.plane(i)
-        # learned fills work in place on the private plane copy
-        filled = fill(plane, m, out=plane, progress=scaled(progress, k, len(todo)))
-        n = view.n_color
-        out[i, ..., :n][m] = from_unit_float(filled[m], view.out_dtype)
+        if method in ("auto", "learned"):
+            # filled in place in the output, a crop at a time: no float32 copy of the plane
+            target = UnitPlane(out[i, ..., :n])
+            fill(target, m, out=target, progress=scaled(progress, k, len(todo)))
+        else:
+            out[i, ..., :n][m] = from_unit_float(fill(view.plane(i), m)[m], view.out_dtype)
     report(progress, len(todo), len(todo))
     return view.assemble(out)

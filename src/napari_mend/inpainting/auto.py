@@ -20,6 +20,7 @@ import numpy as np
 from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
 from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, hole_groups,
                       hole_radius)
+from .unit_plane import store
 
 CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
 """Classical fills ``auto`` may choose, by name."""
@@ -67,7 +68,7 @@ def _fill_classical(out, remaining, box, pixels, method: str) -> None:
                 continue
             crop, group = group_crop(tile, part, CLASSICAL_MARGIN, remaining.shape)
             filled = fill(out[crop], remaining[crop])
-            out[crop][group] = filled[group]
+            store(out, crop, group, filled[group])
     remaining[box] &= ~pixels
 
 
@@ -85,12 +86,13 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
         Inpainter model (its card holds the calibrated rules).
     progress : callable, optional
         Called as ``progress(done, total)`` as groups are filled.
-    out : (M, N, C) ndarray of float32, optional
-        Where to write the result; may be ``image`` itself (filled in place).
+    out : (M, N, C) ndarray of float32 or UnitPlane, optional
+        Where to write the result; may be ``image`` itself (filled in place),
+        also as a :class:`~napari_mend.inpainting.unit_plane.UnitPlane`.
 
     Returns
     -------
-    filled : (M, N, C) ndarray of float32
+    filled : (M, N, C) ndarray of float32 or UnitPlane
         ``out``, or a new array; pixels outside ``mask`` equal the input's
         exactly.
     """
@@ -111,6 +113,7 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
         done += 1
         if progress is not None:
             progress(done, len(groups))
+    del remaining
     if learned.any():
         def learned_progress(k, _total):
             if progress is not None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .unit_plane import UnitPlane, store
+
 DEFAULT_SETTINGS = {
     "window": 512,  # largest side of one network call
     "overlap": 64,  # overlap of neighbouring windows
@@ -54,11 +56,15 @@ def hole_groups(mask: np.ndarray, *, merge_distance: int = 16):
         group's pixels inside that box (other groups' pixels excluded).
     """
     mask = np.asarray(mask, dtype=bool)
-    if merge_distance > 0:
-        near = ndi.maximum_filter(mask.view(np.uint8), size=2 * (merge_distance // 2) + 1) > 0
+    if merge_distance > 0:  # non-zero where a hole is near
+        near = ndi.maximum_filter(mask.view(np.uint8), size=2 * (merge_distance // 2) + 1)
     else:
         near = mask
-    labels, _ = ndi.label(near, structure=np.ones((3, 3), bool))
+    try:  # half the memory of int32 labels when the groups fit
+        labels, _ = ndi.label(near, structure=np.ones((3, 3), bool), output=np.uint16)
+    except RuntimeError:  # more than 65535 groups
+        labels, _ = ndi.label(near, structure=np.ones((3, 3), bool))
+    del near
     groups = []
     for index, box in enumerate(ndi.find_objects(labels), start=1):
         if box is None:
@@ -105,14 +111,20 @@ def group_crop(box, pixels: np.ndarray, margin: int, shape):
 def check_plane(image, mask, out=None):
     """Validate a plane, its mask and an optional output array.
 
+    ``image`` may be a :class:`~napari_mend.inpainting.unit_plane.UnitPlane`
+    when ``out`` is the same object (filled in place).
+
     Returns
     -------
-    image : (M, N, C) ndarray
+    image : (M, N, C) ndarray or UnitPlane
     mask : (M, N) ndarray of bool
-    out : (M, N, C) ndarray of float32
+    out : (M, N, C) ndarray of float32 or UnitPlane
         ``out`` holding a copy of ``image`` (a new array when ``out`` is None).
     """
-    image = np.asarray(image)
+    in_place = isinstance(image, UnitPlane) and out is image
+    if isinstance(image, UnitPlane) and not in_place:
+        image = image[...]
+    image = image if in_place else np.asarray(image)
     mask = np.asarray(mask)
     if image.ndim != 3 or image.shape[-1] not in (1, 3):
         raise ValueError(f"image must be (M, N, 1) or (M, N, 3), got shape {image.shape}")
@@ -120,19 +132,48 @@ def check_plane(image, mask, out=None):
         raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
     if out is None:
         out = image.astype(np.float32, copy=True)
-    else:
-        if out.shape != image.shape or out.dtype != np.float32:
+    elif not in_place:
+        if out.shape != image.shape or out.dtype != np.float32 or not isinstance(out, np.ndarray):
             raise ValueError(f"out must be float32 of shape {image.shape}, got {out.dtype} "
                              f"{out.shape}")
         if out is not image:
             out[...] = image
-    return image, mask.astype(bool), out
+    return image, mask.astype(bool, copy=False), out
+
+
+RADIUS_TILE = 512
+"""Holes with a larger bounding box are measured tile by tile (see :func:`hole_radius`)."""
+RADIUS_REACH = 64
+"""Context (px) around each tile; thinner holes are measured exactly from it."""
 
 
 def hole_radius(pixels: np.ndarray) -> float:
-    """Radius (px) of the largest disc inside a hole: half its thickness."""
+    """Radius (px) of the largest disc inside a hole: half its thickness.
+
+    The largest Euclidean distance from a hole pixel to the nearest pixel
+    outside the hole. A long thin scratch has a large bounding box but a
+    small radius: it is measured tile by tile, each tile with
+    ``RADIUS_REACH`` px of context, so memory follows the tile, not the box.
+    Distances below the reach are exact that way; a thicker hole is measured
+    over its whole box.
+    """
     padded = np.pad(pixels, 1)
-    return float(ndi.distance_transform_edt(padded).max())
+    m, n = padded.shape
+    if max(m, n) <= RADIUS_TILE + 2 * RADIUS_REACH:
+        return float(ndi.distance_transform_edt(padded).max())
+    radius = 0.0
+    for r in range(0, m, RADIUS_TILE):
+        for c in range(0, n, RADIUS_TILE):
+            if not padded[r:r + RADIUS_TILE, c:c + RADIUS_TILE].any():
+                continue
+            r0, c0 = max(r - RADIUS_REACH, 0), max(c - RADIUS_REACH, 0)
+            window = padded[r0:r + RADIUS_TILE + RADIUS_REACH, c0:c + RADIUS_TILE + RADIUS_REACH]
+            depth = ndi.distance_transform_edt(window)
+            radius = max(radius, float(depth[r - r0:r - r0 + RADIUS_TILE,
+                                             c - c0:c - c0 + RADIUS_TILE].max()))
+    if radius >= RADIUS_REACH:  # a window may have missed the nearest outside pixel
+        return float(ndi.distance_transform_edt(padded).max())
+    return radius
 
 
 def robust_range(image: np.ndarray, mask: np.ndarray, *, percentiles=(0.5, 99.5)):
@@ -283,13 +324,15 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
         Name of an inpainter model in the registry (or a path to its files).
     progress : callable, optional
         Called as ``progress(done, total)`` after each group of holes.
-    out : (M, N, C) ndarray of float32, optional
+    out : (M, N, C) ndarray of float32 or UnitPlane, optional
         Where to write the result; may be ``image`` itself (which is then
-        filled in place, saving a copy of the plane).
+        filled in place, saving a copy of the plane), also as a
+        :class:`~napari_mend.inpainting.unit_plane.UnitPlane` (no float32
+        copy of the plane at all).
 
     Returns
     -------
-    filled : (M, N, C) ndarray of float32
+    filled : (M, N, C) ndarray of float32 or UnitPlane
         ``out``, or a new array; pixels outside ``mask`` equal the input's
         exactly.
     """
@@ -315,7 +358,7 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
         filled = filled * scale + lo
         if out.shape[-1] == 1:
             filled = filled.mean(axis=-1, keepdims=True)
-        out[crop][group] = filled[group]
+        store(out, crop, group, filled[group])
         remaining[crop] &= ~group
         if progress is not None:
             progress(done, len(groups))
