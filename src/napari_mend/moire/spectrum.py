@@ -102,9 +102,19 @@ def _tiles(channel: np.ndarray):
 
 
 def _spectra(channel: np.ndarray):
+    """Windowed spectra ``(ny, nx, TILE, TILE // 2 + 1)`` and their power, and the padded shape.
+
+    Computed a row of windows at a time, so no temporary the size of all the
+    windows is made.
+    """
     view, shape = _tiles(channel)
-    spec = np.fft.rfft2(view * _window(), axes=(-2, -1))
-    return spec, shape
+    window = _window()
+    spec = np.empty(view.shape[:2] + (TILE, TILE // 2 + 1), np.complex128)
+    power = np.empty(spec.shape, np.float64)
+    for i in range(view.shape[0]):
+        spec[i] = np.fft.rfft2(view[i] * window, axes=(-2, -1))
+        power[i] = np.abs(spec[i]) ** 2
+    return spec, power, shape
 
 
 def _frequency_radius() -> np.ndarray:
@@ -173,7 +183,7 @@ def _notch_change(spec: np.ndarray, rows, cols, gain: np.ndarray, shape, m: int,
 def has_peaks(plane: np.ndarray) -> bool:
     """Quick test whether any channel of ``(M, N, C)`` shows a moire peak.
 
-    The test of :func:`_analyse` on a quarter of its windows (side by side
+    The test of :func:`_notch_change_of` on a quarter of its windows (side by side
     instead of half-overlapping) at a lower peak level: a fast screen that
     errs towards passing an image on to the full analysis, which finds the
     pattern's region.
@@ -190,13 +200,39 @@ def has_peaks(plane: np.ndarray) -> bool:
     return False
 
 
-def _analyse(channel: np.ndarray, c: int):
-    """Log image, spectra and candidate peaks of one channel ``(M, N)`` (channel number ``c``)."""
+def _notch_change_of(channel: np.ndarray, c: int):
+    """Analyse one channel ``(M, N)`` (number ``c``) and work out what notching its peaks changes.
+
+    Returns
+    -------
+    g, lo, scale
+        The channel's log image and the unit-range mapping (see :func:`_log_unit`).
+    entries : list of dict
+        Its spectral peaks (see :class:`MoireReport`).
+    delta : (M, N) float64 ndarray or None
+        The change of ``g`` that notching makes (None: nothing to notch). The
+        windows' spectra are let go on return, before the change is weighted.
+    """
     g, lo, scale = _log_unit(channel.astype(np.float64))
-    spec, shape = _spectra(g)
-    power = np.abs(spec) ** 2
+    spec, power, shape = _spectra(g)
     cand, entries = _peaks(power.mean(axis=(0, 1)), c)
-    return (g, lo, scale, spec, power, shape, cand), entries
+    if not cand.any():
+        return g, lo, scale, entries, None
+    # only the bins at and next to the candidates are looked at, in every window
+    near = ndi.binary_dilation(cand, iterations=1)
+    rows, cols = np.nonzero(near)
+    background = np.concatenate([_bin_background(power[i:i + 1], rows, cols)  # a row at a time
+                                 for i in range(power.shape[0])])
+    at = power[:, :, rows, cols]
+    ratio = at / np.maximum(background, 1e-20)
+    seed = np.zeros(power.shape, bool)
+    first = cand[rows, cols]
+    seed[:, :, rows[first], cols[first]] = ratio[..., first] > LOCAL_RATIO
+    hit = ndi.binary_dilation(seed, structure=np.ones((1, 1, 3, 3), bool))[:, :, rows, cols]
+    if not hit.any():
+        return g, lo, scale, entries, None
+    gain = np.where(hit, np.sqrt(np.minimum(1.0, background / np.maximum(at, 1e-20))), 1.0)
+    return g, lo, scale, entries, _notch_change(spec, rows, cols, gain, shape, *channel.shape)
 
 
 def find_moire(plane: np.ndarray) -> MoireReport:
@@ -209,39 +245,37 @@ def find_moire(plane: np.ndarray) -> MoireReport:
     return notch_filter(plane)[1]
 
 
-def _notch(channel: np.ndarray, analysis, region: np.ndarray):
-    """One channel with its candidates notched (None if nothing changed); grows ``region``."""
-    g, lo, scale, spec, power, shape, cand = analysis
-    m, n = channel.shape
-    if not cand.any():
-        return None
-    # only the bins at and next to the candidates are looked at, in every window
-    near = ndi.binary_dilation(cand, iterations=1)
-    rows, cols = np.nonzero(near)
-    background = _bin_background(power, rows, cols)
-    at = power[:, :, rows, cols]
-    ratio = at / np.maximum(background, 1e-20)
-    seed = np.zeros(power.shape, bool)
-    first = cand[rows, cols]
-    seed[:, :, rows[first], cols[first]] = ratio[..., first] > LOCAL_RATIO
-    hit = ndi.binary_dilation(seed, structure=np.ones((1, 1, 3, 3), bool))[:, :, rows, cols]
-    if not hit.any():
-        return None
-    gain = np.where(hit, np.sqrt(np.minimum(1.0, background / np.maximum(at, 1e-20))), 1.0)
-    delta = _notch_change(spec, rows, cols, gain, shape, m, n)
-    # keep the change where the image holds what is removed (the windows
-    # spread it a little beyond the pattern), and where it is substantial
+def _apply_where_held(channel: np.ndarray, g, lo: float, scale: float, delta: np.ndarray,
+                      region: np.ndarray) -> np.ndarray:
+    """``channel`` with the notch's change ``delta`` (of ``g``) kept where it is real; grows ``region``.
+
+    The change is kept where the image holds what is removed (the windows
+    spread it a little beyond the pattern) and where it is substantial. In
+    place where possible: few full-size temporaries.
+    """
     power = ndi.gaussian_filter(delta ** 2, REGION_SIGMA)
-    held = -ndi.gaussian_filter(delta * (g - ndi.gaussian_filter(g, REGION_SIGMA)),
-                                REGION_SIGMA) / np.maximum(power, 1e-12)
-    weight = np.clip(np.sqrt(power) / REGION_LEVEL - 1, 0, 1) * np.clip(2 * held - 0.5, 0, 1)
+    held = g - ndi.gaussian_filter(g, REGION_SIGMA)
+    held *= delta
+    held = ndi.gaussian_filter(held, REGION_SIGMA)
+    np.negative(held, out=held)
+    held /= np.maximum(power, 1e-12)
+    weight = np.sqrt(power)
+    del power
+    weight /= REGION_LEVEL
+    weight -= 1
+    np.clip(weight, 0, 1, out=weight)
+    held *= 2
+    held -= 0.5
+    np.clip(held, 0, 1, out=held)
+    weight *= held
+    del held
     delta *= weight
     changed = weight > 0
+    del weight
     region |= changed
-    g_new = g + delta
-    x_new = (np.exp(g_new) - LOG_OFFSET) * scale + lo
-    x_old = (np.exp(g) - LOG_OFFSET) * scale + lo
-    return np.where(changed, channel + (x_new - x_old), channel)
+    x_new = (np.exp(g + delta) - LOG_OFFSET) * scale + lo
+    x_new -= (np.exp(g) - LOG_OFFSET) * scale + lo
+    return np.where(changed, channel + x_new, channel)
 
 
 def notch_filter(plane: np.ndarray):
@@ -256,9 +290,8 @@ def notch_filter(plane: np.ndarray):
     out = plane.astype(np.float32, copy=True)
     report = MoireReport(region=np.zeros(plane.shape[:2], bool))
     for c in range(plane.shape[-1]):  # one channel's spectra at a time (memory)
-        analysis, entries = _analyse(plane[..., c], c)
+        g, lo, scale, entries, delta = _notch_change_of(plane[..., c], c)
         report.peaks.extend(entries)
-        notched = _notch(plane[..., c], analysis, report.region)
-        if notched is not None:
-            out[..., c] = notched
+        if delta is not None:
+            out[..., c] = _apply_where_held(plane[..., c], g, lo, scale, delta, report.region)
     return out, report
