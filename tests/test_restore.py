@@ -56,7 +56,7 @@ def test_each_class_goes_to_its_remover(monkeypatch):
     clean, damaged, labels = scene()
     monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
     mended, found, report = nm.restore(damaged, channel_axis=-1, fill="telea",
-                                       return_report=True)
+                                       complete_text=False, return_report=True)
     assert np.array_equal(found, labels)
     assert mended.shape == damaged.shape and mended.dtype == damaged.dtype
     text = labels == CLASS_IDS["text"]
@@ -129,17 +129,20 @@ def test_deidentify_writes_image_and_report(tmp_path, monkeypatch):
     assert data.dtype == np.uint8 and prov["operation"] == "restore"
     body = json.loads(report_path(out).read_text())
     assert body["counts"] == {"text": 1}
-    assert body["regions"][0]["bbox"] == [4, 6, 12, 40]
+    # the detected box [4, 6, 12, 40], grown over its edges by the text completion
+    top, left, bottom, right = body["regions"][0]["bbox"]
+    assert 1 <= top <= 4 and 3 <= left <= 6 and 12 <= bottom <= 15 and 40 <= right <= 43
+    assert body["provenance"]["parameters"]["complete_text"] is True
     # the watermark and moire were not asked for: left as they were
-    assert np.array_equal(data[labels != CLASS_IDS["text"]],
-                          np.round(damaged * 255).astype(np.uint8)[labels != CLASS_IDS["text"]])
+    keep = np.isin(labels, [CLASS_IDS["watermark"], CLASS_IDS["moire"]])
+    assert np.array_equal(data[keep], np.round(damaged * 255).astype(np.uint8)[keep])
     assert main(["deidentify", str(src), "-o", str(out)]) == 2  # no overwrite
 
 
 def test_lazy_restore_mends_each_class_as_in_memory(monkeypatch):
     """Blocks of a dask image go through the same removers as the in-memory restore."""
     da = pytest.importorskip("dask.array")
-    from napari_mend.restore import mend_labels
+    from napari_mend.restore import complete_text_labels, mend_labels
     from napari_mend.scale import lazy
 
     clean, damaged, labels = scene()
@@ -147,15 +150,18 @@ def test_lazy_restore_mends_each_class_as_in_memory(monkeypatch):
     monkeypatch.setattr(lazy, "detect", lambda *a, **k: da.from_array(labels, chunks=32))
     mended, found = lazy.restore(da.from_array(image, chunks=(32, 32, 3)), channel_axis=-1,
                                  fill="telea", chunk=SIZE * 2)
-    mended = mended.compute()
-    expected = mend_labels(image, labels, channel_axis=-1, fill="telea")
+    mended, found = mended.compute(), found.compute()
+    # the detected text completed as in memory, then each class mended as in memory
+    completed = complete_text_labels(image, labels, channel_axis=-1)
+    assert np.array_equal(found, completed) and not np.array_equal(completed, labels)
+    expected = mend_labels(image, completed, channel_axis=-1, fill="telea")
     assert mended.dtype == np.uint8
     # one block: the in-memory result (the moire filter ran on floats, not on uint8: +-1)
     assert np.abs(mended.astype(int) - expected).max() <= 1
     mark = labels == CLASS_IDS["watermark"]
     filled = nm.inpaint(image, mark, channel_axis=-1, method="telea")
     assert psnr(mended[mark] / 255, clean[mark]) > psnr(filled[mark] / 255, clean[mark])
-    assert np.array_equal(mended[labels == 0], image[labels == 0])
+    assert np.array_equal(mended[found == 0], image[found == 0])
 
 
 def test_mend_labels_stays_lazy_for_dask_images_and_wants_integer_labels():

@@ -147,6 +147,13 @@ def cmd_inpaint(args) -> int:
     return 0
 
 
+def text_completion_arg(parser) -> None:
+    """The ``--no-complete-text`` option of the commands that remove detected text."""
+    parser.add_argument("--no-complete-text", dest="complete_text", action="store_false",
+                        help="mend detected text as found, without growing it to whole "
+                             "annotations by colour (missed glyphs, rims, label backgrounds)")
+
+
 def cmd_restore(args) -> int:
     from .classes import DEFECT_CLASSES
     from .restore import restore, restore_provenance
@@ -155,10 +162,10 @@ def cmd_restore(args) -> int:
     data, axis, source = _input(args)
     mended, labels = restore(data, channel_axis=axis, detector=args.detector, fill=args.fill,
                              threshold=args.threshold, classes=args.classes,
-                             progress=_progress("restore"))
+                             complete_text=args.complete_text, progress=_progress("restore"))
     prov = restore_provenance(data, labels, detector=args.detector, fill=args.fill,
                               threshold=args.threshold, classes=args.classes, source=source,
-                              channel_axis=axis)
+                              channel_axis=axis, complete_text=args.complete_text)
     if out.suffix == ".mend":
         from .io.bundle import write_bundle
 
@@ -272,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                    default="auto")
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--classes", nargs="+", choices=classes, default=None)
+    text_completion_arg(p)
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("demo", help="open napari with a sample image and the widget docked")

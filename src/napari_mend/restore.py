@@ -23,6 +23,7 @@ from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
 from .detection.api import detect_scores
 from .inpainting.api import inpaint
 from .progress import scaled
+from .scale.lazy import is_lazy
 
 FILLED_CLASSES = ("scratch", "dust", "blotch", "text", "watermark")
 """Classes that inpainting alone can mend (:func:`mend_labels` inverts watermarks
@@ -111,7 +112,7 @@ def write_regions_report(path, report: dict, *, provenance: dict | None = None,
 
 
 def restore_provenance(image, labels, *, detector, fill, threshold, classes, source,
-                       channel_axis=None) -> dict:
+                       channel_axis=None, complete_text=True) -> dict:
     """Provenance record of a :func:`restore` run (models of both steps included)."""
     from .detection.api import method_model as detection_model
     from .inpainting.api import method_model as fill_model
@@ -121,13 +122,14 @@ def restore_provenance(image, labels, *, detector, fill, threshold, classes, sou
     return make_provenance(
         operation="restore", method=f"{detector}+{fill}",
         parameters={"detector": detector, "fill": fill, "threshold": threshold,
-                    "classes": classes, "source": source, "channel_axis": channel_axis},
+                    "classes": classes, "complete_text": complete_text, "source": source,
+                    "channel_axis": channel_axis},
         image=image, mask=labels,
         model=[card_or_none(detection_model(detector)), card_or_none(fill_model(fill))])
 
 
 def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
-            classes=None, progress=None, return_report=False):
+            classes=None, complete_text=True, progress=None, return_report=False):
     """Detect defects and mend them.
 
     Parameters
@@ -145,6 +147,10 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         Detection threshold in ``[0, 1]``.
     classes : iterable of str or int, optional
         Classes to detect and mend; default all.
+    complete_text : bool, optional
+        Grow detected burned-in text to whole annotations by colour before
+        mending (:func:`napari_mend.detection.complete_text`): missed glyphs
+        next to found ones, anti-aliased rims, label backgrounds.
     progress : callable, optional
         ``progress(done, total)``.
     return_report : bool, optional
@@ -173,11 +179,29 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     scores = detect_scores(image, channel_axis=channel_axis, method=detector,
                            progress=scaled(progress, 0, 4))
     labels = scores.labels(threshold=threshold, classes=classes)
+    if complete_text:
+        labels = complete_text_labels(image, labels, channel_axis=channel_axis)
     mended = mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                          progress=scaled(progress, 1, 4, span=3))
     if return_report:
         return mended, labels, regions_report(labels, scores.scores, classes=classes)
     return mended, labels
+
+
+def complete_text_labels(image, labels, *, channel_axis=None):
+    """:func:`~napari_mend.detection.complete_text` on every plane of an image and its labels."""
+    from ._validation import plane_view
+    from .detection.text_completion import complete_text
+
+    if is_lazy(image) or is_lazy(labels):
+        from .scale import lazy
+
+        return lazy.complete_text_labels(image, labels, channel_axis=channel_axis)
+    view = plane_view(image, channel_axis=channel_axis)
+    flat = np.asarray(labels).reshape((-1,) + labels.shape[-2:])
+    out = np.stack([complete_text(view.raw_plane(i), flat[i], channel_axis=-1)
+                    for i in range(view.n_planes)])
+    return out.reshape(labels.shape)
 
 
 def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, classes=None,
@@ -214,7 +238,6 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, cl
         Same shape and dtype as ``image`` (float16 gives float32); pixels
         outside the mended labels are bit-identical to the input's.
     """
-    from .scale.lazy import is_lazy
     from .special import demoire, remove_watermark
 
     if is_lazy(image):

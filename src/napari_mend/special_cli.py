@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import CLIError, _input, _output, _progress, read_image
+from .cli import CLIError, _input, _output, _progress, read_image, text_completion_arg
 from .detection.api import METHODS as DETECT_METHODS
 from .inpainting.api import METHODS as FILL_METHODS
 
@@ -109,12 +109,13 @@ def cmd_deidentify(args) -> int:
     data, axis, source = _input(args)
     mended, labels, report = restore(data, channel_axis=axis, detector=args.detector,
                                      fill=args.fill, threshold=args.threshold,
-                                     classes=args.classes, progress=_progress("deidentify"),
-                                     return_report=True)
+                                     classes=args.classes, complete_text=args.complete_text,
+                                     progress=_progress("deidentify"), return_report=True)
     detector_model = "detector" if args.detector == "learned" else None
     prov = make_provenance(operation="restore", method=f"{args.detector}+{args.fill}",
                            parameters={"threshold": args.threshold, "classes": args.classes,
-                                       "source": source, "report": report_file.name},
+                                       "complete_text": args.complete_text, "source": source,
+                                       "report": report_file.name},
                            image=data, mask=labels, model=card_or_none(detector_model))
     write_image_tiff(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     write_regions_report(report_file, report, provenance=prov, overwrite=args.overwrite)
@@ -183,5 +184,6 @@ def register(subparsers) -> None:
     p.add_argument("--fill", choices=fills, default="auto")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="0..1; lower finds more (and removes more)")
+    text_completion_arg(p)
     p.set_defaults(func=cmd_deidentify)
 

@@ -50,6 +50,8 @@ CLASSICAL_DEPTH = 64
 """Margin of a block for the classical detector (its largest filters are ~40 px)."""
 INPAINT_DEPTH = 64
 """Margin of a block for inpainting (context around holes near a block edge)."""
+TEXT_DEPTH = 48
+"""Margin of a block for completing detected text (how far a text block may grow)."""
 N_CLASSES = len(DEFECT_CLASSES)
 
 
@@ -445,13 +447,43 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None,
     return _mend_lazily(layout, _lazy_mask(mask, layout), fill, depth)
 
 
+def _text_block(labels, block, *, n_color):
+    """:func:`~napari_mend.detection.complete_text` on each plane of a block (labels ``(..., 1)``)."""
+    from ..detection.text_completion import complete_text
+
+    out = labels.copy()
+    for idx in np.ndindex(block.shape[:-3]):
+        out[idx][..., 0] = complete_text(block[idx][..., :n_color], labels[idx][..., 0],
+                                         channel_axis=-1)
+    return out
+
+
+def complete_text_labels(image, labels, *, channel_axis=None, chunk: int = DEFAULT_CHUNK,
+                         depth: int = TEXT_DEPTH):
+    """Lazy :func:`napari_mend.restore.complete_text_labels`, block by block with ``depth`` px of context.
+
+    Returns
+    -------
+    labels : dask.array.Array
+        The image's spatial shape, ``labels``' dtype.
+    """
+    layout = _layout(image, channel_axis=channel_axis, chunk=chunk)
+    found = _lazy_labels(labels, layout)
+    d = layout.depth(depth)
+    out = _overlapped(found, d)[..., None].map_blocks(
+        _text_block, _overlapped(layout.work, d), n_color=layout.view.n_color, dtype=found.dtype)
+    return _trimmed(out, d)[..., 0]
+
+
 def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
-            classes=None, chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH):
+            classes=None, complete_text: bool = True, chunk: int = DEFAULT_CHUNK,
+            depth: int = INPAINT_DEPTH):
     """Lazy :func:`napari_mend.restore` of a dask or zarr image.
 
     Each block is mended by :func:`napari_mend.restore.mend_labels` with
     ``depth`` pixels of context: holes inpainted, watermarks inverted,
-    moire filtered, as in memory.
+    moire filtered, as in memory; detected text is first completed
+    (``complete_text``, see :func:`napari_mend.restore.restore`).
 
     Returns
     -------
@@ -461,6 +493,8 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     """
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
+    if complete_text:
+        labels = complete_text_labels(image, labels, channel_axis=channel_axis, chunk=chunk)
     return mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                        chunk=chunk, depth=depth), labels
 

@@ -1,0 +1,137 @@
+"""Completing detected burned-in text to whole annotations.
+
+A burned-in annotation is drawn in one colour over the image, with
+anti-aliased edges, sometimes on a flat label background. A detector that
+finds part of an annotation (most glyphs of a line, part of a box outline)
+leaves the rest, and for de-identification every annotation pixel matters.
+:func:`complete_text` grows each detected text block by colour:
+
+1. Detected text pixels closer than ``gap`` px form one block; the block's
+   text colour is the median of its detected pixels and its background
+   colour the median of a ring around them.
+2. Pixels near the block whose colour lies at least half-way from the
+   background to the text colour, and near the line between the two, are added, ``GROW_STEPS`` times, each time
+   within ``reach`` px of the text found so far, so neighbouring glyphs that
+   the detector missed join (at most ``GROW_STEPS * reach`` px away).
+3. Anti-aliased rims: pixels next to the text that moved at least
+   ``RIM_SHIFT`` of the way towards the text colour are added, then the
+   text is grown by ``rim`` px.
+4. A label background (a flat field around the text, different from the
+   image around it) is added where it surrounds the text.
+
+Blocks whose text and background colours are too close to tell apart are
+left as detected. Other classes' labels are never overwritten.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..classes import CLASS_IDS
+
+MIN_CONTRAST = 0.08
+"""Text and background colours closer than this (unit range) are not grown."""
+OFF_AXIS = 0.25
+"""Largest distance from the background-to-text colour line (share of the contrast) of text."""
+RIM_SHIFT = 0.15
+"""Share of the way towards the text colour that makes a pixel next to the text a rim."""
+GROW_STEPS = 4
+"""Steps of ``reach`` px by which text grows at most (so at most ``GROW_STEPS * reach`` px)."""
+FLAT_SPREAD = 0.008
+"""A ring around the text this uniform (median absolute deviation) may be a label background."""
+
+
+def _unit(plane: np.ndarray) -> np.ndarray:
+    """``(M, N, C)`` plane mapped to about ``[0, 1]`` by its 0.5 / 99.5 percentiles."""
+    plane = np.asarray(plane, np.float32)
+    lo, hi = np.percentile(plane[::4, ::4], (0.5, 99.5))
+    return (plane - lo) / np.float32(hi - lo if hi > lo else 1.0)
+
+
+def _grow_block(crop: np.ndarray, found: np.ndarray, *, reach: int, rim: int):
+    """Completed text pixels of one block (bool, like ``found``), or None to leave it.
+
+    ``crop`` is the unit-range image around the block, ``found`` its detected text.
+    """
+    ring = ndi.binary_dilation(found, iterations=3) & ~ndi.binary_dilation(found, iterations=1)
+    if not ring.any():
+        return None
+    colour = np.median(crop[found], axis=0)
+    background = np.median(crop[ring], axis=0)
+    axis = colour - background
+    contrast = float(np.sqrt((axis ** 2).sum()))
+    if contrast < MIN_CONTRAST:
+        return None
+    # position of every pixel between background (0) and text colour (1)
+    t = ((crop - background) @ axis) / contrast ** 2
+    off_axis = np.sqrt(np.maximum(((crop - background) ** 2).sum(-1) - (t * contrast) ** 2, 0))
+    like_text = (t >= 0.5) & (off_axis < OFF_AXIS * contrast)
+    grown = found.copy()
+    for _ in range(GROW_STEPS):  # missed glyphs join through their neighbours
+        more = like_text & ndi.binary_dilation(grown, iterations=reach) & ~grown
+        if not more.any():
+            break
+        grown |= more
+    grown |= (t >= RIM_SHIFT) & ndi.binary_dilation(grown, iterations=1)
+    if rim:
+        grown = ndi.binary_dilation(grown, iterations=rim)
+    spread = np.median(np.abs(crop[ring] - background), axis=0).max()
+    if spread < FLAT_SPREAD:  # a label background: its flat field around the text
+        flat = np.sqrt(((crop - background) ** 2).sum(-1)) < max(3 * spread, 0.02)
+        field, _ = ndi.label(flat | grown)
+        touching = np.unique(field[grown])
+        grown |= np.isin(field, touching[touching > 0]) & flat & ndi.binary_dilation(
+            grown, iterations=reach)
+    return grown
+
+
+def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int = 6,
+                  rim: int = 1):
+    """Grow detected burned-in text to whole annotations (see the module docstring).
+
+    Parameters
+    ----------
+    image : (M, N[, C]) ndarray
+        One plane, gray or colour (RGBA: alpha ignored).
+    labels : (M, N) integer ndarray
+        Detected defects (:func:`napari_mend.detect`); only the text label
+        grows, into unlabelled pixels.
+    channel_axis : int or None, optional
+        Colour axis of ``image``; ``None`` means gray.
+    gap : int, optional
+        Detected text pixels closer than this (px) form one block.
+    reach : int, optional
+        How far (px) text grows from what was found in one step.
+    rim : int, optional
+        Final growth (px) over anti-aliased edges.
+
+    Returns
+    -------
+    labels : (M, N) ndarray
+        New array, ``labels``' dtype.
+    """
+    labels = np.asarray(labels)
+    plane = np.asarray(image)
+    if channel_axis is not None:
+        plane = np.moveaxis(plane, channel_axis, -1)[..., :3]
+    else:
+        plane = plane[..., None]
+    if plane.shape[:2] != labels.shape or labels.ndim != 2:
+        raise ValueError(f"labels of shape {labels.shape} do not match the image's plane "
+                         f"{plane.shape[:2]}; pass one (M, N) plane and its labels")
+    out = labels.copy()
+    text = labels == CLASS_IDS["text"]
+    if not text.any():
+        return out
+    unit = _unit(plane)
+    blocks, _ = ndi.label(ndi.binary_dilation(text, iterations=gap // 2))
+    margin = GROW_STEPS * reach + rim + 2
+    for index, box in enumerate(ndi.find_objects(blocks), start=1):
+        box = tuple(slice(max(s.start - margin, 0), s.stop + margin) for s in box)
+        found = text[box] & (blocks[box] == index)
+        grown = _grow_block(unit[box], found, reach=reach, rim=rim)
+        if grown is not None:
+            target = out[box]
+            target[grown & (target == 0)] = CLASS_IDS["text"]
+    return out

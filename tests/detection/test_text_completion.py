@@ -1,0 +1,105 @@
+"""Growing detected burned-in text to whole annotations."""
+
+import importlib
+
+import numpy as np
+import pytest
+from skimage import data
+
+import napari_mend as nm
+from napari_mend.classes import CLASS_IDS
+from napari_mend.detection import complete_text
+from napari_mend.synthesis.text import render_text_mask
+
+TEXT = CLASS_IDS["text"]
+
+
+def annotated(colour=(1.0, 1.0, 0.2), *, label_background=None):
+    """An astronaut crop with a burned-in, anti-aliased two-line annotation, and its pixels."""
+    image = data.astronaut()[100:260, 180:420].astype(np.float32) / 255
+    cover = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
+                             position=(20, 12))
+    drawn = cover > 0
+    if label_background is not None:
+        rows, cols = np.nonzero(drawn)
+        box = (slice(rows.min() - 3, rows.max() + 4), slice(cols.min() - 3, cols.max() + 4))
+        image[box] = label_background
+        drawn = np.zeros_like(drawn)
+        drawn[box] = True
+    image = image * (1 - cover[..., None]) + np.asarray(colour, np.float32) * cover[..., None]
+    return image, drawn
+
+
+def partial_detection(cover_mask, band=None):
+    """Labels that 'find' the strong text pixels in every other band of ``band`` columns.
+
+    Like a detector that misses glyphs here and there (and their faint rims).
+    """
+    labels = np.zeros(cover_mask.shape, np.uint8)
+    cols = np.arange(cover_mask.shape[1])[None, :]
+    labels[cover_mask & ((cols // band) % 2 == 0 if band else True)] = TEXT
+    return labels
+
+
+def test_missed_glyphs_and_rims_join_the_detected_text():
+    image, drawn = annotated()
+    strong = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
+                              position=(20, 12)) > 0.6
+    labels = partial_detection(strong, band=20)
+    before = labels.copy(), image.copy()
+    grown = complete_text(image, labels, channel_axis=-1)
+    np.testing.assert_array_equal(labels, before[0])
+    np.testing.assert_array_equal(image, before[1])
+    found, now = labels == TEXT, grown == TEXT
+    assert found[drawn].mean() < 0.4  # the detector found a third of the annotation
+    assert now[drawn].mean() > 0.97  # completed: nearly every drawn pixel
+    assert (now & ~drawn).sum() < drawn.sum()  # growth stays around the annotation
+    assert (grown[found] == TEXT).all()
+
+
+def test_label_background_is_taken_with_the_text():
+    image, drawn = annotated(colour=(0.0, 0.0, 0.0), label_background=(0.95, 0.95, 0.9))
+    cover = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
+                             position=(20, 12)) > 0.6
+    grown = complete_text(image, partial_detection(cover), channel_axis=-1)
+    assert (grown == TEXT)[drawn].mean() > 0.95
+
+
+def test_other_classes_low_contrast_and_no_text_are_left_alone():
+    image, drawn = annotated()
+    labels = partial_detection(drawn, band=20)
+    labels[:, 100:] = CLASS_IDS["scratch"]
+    grown = complete_text(image, labels, channel_axis=-1)
+    np.testing.assert_array_equal(grown[:, 100:], labels[:, 100:])
+    # text of the background's own colour cannot be told apart: left as found
+    flat = np.full((60, 80), 0.5, np.float32)
+    found = np.zeros((60, 80), np.uint8)
+    found[20:24, 10:40] = TEXT
+    np.testing.assert_array_equal(complete_text(flat, found), found)
+    empty = np.zeros_like(labels)
+    assert not complete_text(image, empty, channel_axis=-1).any()
+    with pytest.raises(ValueError, match="do not match"):
+        complete_text(image, labels[:-1], channel_axis=-1)
+
+
+def test_restore_completes_text_unless_asked_not_to(monkeypatch):
+    restore_module = importlib.import_module("napari_mend.restore")
+    from napari_mend.detection.scores import DefectScores
+
+    image, drawn = annotated()
+    image = np.round(image * 255).astype(np.uint8)
+    strong = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
+                              position=(20, 12)) > 0.6
+    labels = partial_detection(strong, band=20)
+
+    def detect_scores(img, **kwargs):
+        scores = np.zeros((6,) + labels.shape, np.float32)
+        scores[TEXT - 1][labels == TEXT] = 0.9
+        return DefectScores(scores=scores, method="learned")
+
+    monkeypatch.setattr(restore_module, "detect_scores", detect_scores)
+    _, found = nm.restore(image, channel_axis=-1, fill="telea", classes=["text"])
+    _, as_found = nm.restore(image, channel_axis=-1, fill="telea", classes=["text"],
+                             complete_text=False)
+    assert (found == TEXT)[drawn].mean() > 0.97
+    np.testing.assert_array_equal(as_found, detect_scores(image).labels(classes=["text"]))
