@@ -2,6 +2,7 @@
 
     python benchmarks/bench_inpainter.py            # all cases
     python benchmarks/bench_inpainter.py --quick    # smaller images, for a smoke test
+    python benchmarks/bench_inpainter.py --skip-speed   # the memory table only
 
 Cases (targets from the learned-inpainting issue):
 
@@ -149,6 +150,7 @@ def main(argv=None) -> int:
                         help="torch threads (default: torch's choice); on a machine busy with "
                              "other jobs, 1 thread is much faster than oversubscribed cores")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
     import os
 
@@ -160,9 +162,10 @@ def main(argv=None) -> int:
     sizes = (1024, 512, 1024) if args.quick else (4096, 2048, 8192)
     print(f"torch threads: {torch.get_num_threads()}, load average before: "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
-    print("| case | method | seconds | x Telea |\n|---|---|---|---|", flush=True)
-    for case, name, t, ratio in speed(sizes[0], sizes[1], args.repeat):
-        print(f"| {case} | {name} | {t:.2f} | {ratio:.2f} |", flush=True)
+    if not args.skip_speed:
+        print("| case | method | seconds | x Telea |\n|---|---|---|---|", flush=True)
+        for case, name, t, ratio in speed(sizes[0], sizes[1], args.repeat):
+            print(f"| {case} | {name} | {t:.2f} | {ratio:.2f} |", flush=True)
     if args.skip_memory:
         return 0
     print("\n| case | peak resident memory (GB) |\n|---|---|")

@@ -152,14 +152,15 @@ def collection(*, trials: int = 4, crop: int = 160, sizes=SIZES, seed: int = 11,
 
 
 def text_recall(*, repeats: int = 4, seed: int = 7, min_side: int = 64, threshold: float = 0.5,
-                grow: int = 2) -> dict:
+                grow: int = 2, complete_text: bool = True) -> dict:
     """Burned-in annotations: how often the learned detector finds every annotation pixel.
 
     Each validation image gets ``repeats`` annotation sets from
     :func:`napari_mend.synthesis.add_text`; :func:`napari_mend.restore` with
     ``classes=['text']`` detects and fills them. A case is recalled when every
     annotation pixel is inside the detected text (``strict``), or inside it
-    grown by ``grow`` px (``grown``: faint anti-aliased rims).
+    grown by ``grow`` px (``grown``: faint anti-aliased rims). ``complete_text``
+    is passed to ``restore``.
     """
     from scipy import ndimage as ndi
 
@@ -173,7 +174,7 @@ def text_recall(*, repeats: int = 4, seed: int = 7, min_side: int = 64, threshol
             rng = np.random.default_rng([seed, i, r])
             marked, mask = add_text(clean, rng)
             mended, labels = restore(marked, channel_axis=-1, classes=["text"],
-                                     threshold=threshold)
+                                     threshold=threshold, complete_text=complete_text)
             found = labels == CLASS_IDS["text"]
             grown = ndi.binary_dilation(found, iterations=grow) if grow else found
             rows.append({"image": name, "repeat": r, "pixels": int(mask.sum()),
@@ -315,6 +316,8 @@ def main(argv=None) -> int:
     parser.add_argument("--figure", default=None, help="also plot the collection curve here")
     parser.add_argument("--text", action="store_true",
                         help="also measure burned-in annotation recall (learned detector)")
+    parser.add_argument("--no-complete-text", dest="complete_text", action="store_false",
+                        help="with --text: mend the text as detected, without completing it")
     parser.add_argument("--example", default=None,
                         help="also save a single-image example figure here")
     args = parser.parse_args(argv)
@@ -324,7 +327,7 @@ def main(argv=None) -> int:
                        shifts=tuple(int(s) for s in args.shifts.split(",") if s != ""),
                        fill=args.fill)
     if args.text:
-        results["text"] = text_recall(repeats=args.repeats)
+        results["text"] = text_recall(repeats=args.repeats, complete_text=args.complete_text)
     print(markdown(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
