@@ -163,3 +163,35 @@ def test_mend_inverts_a_labelled_watermark_instead_of_filling_it(make_napari_vie
 
     assert error(mended) < 0.5 * error(filled)  # the content under the mark comes back
     np.testing.assert_array_equal(mended[~mark], marked[~mark])
+
+
+def test_found_text_grows_to_the_whole_annotation_unless_unticked(make_napari_viewer, qtbot,
+                                                                   monkeypatch):
+    import napari_mend._widgets.mend_widget as mw
+    from napari_mend.classes import CLASS_IDS
+    from napari_mend.detection.scores import DefectScores
+    from napari_mend.synthesis.text import render_text_mask
+
+    image = np.full((120, 200), 40, np.uint8)
+    cover = render_text_mask(image.shape, "PAT 0042 2026-11-25", size=14, position=(30, 10))
+    image = np.round(image + (235 - 40) * cover).astype(np.uint8)
+    drawn = cover > 0
+    # the detector saw the strong pixels of every other 20-px band of columns
+    found = (cover > 0.6) & ((np.arange(200)[None, :] // 20) % 2 == 0)
+
+    def detect_scores(data, **kwargs):
+        scores = np.zeros((6,) + image.shape, np.float32)
+        scores[CLASS_IDS["text"] - 1][found] = 0.9
+        return DefectScores(scores=scores, method="learned")
+
+    monkeypatch.setattr(mw, "detect_scores", detect_scores)
+    viewer, widget = dock(make_napari_viewer)
+    layer = viewer.add_image(image, name="scan")
+    widget.image.value = layer
+    wait_for(qtbot, widget, widget.run_detect())
+    defects = viewer.layers[defects_layer_name("scan")]
+    assert (defects.data == CLASS_IDS["text"])[drawn].mean() > 0.97
+    assert defects.metadata["provenance"]["parameters"]["complete_text"] is True
+    widget.complete_text.value = False  # re-labels the cached scores as found
+    assert (defects.data == CLASS_IDS["text"])[drawn].mean() < 0.6
+    assert defects.metadata["provenance"]["parameters"]["complete_text"] is False

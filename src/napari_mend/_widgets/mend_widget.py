@@ -7,6 +7,7 @@ from pathlib import Path
 import napari
 import numpy as np
 from magicgui.widgets import (
+    CheckBox,
     ComboBox,
     Container,
     FileEdit,
@@ -29,7 +30,7 @@ from ..inpainting.api import method_model as fill_model
 from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
 from ..models.registry import card_or_none, list_models
-from ..restore import mend_labels
+from ..restore import complete_text_labels, mend_labels
 from ..scale.lazy import compute as lazy_compute
 from ..scale.lazy import is_lazy
 from ._events import MODEL_EVENTS, connect_while_alive
@@ -76,6 +77,9 @@ class MendWidget(Container):
         self.detect_button = PushButton(text="Detect")
         self.sensitivity = FloatSlider(label="sensitivity", min=0.0, max=1.0, step=0.01,
                                        value=0.5)
+        self.complete_text = CheckBox(text="grow found text to whole annotations", value=True,
+                                      tooltip="missed glyphs next to found ones, anti-aliased "
+                                              "rims and label backgrounds join the text")
         self.defects = create_widget(annotation=Labels, label="defects")
         self.edit_hint = Label(value="Edit the defects layer with napari's brush and eraser.")
         self.fill_method = ComboBox(label="fill", choices=list(FILL_METHODS), value="auto")
@@ -90,7 +94,7 @@ class MendWidget(Container):
             self.image,
             Label(value="<b>1. Detect</b>"), self.detect_method, self.detector_model,
             self.model_info, self.classes, self.legend,
-            self.detect_button, self.sensitivity,
+            self.detect_button, self.sensitivity, self.complete_text,
             Label(value="<b>2. Check</b>"), self.defects, self.edit_hint,
             Label(value="<b>3. Mend</b>"), self.fill_method, self.inpainter_model, self.mend_button,
             Label(value="<b>4. Save</b>"), self.save_path, self.save_button,
@@ -99,6 +103,7 @@ class MendWidget(Container):
         self.detect_button.changed.connect(self.run_detect)
         self.sensitivity.changed.connect(self._rethreshold)
         self.classes.changed.connect(self._rethreshold)
+        self.complete_text.changed.connect(self._rethreshold)
         self.mend_button.changed.connect(self.run_mend)
         self.save_button.changed.connect(self.save_bundle)
         self.detect_method.changed.connect(self._show_model)
@@ -146,16 +151,24 @@ class MendWidget(Container):
     def _selected_classes(self):
         return list(self.classes.value)
 
-    def _labels_task(self, scores):
+    def _label_parameters(self) -> dict:
+        return {"threshold": self.threshold, "classes": self._selected_classes(),
+                "complete_text": self.complete_text.value}
+
+    def _labels_task(self, scores, data, axis):
         """A worker task: Labels of ``scores`` at the current settings, as numpy.
 
-        Lazy (dask) scores are computed block by block with progress; the
-        Labels themselves are always computed, since the curator edits them.
+        Text is completed from the image ``data`` when asked. Lazy (dask)
+        scores are computed block by block with progress; the Labels
+        themselves are always computed, since the curator edits them.
         """
         threshold, classes = self.threshold, self._selected_classes()
+        complete = self.complete_text.value
 
         def task(progress):
             labels = scores.labels(threshold=threshold, classes=classes)
+            if complete:
+                labels = complete_text_labels(data, labels, channel_axis=axis)
             if is_lazy(labels):
                 (labels,) = lazy_compute(labels, progress=progress)
             return labels
@@ -177,7 +190,7 @@ class MendWidget(Container):
         def compute(progress):
             scores = detect_scores(data, channel_axis=axis, method=method, model=model,
                                    progress=progress)
-            return scores, self._labels_task(scores)(progress)
+            return scores, self._labels_task(scores, data, axis)(progress)
 
         return self.runner.run(compute, lambda r: self._detected(layer, data, *r), "detect")
 
@@ -186,8 +199,7 @@ class MendWidget(Container):
         name = defects_layer_name(layer.name)
         provenance = make_provenance(
             operation="detect", method=scores.method,
-            parameters={"threshold": self.threshold, "classes": self._selected_classes()},
-            image=data, mask=labels, model=scores.model,
+            parameters=self._label_parameters(), image=data, mask=labels, model=scores.model,
         )
         existing = self._layer_by_name(name)
         if isinstance(existing, Labels):
@@ -218,14 +230,14 @@ class MendWidget(Container):
         target = self._layer_by_name(defects_layer_name(layer.name)) if layer is not None else None
         if scores is None or not isinstance(target, Labels):
             return
-        parameters = {"threshold": self.threshold, "classes": self._selected_classes()}
+        parameters = self._label_parameters()
 
         def apply(labels):
             target.data = labels
             target.metadata.setdefault("provenance", {}).setdefault("parameters", {})
             target.metadata["provenance"]["parameters"].update(parameters)
 
-        task = self._labels_task(scores)
+        task = self._labels_task(scores, _layer_data(layer), _channel_axis(layer))
         if is_lazy(scores.scores):
             self.runner.run(task, apply, "re-threshold")
         else:
