@@ -20,6 +20,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.fft import dctn, idctn, irfft2, rfft2
 
+from .joint_matting import joint_matting
 from .matting import MAX_INVERTIBLE_ALPHA, background_fill, fill_opaque, invert, unit_range
 from .single import per_pixel_mark
 
@@ -274,6 +275,7 @@ def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
     i_med = j_med - _relative_mark(gy, gx, support)
     hint = _deviation_opacity(images, support) if k >= MIN_IMAGES_FOR_COLOUR else None
     alpha, matte = per_pixel_mark(j_med, support, i_med, opacity_hint=hint)
+    alpha, matte = joint_matting(images, alpha, matte, support)
     return matte, alpha, support, shifts
 
 

@@ -1,0 +1,250 @@
+"""Joint matting of a watermark shared by a collection (after Dekel et al., CVPR 2017).
+
+Model
+-----
+Every aligned image of the collection is ``J_k = a * W + (1 - a) * I_k``:
+one opacity ``a`` and one matte ``M = a * W`` for all ``K`` images, a
+content ``I_k`` per image. Given the mark, each content follows exactly,
+``I_k = (J_k - M) / (1 - a)``, so the data term of Dekel et al. is kept as a
+constraint and the contents are eliminated: the decomposition is a search
+over the mark's unknowns only, the transparency ``u = log(1 - a)`` and the
+matte ``M`` (one scalar and one colour per pixel, shared by all images).
+
+Energy
+------
+Natural images have sparse gradients and their contents are independent of
+the mark, so a wrong mark leaves the same residue (its outline, scaled
+copies of its shapes) in every recovered image. Over the pixel pairs
+``(p, q)`` (4-neighbours) touching the mark::
+
+    E(u, M) = 1/K sum_k sum_(p,q) sum_c psi(t_pq * (I_k(q) - I_k(p)))
+              + lambda * sum_(p,q) psi(sqrt(|u_q - u_p|^2 + |M_q - M_p|^2))
+              + mu * (|u - u0|^2 + |M - M0|^2)
+
+with ``psi(x) = sqrt(x^2 + eps^2)`` (about ``|x|``) and ``t_pq =
+sqrt((1 - a_p)(1 - a_q))``. The first term is the sparse-gradient prior on
+every image's content. Its scale ``t_pq`` measures the steps in the images'
+own units: inside a region of constant opacity the term is that of
+``J_k - M`` and does not depend on the opacity's level, which is then set
+where the opacity changes (the mark's edges must vanish from every image
+alike); without it, the prior alone would favour too faint a mark (a
+content of less contrast has smaller gradients). The second term is a joint
+total variation of the opacity and the matte: one weight per pixel pair for
+both ties the opacity's edges to the mark's. The last is a weak pull to the
+closed-form estimate ``(u0, M0)`` for pixels no image constrains. Outside
+the mark's support ``u = 0`` and ``M = 0`` (no mark): the boundary the
+mark's level is measured against.
+
+Solver
+------
+Iteratively reweighted Gauss-Newton: at the current estimate each ``psi``
+is replaced by its quadratic majoriser, the content residues are linearised
+in ``(u, M)``, and the update is found by a few Jacobi-preconditioned
+conjugate-gradient steps. A residue's change for an update ``(du, dM)`` is
+``-slope_k * (du_q - du_p) - (f_q dM_q - f_p dM_p)``; its second part is
+the same in every image, so the Hessian needs only sums over the images and
+the conjugate-gradient steps cost the same for any ``K``. Only the support's
+pixels and their neighbours are stored (flat arrays and the pairs'
+incidence matrices), so the cost follows the mark's size, not the image's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from scipy import sparse
+
+MIN_JOINT_IMAGES = 4
+"""Fewer images do not constrain the mark: their closed-form estimate is kept."""
+
+IRLS_STEPS = 6
+"""Reweighted Gauss-Newton steps."""
+
+CG_STEPS = 30
+"""Conjugate-gradient steps per reweighted step."""
+
+CONTENT_EPS = 0.01
+"""Step (unit range) below which the content prior is quadratic rather than L1."""
+
+MARK_EPS = 0.01
+"""Same for the joint total variation of the transparency and the matte."""
+
+MARK_WEIGHT = 0.05
+"""Weight ``lambda`` of the mark's total variation against the content prior."""
+
+ANCHOR_WEIGHT = 1e-3
+"""Weight ``mu`` of the pull to the closed-form estimate."""
+
+MAX_ALPHA = 0.99
+"""Largest opacity the solver may reach."""
+
+
+class _Pairs:
+    """The 4-neighbour pixel pairs touching ``support``, over a flat list of pixels.
+
+    ``nodes`` are the support and its neighbours; ``first`` and ``second``
+    index each pair's pixels in that list; ``free`` says which of them are
+    unknowns (the support).
+    """
+
+    def __init__(self, support: np.ndarray):
+        self.nodes = ndi.binary_dilation(support)
+        self.free = support[self.nodes]
+        index = np.full(support.shape, -1)
+        index[self.nodes] = np.arange(self.free.size)
+        first, second = [], []
+        for lo, hi in (((slice(0, -1), slice(None)), (slice(1, None), slice(None))),
+                       ((slice(None), slice(0, -1)), (slice(None), slice(1, None)))):
+            touching = support[lo] | support[hi]
+            first.append(index[lo][touching])
+            second.append(index[hi][touching])
+        self.first, self.second = np.concatenate(first), np.concatenate(second)
+        n, size = self.first.size, self.free.size
+        rows = np.arange(n)
+        # transposed incidence matrices: sum pair values back onto their pixels
+        self.to_first = sparse.csr_matrix((np.ones(n, np.float32), (self.first, rows)),
+                                          shape=(size, n))
+        self.to_second = sparse.csr_matrix((np.ones(n, np.float32), (self.second, rows)),
+                                           shape=(size, n))
+
+    def step(self, f: np.ndarray) -> np.ndarray:
+        """``f(second) - f(first)`` per pair."""
+        return f[self.second] - f[self.first]
+
+    def step_adjoint(self, g: np.ndarray) -> np.ndarray:
+        """Adjoint of :meth:`step`."""
+        return self.to_second @ g - self.to_first @ g
+
+
+class _GaussNewton:
+    """The quadratic model of the energy around ``(u, m)`` (see the module docstring).
+
+    ``images`` are ``(K, P, C)`` over the pairs' pixels, ``u`` ``(P,)`` and ``m``
+    ``(P, C)``. A pair's content residue is ``r = f_q E_q - f_p E_p`` with
+    ``E = J - m``, ``f_p = e^(du / 2)``, ``f_q = e^(-du / 2)``, ``du = u_q - u_p``.
+    """
+
+    def __init__(self, pairs: _Pairs, images, u, m, u0, m0):
+        self.pairs, self.u0, self.m0 = pairs, u0, m0
+        first, second = pairs.first, pairs.second
+        half = 0.5 * pairs.step(u)
+        self.f_p, self.f_q = np.exp(half)[:, None], np.exp(-half)[:, None]
+        excess = images - m
+        e_p, e_q = self.f_p * excess[:, first], self.f_q * excess[:, second]
+        r = e_q - e_p
+        slope = 0.5 * (e_q + e_p)  # -dr / d(du)
+        w = 1.0 / (len(images) * np.sqrt(r * r + CONTENT_EPS ** 2))
+        self.s0 = w.sum(axis=0)
+        self.s1 = (w * slope).sum(axis=0)
+        self.s2 = (w * slope * slope).sum(axis=(0, -1))
+        self.wr = (w * r).sum(axis=0)
+        self.wsr = (w * slope * r).sum(axis=(0, -1))
+        tv = pairs.step(u) ** 2 + (pairs.step(m) ** 2).sum(-1)
+        self.v = MARK_WEIGHT / np.sqrt(tv + MARK_EPS ** 2)
+
+    def _back(self, pair_u, pair_m, tv_m):
+        """Pair terms back onto the pixels: ``u`` and ``m`` parts."""
+        p = self.pairs
+        to_m = (p.to_first @ (self.f_p * pair_m) - p.to_second @ (self.f_q * pair_m)
+                + p.step_adjoint(tv_m))
+        return p.step_adjoint(pair_u), to_m
+
+    def apply(self, du, dm):
+        """The Gauss-Newton Hessian (halved) applied to an update ``(du, dm)``."""
+        a = self.pairs.step(du)
+        dm_p, dm_q = dm[self.pairs.first], dm[self.pairs.second]
+        g = self.f_q * dm_q - self.f_p * dm_p  # the residues' change common to all images
+        to_u, to_m = self._back((self.s2 + self.v) * a + (self.s1 * g).sum(-1),
+                                -(self.s1 * a[:, None] + self.s0 * g),
+                                self.v[:, None] * (dm_q - dm_p))
+        return ANCHOR_WEIGHT * du + to_u, ANCHOR_WEIGHT * dm + to_m
+
+    def descent(self, u, m):
+        """Minus half the energy's gradient at ``(u, m)``."""
+        to_u, to_m = self._back(self.v * self.pairs.step(u) - self.wsr, self.wr,
+                                self.v[:, None] * self.pairs.step(m))
+        return ANCHOR_WEIGHT * (self.u0 - u) - to_u, ANCHOR_WEIGHT * (self.m0 - m) - to_m
+
+    def diagonal(self):
+        """The diagonal of :meth:`apply` (the Jacobi preconditioner)."""
+        p, v = self.pairs, self.v[:, None]
+        both = self.s2 + self.v
+        diag_u = ANCHOR_WEIGHT + p.to_first @ both + p.to_second @ both
+        diag_m = (ANCHOR_WEIGHT + p.to_first @ (self.f_p ** 2 * self.s0 + v)
+                  + p.to_second @ (self.f_q ** 2 * self.s0 + v))
+        return diag_u, diag_m
+
+
+def _conjugate_gradient(problem: _GaussNewton, rhs, free: np.ndarray, steps: int):
+    """Jacobi-preconditioned CG for ``problem.apply(x) = rhs`` over the ``free`` pixels."""
+    free_m = free[:, None]
+    diag_u, diag_m = problem.diagonal()
+    inv_u, inv_m = free / diag_u, free_m / diag_m
+    x_u, x_m = np.zeros_like(rhs[0]), np.zeros_like(rhs[1])
+    r_u, r_m = rhs[0] * free, rhs[1] * free_m
+    p_u, p_m = inv_u * r_u, inv_m * r_m
+    rz = (r_u * p_u).sum() + (r_m * p_m).sum()
+    for _ in range(steps):
+        if rz <= 1e-20:
+            break
+        q_u, q_m = problem.apply(p_u, p_m)
+        q_u, q_m = q_u * free, q_m * free_m
+        step = rz / ((p_u * q_u).sum() + (p_m * q_m).sum())
+        x_u, x_m = x_u + step * p_u, x_m + step * p_m
+        r_u, r_m = r_u - step * q_u, r_m - step * q_m
+        z_u, z_m = inv_u * r_u, inv_m * r_m
+        rz_new = (r_u * z_u).sum() + (r_m * z_m).sum()
+        p_u, p_m = z_u + (rz_new / rz) * p_u, z_m + (rz_new / rz) * p_m
+        rz = rz_new
+    return x_u, x_m
+
+
+def joint_matting(images: np.ndarray, alpha: np.ndarray, matte: np.ndarray,
+                  support: np.ndarray, *, steps: int = IRLS_STEPS):
+    """Refine a shared mark's opacity and matte jointly over a collection.
+
+    Parameters
+    ----------
+    images : (K, M, N, C) float ndarray
+        The aligned collection, values about in ``[0, 1]``.
+    alpha : (M, N) float ndarray
+        Initial opacity (e.g. the closed-form estimate).
+    matte : (M, N, C) float ndarray
+        Initial matte ``a * W``.
+    support : (M, N) bool ndarray
+        The pixels the mark may cover; the others keep no mark.
+    steps : int, optional
+        Reweighted Gauss-Newton steps.
+
+    Returns
+    -------
+    alpha : (M, N) float32 ndarray
+        Opacity, 0 outside ``support``.
+    matte : (M, N, C) float32 ndarray
+        ``a * W``, 0 outside ``support``.
+
+    Notes
+    -----
+    With fewer than ``MIN_JOINT_IMAGES`` images the initial estimate is
+    returned (restricted to ``support``).
+    """
+    alpha_out = np.zeros(support.shape, np.float32)
+    matte_out = np.zeros(matte.shape, np.float32)
+    if len(images) < MIN_JOINT_IMAGES or not support.any():
+        alpha_out[support] = alpha[support]
+        matte_out[support] = matte[support]
+        return alpha_out, matte_out
+    pairs = _Pairs(support)
+    free, nodes = pairs.free, pairs.nodes
+    u0 = np.log1p(-np.clip(np.where(free, alpha[nodes], 0), 0, MAX_ALPHA)).astype(np.float32)
+    m0 = np.where(free[:, None], matte[nodes], 0).astype(np.float32)
+    crop = images[:, nodes].astype(np.float32)
+    u, m = u0.copy(), m0.copy()
+    for _ in range(steps):
+        problem = _GaussNewton(pairs, crop, u, m, u0, m0)
+        d_u, d_m = _conjugate_gradient(problem, problem.descent(u, m), free, CG_STEPS)
+        u = np.clip(u + d_u, np.log1p(-MAX_ALPHA), 0)
+        m = m + d_m
+    alpha_out[support] = -np.expm1(u[free])
+    matte_out[support] = m[free]
+    return alpha_out, matte_out
