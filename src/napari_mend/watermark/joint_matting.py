@@ -17,7 +17,7 @@ the mark, so a wrong mark leaves the same residue (its outline, scaled
 copies of its shapes) in every recovered image. Over the pixel pairs
 ``(p, q)`` (4-neighbours) touching the mark::
 
-    E(u, M) = 1/K sum_k sum_(p,q) sum_c psi(t_pq * (I_k(q) - I_k(p)))
+    E(u, M) = sum_k sum_(p,q) sum_c psi(t_pq * (I_k(q) - I_k(p)))
               + lambda * sum_(p,q) psi(sqrt(|u_q - u_p|^2 + |M_q - M_p|^2))
               + mu * (|u - u0|^2 + |M - M0|^2)
 
@@ -69,8 +69,9 @@ CONTENT_EPS = 0.01
 MARK_EPS = 0.01
 """Same for the joint total variation of the transparency and the matte."""
 
-MARK_WEIGHT = 0.05
-"""Weight ``lambda`` of the mark's total variation against the content prior."""
+MARK_WEIGHT = 0.5
+"""Weight ``lambda`` of the mark's total variation against the content prior (which
+sums over the images: the more images, the less the mark is smoothed)."""
 
 ANCHOR_WEIGHT = 1e-3
 """Weight ``mu`` of the pull to the closed-form estimate."""
@@ -133,7 +134,7 @@ class _GaussNewton:
         e_p, e_q = self.f_p * excess[:, first], self.f_q * excess[:, second]
         r = e_q - e_p
         slope = 0.5 * (e_q + e_p)  # -dr / d(du)
-        w = 1.0 / (len(images) * np.sqrt(r * r + CONTENT_EPS ** 2))
+        w = 1.0 / np.sqrt(r * r + CONTENT_EPS ** 2)
         self.s0 = w.sum(axis=0)
         self.s1 = (w * slope).sum(axis=0)
         self.s2 = (w * slope * slope).sum(axis=(0, -1))
