@@ -120,34 +120,37 @@ class _Pairs:
 class _GaussNewton:
     """The quadratic model of the energy around ``(u, m)`` (see the module docstring).
 
-    ``images`` are ``(K, P, C)`` over the pairs' pixels, ``u`` ``(P,)`` and ``m``
+    ``images`` are ``(P, K, C)`` over the pairs' pixels, ``u`` ``(P,)`` and ``m``
     ``(P, C)``. A pair's content residue is ``r = f_q E_q - f_p E_p`` with
     ``E = J - m``, ``f_p = e^(du / 2)``, ``f_q = e^(-du / 2)``, ``du = u_q - u_p``.
     """
 
     def __init__(self, pairs: _Pairs, images, u, m, u0, m0):
         self.pairs, self.u0, self.m0 = pairs, u0, m0
-        first, second = pairs.first, pairs.second
         half = 0.5 * pairs.step(u)
         self.f_p, self.f_q = np.exp(half)[:, None], np.exp(-half)[:, None]
-        excess = images - m
-        e_p, e_q = self.f_p * excess[:, first], self.f_q * excess[:, second]
+        excess = images - m[:, None]
+        e_p = self.f_p[:, None] * excess[pairs.first]
+        e_q = self.f_q[:, None] * excess[pairs.second]
         r = e_q - e_p
-        slope = 0.5 * (e_q + e_p)  # -dr / d(du)
+        slope = e_q + e_p
+        slope *= 0.5  # -dr / d(du)
         w = 1.0 / np.sqrt(r * r + CONTENT_EPS ** 2)
-        self.s0 = w.sum(axis=0)
-        self.s1 = (w * slope).sum(axis=0)
-        self.s2 = (w * slope * slope).sum(axis=(0, -1))
-        self.wr = (w * r).sum(axis=0)
-        self.wsr = (w * slope * r).sum(axis=(0, -1))
-        tv = pairs.step(u) ** 2 + (pairs.step(m) ** 2).sum(-1)
+        self.s0 = w.sum(axis=1)
+        self.wr = np.einsum("pkc,pkc->pc", w, r)
+        w *= slope
+        self.s1 = w.sum(axis=1)
+        self.s2 = np.einsum("pkc,pkc->p", w, slope)
+        self.wsr = np.einsum("pkc,pkc->p", w, r)
+        step_m = pairs.step(m)
+        tv = pairs.step(u) ** 2 + np.einsum("pc,pc->p", step_m, step_m)
         self.v = MARK_WEIGHT / np.sqrt(tv + MARK_EPS ** 2)
+        self.s2v = self.s2 + self.v
 
     def _back(self, pair_u, pair_m, tv_m):
         """Pair terms back onto the pixels: ``u`` and ``m`` parts."""
         p = self.pairs
-        to_m = (p.to_first @ (self.f_p * pair_m) - p.to_second @ (self.f_q * pair_m)
-                + p.step_adjoint(tv_m))
+        to_m = p.to_first @ (self.f_p * pair_m - tv_m) - p.to_second @ (self.f_q * pair_m - tv_m)
         return p.step_adjoint(pair_u), to_m
 
     def apply(self, du, dm):
@@ -155,7 +158,7 @@ class _GaussNewton:
         a = self.pairs.step(du)
         dm_p, dm_q = dm[self.pairs.first], dm[self.pairs.second]
         g = self.f_q * dm_q - self.f_p * dm_p  # the residues' change common to all images
-        to_u, to_m = self._back((self.s2 + self.v) * a + (self.s1 * g).sum(-1),
+        to_u, to_m = self._back(self.s2v * a + np.einsum("pc,pc->p", self.s1, g),
                                 -(self.s1 * a[:, None] + self.s0 * g),
                                 self.v[:, None] * (dm_q - dm_p))
         return ANCHOR_WEIGHT * du + to_u, ANCHOR_WEIGHT * dm + to_m
@@ -169,8 +172,7 @@ class _GaussNewton:
     def diagonal(self):
         """The diagonal of :meth:`apply` (the Jacobi preconditioner)."""
         p, v = self.pairs, self.v[:, None]
-        both = self.s2 + self.v
-        diag_u = ANCHOR_WEIGHT + p.to_first @ both + p.to_second @ both
+        diag_u = ANCHOR_WEIGHT + p.to_first @ self.s2v + p.to_second @ self.s2v
         diag_m = (ANCHOR_WEIGHT + p.to_first @ (self.f_p ** 2 * self.s0 + v)
                   + p.to_second @ (self.f_q ** 2 * self.s0 + v))
         return diag_u, diag_m
@@ -184,17 +186,17 @@ def _conjugate_gradient(problem: _GaussNewton, rhs, free: np.ndarray, steps: int
     x_u, x_m = np.zeros_like(rhs[0]), np.zeros_like(rhs[1])
     r_u, r_m = rhs[0] * free, rhs[1] * free_m
     p_u, p_m = inv_u * r_u, inv_m * r_m
-    rz = (r_u * p_u).sum() + (r_m * p_m).sum()
+    rz = r_u @ p_u + np.vdot(r_m, p_m)
     for _ in range(steps):
         if rz <= 1e-20:
             break
         q_u, q_m = problem.apply(p_u, p_m)
         q_u, q_m = q_u * free, q_m * free_m
-        step = rz / ((p_u * q_u).sum() + (p_m * q_m).sum())
+        step = rz / (p_u @ q_u + np.vdot(p_m, q_m))
         x_u, x_m = x_u + step * p_u, x_m + step * p_m
         r_u, r_m = r_u - step * q_u, r_m - step * q_m
         z_u, z_m = inv_u * r_u, inv_m * r_m
-        rz_new = (r_u * z_u).sum() + (r_m * z_m).sum()
+        rz_new = r_u @ z_u + np.vdot(r_m, z_m)
         p_u, p_m = z_u + (rz_new / rz) * p_u, z_m + (rz_new / rz) * p_m
         rz = rz_new
     return x_u, x_m
@@ -239,12 +241,13 @@ def joint_matting(images: np.ndarray, alpha: np.ndarray, matte: np.ndarray,
     free, nodes = pairs.free, pairs.nodes
     u0 = np.log1p(-np.clip(np.where(free, alpha[nodes], 0), 0, MAX_ALPHA)).astype(np.float32)
     m0 = np.where(free[:, None], matte[nodes], 0).astype(np.float32)
-    crop = images[:, nodes].astype(np.float32)
+    crop = np.moveaxis(images[:, nodes], 0, 1).astype(np.float32)  # (P, K, C)
     u, m = u0.copy(), m0.copy()
+    lowest = np.float32(np.log1p(-MAX_ALPHA))
     for _ in range(steps):
         problem = _GaussNewton(pairs, crop, u, m, u0, m0)
         d_u, d_m = _conjugate_gradient(problem, problem.descent(u, m), free, CG_STEPS)
-        u = np.clip(u + d_u, np.log1p(-MAX_ALPHA), 0)
+        u = np.clip(u + d_u, lowest, 0)
         m = m + d_m
     alpha_out[support] = -np.expm1(u[free])
     matte_out[support] = m[free]
