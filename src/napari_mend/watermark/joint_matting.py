@@ -17,12 +17,12 @@ the mark, so a wrong mark leaves the same residue (its outline, scaled
 copies of its shapes) in every recovered image. Over the pixel pairs
 ``(p, q)`` (4-neighbours) touching the mark::
 
-    E(u, M) = sum_k sum_(p,q) sum_c psi(t_pq * (I_k(q) - I_k(p)))
+    E(u, M) = sum_k sum_(p,q) psi(t_pq * |I_k(q) - I_k(p)|)
               + lambda * sum_(p,q) psi(sqrt(|u_q - u_p|^2 + |M_q - M_p|^2))
               + mu * (|u - u0|^2 + |M - M0|^2)
 
-with ``psi(x) = sqrt(x^2 + eps^2)`` (about ``|x|``) and ``t_pq =
-sqrt((1 - a_p)(1 - a_q))``. The first term is the sparse-gradient prior on
+with ``|.|`` the norm over the colour channels, ``psi(x) = sqrt(x^2 +
+eps^2)`` (about ``|x|``) and ``t_pq = sqrt((1 - a_p)(1 - a_q))``. The first term is the sparse-gradient prior on
 every image's content. Its scale ``t_pq`` measures the steps in the images'
 own units: inside a region of constant opacity the term is that of
 ``J_k - M`` and does not depend on the opacity's level, which is then set
@@ -35,6 +35,14 @@ closed-form estimate ``(u0, M0)`` for pixels no image constrains. Outside
 the mark's support ``u = 0`` and ``M = 0`` (no mark): the boundary the
 mark's level is measured against.
 
+Dekel et al. keep the contents and one copy ``W_k`` of the mark per image as
+unknowns and alternate between them, the common ``W`` and ``a``. With the
+contents eliminated there is nothing to alternate: ``a`` and ``M`` move
+together, which is what lets the opacity's level change (with the contents
+held fixed, the data term holds ``a`` where it is). Per-image copies of the
+mark are left out: the images are aligned to whole pixels first and the mark
+is the same in all of them.
+
 Solver
 ------
 Iteratively reweighted Gauss-Newton: at the current estimate each ``psi``
@@ -46,6 +54,11 @@ the same in every image, so the Hessian needs only sums over the images and
 the conjugate-gradient steps cost the same for any ``K``. Only the support's
 pixels and their neighbours are stored (flat arrays and the pairs'
 incidence matrices), so the cost follows the mark's size, not the image's.
+
+References
+----------
+.. [1] T. Dekel, M. Rubinstein, C. Liu and W. T. Freeman, "On the
+       Effectiveness of Visible Watermarks", CVPR 2017.
 """
 
 from __future__ import annotations
@@ -54,7 +67,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy import sparse
 
-MIN_JOINT_IMAGES = 4
+MIN_JOINT_IMAGES = 2
 """Fewer images do not constrain the mark: their closed-form estimate is kept."""
 
 IRLS_STEPS = 6
@@ -135,7 +148,8 @@ class _GaussNewton:
         r = e_q - e_p
         slope = e_q + e_p
         slope *= 0.5  # -dr / d(du)
-        w = 1.0 / np.sqrt(r * r + CONTENT_EPS ** 2)
+        size = np.sqrt(np.einsum("pkc,pkc->pk", r, r) + CONTENT_EPS ** 2)  # over the colours
+        w = np.repeat((1 / size)[..., None], r.shape[-1], axis=-1)
         self.s0 = w.sum(axis=1)
         self.wr = np.einsum("pkc,pkc->pc", w, r)
         w *= slope
