@@ -1,17 +1,19 @@
 """Watermark removal from a collection of images sharing one mark (Dekel et al., CVPR 2017).
 
-Every image of the collection is ``J_k = Wm + (1 - a) * I_k`` with the same
-matte ``Wm = a * W`` and opacity ``a``. Natural images have sparse
-gradients, so the median over the collection of the images' gradients is
-the matte's gradient; integrating it (a Poisson equation, solved with a DCT)
-gives ``Wm``. Where the mark is, the gradients stand out of the median, which
-also locates the mark when no mask is given; marks that move by a few pixels
-between images are aligned to the median first (a search of integer shifts
-maximising the match of gradient magnitudes). The opacity follows per pixel
-from the collection: ``J_k - Wm = (1 - a) * I_k`` holds for every ``k``, and
-a least-squares fit against a quick fill of each image's mark area gives
-``1 - a`` (the fill is off in details but right on average). Each image is
-then inverted; pixels too opaque to invert are inpainted.
+Every image of the collection is ``J_k = a * W + (1 - a) * I_k`` with the
+same opacity ``a`` and matte ``a * W``. Natural images have sparse
+gradients, so the mark's edges stand out of the median over the collection
+of the images' gradients, which also locates the mark when no mask is given;
+marks that move by a few pixels between images are aligned first (integer
+shifts maximising the signed correlation of the gradients). Integrating the
+median gradients (a Poisson equation, solved with a DCT) gives the mark over
+the median content, ``a (W - I^)``, and so the median content ``I^`` under
+the mark. A rough opacity from the images' spread fixes the mark's colour,
+and ``J^ - I^ = a (W - I^)`` the opacity per pixel
+(:func:`.single.per_pixel_mark`). That closed-form estimate is refined by
+joint matting over all the images (:mod:`.joint_matting`): the opacity and
+matte under which no recovered image keeps a trace of the mark. Each image
+is then inverted; pixels too opaque to invert are inpainted.
 """
 
 from __future__ import annotations
