@@ -89,6 +89,9 @@ sums over the images: the more images, the less the mark is smoothed)."""
 ANCHOR_WEIGHT = 1e-3
 """Weight ``mu`` of the pull to the closed-form estimate."""
 
+CHUNK = 2 ** 23
+"""Pair residues computed at once (a few of these arrays of float32 are held)."""
+
 MAX_ALPHA = 0.99
 """Largest opacity the solver may reach."""
 
@@ -142,20 +145,25 @@ class _GaussNewton:
         self.pairs, self.u0, self.m0 = pairs, u0, m0
         half = 0.5 * pairs.step(u)
         self.f_p, self.f_q = np.exp(half)[:, None], np.exp(-half)[:, None]
-        excess = images - m[:, None]
-        e_p = self.f_p[:, None] * excess[pairs.first]
-        e_q = self.f_q[:, None] * excess[pairs.second]
-        r = e_q - e_p
-        slope = e_q + e_p
-        slope *= 0.5  # -dr / d(du)
-        size = np.sqrt(np.einsum("pkc,pkc->pk", r, r) + CONTENT_EPS ** 2)  # over the colours
-        w = np.repeat((1 / size)[..., None], r.shape[-1], axis=-1)
-        self.s0 = w.sum(axis=1)
-        self.wr = np.einsum("pkc,pkc->pc", w, r)
-        w *= slope
-        self.s1 = w.sum(axis=1)
-        self.s2 = np.einsum("pkc,pkc->p", w, slope)
-        self.wsr = np.einsum("pkc,pkc->p", w, r)
+        n, channels = pairs.first.size, images.shape[-1]
+        zeros = lambda *shape: np.zeros(shape, images.dtype)  # noqa: E731
+        self.s0, self.s2, self.wsr = zeros(n, 1), zeros(n), zeros(n)
+        self.s1, self.wr = zeros(n, channels), zeros(n, channels)
+        chunk = max(1, CHUNK // (n * channels))  # images at a time: bounded memory
+        for k in range(0, images.shape[1], chunk):
+            excess = images[:, k:k + chunk] - m[:, None]
+            e_p = self.f_p[:, None] * excess[pairs.first]
+            e_q = self.f_q[:, None] * excess[pairs.second]
+            r = e_q - e_p
+            slope = e_q + e_p
+            slope *= 0.5  # -dr / d(du)
+            w = 1 / np.sqrt(np.einsum("pkc,pkc->pk", r, r) + CONTENT_EPS ** 2)  # over the colours
+            self.s0 += w.sum(axis=1)[:, None]
+            self.wr += np.einsum("pk,pkc->pc", w, r)
+            slope *= w[..., None]
+            self.s1 += slope.sum(axis=1)
+            self.wsr += np.einsum("pkc,pkc->p", slope, r)
+            self.s2 += np.einsum("pkc,pkc->p", slope, slope / w[..., None])
         step_m = pairs.step(m)
         tv = pairs.step(u) ** 2 + np.einsum("pc,pc->p", step_m, step_m)
         self.v = MARK_WEIGHT / np.sqrt(tv + MARK_EPS ** 2)
