@@ -9,7 +9,7 @@ import napari_mend as nm
 from napari_mend.synthesis import procedural_image
 from napari_mend.watermark import NoCommonMark, estimate_collection, remove_collection
 from napari_mend.watermark.collection import gradients, poisson_integrate
-from napari_mend.watermark.joint_matting import joint_matting
+from napari_mend.watermark.joint_matting import content_energy, joint_matting
 from napari_mend.watermark.matting import invert
 
 SIZE = 72
@@ -258,3 +258,23 @@ def test_small_collections_with_a_mask(n):
         assert mean(out) > mean(marked) + 6
         grown = ndi.binary_dilation(mask, iterations=2)  # the support of a given mask
         assert np.array_equal(out[:, ~grown], marked[:, ~grown])
+
+
+def test_marks_that_do_not_move_are_not_shifted(monkeypatch):
+    from napari_mend.watermark import collection as module
+
+    clean, marked = collection(6)
+    mask = mark_alpha(0.35) > 0.02
+    still = estimate_collection(marked, mask=mask, max_shift=0)
+    # content can pull the alignment off: shifts proposed for marks that do not move are refused
+    wrong = [(0, 0), (2, -1), (-3, 2), (0, 0), (1, 1), (-2, 0)]
+    monkeypatch.setattr(module, "_align", lambda images, region, radius: wrong)
+    moving = estimate_collection(marked, mask=mask, max_shift=4)
+    assert moving[3] == [(0, 0)] * 6
+    assert np.allclose(moving[1], still[1], atol=1e-6)
+    # the energy the choice rests on: the true mark leaves less in the images than a shifted one
+    alpha = mark_alpha(0.35)
+    matte = alpha[..., None] * np.ones(3, np.float32)
+    assert (content_energy(marked, alpha, matte, mask).sum()
+            < content_energy(marked, np.roll(alpha, 2, axis=1), np.roll(matte, 2, axis=1),
+                             mask).sum())

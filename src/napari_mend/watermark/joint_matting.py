@@ -200,6 +200,32 @@ class _GaussNewton:
         return diag_u, diag_m
 
 
+def content_energy(images: np.ndarray, alpha: np.ndarray, matte: np.ndarray,
+                   support: np.ndarray) -> np.ndarray:
+    """Per image, the content term of the energy: how much of the mark its inversion keeps.
+
+    Parameters
+    ----------
+    images : (K, M, N, C) float ndarray
+    alpha : (M, N) float ndarray
+    matte : (M, N, C) float ndarray
+    support : (M, N) bool ndarray
+
+    Returns
+    -------
+    energy : (K,) ndarray
+        ``sum_(p,q) psi(t_pq * |I_k(q) - I_k(p)|)`` over the pixel pairs
+        touching ``support`` (see the module docstring).
+    """
+    pairs = _Pairs(support)
+    free, nodes = pairs.free, pairs.nodes
+    u = np.log1p(-np.clip(np.where(free, alpha[nodes], 0), 0, MAX_ALPHA))
+    excess = images[:, nodes] - np.where(free[:, None], matte[nodes], 0)
+    half = 0.5 * pairs.step(u)[:, None]
+    r = np.exp(-half) * excess[:, pairs.second] - np.exp(half) * excess[:, pairs.first]
+    return np.sqrt((r * r).sum(-1) + CONTENT_EPS ** 2).sum(-1)
+
+
 def _conjugate_gradient(problem: _GaussNewton, rhs, free: np.ndarray, steps: int):
     """Jacobi-preconditioned CG for ``problem.apply(x) = rhs`` over the ``free`` pixels."""
     free_m = free[:, None]
