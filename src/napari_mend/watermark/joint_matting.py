@@ -146,9 +146,9 @@ class _GaussNewton:
         half = 0.5 * pairs.step(u)
         self.f_p, self.f_q = np.exp(half)[:, None], np.exp(-half)[:, None]
         n, channels = pairs.first.size, images.shape[-1]
-        zeros = lambda *shape: np.zeros(shape, images.dtype)  # noqa: E731
-        self.s0, self.s2, self.wsr = zeros(n, 1), zeros(n), zeros(n)
-        self.s1, self.wr = zeros(n, channels), zeros(n, channels)
+        dtype = images.dtype
+        self.s0, self.s2, self.wsr = np.zeros((n, 1), dtype), np.zeros(n, dtype), np.zeros(n, dtype)
+        self.s1, self.wr = np.zeros((n, channels), dtype), np.zeros((n, channels), dtype)
         chunk = max(1, CHUNK // (n * channels))  # images at a time: bounded memory
         for k in range(0, images.shape[1], chunk):
             excess = images[:, k:k + chunk] - m[:, None]
@@ -160,10 +160,10 @@ class _GaussNewton:
             w = 1 / np.sqrt(np.einsum("pkc,pkc->pk", r, r) + CONTENT_EPS ** 2)  # over the colours
             self.s0 += w.sum(axis=1)[:, None]
             self.wr += np.einsum("pk,pkc->pc", w, r)
-            slope *= w[..., None]
-            self.s1 += slope.sum(axis=1)
-            self.wsr += np.einsum("pkc,pkc->p", slope, r)
-            self.s2 += np.einsum("pkc,pkc->p", slope, slope / w[..., None])
+            weighted = slope * w[..., None]
+            self.s1 += weighted.sum(axis=1)
+            self.wsr += np.einsum("pkc,pkc->p", weighted, r)
+            self.s2 += np.einsum("pkc,pkc->p", weighted, slope)
         step_m = pairs.step(m)
         tv = pairs.step(u) ** 2 + np.einsum("pc,pc->p", step_m, step_m)
         self.v = MARK_WEIGHT / np.sqrt(tv + MARK_EPS ** 2)
@@ -220,10 +220,15 @@ def content_energy(images: np.ndarray, alpha: np.ndarray, matte: np.ndarray,
     pairs = _Pairs(support)
     free, nodes = pairs.free, pairs.nodes
     u = np.log1p(-np.clip(np.where(free, alpha[nodes], 0), 0, MAX_ALPHA))
-    excess = images[:, nodes] - np.where(free[:, None], matte[nodes], 0)
+    mark = np.where(free[:, None], matte[nodes], 0)
     half = 0.5 * pairs.step(u)[:, None]
-    r = np.exp(-half) * excess[:, pairs.second] - np.exp(half) * excess[:, pairs.first]
-    return np.sqrt((r * r).sum(-1) + CONTENT_EPS ** 2).sum(-1)
+    chunk = max(1, CHUNK // (pairs.first.size * images.shape[-1]))
+    energy = []
+    for k in range(0, len(images), chunk):
+        excess = images[k:k + chunk, nodes] - mark
+        r = np.exp(-half) * excess[:, pairs.second] - np.exp(half) * excess[:, pairs.first]
+        energy.append(np.sqrt(np.einsum("kpc,kpc->kp", r, r) + CONTENT_EPS ** 2).sum(-1))
+    return np.concatenate(energy)
 
 
 def _conjugate_gradient(problem: _GaussNewton, rhs, free: np.ndarray, steps: int):
