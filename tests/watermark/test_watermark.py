@@ -1,4 +1,5 @@
-"""remove_watermark: single image and collection, dtypes, stacks, bad input; the unwatermark CLI."""
+"""remove_watermark: single image and collection (joint matting), dtypes, stacks, bad input; the
+unwatermark CLI."""
 
 import numpy as np
 import pytest
@@ -6,8 +7,10 @@ from scipy import ndimage as ndi
 
 import napari_mend as nm
 from napari_mend.synthesis import procedural_image
-from napari_mend.watermark import NoCommonMark
+from napari_mend.watermark import NoCommonMark, estimate_collection, remove_collection
 from napari_mend.watermark.collection import gradients, poisson_integrate
+from napari_mend.watermark.joint_matting import content_energy, joint_matting
+from napari_mend.watermark.matting import invert
 
 SIZE = 72
 
@@ -195,3 +198,83 @@ def test_unwatermark_cli_writes_every_image(tmp_path):
     assert main(["unwatermark", str(folder), "-o", str(out)]) == 2
     imsave(folder / "odd.png", np.zeros((10, 12), np.uint8), check_contrast=False)
     assert main(["unwatermark", str(folder), "-o", str(out), "--overwrite"]) == 2
+
+
+def two_tone_mark(opacity):
+    """The 'H' with a smooth opacity ramp and two colours (white left, dark blue right)."""
+    alpha = mark_alpha(opacity) * np.linspace(0.6, 1.0, SIZE, dtype=np.float32)[:, None]
+    colour = np.ones((SIZE, SIZE, 3), np.float32)
+    colour[:, SIZE // 2:] = [0.1, 0.1, 0.4]
+    return alpha, colour
+
+
+def test_joint_matting_beats_the_closed_form_estimate(monkeypatch):
+    from napari_mend.watermark import joint_matting as jm
+
+    alpha, colour = two_tone_mark(0.45)
+    clean = np.stack([content(40 + k) for k in range(6)])
+    marked = np.stack([alpha[..., None] * colour + (1 - alpha[..., None]) * c for c in clean])
+    mask = alpha > 0.02
+    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(len(clean))])  # noqa: E731
+    joint, changed = remove_collection(marked, mask=mask, fill="telea")
+    support = estimate_collection(marked, mask=mask, max_shift=0)[2]
+    monkeypatch.setattr(jm, "MIN_JOINT_IMAGES", 99)  # the closed-form estimate alone
+    closed, _ = remove_collection(marked, mask=mask, fill="telea")
+    assert mean(joint) > mean(closed) + 2
+    for k in range(len(clean)):  # pixels outside the mark's support stay as they were
+        assert np.array_equal(joint[k][~support], marked[k][~support])
+        assert not changed[k][~support].any()
+
+
+def test_joint_matting_corrects_a_wrong_opacity_and_keeps_to_the_support():
+    alpha, colour = two_tone_mark(0.4)
+    clean = np.stack([content(50 + k) for k in range(5)])
+    marked = np.stack([alpha[..., None] * colour + (1 - alpha[..., None]) * c for c in clean])
+    support = ndi.binary_dilation(alpha > 0.02, iterations=2)
+    guess = np.where(support, 1.5 * alpha, 0).astype(np.float32)  # too opaque by half
+    matte = guess[..., None] * colour
+    a_out, m_out = joint_matting(marked, guess, matte, support)
+    assert a_out.dtype == np.float32 and m_out.shape == matte.shape
+    assert not a_out[~support].any() and not m_out[~support].any()
+    err = lambda a: np.abs(a - alpha)[support].mean()  # noqa: E731
+    mean = lambda a, m: np.mean([psnr(invert(marked[k], a, m), clean[k])  # noqa: E731
+                                 for k in range(len(clean))])
+    assert err(a_out) < 0.5 * err(guess)
+    assert mean(a_out, m_out) > mean(guess, matte) + 10
+    # a single image does not constrain the mark: the guess comes back, cut to the support
+    a_one, m_one = joint_matting(marked[:1], guess + 0.1, matte, support)
+    assert np.array_equal(a_one[support], (guess + 0.1)[support]) and not a_one[~support].any()
+    assert np.array_equal(m_one, matte)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_small_collections_with_a_mask(n):
+    clean, marked = collection(n)
+    mask = mark_alpha(0.35) > 0.02
+    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(n)])  # noqa: E731
+    for method in ("auto", "collection"):
+        out = nm.remove_watermark(marked, mask=mask, channel_axis=-1, method=method, fill="telea")
+        assert out.shape == marked.shape
+        assert mean(out) > mean(marked) + 6
+        grown = ndi.binary_dilation(mask, iterations=2)  # the support of a given mask
+        assert np.array_equal(out[:, ~grown], marked[:, ~grown])
+
+
+def test_marks_that_do_not_move_are_not_shifted(monkeypatch):
+    from napari_mend.watermark import collection as module
+
+    clean, marked = collection(6)
+    mask = mark_alpha(0.35) > 0.02
+    still = estimate_collection(marked, mask=mask, max_shift=0)
+    # content can pull the alignment off: shifts proposed for marks that do not move are refused
+    wrong = [(0, 0), (2, -1), (-3, 2), (0, 0), (1, 1), (-2, 0)]
+    monkeypatch.setattr(module, "_align", lambda images, region, radius: wrong)
+    moving = estimate_collection(marked, mask=mask, max_shift=4)
+    assert moving[3] == [(0, 0)] * 6
+    assert np.allclose(moving[1], still[1], atol=1e-6)
+    # the energy the choice rests on: the true mark leaves less in the images than a shifted one
+    alpha = mark_alpha(0.35)
+    matte = alpha[..., None] * np.ones(3, np.float32)
+    assert (content_energy(marked, alpha, matte, mask).sum()
+            < content_energy(marked, np.roll(alpha, 2, axis=1), np.roll(matte, 2, axis=1),
+                             mask).sum())

@@ -1,17 +1,21 @@
 """Watermark removal from a collection of images sharing one mark (Dekel et al., CVPR 2017).
 
-Every image of the collection is ``J_k = Wm + (1 - a) * I_k`` with the same
-matte ``Wm = a * W`` and opacity ``a``. Natural images have sparse
-gradients, so the median over the collection of the images' gradients is
-the matte's gradient; integrating it (a Poisson equation, solved with a DCT)
-gives ``Wm``. Where the mark is, the gradients stand out of the median, which
-also locates the mark when no mask is given; marks that move by a few pixels
-between images are aligned to the median first (a search of integer shifts
-maximising the match of gradient magnitudes). The opacity follows per pixel
-from the collection: ``J_k - Wm = (1 - a) * I_k`` holds for every ``k``, and
-a least-squares fit against a quick fill of each image's mark area gives
-``1 - a`` (the fill is off in details but right on average). Each image is
-then inverted; pixels too opaque to invert are inpainted.
+Every image of the collection is ``J_k = a * W + (1 - a) * I_k`` with the
+same opacity ``a`` and matte ``a * W``. Natural images have sparse
+gradients, so the mark's edges stand out of the median over the collection
+of the images' gradients, which also locates the mark when no mask is given;
+marks that move by a few pixels between images are aligned first (integer
+shifts maximising the signed correlation of the gradients; the shifts are
+kept only where they leave less of the mark in the recovered images than no
+shifts, since content can pull the correlation off marks that do not move). Integrating the
+median gradients (a Poisson equation, solved with a DCT) gives the mark over
+the median content, ``a (W - I^)``, and so the median content ``I^`` under
+the mark. A rough opacity from the images' spread fixes the mark's colour,
+and ``J^ - I^ = a (W - I^)`` the opacity per pixel
+(:func:`.single.per_pixel_mark`). That closed-form estimate is refined by
+joint matting over all the images (:mod:`.joint_matting`): the opacity and
+matte under which no recovered image keeps a trace of the mark. Each image
+is then inverted; pixels too opaque to invert are inpainted.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.fft import dctn, idctn, irfft2, rfft2
 
+from .joint_matting import MIN_JOINT_IMAGES, content_energy, joint_matting
 from .matting import MAX_INVERTIBLE_ALPHA, background_fill, fill_opaque, invert, unit_range
 from .single import per_pixel_mark
 
@@ -254,7 +259,7 @@ def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
         support, loose = ndi.binary_dilation(mask, iterations=2), False
         if not support.any():
             raise NoCommonMark("the mask is empty: there is no watermark to remove")
-    shifts = [(0, 0)] * k
+    shifts, original = [(0, 0)] * k, images
     if max_shift > 0:
         # relative to the first image, marks can be twice as far apart
         reach = 2 * max_shift
@@ -268,13 +273,25 @@ def estimate_collection(images: np.ndarray, *, mask=None, max_shift: int = 4):
                 support, loose = _support(edges, gy, gx), False
         if mask is None and loose:  # no edges agree even after alignment
             raise NoCommonMark(_no_mark_message(k))
+    alpha, matte = _matting(images, support, gy, gx)
+    if any(s != (0, 0) for s in shifts) and k >= MIN_JOINT_IMAGES:
+        # marks that do not move can be misaligned by content: keep the better of the two
+        still = _matting(original, support, *_median_gradients(original))
+        if (content_energy(original, *still, support).sum()
+                < content_energy(images, alpha, matte, support).sum()):
+            shifts, (alpha, matte) = [(0, 0)] * k, still
+    return matte, alpha, support, shifts
+
+
+def _matting(images, support, gy, gx):
+    """Opacity and matte of the mark in ``support`` of aligned images (closed form, then joint)."""
     # The median gradients integrate to the mark over the median content I^:
     # M = a (W - I^); the median image is J^ = a W + (1 - a) I^ = I^ + M.
     j_med = np.median(images, axis=0)
     i_med = j_med - _relative_mark(gy, gx, support)
-    hint = _deviation_opacity(images, support) if k >= MIN_IMAGES_FOR_COLOUR else None
+    hint = _deviation_opacity(images, support) if len(images) >= MIN_IMAGES_FOR_COLOUR else None
     alpha, matte = per_pixel_mark(j_med, support, i_med, opacity_hint=hint)
-    return matte, alpha, support, shifts
+    return joint_matting(images, alpha, matte, support)
 
 
 def remove_collection(planes: np.ndarray, *, mask=None, max_shift: int = 4, fill: str = "auto",
