@@ -50,8 +50,13 @@ class TaskRunner(Container):
         self._cancel_event.set()
         self.status.value = "cancelling..."
 
-    def run(self, fn, on_done, label: str):
-        """Start ``fn(progress)``; ``on_done(result)`` runs in the GUI thread."""
+    def run(self, fn, on_done, label: str, *, on_finished=None):
+        """Start ``fn(progress)``; ``on_done(result)`` runs in the GUI thread.
+
+        ``on_finished()`` runs in the GUI thread after the task ended in any
+        way (done, cancelled or failed); it is connected before the task
+        starts, so a task that ends at once cannot miss it.
+        """
         if self.busy:
             show_info("napari-mend is still working; wait or press Cancel")
             return None
@@ -95,6 +100,8 @@ class TaskRunner(Container):
             self.worker = None
             self.bar.visible = False
             self.cancel.enabled = False
+            if on_finished is not None:
+                on_finished()
 
         worker.returned.connect(returned)
         worker.errored.connect(errored)

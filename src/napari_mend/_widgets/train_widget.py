@@ -177,10 +177,9 @@ class TrainWidget(Container):
             MODEL_EVENTS.changed.emit()
             show_info(f"napari-mend: saved model {result.name!r}; pick it in Mend defects")
 
-        worker = self.runner.run(compute, done, "train")
+        worker = self.runner.run(compute, done, "train", on_finished=self._finished)
         if worker is not None:
             self.train_button.enabled = self.continue_button.enabled = False
-            worker.finished.connect(self._finished)
         return worker
 
     def _finished(self):
