@@ -10,7 +10,7 @@ finished rows is written out after each row of tiles: memory is the output
 plus one row of tiles.
 
 Every tile has the same size; where the plane is smaller than a tile, the tile
-is padded by reflection and its result cropped back.
+is padded (:func:`pad_to_tile`) and its result cropped back.
 
 For work at a coarser scale, :func:`downscale` shrinks a plane by block means
 (:class:`Downscaled` does it lazily, a tile at a time, so :func:`tiled_map`
@@ -131,7 +131,7 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
             w = min(tile, width - x)
             piece = np.asarray(plane[y:y + h, x:x + w], np.float32)
             if (h, w) != (tile, tile):
-                piece = np.pad(piece, ((0, tile - h), (0, tile - w), (0, 0)), mode="reflect")
+                piece = pad_to_tile(piece, tile)
             result = fn(piece)
             band[:, :h, x:x + w] += result[:, :h, :w] * (wy[:h, None] * wx[None, :w])
             done += 1
@@ -143,6 +143,26 @@ def tiled_map(plane: np.ndarray, fn, *, out_channels: int, tile: int = 512, over
         band[:, :tile - rows] = band[:, rows:].copy()
         band[:, tile - rows:] = 0
     return out
+
+
+def pad_to_tile(piece: np.ndarray, tile: int) -> np.ndarray:
+    """An ``(h, w, C)`` piece padded at its end to ``(tile, tile, C)``.
+
+    Along an axis where one mirror image of the piece fills the tile, the
+    padding reflects it (the piece continues naturally). Where it would take
+    several (a piece much smaller than the tile), the piece repeats instead:
+    repeated reflections make a mirrored, kaleidoscope-like pattern that a
+    network can take for a tiled mark, a plain repetition does not.
+    """
+    for axis in (0, 1):
+        size = piece.shape[axis]
+        if size == tile:
+            continue
+        widths = [(0, 0)] * piece.ndim
+        widths[axis] = (0, tile - size)
+        mode = "reflect" if tile - size <= size - 1 else "wrap"
+        piece = np.pad(piece, widths, mode=mode)
+    return piece
 
 
 def downscale(plane: np.ndarray, factor: int) -> np.ndarray:

@@ -200,6 +200,20 @@ def test_max_upsampled_joins_strips_like_one_enlargement(shape):
     np.testing.assert_allclose(downscale(plane, 2), expected, atol=1e-6)
 
 
+def test_small_pieces_are_mirrored_once_or_repeated():
+    from napari_mend.tiling import pad_to_tile
+
+    rng = np.random.default_rng(0)
+    piece = rng.random((200, 25, 3)).astype(np.float32)
+    padded = pad_to_tile(piece, 256)
+    assert padded.shape == (256, 256, 3)
+    np.testing.assert_array_equal(padded[:200, :25], piece)
+    # rows: one mirror image fills the tile -> reflected; columns: 25 px -> repeated
+    np.testing.assert_array_equal(padded[200:256, :25], piece[198:142:-1])
+    np.testing.assert_array_equal(padded[:200, 25:50], piece)
+    np.testing.assert_array_equal(padded[:200, 250:256], piece[:, :6])
+
+
 @pytest.mark.parametrize("factor", [2, 3])
 def test_lazily_downscaled_plane_tiles_like_the_downscaled_plane(factor):
     from napari_mend.tiling import Downscaled, downscale, tiled_map

@@ -110,8 +110,8 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
         Plane with C = 1 (gray) or 3 (RGB), any real dtype and value range
         (alpha must already be dropped); tiles are converted to float32 one
         at a time. Any size: large planes are tiled with
-        overlap and blended, planes smaller than a tile are padded by
-        reflection and cropped back.
+        overlap and blended, planes smaller than a tile are padded
+        (:func:`napari_mend.tiling.pad_to_tile`) and cropped back.
     model : str, optional
         Detector model name or path (see :func:`napari_mend.models.get_model`).
     progress : callable, optional
