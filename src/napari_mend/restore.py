@@ -21,6 +21,7 @@ from scipy import ndimage as ndi
 
 from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
 from .detection.api import detect_scores
+from .detection.text_completion import may_find_text
 from .inpainting.api import inpaint
 from .progress import scaled
 from .scale.lazy import is_lazy
@@ -179,7 +180,7 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     scores = detect_scores(image, channel_axis=channel_axis, method=detector,
                            progress=scaled(progress, 0, 4))
     labels = scores.labels(threshold=threshold, classes=classes)
-    if complete_text:
+    if complete_text and may_find_text(detector, classes):
         labels = complete_text_labels(image, labels, channel_axis=channel_axis)
     mended = mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                          progress=scaled(progress, 1, 4, span=3))

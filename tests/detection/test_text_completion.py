@@ -103,3 +103,11 @@ def test_restore_completes_text_unless_asked_not_to(monkeypatch):
                              complete_text=False)
     assert (found == TEXT)[drawn].mean() > 0.97
     np.testing.assert_array_equal(as_found, detect_scores(image).labels(classes=["text"]))
+
+
+def test_only_detections_that_can_hold_text_are_completed():
+    from napari_mend.detection.text_completion import may_find_text
+
+    assert may_find_text("learned") and may_find_text("learned", ["text", "dust"])
+    assert not may_find_text("learned", ["scratch", "watermark"])
+    assert not may_find_text("classical")  # the classical detector never labels text

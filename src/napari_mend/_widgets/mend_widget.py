@@ -23,6 +23,7 @@ from napari.utils.notifications import show_info
 from ..classes import CLASS_COLORS, DEFECT_CLASSES
 from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
+from ..detection.text_completion import may_find_text
 from ..detection.api import DEFAULT_DETECTOR
 from ..inpainting.api import DEFAULT_INPAINTER
 from ..inpainting.api import METHODS as FILL_METHODS
@@ -163,7 +164,7 @@ class MendWidget(Container):
         themselves are always computed, since the curator edits them.
         """
         threshold, classes = self.threshold, self._selected_classes()
-        complete = self.complete_text.value
+        complete = self.complete_text.value and may_find_text(scores.method, classes)
 
         def task(progress):
             labels = scores.labels(threshold=threshold, classes=classes)

@@ -86,6 +86,16 @@ def _grow_block(crop: np.ndarray, found: np.ndarray, *, reach: int, rim: int):
     return grown
 
 
+def may_find_text(detector: str, classes=None) -> bool:
+    """Whether detecting with ``detector`` for ``classes`` can label text (else nothing to complete).
+
+    The classical detector never labels text.
+    """
+    from ..classes import class_ids
+
+    return detector != "classical" and CLASS_IDS["text"] in class_ids(classes)
+
+
 def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int = 6,
                   rim: int = 1):
     """Grow detected burned-in text to whole annotations (see the module docstring).

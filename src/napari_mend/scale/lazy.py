@@ -50,8 +50,9 @@ CLASSICAL_DEPTH = 64
 """Margin of a block for the classical detector (its largest filters are ~40 px)."""
 INPAINT_DEPTH = 64
 """Margin of a block for inpainting (context around holes near a block edge)."""
-TEXT_DEPTH = 48
-"""Margin of a block for completing detected text (how far a text block may grow)."""
+TEXT_DEPTH = INPAINT_DEPTH
+"""Margin of a block for completing detected text (a text block grows by at most 27 px); the
+inpainting margin, so the mend reuses the same overlapped blocks of the image."""
 N_CLASSES = len(DEFECT_CLASSES)
 
 
@@ -493,7 +494,9 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     """
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
-    if complete_text:
+    from ..detection.text_completion import may_find_text
+
+    if complete_text and may_find_text(detector, classes):
         labels = complete_text_labels(image, labels, channel_axis=channel_axis, chunk=chunk)
     return mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                        chunk=chunk, depth=depth), labels
