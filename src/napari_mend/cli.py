@@ -192,6 +192,9 @@ def cmd_demo(args) -> int:
     viewer.add_image(data, name=args.sample, rgb=axis is not None)
     viewer.window.add_plugin_dock_widget("napari-mend", "Mend defects")
     if args.screenshot:
+        from qtpy.QtWidgets import QApplication
+
+        QApplication.processEvents()  # lay the docked widget out before the picture
         viewer.window.screenshot(path=args.screenshot, canvas_only=False)
         viewer.close()
         return 0
