@@ -142,7 +142,8 @@ def test_deidentify_writes_image_and_report(tmp_path, monkeypatch):
 def test_lazy_restore_mends_each_class_as_in_memory(monkeypatch):
     """Blocks of a dask image go through the same removers as the in-memory restore."""
     da = pytest.importorskip("dask.array")
-    from napari_mend.restore import complete_text_labels, mend_labels
+    from napari_mend.detection import complete_text
+    from napari_mend.restore import mend_labels
     from napari_mend.scale import lazy
 
     clean, damaged, labels = scene()
@@ -152,7 +153,7 @@ def test_lazy_restore_mends_each_class_as_in_memory(monkeypatch):
                                  fill="telea", chunk=SIZE * 2)
     mended, found = mended.compute(), found.compute()
     # the detected text completed as in memory, then each class mended as in memory
-    completed = complete_text_labels(image, labels, channel_axis=-1)
+    completed = complete_text(image, labels, channel_axis=-1)
     assert np.array_equal(found, completed) and not np.array_equal(completed, labels)
     expected = mend_labels(image, completed, channel_axis=-1, fill="telea")
     assert mended.dtype == np.uint8

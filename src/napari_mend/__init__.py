@@ -12,7 +12,7 @@ shape and dtype preserved, inputs never modified)::
 from importlib.metadata import PackageNotFoundError, version
 
 from .classes import CLASS_COLORS, DEFECT_CLASSES
-from .detection import DefectScores, detect, detect_scores
+from .detection import DefectScores, complete_text, detect, detect_scores
 from .inpainting import inpaint
 from .progress import Cancelled
 from .restore import restore
@@ -28,6 +28,7 @@ __all__ = [
     "DEFECT_CLASSES",
     "Cancelled",
     "DefectScores",
+    "complete_text",
     "__version__",
     "demoire",
     "detect",

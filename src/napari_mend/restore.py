@@ -21,6 +21,7 @@ from scipy import ndimage as ndi
 
 from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
 from .detection.api import detect_scores
+from .detection.text_completion import complete_text as complete_detected_text
 from .detection.text_completion import may_find_text
 from .inpainting.api import inpaint
 from .progress import scaled
@@ -150,7 +151,7 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         Classes to detect and mend; default all.
     complete_text : bool, optional
         Grow detected burned-in text to whole annotations by colour before
-        mending (:func:`napari_mend.detection.complete_text`): missed glyphs
+        mending (:func:`napari_mend.complete_text`): missed glyphs
         next to found ones, anti-aliased rims, label backgrounds.
     progress : callable, optional
         ``progress(done, total)``.
@@ -181,28 +182,12 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
                            progress=scaled(progress, 0, 4))
     labels = scores.labels(threshold=threshold, classes=classes)
     if complete_text and may_find_text(detector, classes):
-        labels = complete_text_labels(image, labels, channel_axis=channel_axis)
+        labels = complete_detected_text(image, labels, channel_axis=channel_axis)
     mended = mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                          progress=scaled(progress, 1, 4, span=3))
     if return_report:
         return mended, labels, regions_report(labels, scores.scores, classes=classes)
     return mended, labels
-
-
-def complete_text_labels(image, labels, *, channel_axis=None):
-    """:func:`~napari_mend.detection.complete_text` on every plane of an image and its labels."""
-    from ._validation import plane_view
-    from .detection.text_completion import complete_text
-
-    if is_lazy(image) or is_lazy(labels):
-        from .scale import lazy
-
-        return lazy.complete_text_labels(image, labels, channel_axis=channel_axis)
-    view = plane_view(image, channel_axis=channel_axis)
-    flat = np.asarray(labels).reshape((-1,) + labels.shape[-2:])
-    out = np.stack([complete_text(view.raw_plane(i), flat[i], channel_axis=-1)
-                    for i in range(view.n_planes)])
-    return out.reshape(labels.shape)
 
 
 def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, classes=None,

@@ -111,3 +111,28 @@ def test_only_detections_that_can_hold_text_are_completed():
     assert may_find_text("learned") and may_find_text("learned", ["text", "dust"])
     assert not may_find_text("learned", ["scratch", "watermark"])
     assert not may_find_text("classical")  # the classical detector never labels text
+
+
+def test_stacks_and_lazy_images_are_completed_plane_by_plane():
+    da = pytest.importorskip("dask.array")
+    image, drawn = annotated()
+    image = np.round(image * 255).astype(np.uint8)
+    strong = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
+                              position=(20, 12)) > 0.6
+    labels = partial_detection(strong, band=20)
+    one = complete_text(image, labels, channel_axis=-1)
+    stack = np.stack([image, image[:, ::-1]])
+    stack_labels = np.stack([labels, labels[:, ::-1]])
+    both = complete_text(stack, stack_labels, channel_axis=-1)
+    np.testing.assert_array_equal(both[0], one)
+    np.testing.assert_array_equal(both[1], complete_text(image[:, ::-1], labels[:, ::-1],
+                                                         channel_axis=-1))
+    lazy = complete_text(da.from_array(image, chunks=(64, 64, 3)), labels, channel_axis=-1)
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_array_equal(lazy.compute(), one)  # blocks of 2048 px: one block here
+    from napari_mend.scale import lazy as lazy_module
+
+    # blocks of 64 px, each with 64 px of context: the same as in memory
+    small_blocks = lazy_module.complete_text(da.from_array(image), labels, channel_axis=-1,
+                                             chunk=64)
+    np.testing.assert_array_equal(small_blocks.compute(), one)

@@ -23,7 +23,7 @@ from napari.utils.notifications import show_info
 from ..classes import CLASS_COLORS, DEFECT_CLASSES
 from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
-from ..detection.text_completion import may_find_text
+from ..detection.text_completion import complete_text, may_find_text
 from ..detection.api import DEFAULT_DETECTOR
 from ..inpainting.api import DEFAULT_INPAINTER
 from ..inpainting.api import METHODS as FILL_METHODS
@@ -31,7 +31,7 @@ from ..inpainting.api import method_model as fill_model
 from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
 from ..models.registry import card_or_none, list_models
-from ..restore import complete_text_labels, mend_labels
+from ..restore import mend_labels
 from ..scale.lazy import compute as lazy_compute
 from ..scale.lazy import is_lazy
 from ._events import MODEL_EVENTS, connect_while_alive
@@ -169,7 +169,7 @@ class MendWidget(Container):
         def task(progress):
             labels = scores.labels(threshold=threshold, classes=classes)
             if complete:
-                labels = complete_text_labels(data, labels, channel_axis=axis)
+                labels = complete_text(data, labels, channel_axis=axis)
             if is_lazy(labels):
                 (labels,) = lazy_compute(labels, progress=progress)
             return labels

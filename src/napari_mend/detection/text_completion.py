@@ -102,11 +102,14 @@ def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int 
 
     Parameters
     ----------
-    image : (M, N[, C]) ndarray
-        One plane, gray or colour (RGBA: alpha ignored).
-    labels : (M, N) integer ndarray
-        Detected defects (:func:`napari_mend.detect`); only the text label
-        grows, into unlabelled pixels.
+    image : (M, N[, ..., P][, C]) ndarray
+        Image or stack with leading plane axes, gray or colour (RGBA: alpha
+        ignored); any supported dtype. A dask or zarr image is completed
+        lazily, block by block.
+    labels : integer ndarray
+        Detected defects (:func:`napari_mend.detect`), the image's shape
+        without the channel axis. Only the text label grows, into
+        unlabelled pixels.
     channel_axis : int or None, optional
         Colour axis of ``image``; ``None`` means gray.
     gap : int, optional
@@ -118,18 +121,36 @@ def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int 
 
     Returns
     -------
-    labels : (M, N) ndarray
-        New array, ``labels``' dtype.
+    labels : ndarray or dask.array.Array
+        New array, ``labels``' shape and dtype (lazy for a lazy input).
+
+    Raises
+    ------
+    ValueError
+        ``labels`` do not match the image's shape.
     """
+    from .._validation import plane_view
+    from ..scale.lazy import is_lazy
+
+    options = {"gap": gap, "reach": reach, "rim": rim}
+    if is_lazy(image) or is_lazy(labels):
+        from ..scale import lazy
+
+        return lazy.complete_text(image, labels, channel_axis=channel_axis, **options)
+    view = plane_view(image, channel_axis=channel_axis)
     labels = np.asarray(labels)
-    plane = np.asarray(image)
-    if channel_axis is not None:
-        plane = np.moveaxis(plane, channel_axis, -1)[..., :3]
-    else:
-        plane = plane[..., None]
-    if plane.shape[:2] != labels.shape or labels.ndim != 2:
-        raise ValueError(f"labels of shape {labels.shape} do not match the image's plane "
-                         f"{plane.shape[:2]}; pass one (M, N) plane and its labels")
+    if labels.shape != view.spatial_shape:
+        raise ValueError(f"labels of shape {labels.shape} do not match the image's spatial "
+                         f"shape {view.spatial_shape}; pass the labels detected on this image")
+    flat = labels.reshape((-1,) + labels.shape[-2:])
+    out = np.stack([complete_text_plane(view.raw_plane(i), flat[i], **options)
+                    for i in range(view.n_planes)])
+    return out.reshape(labels.shape)
+
+
+def complete_text_plane(plane: np.ndarray, labels: np.ndarray, *, gap: int = 8, reach: int = 6,
+                        rim: int = 1) -> np.ndarray:
+    """:func:`complete_text` of one ``(M, N, C)`` plane (C = 1 or 3) and its ``(M, N)`` labels."""
     out = labels.copy()
     text = labels == CLASS_IDS["text"]
     if not text.any():

@@ -448,20 +448,23 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None,
     return _mend_lazily(layout, _lazy_mask(mask, layout), fill, depth)
 
 
-def _text_block(labels, block, *, n_color):
-    """:func:`~napari_mend.detection.complete_text` on each plane of a block (labels ``(..., 1)``)."""
-    from ..detection.text_completion import complete_text
+def _text_block(labels, block, *, n_color, options):
+    """Text completion of each plane of a block (labels ``(..., m, n, 1)``)."""
+    from ..detection.text_completion import complete_text_plane
 
     out = labels.copy()
     for idx in np.ndindex(block.shape[:-3]):
-        out[idx][..., 0] = complete_text(block[idx][..., :n_color], labels[idx][..., 0],
-                                         channel_axis=-1)
+        out[idx][..., 0] = complete_text_plane(block[idx][..., :n_color], labels[idx][..., 0],
+                                               **options)
     return out
 
 
-def complete_text_labels(image, labels, *, channel_axis=None, chunk: int = DEFAULT_CHUNK,
-                         depth: int = TEXT_DEPTH):
-    """Lazy :func:`napari_mend.restore.complete_text_labels`, block by block with ``depth`` px of context.
+def complete_text(image, labels, *, channel_axis=None, chunk: int = DEFAULT_CHUNK,
+                  depth: int = TEXT_DEPTH, **options):
+    """Lazy :func:`napari_mend.detection.complete_text`, block by block with ``depth`` px of context.
+
+    ``options`` are those of :func:`~napari_mend.detection.complete_text`
+    (``gap``, ``reach``, ``rim``).
 
     Returns
     -------
@@ -472,7 +475,8 @@ def complete_text_labels(image, labels, *, channel_axis=None, chunk: int = DEFAU
     found = _lazy_labels(labels, layout)
     d = layout.depth(depth)
     out = _overlapped(found, d)[..., None].map_blocks(
-        _text_block, _overlapped(layout.work, d), n_color=layout.view.n_color, dtype=found.dtype)
+        _text_block, _overlapped(layout.work, d), n_color=layout.view.n_color, options=options,
+        dtype=found.dtype)
     return _trimmed(out, d)[..., 0]
 
 
@@ -494,10 +498,11 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     """
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
+    from ..detection.text_completion import complete_text as complete_detected_text
     from ..detection.text_completion import may_find_text
 
     if complete_text and may_find_text(detector, classes):
-        labels = complete_text_labels(image, labels, channel_axis=channel_axis, chunk=chunk)
+        labels = complete_detected_text(image, labels, channel_axis=channel_axis)
     return mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                        chunk=chunk, depth=depth), labels
 
