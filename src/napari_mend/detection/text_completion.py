@@ -10,9 +10,10 @@ leaves the rest, and for de-identification every annotation pixel matters.
    text colour is the median of its detected pixels and its background
    colour the median of a ring around them.
 2. Pixels near the block whose colour lies at least half-way from the
-   background to the text colour, and near the line between the two, are added, ``GROW_STEPS`` times, each time
-   within ``reach`` px of the text found so far, so neighbouring glyphs that
-   the detector missed join (at most ``GROW_STEPS * reach`` px away).
+   background to the text colour, and near the line between the two, are
+   added, ``GROW_STEPS`` times, each time within ``reach`` px of the text
+   found so far, so neighbouring glyphs that the detector missed join (at
+   most ``GROW_STEPS * reach`` px away).
 3. Anti-aliased rims: pixels next to the text that moved at least
    ``RIM_SHIFT`` of the way towards the text colour are added, then the
    text is grown by ``rim`` px.
@@ -28,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..classes import CLASS_IDS
+from ..classes import CLASS_IDS, class_ids
 
 MIN_CONTRAST = 0.08
 """Text and background colours closer than this (unit range) are not grown."""
@@ -91,8 +92,6 @@ def may_find_text(detector: str, classes=None) -> bool:
 
     The classical detector never labels text.
     """
-    from ..classes import class_ids
-
     return detector != "classical" and CLASS_IDS["text"] in class_ids(classes)
 
 
