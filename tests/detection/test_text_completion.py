@@ -12,13 +12,13 @@ from napari_mend.detection import complete_text
 from napari_mend.synthesis.text import render_text_mask
 
 TEXT = CLASS_IDS["text"]
+TEXT_LINES = "PAT ID 0042-17\n2026-11-25 R"
 
 
 def annotated(colour=(1.0, 1.0, 0.2), *, label_background=None):
     """An astronaut crop with a burned-in, anti-aliased two-line annotation, and its pixels."""
     image = data.astronaut()[100:260, 180:420].astype(np.float32) / 255
-    cover = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
-                             position=(20, 12))
+    cover = render_text_mask(image.shape[:2], TEXT_LINES, size=16, position=(20, 12))
     drawn = cover > 0
     if label_background is not None:
         rows, cols = np.nonzero(drawn)
@@ -41,11 +41,17 @@ def partial_detection(cover_mask, band=None):
     return labels
 
 
-def test_missed_glyphs_and_rims_join_the_detected_text():
+def partly_found(dtype=np.float32):
+    """The annotated image in ``dtype``, its drawn pixels, and labels finding about a third."""
     image, drawn = annotated()
-    strong = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
-                              position=(20, 12)) > 0.6
-    labels = partial_detection(strong, band=20)
+    if dtype == np.uint8:
+        image = np.round(image * 255).astype(np.uint8)
+    strong = render_text_mask(image.shape[:2], TEXT_LINES, size=16, position=(20, 12)) > 0.6
+    return image, drawn, partial_detection(strong, band=20)
+
+
+def test_missed_glyphs_and_rims_join_the_detected_text():
+    image, drawn, labels = partly_found()
     before = labels.copy(), image.copy()
     grown = complete_text(image, labels, channel_axis=-1)
     np.testing.assert_array_equal(labels, before[0])
@@ -59,8 +65,7 @@ def test_missed_glyphs_and_rims_join_the_detected_text():
 
 def test_label_background_is_taken_with_the_text():
     image, drawn = annotated(colour=(0.0, 0.0, 0.0), label_background=(0.95, 0.95, 0.9))
-    cover = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
-                             position=(20, 12)) > 0.6
+    cover = render_text_mask(image.shape[:2], TEXT_LINES, size=16, position=(20, 12)) > 0.6
     grown = complete_text(image, partial_detection(cover), channel_axis=-1)
     assert (grown == TEXT)[drawn].mean() > 0.95
 
@@ -86,11 +91,7 @@ def test_restore_completes_text_unless_asked_not_to(monkeypatch):
     restore_module = importlib.import_module("napari_mend.restore")
     from napari_mend.detection.scores import DefectScores
 
-    image, drawn = annotated()
-    image = np.round(image * 255).astype(np.uint8)
-    strong = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
-                              position=(20, 12)) > 0.6
-    labels = partial_detection(strong, band=20)
+    image, drawn, labels = partly_found(np.uint8)
 
     def detect_scores(img, **kwargs):
         scores = np.zeros((6,) + labels.shape, np.float32)
@@ -115,11 +116,7 @@ def test_only_detections_that_can_hold_text_are_completed():
 
 def test_stacks_and_lazy_images_are_completed_plane_by_plane():
     da = pytest.importorskip("dask.array")
-    image, drawn = annotated()
-    image = np.round(image * 255).astype(np.uint8)
-    strong = render_text_mask(image.shape[:2], "PAT ID 0042-17\n2026-11-25 R", size=16,
-                              position=(20, 12)) > 0.6
-    labels = partial_detection(strong, band=20)
+    image, drawn, labels = partly_found(np.uint8)
     one = complete_text(image, labels, channel_axis=-1)
     stack = np.stack([image, image[:, ::-1]])
     stack_labels = np.stack([labels, labels[:, ::-1]])
