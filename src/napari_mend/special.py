@@ -145,6 +145,91 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
     return result
 
 
+def collection_watermark(images, *, mask=None, channel_axis=None, max_shift=4):
+    """Estimate the watermark a collection shares, to remove it image by image.
+
+    For collections too large to hold at once: estimate the mark on a sample
+    (16 images already recover it well, see ``docs/watermark_moire.md``),
+    then pass every image to :func:`remove_collection_watermark`.
+
+    Parameters
+    ----------
+    images : (P, M, N[, C]) ndarray or list of arrays
+        The collection or a sample of it: at least two images of one size and
+        dtype (four to find the mark without ``mask``).
+    mask, channel_axis, max_shift
+        As for :func:`remove_watermark`.
+
+    Returns
+    -------
+    mark : napari_mend.watermark.CollectionMark
+        Also holds the dtype and plane shape the images must have.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two images, or a collection with no common mark.
+    """
+    from .watermark import estimate_collection_mark
+
+    view = plane_view(_stack(images), channel_axis=channel_axis, name="images")
+    if view.n_planes < 2:
+        raise ValueError("a collection's watermark needs at least two images sharing the mark")
+    shared = None if mask is None else np.any(check_mask(mask, view), axis=0)
+    planes = np.stack([view.plane(i) for i in range(view.n_planes)])
+    mark, _ = estimate_collection_mark(planes, mask=shared, max_shift=max_shift)
+    mark.dtype = view.planes.dtype
+    return mark
+
+
+def remove_collection_watermark(image, mark, *, channel_axis=None, fill="auto",
+                                return_mask=False):
+    """Remove a collection's watermark (from :func:`collection_watermark`) from one image.
+
+    The mark is aligned to the image first (it may have moved by up to the
+    mark's ``max_shift`` px in either direction), then inverted; opaque
+    pixels are inpainted with ``fill``.
+
+    Parameters
+    ----------
+    image : (M, N[, C]) ndarray
+        One image of the collection (or a stack of them), of the sample's
+        plane shape and dtype.
+    mark : napari_mend.watermark.CollectionMark
+    channel_axis : int or None, optional
+        Colour axis; ``None`` means gray.
+    fill : str, optional
+        Inpainting method for opaque pixels.
+    return_mask : bool, optional
+        Also return the changed pixels.
+
+    Returns
+    -------
+    clean : ndarray
+        Same shape and dtype as ``image``; pixels outside the mark are
+        bit-identical to the input's.
+    changed : bool ndarray, optional
+        The image's spatial shape (``return_mask``).
+    """
+    view = plane_view(image, channel_axis=channel_axis)
+    plane_shape = view.planes.shape[1:3]
+    if plane_shape != mark.support.shape or view.planes.dtype != mark.dtype:
+        raise ValueError(
+            f"the image ({plane_shape[0]} x {plane_shape[1]}, {view.planes.dtype}) does not match "
+            f"the collection the mark was estimated on ({mark.support.shape[0]} x "
+            f"{mark.support.shape[1]}, {mark.dtype}): convert or crop it to match first")
+    n = view.n_color
+    out = view.planes.astype(view.out_dtype, copy=True)
+    changed = np.zeros((view.n_planes,) + plane_shape, bool)
+    for i in range(view.n_planes):
+        clean, changed[i] = mark.remove(view.plane(i), fill=fill)
+        out[i, ..., :n][changed[i]] = from_unit_float(clean[changed[i]], view.out_dtype)
+    result = view.assemble(out)
+    if return_mask:
+        return result, changed.reshape(view.spatial_shape)
+    return result
+
+
 def _moire_filter(method: str, model: str | None):
     if method == "notch":
         from .moire.spectrum import notch_filter

@@ -17,16 +17,22 @@ import numpy as np
 from .cli import CLIError, _input, _output, _progress, read_image, text_completion_arg
 from .detection.api import METHODS as DETECT_METHODS
 from .inpainting.api import METHODS as FILL_METHODS
+from .progress import report
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
 
-def _folder_images(folder: Path, channel_axis: str):
+def _folder_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise CLIError(f"{folder}: not a folder; give a folder of images sharing one watermark")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise CLIError(f"{folder}: holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def _read_collection(files: list[Path], channel_axis: str):
+    """``(stack, channel_axis)`` of images that must share one size and dtype."""
     images = [read_image(p, channel_axis) for p in files]
     shapes = {data.shape for data, _, _ in images}
     if len(shapes) > 1:
@@ -37,39 +43,73 @@ def _folder_images(folder: Path, channel_axis: str):
     if len(dtypes) > 1:
         raise CLIError(f"the images differ in dtype ({', '.join(map(str, dtypes))}); convert "
                        "them to one dtype first")
-    return files, np.stack([data for data, _, _ in images]), images[0][1]
+    return np.stack([data for data, _, _ in images]), images[0][1]
+
+
+def _sample(files: list[Path], size: int) -> list[Path]:
+    """``size`` files spread evenly over ``files`` (all of them if there are no more)."""
+    picks = np.unique(np.linspace(0, len(files) - 1, min(size, len(files))).round().astype(int))
+    return [files[i] for i in picks]
 
 
 def cmd_unwatermark(args) -> int:
     from .io.provenance import make_provenance
     from .io.tiff import write_image_tiff
-    from .special import remove_watermark
+    from .special import collection_watermark, remove_collection_watermark, remove_watermark
 
     out_dir = Path(args.output)
     if not out_dir.is_dir():
         raise CLIError(f"{out_dir} is not a folder; create the output folder first")
-    files, stack, axis = _folder_images(Path(args.folder), args.channel_axis)
+    if args.sample < 2:
+        raise CLIError(f"--sample must be at least 2 (got {args.sample})")
+    files = _folder_files(Path(args.folder))
     targets = [out_dir / f"{p.stem}.tif" for p in files]
     for target in targets:
         _output(str(target), args.overwrite)
     mask = None
     if args.mask:
         mask = read_image(Path(args.mask), "none")[0]
+    streamed = args.method != "single" and len(files) > args.sample
+    sample = _sample(files, args.sample) if streamed else files
+    stack, axis = _read_collection(sample, args.channel_axis)
     stack_axis = None if axis is None else axis % (stack.ndim - 1) + 1
-    clean, changed = remove_watermark(stack, mask=mask, channel_axis=stack_axis,
-                                      method=args.method, fill=args.fill,
-                                      max_shift=args.max_shift, progress=_progress("unwatermark"),
-                                      return_mask=True)
-    for i, (source, target) in enumerate(zip(files, targets)):
-        prov = make_provenance(operation="remove_watermark", method=args.method,
-                               parameters={"collection": len(files), "fill": args.fill,
-                                           "max_shift": args.max_shift, "source": str(source),
-                                           "mask_file": args.mask},
-                               image=stack[i], mask=changed[i])
-        write_image_tiff(target, clean[i], provenance=prov, channel_axis=axis,
-                         overwrite=args.overwrite)
-    print(f"wrote {len(targets)} images to {out_dir}: changed "
-          f"{int(changed.sum())} px in all ({int(changed[0].sum())} px per image)")
+    parameters = {"collection": len(files), "fill": args.fill, "max_shift": args.max_shift,
+                  "mask_file": args.mask}
+    progress = _progress("unwatermark")
+    total = 0
+    if streamed:  # the mark from a sample, then one image at a time: any number of images
+        mark = collection_watermark(stack, mask=mask, channel_axis=stack_axis,
+                                    max_shift=args.max_shift)
+        parameters["estimated_from"] = [p.name for p in sample]
+        del stack
+        for i, (source, target) in enumerate(zip(files, targets)):
+            data, image_axis, _ = read_image(source, args.channel_axis)
+            try:
+                clean, changed = remove_collection_watermark(
+                    data, mark, channel_axis=image_axis, fill=args.fill, return_mask=True)
+            except ValueError as err:
+                raise CLIError(f"{source.name}: {err}") from None
+            prov = make_provenance(operation="remove_watermark", method="collection",
+                                   parameters={**parameters, "source": str(source)},
+                                   image=data, mask=changed)
+            write_image_tiff(target, clean, provenance=prov, channel_axis=image_axis,
+                             overwrite=args.overwrite)
+            total += int(changed.sum())
+            report(progress, i + 1, len(files))
+    else:
+        clean, changed = remove_watermark(stack, mask=mask, channel_axis=stack_axis,
+                                          method=args.method, fill=args.fill,
+                                          max_shift=args.max_shift, progress=progress,
+                                          return_mask=True)
+        for i, (source, target) in enumerate(zip(files, targets)):
+            prov = make_provenance(operation="remove_watermark", method=args.method,
+                                   parameters={**parameters, "source": str(source)},
+                                   image=stack[i], mask=changed[i])
+            write_image_tiff(target, clean[i], provenance=prov, channel_axis=axis,
+                             overwrite=args.overwrite)
+        total = int(changed.sum())
+    print(f"wrote {len(targets)} images to {out_dir}: changed {total} px in all"
+          + (f" (mark estimated on {len(sample)} of them)" if streamed else ""))
     return 0
 
 
@@ -146,6 +186,10 @@ def register(subparsers) -> None:
                    help="fill for pixels too opaque to invert")
     p.add_argument("--max-shift", type=int, default=4,
                    help="largest shift (px) of the mark between images")
+    p.add_argument("--sample", type=int, default=32,
+                   help="with more images than this, the mark is estimated on this many "
+                        "(spread over the folder) and removed from one image at a time, so "
+                        "any number of images fits in memory")
     p.add_argument("--channel-axis", default="auto",
                    help="colour axis: 'auto' (last axis of length 3/4), 'none', or an integer")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -200,6 +200,53 @@ def test_unwatermark_cli_writes_every_image(tmp_path):
     assert main(["unwatermark", str(folder), "-o", str(out), "--overwrite"]) == 2
 
 
+def test_mark_estimated_on_a_sample_cleans_images_one_at_a_time():
+    from napari_mend.special import collection_watermark, remove_collection_watermark
+
+    clean, marked = collection(10)
+    marked = np.round(marked * 255).astype(np.uint8)
+    # still marks, the whole collection: one image at a time gives the batch result
+    batch = nm.remove_watermark(marked, channel_axis=-1, fill="telea", max_shift=0)
+    mark = collection_watermark(marked, channel_axis=-1, max_shift=0)
+    one_by_one = np.stack([remove_collection_watermark(im, mark, channel_axis=-1, fill="telea")
+                           for im in marked])
+    np.testing.assert_array_equal(one_by_one, batch)
+    # marks that move, estimated on six: the other four are aligned and cleaned as well
+    shifts = [(0, 0), (2, -1), (-1, 3), (3, 2), (-2, -2), (1, 0), (0, 2), (-3, 1), (2, 3), (1, -3)]
+    clean, marked = collection(10, shifts=shifts)
+    mark = collection_watermark(marked[:6], channel_axis=-1)
+    for k in range(6, 10):
+        out, changed = remove_collection_watermark(marked[k], mark, channel_axis=-1, fill="telea",
+                                                   return_mask=True)
+        assert psnr(out, clean[k]) > psnr(marked[k], clean[k]) + 5
+        np.testing.assert_array_equal(out[~changed], marked[k][~changed])
+    with pytest.raises(ValueError, match="does not match"):
+        remove_collection_watermark(marked[0][:60], mark, channel_axis=-1)
+
+
+def test_unwatermark_cli_streams_large_folders(tmp_path):
+    from skimage.io import imsave
+
+    from napari_mend.cli import main
+    from napari_mend.io.tiff import read_image_tiff
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    clean, marked = collection(9)
+    for k, image in enumerate(marked):
+        imsave(folder / f"img{k}.png", np.round(image * 255).astype(np.uint8), check_contrast=False)
+    assert main(["unwatermark", str(folder), "-o", str(out), "--fill", "telea",
+                 "--sample", "5"]) == 0
+    written = sorted(out.glob("*.tif"))
+    assert len(written) == 9
+    for k, path in enumerate(written):
+        data, prov = read_image_tiff(path)
+        assert prov["parameters"]["estimated_from"] == [f"img{i}.png" for i in (0, 2, 4, 6, 8)]
+        assert psnr(data / 255, clean[k]) > psnr(marked[k], clean[k]) + 5
+    assert main(["unwatermark", str(folder), "-o", str(out), "--sample", "1"]) == 2
+
+
 def two_tone_mark(opacity):
     """The 'H' with a smooth opacity ramp and two colours (white left, dark blue right)."""
     alpha = mark_alpha(opacity) * np.linspace(0.6, 1.0, SIZE, dtype=np.float32)[:, None]

@@ -20,6 +20,8 @@ is then inverted; pixels too opaque to invert are inpainted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.fft import dctn, idctn, irfft2, rfft2
@@ -294,6 +296,113 @@ def _matting(images, support, gy, gx):
     return joint_matting(images, alpha, matte, support)
 
 
+@dataclass
+class CollectionMark:
+    """A collection's shared mark, estimated once, to remove from any image carrying it.
+
+    From :func:`estimate_collection_mark`; :meth:`remove` takes one image at a
+    time, so a collection of any size can be cleaned with the mark estimated
+    on a sample of it.
+
+    Attributes
+    ----------
+    matte, alpha, support
+        As returned by :func:`estimate_collection` (unit range).
+    lo, scale : float
+        The collection's value range: ``(plane - lo) / scale`` is unit range.
+    template : (gy, gx) of (M, N, C) ndarrays or None
+        Median gradients of the aligned sample, which new images are aligned
+        to (None when marks do not move, ``max_shift == 0``).
+    max_shift : int
+        Largest shift (px) of the mark between images.
+    dtype : numpy.dtype or None
+        The images' dtype, when known (set by
+        :func:`napari_mend.special.collection_watermark`).
+    """
+
+    matte: np.ndarray
+    alpha: np.ndarray
+    support: np.ndarray
+    lo: float
+    scale: float
+    template: tuple | None
+    max_shift: int
+    dtype: np.dtype | None = None
+
+    def shift_of(self, unit: np.ndarray) -> tuple[int, int]:
+        """Shift ``(dy, dx)`` that lines a unit-range ``(M, N, C)`` plane's mark up with this one."""
+        if self.template is None:
+            return 0, 0
+        reach = 2 * self.max_shift
+        gy, gx = gradients(unit[None])
+        region = ndi.binary_dilation(self.support, iterations=reach + 2)
+        return _best_shift(gy[0], gx[0], *self.template, region, reach)
+
+    def remove(self, plane: np.ndarray, *, shift=None, fill: str = "auto"):
+        """The mark removed from one ``(M, N, C)`` float plane of the collection's range.
+
+        Parameters
+        ----------
+        plane : (M, N, C) float32 ndarray
+        shift : (int, int), optional
+            The mark's shift in this plane (default: found, see :meth:`shift_of`).
+        fill : str, optional
+            Inpainting method for pixels too opaque to invert.
+
+        Returns
+        -------
+        clean : (M, N, C) float32 ndarray
+            New array.
+        changed : (M, N) bool ndarray
+        """
+        unit = (plane - self.lo) / self.scale
+        dy, dx = self.shift_of(unit) if shift is None else shift
+        aligned = _shift(unit, dy, dx, 2 * self.max_shift) if self.max_shift > 0 else unit
+        rec = invert(aligned, self.alpha, self.matte)
+        rec = np.clip(rec, min(unit.min(), 0.0), max(unit.max(), 1.0))
+        rec = fill_opaque(rec, self.support & (self.alpha > MAX_INVERTIBLE_ALPHA), fill)
+        # back to the image's own frame: its pixel (y, x) is aligned pixel (y - dy, x - dx)
+        m, n = self.support.shape
+        where = np.zeros((m, n), bool)
+        src = np.zeros((m, n), bool)
+        ys, xs = np.nonzero(self.support & (self.alpha > MIN_ALPHA))
+        ty, tx = ys + dy, xs + dx
+        inside = (ty >= 0) & (ty < m) & (tx >= 0) & (tx < n)
+        where[ty[inside], tx[inside]] = True
+        src[ys[inside], xs[inside]] = True
+        clean = plane.astype(np.float32, copy=True)
+        clean[where] = rec[src] * self.scale + self.lo
+        return clean, where
+
+
+def estimate_collection_mark(planes: np.ndarray, *, mask=None, max_shift: int = 4):
+    """Estimate the mark shared by ``planes`` (see :func:`estimate_collection`).
+
+    Parameters
+    ----------
+    planes : (K, M, N, C) float32 ndarray
+        The collection (or a sample of it), any value range.
+    mask : (M, N) bool ndarray, optional
+        Where the mark is; default found from the collection.
+    max_shift : int, optional
+        Largest shift (px) of the mark between images.
+
+    Returns
+    -------
+    mark : CollectionMark
+    shifts : list of (int, int)
+        The mark's shift in each of ``planes``.
+    """
+    lo, scale = unit_range(planes)
+    unit = (planes - lo) / scale
+    matte, alpha, support, shifts = estimate_collection(unit, mask=mask, max_shift=max_shift)
+    template = None
+    if max_shift > 0:
+        aligned = np.stack([_shift(u, dy, dx, 2 * max_shift) for u, (dy, dx) in zip(unit, shifts)])
+        template = _median_gradients(aligned)
+    return CollectionMark(matte, alpha, support, lo, scale, template, max_shift), shifts
+
+
 def remove_collection(planes: np.ndarray, *, mask=None, max_shift: int = 4, fill: str = "auto",
                       progress=None):
     """Remove a mark shared by a collection of planes.
@@ -318,28 +427,11 @@ def remove_collection(planes: np.ndarray, *, mask=None, max_shift: int = 4, fill
     changed : (K, M, N) bool ndarray
         The pixels that were changed.
     """
-    everything = np.ones(planes.shape[1:3], bool)
-    lo, scale = unit_range(planes)
-    unit = (planes - lo) / scale
-    matte, alpha, support, shifts = estimate_collection(unit, mask=mask, max_shift=max_shift)
-    out = planes.copy()
+    mark, shifts = estimate_collection_mark(planes, mask=mask, max_shift=max_shift)
+    out = np.empty(planes.shape, np.float32)
     changed = np.zeros(planes.shape[:3], bool)
-    for i, (dy, dx) in enumerate(shifts):
-        aligned = _shift(unit[i], dy, dx, 2 * max_shift) if max_shift > 0 else unit[i]
-        rec = invert(aligned, alpha, matte)
-        rec = np.clip(rec, min(unit[i].min(), 0.0), max(unit[i].max(), 1.0))
-        rec = fill_opaque(rec, support & (alpha > MAX_INVERTIBLE_ALPHA), fill)
-        # back to the image's own frame: pixel (y, x) of image i is aligned pixel (y - dy, x - dx)
-        where = np.zeros_like(everything)
-        src = np.zeros_like(everything)
-        m, n = support.shape
-        ys, xs = np.nonzero(support & (alpha > MIN_ALPHA))
-        ty, tx = ys + dy, xs + dx
-        inside = (ty >= 0) & (ty < m) & (tx >= 0) & (tx < n)
-        where[ty[inside], tx[inside]] = True
-        src[ys[inside], xs[inside]] = True
-        out[i][where] = rec[src] * scale + lo
-        changed[i] = where
+    for i, shift in enumerate(shifts):
+        out[i], changed[i] = mark.remove(planes[i], shift=shift, fill=fill)
         if progress is not None:
             progress(i + 1, len(shifts))
     return out, changed
