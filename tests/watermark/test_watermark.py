@@ -176,18 +176,26 @@ def test_poisson_integration_recovers_an_image_from_its_gradients():
     assert np.allclose(back - back.mean(), image - image.mean(), atol=1e-4)
 
 
+def image_folder(tmp_path, images):
+    """``images`` in [0, 1] saved as ``in/img<k>.png``; returns that folder and an empty ``out``."""
+    from skimage.io import imsave
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    for k, image in enumerate(images):
+        imsave(folder / f"img{k}.png", np.round(image * 255).astype(np.uint8), check_contrast=False)
+    return folder, out
+
+
 def test_unwatermark_cli_writes_every_image(tmp_path):
     from skimage.io import imsave
 
     from napari_mend.cli import main
     from napari_mend.io.tiff import read_image_tiff
 
-    folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
-    out.mkdir()
     _, marked = collection(5)
-    for k, image in enumerate(marked):
-        imsave(folder / f"img{k}.png", np.round(image * 255).astype(np.uint8), check_contrast=False)
+    folder, out = image_folder(tmp_path, marked)
     assert main(["unwatermark", str(folder), "-o", str(out), "--fill", "telea"]) == 0
     written = sorted(out.glob("*.tif"))
     assert [p.stem for p in written] == [f"img{k}" for k in range(5)]
@@ -225,17 +233,11 @@ def test_mark_estimated_on_a_sample_cleans_images_one_at_a_time():
 
 
 def test_unwatermark_cli_streams_large_folders(tmp_path):
-    from skimage.io import imsave
-
     from napari_mend.cli import main
     from napari_mend.io.tiff import read_image_tiff
 
-    folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
-    out.mkdir()
     clean, marked = collection(9)
-    for k, image in enumerate(marked):
-        imsave(folder / f"img{k}.png", np.round(image * 255).astype(np.uint8), check_contrast=False)
+    folder, out = image_folder(tmp_path, marked)
     assert main(["unwatermark", str(folder), "-o", str(out), "--fill", "telea",
                  "--sample", "5"]) == 0
     written = sorted(out.glob("*.tif"))
