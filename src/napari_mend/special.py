@@ -8,6 +8,8 @@ invert are inpainted), moire is filtered out of the spectrum.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ._validation import check_mask, from_unit_float, plane_view
@@ -178,8 +180,7 @@ def collection_watermark(images, *, mask=None, channel_axis=None, max_shift=4):
     shared = None if mask is None else np.any(check_mask(mask, view), axis=0)
     planes = np.stack([view.plane(i) for i in range(view.n_planes)])
     mark, _ = estimate_collection_mark(planes, mask=shared, max_shift=max_shift)
-    mark.dtype = view.planes.dtype
-    return mark
+    return replace(mark, dtype=view.planes.dtype)
 
 
 def remove_collection_watermark(image, mark, *, channel_axis=None, fill="auto",

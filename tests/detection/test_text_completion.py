@@ -130,6 +130,6 @@ def test_stacks_and_lazy_images_are_completed_plane_by_plane():
     from napari_mend.scale import lazy as lazy_module
 
     # blocks of 64 px, each with 64 px of context: the same as in memory
-    small_blocks = lazy_module.complete_text(da.from_array(image), labels, channel_axis=-1,
-                                             chunk=64)
+    small_blocks = lazy_module.complete_text_lazily(da.from_array(image), labels,
+                                                    channel_axis=-1, chunk=64)
     np.testing.assert_array_equal(small_blocks.compute(), one)

@@ -23,8 +23,8 @@ from napari.utils.notifications import show_info
 from ..classes import CLASS_COLORS, DEFECT_CLASSES
 from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
-from ..detection.text_completion import complete_text, may_find_text
 from ..detection.api import DEFAULT_DETECTOR
+from ..detection.text_completion import complete_text, may_find_text
 from ..inpainting.api import DEFAULT_INPAINTER
 from ..inpainting.api import METHODS as FILL_METHODS
 from ..inpainting.api import method_model as fill_model

@@ -135,7 +135,7 @@ def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int 
     if is_lazy(image) or is_lazy(labels):
         from ..scale import lazy
 
-        return lazy.complete_text(image, labels, channel_axis=channel_axis, **options)
+        return lazy.complete_text_lazily(image, labels, channel_axis=channel_axis, **options)
     view = plane_view(image, channel_axis=channel_axis)
     labels = np.asarray(labels)
     if labels.shape != view.spatial_shape:

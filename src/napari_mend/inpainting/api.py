@@ -12,12 +12,14 @@ from ..scale.lazy import is_lazy
 from .unit_plane import UnitPlane
 
 METHODS = ("auto", "learned", "biharmonic", "telea", "ns")
+LEARNED_FILLS = ("auto", "learned")
+"""Fills that use an inpainter model and fill a plane in place, a crop at a time."""
 DEFAULT_INPAINTER = "inpainter"
 
 
 def method_model(method: str, model: str | None = None) -> str | None:
     """Name of the model a fill method uses (None for the classical fills)."""
-    return (model or DEFAULT_INPAINTER) if method in ("auto", "learned") else None
+    return (model or DEFAULT_INPAINTER) if method in LEARNED_FILLS else None
 
 
 def _fill_function(method: str):
@@ -58,7 +60,7 @@ def plane_fill(method: str, model: str | None = None):
         ``'telea'``/``'ns'`` without OpenCV.
     """
     fill = _fill_function(method)
-    if method in ("auto", "learned"):
+    if method in LEARNED_FILLS:
         return partial(fill, model=method_model(method, model))
 
     def classical(plane, mask, *, progress=None, out=None):
@@ -131,7 +133,7 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
     for k, i in enumerate(todo):
         report(progress, k, len(todo))
         m = np.array(fill_mask[i])  # writable (a 2D mask is broadcast over a stack)
-        if method in ("auto", "learned"):
+        if method in LEARNED_FILLS:
             # filled in place in the output, a crop at a time: no float32 copy of the plane
             target = UnitPlane(out[i, ..., :n])
             fill(target, m, out=target, progress=scaled(progress, k, len(todo)))

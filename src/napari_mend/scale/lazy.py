@@ -459,8 +459,8 @@ def _text_block(labels, block, *, n_color, options):
     return out
 
 
-def complete_text(image, labels, *, channel_axis=None, chunk: int = DEFAULT_CHUNK,
-                  depth: int = TEXT_DEPTH, **options):
+def complete_text_lazily(image, labels, *, channel_axis=None, chunk: int = DEFAULT_CHUNK,
+                         depth: int = TEXT_DEPTH, **options):
     """Lazy :func:`napari_mend.detection.complete_text`, block by block with ``depth`` px of context.
 
     ``options`` are those of :func:`~napari_mend.detection.complete_text`
@@ -496,13 +496,12 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         Store or compute them together (e.g. :func:`store`) so the
         detection runs once.
     """
-    labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
-                    classes=classes, chunk=chunk)
-    from ..detection.text_completion import complete_text as complete_detected_text
     from ..detection.text_completion import may_find_text
 
+    labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
+                    classes=classes, chunk=chunk)
     if complete_text and may_find_text(detector, classes):
-        labels = complete_detected_text(image, labels, channel_axis=channel_axis)
+        labels = complete_text_lazily(image, labels, channel_axis=channel_axis, chunk=chunk)
     return mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                        chunk=chunk, depth=depth), labels
 
