@@ -4,6 +4,7 @@ import importlib
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 from skimage import data
 
 import napari_mend as nm
@@ -70,6 +71,45 @@ def test_label_background_is_taken_with_the_text():
     assert (grown == TEXT)[drawn].mean() > 0.95
 
 
+def boxed(outline=(0.2, 0.4, 1.0)):
+    """An astronaut crop with a 2-px region-of-interest box, its pixels, and one corner 'found'."""
+    image = data.astronaut()[100:260, 120:420].astype(np.float32) / 255
+    drawn = np.zeros(image.shape[:2], bool)
+    drawn[30:120, 40:240] = True
+    drawn[32:118, 42:238] = False
+    image[drawn] = outline
+    labels = np.zeros(drawn.shape, np.uint8)
+    labels[28:50, 38:60] = TEXT * drawn[28:50, 38:60]  # the detector found the top-left corner
+    return image, drawn, labels
+
+
+def test_box_outlines_are_followed_beyond_the_growth_reach():
+    image, drawn, labels = boxed()
+    grown = complete_text(image, labels, channel_axis=-1) == TEXT
+    assert (labels == TEXT)[drawn].mean() < 0.1
+    assert grown[drawn].mean() > 0.97  # 200 x 90 px box from a 20 px corner
+    near = ndi.binary_dilation(drawn, iterations=2)  # the rim: one pixel and anti-aliasing
+    assert (grown & ~near).sum() < 0.05 * drawn.sum()
+    # a line far longer than LINE_REACH is followed LINE_REACH px beyond what was found
+    from napari_mend.detection.text_completion import LINE_REACH
+
+    line = np.zeros((40, 900), bool)
+    line[20:22, 10:890] = True
+    plane = np.where(line[..., None], 1.0, np.tile(data.camera()[:40], (1, 2))[:, :900, None] / 512).astype(np.float32)
+    found = np.zeros(line.shape, np.uint8)
+    found[20:22, 10:40] = TEXT
+    followed = np.flatnonzero((complete_text(plane[..., 0], found) == TEXT)[20])
+    assert 40 + LINE_REACH <= followed.max() < 40 + LINE_REACH + 8
+
+
+def test_strokes_do_not_flood_an_area_of_the_text_colour():
+    image, drawn, labels = boxed(outline=(1.0, 1.0, 1.0))
+    image[130:160, :] = 1.0  # a white band under the box, touching nothing found
+    image[118:130, 60:200] = 1.0  # ... joined to the box by a white area
+    grown = complete_text(image, labels, channel_axis=-1) == TEXT
+    assert grown[135:160].mean() < 0.05
+
+
 def test_other_classes_low_contrast_and_no_text_are_left_alone():
     image, drawn = annotated()
     labels = partial_detection(drawn, band=20)
@@ -133,3 +173,15 @@ def test_stacks_and_lazy_images_are_completed_plane_by_plane():
     small_blocks = lazy_module.complete_text_lazily(da.from_array(image), labels,
                                                     channel_axis=-1, chunk=64)
     np.testing.assert_array_equal(small_blocks.compute(), one)
+
+
+def test_lazy_completion_follows_strokes_across_blocks():
+    da = pytest.importorskip("dask.array")
+    from napari_mend.scale import lazy as lazy_module
+
+    image, drawn, labels = boxed()
+    one = complete_text(image, labels, channel_axis=-1)
+    small_blocks = lazy_module.complete_text_lazily(da.from_array(image), labels,
+                                                    channel_axis=-1, chunk=64)
+    np.testing.assert_array_equal(small_blocks.compute(), one)
+    assert (one == TEXT)[drawn].all()

@@ -14,10 +14,15 @@ leaves the rest, and for de-identification every annotation pixel matters.
    added, ``GROW_STEPS`` times, each time within ``reach`` px of the text
    found so far, so neighbouring glyphs that the detector missed join (at
    most ``GROW_STEPS * reach`` px away).
-3. Anti-aliased rims: pixels next to the text that moved at least
+3. Straight strokes (box outlines, underlines, scale-bar ticks and rulers)
+   are followed beyond that reach: text-coloured pixels on horizontal or
+   vertical runs of at least ``LINE_MIN`` px that are thinner than
+   ``LINE_MAX_WIDTH`` px join when the run touches the text, up to
+   ``LINE_REACH`` px from the block.
+4. Anti-aliased rims: pixels next to the text that moved at least
    ``RIM_SHIFT`` of the way towards the text colour are added, then the
    text is grown by ``rim`` px.
-4. A label background (a flat field around the text, different from the
+5. A label background (a flat field around the text, different from the
    image around it) is added where it surrounds the text.
 
 Blocks whose text and background colours are too close to tell apart are
@@ -41,6 +46,12 @@ GROW_STEPS = 4
 """Steps of ``reach`` px by which text grows at most (so at most ``GROW_STEPS * reach`` px)."""
 FLAT_SPREAD = 0.008
 """A ring around the text this uniform (median absolute deviation) may be a label background."""
+LINE_MIN = 12
+"""Shortest horizontal or vertical run of text-coloured pixels (px) followed as a stroke."""
+LINE_MAX_WIDTH = 6
+"""Runs at least this thick (px) across their direction are areas, not strokes."""
+LINE_REACH = 240
+"""How far (px) beyond a block a stroke is followed, at most."""
 
 
 def _unit(plane: np.ndarray) -> np.ndarray:
@@ -74,6 +85,7 @@ def _grow_block(crop: np.ndarray, found: np.ndarray, *, reach: int, rim: int):
         if not more.any():
             break
         grown |= more
+    grown |= _strokes_from(like_text, grown)
     grown |= (t >= RIM_SHIFT) & ndi.binary_dilation(grown, iterations=1)
     if rim:
         grown = ndi.binary_dilation(grown, iterations=rim)
@@ -85,6 +97,21 @@ def _grow_block(crop: np.ndarray, found: np.ndarray, *, reach: int, rim: int):
         grown |= np.isin(field, touching[touching > 0]) & flat & ndi.binary_dilation(
             grown, iterations=reach)
     return grown
+
+
+def _strokes_from(like_text: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """Thin horizontal and vertical strokes of ``like_text`` that touch ``text`` (bool)."""
+    along = {axis: ndi.binary_opening(like_text, np.ones((1, LINE_MIN) if axis else (LINE_MIN, 1)))
+             for axis in (0, 1)}
+    thick = {axis: ndi.binary_opening(like_text, np.ones((LINE_MAX_WIDTH, 1) if axis
+                                                         else (1, LINE_MAX_WIDTH)))
+             for axis in (0, 1)}
+    strokes = (along[1] & ~thick[1]) | (along[0] & ~thick[0])  # 1: horizontal, 0: vertical
+    if not strokes.any():
+        return strokes
+    pieces, _ = ndi.label(strokes | text, structure=np.ones((3, 3), bool))
+    touching = np.unique(pieces[text])
+    return strokes & np.isin(pieces, touching[touching > 0])
 
 
 def may_find_text(detector: str, classes=None) -> bool:
@@ -156,12 +183,34 @@ def complete_text_plane(plane: np.ndarray, labels: np.ndarray, *, gap: int = 8, 
         return out
     unit = _unit(plane)
     blocks, _ = ndi.label(ndi.binary_dilation(text, iterations=gap // 2))
-    margin = GROW_STEPS * reach + rim + 2
-    for index, box in enumerate(ndi.find_objects(blocks), start=1):
-        box = tuple(slice(max(s.start - margin, 0), s.stop + margin) for s in box)
-        found = text[box] & (blocks[box] == index)
-        grown = _grow_block(unit[box], found, reach=reach, rim=rim)
+    for index, core in enumerate(ndi.find_objects(blocks), start=1):
+        box, grown = _completed_block(unit, text, blocks, index, core, reach=reach, rim=rim)
         if grown is not None:
             target = out[box]
             target[grown & (target == 0)] = CLASS_IDS["text"]
     return out
+
+
+def _completed_block(unit, text, blocks, index, core, *, reach: int, rim: int):
+    """``(box, grown)``: block ``index`` completed in a crop ``box`` of the plane.
+
+    The crop holds the colour growth; while strokes run into its edge it is
+    enlarged, up to ``LINE_REACH`` px around the block.
+    """
+    margin = GROW_STEPS * reach + rim + 2
+    largest = max(margin, LINE_REACH + rim + 2)
+    shape = text.shape
+    while True:
+        box = tuple(slice(max(s.start - margin, 0), min(s.stop + margin, n))
+                    for s, n in zip(core, shape))
+        grown = _grow_block(unit[box], text[box] & (blocks[box] == index), reach=reach, rim=rim)
+        if grown is None or margin >= largest or not _runs_out(grown, box, shape):
+            return box, grown
+        margin = min(2 * margin, largest)
+
+
+def _runs_out(grown: np.ndarray, box, shape) -> bool:
+    """Whether ``grown`` touches an edge of its crop ``box`` that is not the plane's edge."""
+    return ((box[0].start > 0 and grown[0].any()) or (box[0].stop < shape[0] and grown[-1].any())
+            or (box[1].start > 0 and grown[:, 0].any())
+            or (box[1].stop < shape[1] and grown[:, -1].any()))

@@ -50,9 +50,9 @@ CLASSICAL_DEPTH = 64
 """Margin of a block for the classical detector (its largest filters are ~40 px)."""
 INPAINT_DEPTH = 64
 """Margin of a block for inpainting (context around holes near a block edge)."""
-TEXT_DEPTH = INPAINT_DEPTH
-"""Margin of a block for completing detected text (a text block grows by at most 27 px); the
-inpainting margin, so the mend reuses the same overlapped blocks of the image."""
+TEXT_DEPTH = 256
+"""Margin of a block for completing detected text: colour growth reaches 27 px, straight strokes
+are followed up to 243 px (``text_completion.LINE_REACH`` plus the rim)."""
 N_CLASSES = len(DEFECT_CLASSES)
 
 
@@ -130,8 +130,8 @@ class _Layout:
         return nd - 3, nd - 2
 
     def depth(self, pixels: int) -> dict:
-        """``overlap`` depth for the image axes of ``work``."""
-        return dict.fromkeys(self.depth_axes, int(pixels))
+        """``overlap`` depth for the image axes of ``work`` (at most the image's size)."""
+        return {axis: min(int(pixels), self.work.shape[axis]) for axis in self.depth_axes}
 
     def assemble(self, out):
         """``(..., M, N, C)`` back to the input's layout."""
