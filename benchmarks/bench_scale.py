@@ -3,6 +3,7 @@
 Prints tables; every number comes from the run itself. Subcommands::
 
     python benchmarks/bench_scale.py memory --size 20000 [--format zarr|tiff] [--chunk 2048]
+        [--detector classical|learned] [--fill telea|auto|...]
     python benchmarks/bench_scale.py batch --images 200 --side 1024 [--workers 1 2]
     python benchmarks/bench_scale.py resume --images 12 --side 512
 
@@ -10,7 +11,7 @@ memory
     Writes a SIZE x SIZE RGB uint8 image to disk (zarr, or a tiled TIFF),
     chunk by chunk: a seamless texture with film scratches running through
     the whole frame and dust specks. Then, in a fresh process, detects
-    (classical detector) and mends (Telea) it lazily with
+    (classical detector by default) and mends (Telea by default) it lazily with
     :func:`napari_mend.scale.lazy.restore`, storing the mended image and the
     Labels to zarr, and reports that process's peak resident memory
     (``ru_maxrss``), wall time and the pixels changed.
@@ -28,8 +29,10 @@ resume
     uninterrupted run (pixels, labels, provenance except its time), and
     looks for partial or temporary files.
 
-Both detector and fill are classical here, so the benchmark needs no model
-weights and its work per image is the same on any machine.
+By default detector and fill are classical, so the benchmark needs no model
+weights and its work per image is the same on any machine; ``memory
+--detector learned --fill auto`` measures the shipped models' path (the learned
+detector, text completion and the auto fill).
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ def memory_child(args) -> None:
 
     start = time.perf_counter()
     image = lazy.open_lazy(args.path, chunk=args.chunk)
-    mended, labels = lazy.restore(image, channel_axis=-1, detector="classical", fill="telea",
+    mended, labels = lazy.restore(image, channel_axis=-1, detector=args.detector, fill=args.fill,
                                   chunk=args.chunk)
     out = Path(args.out)
     lazy.store([mended, labels], [out / "mended.zarr", out / "labels.zarr"],
@@ -132,11 +135,13 @@ def run_memory(args) -> None:
         out = work / "out"
         out.mkdir()
         cmd = [sys.executable, __file__, "memory-child", str(src), str(out),
-               "--chunk", str(args.chunk), "--threads", str(args.threads)]
+               "--chunk", str(args.chunk), "--threads", str(args.threads),
+               "--detector", args.detector, "--fill", args.fill]
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         gib = args.size * args.size * 3 / 2**30
-        print(f"\nLazy detect (classical) + mend (telea), {args.size} x {args.size} RGB uint8 "
+        print(f"\nLazy detect ({args.detector}) + mend ({args.fill}), {args.size} x {args.size} "
+              f"RGB uint8 "
               f"({gib:.2f} GiB) from {args.format}, chunk {args.chunk}, "
               f"{args.threads} threads")
         print("| size | input | image GiB | write input s | detect+mend+store s | "
@@ -266,11 +271,15 @@ def main() -> None:
     p.add_argument("--chunk", type=int, default=2048)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--format", choices=["zarr", "tiff"], default="zarr")
+    p.add_argument("--detector", choices=["classical", "learned"], default="classical")
+    p.add_argument("--fill", default="telea", help="telea, ns, biharmonic, learned or auto")
     p = sub.add_parser("memory-child")
     p.add_argument("path")
     p.add_argument("out")
     p.add_argument("--chunk", type=int, default=2048)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--detector", default="classical")
+    p.add_argument("--fill", default="telea")
     p = sub.add_parser("batch")
     p.add_argument("--images", type=int, default=200)
     p.add_argument("--side", type=int, default=1024)

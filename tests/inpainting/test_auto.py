@@ -11,7 +11,7 @@ from napari_mend.inpainting import auto  # noqa: E402
 from napari_mend.inpainting.auto import auto_rules, choose, fill_auto  # noqa: E402
 
 
-def _model(folder, rules=None):
+def _model(folder, rules=None, rim_width=None):
     from napari_mend.models.inpainter_net import InpainterNet
     from napari_mend.training.common import export_model
 
@@ -20,6 +20,8 @@ def _model(folder, rules=None):
     card = {"kind": "inpainter", "architecture": "inpainter_net", "config": config}
     if rules is not None:
         card["auto"] = {"rules": rules}
+    if rim_width is not None:
+        card.setdefault("auto", {})["rim_width"] = rim_width
     weights, _ = export_model(folder, "tiny_inpainter", module=InpainterNet(**config), card=card)
     return str(weights)
 
@@ -114,3 +116,70 @@ def test_long_scratch_is_filled_tile_by_tile(tiny_model):
     whole = auto.classical_fill("telea")(image, mask)
     assert np.array_equal(out[~mask], image[~mask])
     assert np.abs(out[mask] - whole[mask]).max() < 0.02
+
+
+def _smooth_plane(shape, channels=3):
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    base = 0.5 + 0.3 * np.sin(xx / 23.0) * np.cos(yy / 17.0)
+    return np.repeat(base[..., None], channels, axis=-1).astype(np.float32)
+
+
+def test_rim_blend_mixes_the_rim_towards_the_classical_fill():
+    from scipy import ndimage as ndi
+
+    from napari_mend.inpainting.learned import hole_groups
+
+    image = _smooth_plane((120, 140))
+    mask = np.zeros((120, 140), bool)
+    mask[30:90, 40:110] = True
+    filled = np.where(mask[..., None], 0.0, image).astype(np.float32)  # a poor fill: black
+    (box, pixels), = hole_groups(mask)
+    unchanged = filled.copy()
+    auto.blend_rim(unchanged, box, pixels, 0)
+    assert np.array_equal(unchanged, filled)  # width 0: nothing mixed
+    out = filled.copy()
+    auto.blend_rim(out, box, pixels, 8)
+    depth = ndi.distance_transform_edt(mask)
+    assert np.array_equal(out[~mask], image[~mask])
+    assert np.array_equal(out[depth > 8], filled[depth > 8])  # the network's inside is kept
+    rim = mask & (depth <= 8)
+    error = np.abs(out - image).mean(axis=-1)
+    before = np.abs(filled - image).mean(axis=-1)
+    assert error[rim & (depth == 1)].mean() < 0.25 * before[rim & (depth == 1)].mean()
+    # the classical share falls with the depth: the error grows towards the inside
+    assert error[rim & (depth == 1)].mean() < error[rim & (depth == 4)].mean() < \
+        error[rim & (depth == 8)].mean()
+
+
+def test_rim_blend_of_a_hole_larger_than_a_tile(monkeypatch):
+    monkeypatch.setattr(auto, "CLASSICAL_TILE", 64)
+    from scipy import ndimage as ndi
+
+    from napari_mend.inpainting.learned import hole_groups
+
+    image = _smooth_plane((300, 320), channels=1)
+    mask = np.zeros((300, 320), bool)
+    mask[20:280, 30:300] = True  # deep tiles are all hole, with no rim
+    filled = np.where(mask[..., None], 0.25, image).astype(np.float32)
+    (box, pixels), = hole_groups(mask)
+    out = filled.copy()
+    auto.blend_rim(out, box, pixels, 6)
+    depth = ndi.distance_transform_edt(mask)
+    assert np.array_equal(out[depth > 6], filled[depth > 6])
+    assert np.array_equal(out[~mask], image[~mask])
+    assert (out[mask & (depth <= 3)] != 0.25).all()  # the rim, tile by tile, mixed
+
+
+def test_auto_mixes_the_rim_of_learned_groups_only(tmp_path, monkeypatch):
+    path = _model(tmp_path, rules=[[2.0, "telea"]], rim_width=6.0)
+    assert auto.rim_width(path) == 6.0
+    blended = []
+    real = auto.blend_rim
+    monkeypatch.setattr(auto, "blend_rim", lambda out, box, pixels, width:
+                        blended.append((pixels.shape, width)) or real(out, box, pixels, width))
+    image = np.random.default_rng(3).random((160, 200, 3), dtype=np.float32)
+    mask = _thin_and_thick()
+    out = fill_auto(image, mask, model=path)
+    assert blended == [((50, 60), 6.0)]  # the blotch, not the scratch
+    assert np.array_equal(out[~mask], image[~mask])
+    assert auto.rim_width(_model(tmp_path / "plain", rules=[[2.0, "telea"]])) == 0.0

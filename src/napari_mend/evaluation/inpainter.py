@@ -13,8 +13,9 @@ seed. Every method fills every case; reported per family:
 * seconds per megapixel of crop (wall clock of the fill on this machine).
 
 ``calibrate_auto`` chooses the rule of the ``auto`` fill (a classical fill
-up to a hole radius, the learned model above) from a separate set of cases
-(another seed), comparing the fills group by group of holes.
+up to a hole radius, the learned model above) and the width of the learned
+fills' rim that is mixed with the biharmonic fill, from a separate set of
+cases (another seed), comparing the fills group by group of holes.
 
 Run ``python -m napari_mend.evaluation.inpainter --help``.
 """
@@ -141,49 +142,110 @@ def summarize(cases, outputs, methods=METHOD_NAMES) -> dict:
     return results
 
 
-def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int = 8,
-                   seed: int = 7, log=None) -> dict:
-    """Choose the ``auto`` fill's rule on validation cases.
+RIM_WIDTHS = (0.0, 4.0, 6.0, 8.0, 10.0, 12.0)
+"""Rim widths (px) ``calibrate_auto`` tries for mixing learned fills with the biharmonic fill."""
+CHEAPER_WITHIN = 0.01
+"""``calibrate_auto`` takes the rule with the most classical fills among those whose error is
+within this share of the least error."""
 
-    Every group of holes of the cases is filled by the learned model and by
-    each classical fill (biharmonic, and Telea with OpenCV). The rule, one
-    classical fill for groups up to a radius and the learned model above it,
-    is the one with the least mean squared error summed over cases (each
-    case's hole weighs the same, as in the per-family PSNR means).
+
+def choose_rule(radii, errors, candidates, widths):
+    """The ``auto`` rule from per-group errors (see :func:`calibrate_auto`).
+
+    Parameters
+    ----------
+    radii : (G,) ndarray
+        Radius of each group of holes.
+    errors : (G, len(widths) + len(candidates)) ndarray
+        Error of each group filled by the learned model with each rim width,
+        then by each classical fill.
+    candidates : list of str
+        Classical fills, in the order of their columns.
+    widths : list of float
+        Rim widths, in the order of their columns.
+
+    Returns
+    -------
+    total, rules, rim_width
+        Summed error of the choice, its rules (``[[max_radius, method]]`` or
+        ``[]``) and its rim width.
+    """
+    n_widths = len(widths)
+    choices = []  # (summed error, largest classical radius, rules, rim width)
+    for w in range(n_widths):
+        choices.append((errors[:, w].sum(), -np.inf, [], widths[w]))
+        for k, name in enumerate(candidates, start=n_widths):
+            for cut in np.unique(radii):
+                total = np.where(radii <= cut, errors[:, k], errors[:, w]).sum()
+                choices.append((total, float(cut), [[float(cut), name]], widths[w]))
+    least = min(c[0] for c in choices)
+    # the classical fills cost a tenth of the network or less: among the choices within
+    # CHEAPER_WITHIN of the least error, the one sending most groups to a classical fill
+    near = [c for c in choices if c[0] <= least * (1 + CHEAPER_WITHIN)]
+    best = max(near, key=lambda c: (c[1], -c[0]))
+    return float(best[0]), best[2], best[3]
+
+
+def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int = 8,
+                   seed: int = 7, rim_widths=RIM_WIDTHS, log=None) -> dict:
+    """Choose the ``auto`` fill's rule and rim width on validation cases.
+
+    Every group of holes of the cases is filled by the learned model, by the
+    learned model with its rim mixed with the biharmonic fill
+    (:func:`~napari_mend.inpainting.auto.blend_rim`) for each of
+    ``rim_widths``, and by each classical fill (biharmonic, and Telea with
+    OpenCV). The rule, one classical fill for groups up to a radius and the
+    learned model (with the rim width) above it, is chosen by the mean squared
+    error summed over cases (each case's hole weighs the same, as in the
+    per-family PSNR means): of the choices within ``CHEAPER_WITHIN`` (1 %)
+    of the least error, the one with the largest classical radius, since
+    the classical fills are far cheaper than the network.
 
     Returns
     -------
     calibration : dict
         ``rules`` (``[[max_radius, method]]``, or ``[]`` for learned only),
-        ``case_mse`` (summed per-case MSE) of the rule and of each single
-        fill, ``groups`` (count), ``seed`` and ``per_family``.
+        ``rim_width`` (px, 0 for none), ``case_mse`` (summed per-case MSE) of
+        the choice and of each single fill, ``groups`` (count), ``seed``,
+        ``per_family`` and ``rim_widths`` (those tried).
     """
-    from ..inpainting.auto import DEFAULT_SETTINGS
+    from ..inpainting.auto import DEFAULT_SETTINGS, blend_rim
     from ..inpainting.classical import opencv_available
     from ..inpainting.learned import hole_groups, hole_radius
 
     cases = evaluation_cases(crop=crop, per_family=per_family, seed=seed)
     candidates = ["biharmonic", "telea"] if opencv_available() else ["biharmonic"]
-    names = ["learned", *candidates]
-    outputs = run_methods(cases, names, model=model, log=log)
-    radii, errors = [], []  # errors[g][k]: squared error of fill names[k] on group g / case size
+    outputs = run_methods(cases, ["learned", *candidates], model=model, log=log)
+    widths = [float(w) for w in rim_widths]
+    # errors[g]: squared error / case size of group g, for the learned fill with each rim
+    # width, then for each classical fill
+    radii, errors = [], []
     for i, case in enumerate(cases):
         size = case["mask"].sum() * case["clean"].shape[-1]
-        for box, pixels in hole_groups(case["mask"], merge_distance=DEFAULT_SETTINGS["merge_distance"]):
+        groups = hole_groups(case["mask"], merge_distance=DEFAULT_SETTINGS["merge_distance"])
+        fills = []
+        for width in widths:
+            blended = outputs["learned"][i].copy()
+            for box, pixels in groups:
+                blend_rim(blended, box, pixels, width)
+            fills.append(blended)
+        fills += [outputs[n][i] for n in candidates]
+        for box, pixels in groups:
             truth = case["clean"][box][pixels]
             radii.append(hole_radius(pixels))
-            errors.append([float(np.sum((np.clip(outputs[n][i][box][pixels], 0, 1) - truth) ** 2))
-                           / size for n in names])
+            errors.append([float(np.sum((np.clip(f[box][pixels], 0, 1) - truth) ** 2)) / size
+                           for f in fills])
     radii, errors = np.array(radii), np.array(errors)
-    best = (errors[:, 0].sum(), [])
-    for k, name in enumerate(candidates, start=1):
-        for cut in np.unique(radii):
-            total = np.where(radii <= cut, errors[:, k], errors[:, 0]).sum()
-            if total < best[0] - 1e-12:
-                best = (total, [[float(cut), name]])
-    return {"rules": best[1], "case_mse": {"auto": float(best[0]),
-            **{n: float(errors[:, k].sum()) for k, n in enumerate(names)}},
-            "groups": int(radii.size), "seed": seed, "per_family": per_family}
+    n_widths = len(widths)
+    best = choose_rule(radii, errors, candidates, widths)
+    plain = widths.index(0.0) if 0.0 in widths else None
+    single = {n: float(errors[:, n_widths + k].sum()) for k, n in enumerate(candidates)}
+    if plain is not None:
+        single = {"learned": float(errors[:, plain].sum()), **single}
+    return {"rules": best[1], "rim_width": best[2],
+            "case_mse": {"auto": float(best[0]), **single},
+            "groups": int(radii.size), "seed": seed, "per_family": per_family,
+            "rim_widths": widths}
 
 
 def markdown_table(results: dict, methods=METHOD_NAMES) -> str:

@@ -93,7 +93,8 @@ def make_provenance(*, operation, method, parameters, image=None, mask=None, mod
     model : mapping or str or object with a ``card`` attribute, or a list of them, optional
         The model(s) used: a model card (``name`` and ``sha256`` are
         recorded), a model name, or a loaded model
-        (``models.registry.LoadedModel``); a list records each (e.g. the
+        (``models.registry.LoadedModel``); an inpainter's calibrated ``auto``
+        rules and rim width are recorded with it; a list records each (e.g. the
         detector and the inpainter of ``restore``).
 
     Returns
@@ -163,7 +164,11 @@ def _model_summary(model) -> dict:
         raise TypeError(
             "model must be a model card (a mapping with 'name'), a name or a loaded model"
         )
-    return {"name": str(card["name"]), "sha256": card.get("sha256")}
+    summary = {"name": str(card["name"]), "sha256": card.get("sha256")}
+    auto = card.get("auto")
+    if isinstance(auto, Mapping):  # an inpainter's calibrated choice of fills, part of its output
+        summary["auto"] = {k: _to_json_value(auto[k]) for k in ("rules", "rim_width") if k in auto}
+    return summary
 
 
 def _array_summary(a) -> dict:
