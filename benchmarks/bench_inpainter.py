@@ -168,7 +168,7 @@ def main(argv=None) -> int:
             print(f"| {case} | {name} | {t:.2f} | {ratio:.2f} |", flush=True)
     if args.skip_memory:
         return 0
-    print("\n| case | peak resident memory (GB) |\n|---|---|")
+    print("\n| case | peak resident memory (GiB) |\n|---|---|")
     for case, peak in memory(sizes[2]):
         print(f"| {case} | {peak:.2f} |")
     return 0
