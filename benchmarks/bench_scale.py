@@ -2,7 +2,7 @@
 
 Prints tables; every number comes from the run itself. Subcommands::
 
-    python benchmarks/bench_scale.py memory --size 20000 [--format zarr|tiff] [--chunk 2048]
+    python benchmarks/bench_scale.py memory --size 20000 [--format zarr|tiff] [--chunk 1024]
         [--detector classical|learned] [--fill telea|auto|...]
     python benchmarks/bench_scale.py batch --images 200 --side 1024 [--workers 1 2]
     python benchmarks/bench_scale.py resume --images 12 --side 512
@@ -268,7 +268,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("memory")
     p.add_argument("--size", type=int, default=20000)
-    p.add_argument("--chunk", type=int, default=2048)
+    p.add_argument("--chunk", type=int, default=1024)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--format", choices=["zarr", "tiff"], default="zarr")
     p.add_argument("--detector", choices=["classical", "learned"], default="classical")
@@ -276,7 +276,7 @@ def main() -> None:
     p = sub.add_parser("memory-child")
     p.add_argument("path")
     p.add_argument("out")
-    p.add_argument("--chunk", type=int, default=2048)
+    p.add_argument("--chunk", type=int, default=1024)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--detector", default="classical")
     p.add_argument("--fill", default="telea")

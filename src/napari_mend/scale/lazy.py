@@ -44,7 +44,7 @@ from .._validation import PlaneView, from_unit_float, plane_view, to_unit_float
 from ..classes import DEFECT_CLASSES, class_ids
 from ..detection.scores import DefectScores, scores_to_labels
 
-DEFAULT_CHUNK = 2048
+DEFAULT_CHUNK = 1024
 """Side of the blocks processed at once (pixels)."""
 CLASSICAL_DEPTH = 64
 """Margin of a block for the classical detector (its largest filters are ~40 px)."""
