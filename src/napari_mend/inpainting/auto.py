@@ -77,8 +77,7 @@ def _fill_classical(out, remaining, box, pixels, method: str) -> None:
     """Fill one group in place, tile by tile over its bounding box (bounded memory)."""
     fill = classical_fill(method)
     for tile in _tiles(box, CLASSICAL_TILE):
-        part = pixels[tile[0].start - box[0].start:tile[0].stop - box[0].start,
-                      tile[1].start - box[1].start:tile[1].stop - box[1].start]
+        part = _pixels_in(tile, box, pixels)
         if not part.any():
             continue
         crop, group = group_crop(tile, part, CLASSICAL_MARGIN, remaining.shape)
@@ -125,8 +124,9 @@ def blend_rim(out, box, pixels: np.ndarray, width: float, method: str = "biharmo
     Notes
     -----
     Works tile by tile (bounded memory for long holes). Each tile's depth is
-    measured in a crop reaching ``width + 2`` px beyond it, which gives the
-    exact depth wherever it is at most ``width``.
+    measured in a crop reaching more than ``width + 2`` px beyond it, which
+    gives the exact depth wherever it is at most ``width``; the crop is also
+    the classical fill's context.
     """
     if width <= 0:
         return
@@ -140,9 +140,9 @@ def blend_rim(out, box, pixels: np.ndarray, width: float, method: str = "biharmo
         if group.all():  # deep inside a large hole: no rim here
             continue
         depth = ndi.distance_transform_edt(group)
-        rim = _pixels_in(crop, tile, np.ones((tile[0].stop - tile[0].start,
-                                              tile[1].stop - tile[1].start), bool))
-        rim &= group & (depth <= width)
+        inside = tuple(slice(t.start - c.start, t.stop - c.start) for t, c in zip(tile, crop))
+        rim = np.zeros_like(group)
+        rim[inside] = group[inside] & (depth[inside] <= width)
         if not rim.any():
             continue
         values = out[crop]
