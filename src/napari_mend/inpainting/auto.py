@@ -30,7 +30,7 @@ from scipy import ndimage as ndi
 
 from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
 from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, hole_groups,
-                      hole_radius)
+                      hole_radius, tiles)
 from .unit_plane import store
 
 CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
@@ -76,7 +76,7 @@ def choose(radius: float, rules) -> str:
 def _fill_classical(out, remaining, box, pixels, method: str) -> None:
     """Fill one group in place, tile by tile over its bounding box (bounded memory)."""
     fill = classical_fill(method)
-    for tile in _tiles(box, CLASSICAL_TILE):
+    for tile in tiles(box, CLASSICAL_TILE):
         part = _pixels_in(tile, box, pixels)
         if not part.any():
             continue
@@ -84,13 +84,6 @@ def _fill_classical(out, remaining, box, pixels, method: str) -> None:
         filled = fill(out[crop], remaining[crop])
         store(out, crop, group, filled[group])
     remaining[box] &= ~pixels
-
-
-def _tiles(box, size: int):
-    """Tiles of at most ``size`` px covering ``box``."""
-    for r in range(box[0].start, box[0].stop, size):
-        for c in range(box[1].start, box[1].stop, size):
-            yield (slice(r, min(r + size, box[0].stop)), slice(c, min(c + size, box[1].stop)))
 
 
 def _pixels_in(crop, box, pixels: np.ndarray) -> np.ndarray:
@@ -133,7 +126,7 @@ def blend_rim(out, box, pixels: np.ndarray, width: float, method: str = "biharmo
     fill = classical_fill(method)
     reach = int(np.ceil(width)) + 2 + CLASSICAL_MARGIN
     shape = out.shape[:2]
-    for tile in _tiles(box, CLASSICAL_TILE):
+    for tile in tiles(box, CLASSICAL_TILE):
         crop = tuple(slice(max(t.start - reach, 0), min(t.stop + reach, n))
                      for t, n in zip(tile, shape))
         group = _pixels_in(crop, box, pixels)

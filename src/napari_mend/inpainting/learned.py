@@ -147,6 +147,13 @@ RADIUS_REACH = 64
 """Context (px) around each tile; thinner holes are measured exactly from it."""
 
 
+def tiles(box, size: int):
+    """Tiles (pairs of slices) of at most ``size`` px covering the region ``box``."""
+    for r in range(box[0].start, box[0].stop, size):
+        for c in range(box[1].start, box[1].stop, size):
+            yield (slice(r, min(r + size, box[0].stop)), slice(c, min(c + size, box[1].stop)))
+
+
 def hole_radius(pixels: np.ndarray) -> float:
     """Radius (px) of the largest disc inside a hole: half its thickness.
 
@@ -162,15 +169,13 @@ def hole_radius(pixels: np.ndarray) -> float:
     if max(m, n) <= RADIUS_TILE + 2 * RADIUS_REACH:
         return float(ndi.distance_transform_edt(padded).max())
     radius = 0.0
-    for r in range(0, m, RADIUS_TILE):
-        for c in range(0, n, RADIUS_TILE):
-            if not padded[r:r + RADIUS_TILE, c:c + RADIUS_TILE].any():
-                continue
-            r0, c0 = max(r - RADIUS_REACH, 0), max(c - RADIUS_REACH, 0)
-            window = padded[r0:r + RADIUS_TILE + RADIUS_REACH, c0:c + RADIUS_TILE + RADIUS_REACH]
-            depth = ndi.distance_transform_edt(window)
-            radius = max(radius, float(depth[r - r0:r - r0 + RADIUS_TILE,
-                                             c - c0:c - c0 + RADIUS_TILE].max()))
+    for tile in tiles((slice(0, m), slice(0, n)), RADIUS_TILE):
+        if not padded[tile].any():
+            continue
+        window = tuple(slice(max(t.start - RADIUS_REACH, 0), t.stop + RADIUS_REACH) for t in tile)
+        depth = ndi.distance_transform_edt(padded[window])
+        inside = tuple(slice(t.start - w.start, t.stop - w.start) for t, w in zip(tile, window))
+        radius = max(radius, float(depth[inside].max()))
     if radius >= RADIUS_REACH:  # a window may have missed the nearest outside pixel
         return float(ndi.distance_transform_edt(padded).max())
     return radius

@@ -43,6 +43,7 @@ import numpy as np
 from .._validation import PlaneView, from_unit_float, plane_view, to_unit_float
 from ..classes import DEFECT_CLASSES, class_ids
 from ..detection.scores import DefectScores, scores_to_labels
+from ..detection.text_completion import LINE_REACH
 
 DEFAULT_CHUNK = 1024
 """Side of the blocks processed at once (pixels)."""
@@ -50,9 +51,9 @@ CLASSICAL_DEPTH = 64
 """Margin of a block for the classical detector (its largest filters are ~40 px)."""
 INPAINT_DEPTH = 64
 """Margin of a block for inpainting (context around holes near a block edge)."""
-TEXT_DEPTH = 256
+TEXT_DEPTH = LINE_REACH + 16
 """Margin of a block for completing detected text: colour growth reaches 27 px, straight strokes
-are followed up to 243 px (``text_completion.LINE_REACH`` plus the rim)."""
+are followed ``LINE_REACH`` px plus the rim (256 px)."""
 N_CLASSES = len(DEFECT_CLASSES)
 
 
