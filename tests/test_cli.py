@@ -64,6 +64,44 @@ def test_restore_sample(tmp_path):
     assert prov["operation"] == "restore" and mended.dtype == np.uint8
 
 
+def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp_path, capsys):
+    zarr = pytest.importorskip("zarr")
+    from napari_mend.scale import lazy
+
+    _, image, (rr, cc) = scratched_tif
+    tiled = tmp_path / "tiled.tif"
+    tifffile.imwrite(tiled, image, tile=(64, 64))
+    out = tmp_path / "film.zarr"
+    args = ["restore", str(tiled), "-o", str(out), "--detector", "classical", "--fill", "telea"]
+    assert main(args) == 0
+    labels_out = tmp_path / "film.labels.zarr"
+    assert f"wrote {out} and {labels_out}: scratch" in capsys.readouterr().out
+    expected = lazy.compute(*lazy.restore(lazy.open_lazy(tiled), detector="classical",
+                                          fill="telea"))
+    for path, want in zip((out, labels_out), expected):
+        stored = zarr.open_array(str(path), mode="r")
+        np.testing.assert_array_equal(stored[:], want)
+        record = stored.attrs["provenance"]
+        assert record["operation"] == "restore" and record["parameters"]["source"] == str(tiled)
+    assert (expected[1][rr, cc] == 1).mean() > 0.5
+    assert main(args) == 2  # exists: refused
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(args + ["--overwrite"]) == 0
+
+
+def test_an_input_is_never_the_output(scratched_tif, tmp_path, capsys):
+    path, image, _ = scratched_tif
+    mask = tmp_path / "mask.tif"
+    tifffile.imwrite(mask, (image == 255).astype(np.uint8))
+    for args in (["restore", str(path), "-o", str(path)],
+                 ["inpaint", str(path), "--mask", str(mask), "-o", str(mask)],
+                 ["restore", str(path), "-o", str(tmp_path / ".." / tmp_path.name / "film.tif")]):
+        assert main(args + ["--overwrite"]) == 2
+        assert "is an input of this command" in capsys.readouterr().err
+    np.testing.assert_array_equal(tifffile.imread(path), image)
+    assert tifffile.imread(mask).sum() == (image == 255).sum()
+
+
 @pytest.mark.parametrize("content", [b"", b"II*\x00garbage", b"not an image at all"])
 def test_corrupt_input_is_a_clear_error_and_writes_nothing(tmp_path, capsys, content):
     bad = tmp_path / "broken.tif"

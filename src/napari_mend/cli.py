@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -48,17 +49,35 @@ def read_image(path: Path, channel_axis: str):
     data = np.asarray(data)
     if data.ndim < 2 or data.size == 0:
         raise CLIError(f"{path}: holds no image data (shape {data.shape}); is the file complete?")
+    return data, _channel_axis(data.shape, channel_axis), provenance
+
+
+def _channel_axis(shape: tuple, channel_axis: str):
+    """The colour axis from ``--channel-axis`` (``'auto'``: a last axis of length 3 or 4)."""
     if channel_axis == "auto":
-        axis = -1 if data.ndim >= 3 and data.shape[-1] in (3, 4) else None
-    elif channel_axis == "none":
-        axis = None
-    else:
-        axis = int(channel_axis)
-    return data, axis, provenance
+        return -1 if len(shape) >= 3 and shape[-1] in (3, 4) else None
+    if channel_axis == "none":
+        return None
+    return int(channel_axis)
 
 
-def _output(path: str, overwrite: bool) -> Path:
+def file_ids(paths) -> set:
+    """``(device, inode)`` of those of ``paths`` that exist: which files an output must not be."""
+    ids = set()
+    for p in paths:
+        if p and os.path.exists(p):
+            st = os.stat(p)
+            ids.add((st.st_dev, st.st_ino))
+    return ids
+
+
+def _output(path: str, overwrite: bool, *, inputs=frozenset()) -> Path:
+    """The output path, checked: not one of the ``inputs`` (:func:`file_ids`), not existing
+    unless ``overwrite``, in an existing folder."""
     out = Path(path)
+    if inputs and file_ids([out]) & inputs:
+        raise CLIError(f"{out} is an input of this command; write the result elsewhere "
+                       "(inputs are never replaced)")
     if out.exists() and not overwrite:
         raise CLIError(f"{out} exists; pass --overwrite to replace it")
     if not out.parent.exists():
@@ -76,6 +95,25 @@ def _input(args):
         raise CLIError("give an input image file (or --sample NAME)")
     data, axis, _ = read_image(Path(args.input), args.channel_axis)
     return data, axis, str(args.input)
+
+
+def _lazy_input(args):
+    """The input as a dask array: TIFF files and zarr arrays are read block by block."""
+    from .scale.lazy import as_dask, open_lazy
+
+    path = Path(args.input) if args.input and not args.sample else None
+    if path is None or path.suffix.lower() not in (".tif", ".tiff", ".zarr"):
+        data, axis, source = _input(args)
+        return as_dask(data), axis, source
+    if not path.exists():
+        raise CLIError(f"{path}: no such file")
+    try:
+        data = open_lazy(path)
+    except Exception as err:  # corrupt, truncated, or a folder that is not a zarr array
+        raise CLIError(f"{path}: cannot open it as an image ({err}); is it complete?") from None
+    if data.ndim < 2 or data.size == 0:
+        raise CLIError(f"{path}: holds no image data (shape {data.shape})")
+    return data, _channel_axis(data.shape, args.channel_axis), str(path)
 
 
 def _progress(label: str):
@@ -99,7 +137,7 @@ def cmd_detect(args) -> int:
     from .io.provenance import make_provenance
     from .io.tiff import write_labels_tiff
 
-    out = _output(args.output, args.overwrite)
+    out = _output(args.output, args.overwrite, inputs=file_ids([args.input]))
     data, axis, source = _input(args)
     scores = detect_scores(data, channel_axis=axis, method=args.method, model=args.model,
                            progress=_progress("detect"))
@@ -120,7 +158,7 @@ def cmd_inpaint(args) -> int:
     from .io.provenance import make_provenance
     from .io.tiff import read_labels_tiff, write_image_tiff
 
-    out = _output(args.output, args.overwrite)
+    out = _output(args.output, args.overwrite, inputs=file_ids([args.input, args.mask]))
     data, axis, source = _input(args)
     mask_path = Path(args.mask)
     try:
@@ -158,7 +196,9 @@ def cmd_restore(args) -> int:
     from .classes import DEFECT_CLASSES
     from .restore import restore, restore_provenance
 
-    out = _output(args.output, args.overwrite)
+    out = _output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    if out.suffix == ".zarr":
+        return _restore_to_zarr(args, out)
     data, axis, source = _input(args)
     mended, labels = restore(data, channel_axis=axis, detector=args.detector, fill=args.fill,
                              threshold=args.threshold, classes=args.classes,
@@ -179,6 +219,28 @@ def cmd_restore(args) -> int:
     found = {DEFECT_CLASSES[v]: int((labels == v).sum()) for v in DEFECT_CLASSES}
     summary = ", ".join(f"{k} {n} px" for k, n in found.items() if n) or "no defects found"
     print(f"wrote {out}: {summary}")
+    return 0
+
+
+def _restore_to_zarr(args, out: Path) -> int:
+    """``restore -o NAME.zarr``: any size, in bounded memory, labels to ``NAME.labels.zarr``."""
+    import dask.array as da
+
+    from .classes import DEFECT_CLASSES
+    from .scale.lazy import restore_to_zarr
+
+    labels_out = _output(str(out.with_name(f"{out.stem}.labels.zarr")), args.overwrite,
+                         inputs=file_ids([args.input]))
+    data, axis, source = _lazy_input(args)
+    restore_to_zarr(data, out, labels_out, channel_axis=axis, detector=args.detector,
+                    fill=args.fill, threshold=args.threshold, classes=args.classes,
+                    complete_text=args.complete_text, source=source,
+                    progress=_progress("restore"), overwrite=args.overwrite)
+    counts = da.bincount(da.from_zarr(str(labels_out)).ravel(),
+                         minlength=len(DEFECT_CLASSES) + 1).compute()
+    summary = ", ".join(f"{DEFECT_CLASSES[v]} {counts[v]} px" for v in DEFECT_CLASSES
+                        if counts[v]) or "no defects found"
+    print(f"wrote {out} and {labels_out}: {summary}")
     return 0
 
 
@@ -275,8 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="detect and mend in one step",
                        description="Detect defects and mend them. OUTPUT ending in .mend "
                                    "writes a bundle (original, defects, mended, provenance) "
-                                   "that napari opens as three layers; else a TIFF.")
-    io_args(p, output_help="output bundle (NAME.mend) or image TIFF")
+                                   "that napari opens as three layers; ending in .zarr, a zarr "
+                                   "array and the defect Labels beside it (NAME.labels.zarr), "
+                                   "both with the provenance, computed block by block in "
+                                   "bounded memory (TIFF and zarr inputs are read lazily): for "
+                                   "images of any size; else a TIFF.")
+    io_args(p, output_help="output bundle (NAME.mend), zarr array (NAME.zarr) or image TIFF")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--fill", choices=list(FILL_METHODS),
                    default="auto")

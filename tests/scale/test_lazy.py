@@ -243,3 +243,62 @@ def test_learned_fill_with_a_chosen_model(tmp_path):
     assert np.array_equal(result[~mask], image[~mask])
     expected = nm.inpaint(image, mask, channel_axis=-1, method="learned", model=str(weights))
     np.testing.assert_array_equal(result, expected)  # one block: the same fill
+
+
+def _cancel_after(n):
+    """A progress callback that cancels once ``n`` tasks have finished."""
+    def progress(done, total):
+        if done >= n:
+            raise Cancelled
+    return progress
+
+
+def test_store_is_atomic_when_cancelled(tmp_path):
+    pytest.importorskip("zarr")
+    rng = np.random.default_rng(11)
+    image = _scratched(rng)
+    labels = lazy.detect(da.from_array(image), channel_axis=-1, method="classical", chunk=40)
+    target = tmp_path / "labels.zarr"
+    with pytest.raises(Cancelled):
+        lazy.store([labels], [target], progress=_cancel_after(3))
+    assert list(tmp_path.iterdir()) == []  # no array, no temporary folder
+    lazy.store([labels], [target])
+    first = lazy.open_lazy(target).compute()
+    np.testing.assert_array_equal(first, labels.compute())
+    with pytest.raises(Cancelled):
+        lazy.store([labels * 0], [target], overwrite=True, progress=_cancel_after(3))
+    np.testing.assert_array_equal(lazy.open_lazy(target).compute(), first)  # kept as it was
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.zarr"]
+    with pytest.raises(ValueError, match="path of its own"):
+        lazy.store([labels, labels], [tmp_path / "a.zarr", tmp_path / "a.zarr"])
+
+
+def test_restore_to_zarr_gives_restore_results_with_provenance(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    rng = np.random.default_rng(12)
+    image = da.from_array(_scratched(rng), chunks=(48, 52, 3))
+    options = {"channel_axis": -1, "detector": "classical", "fill": "telea", "chunk": 48}
+    mended, labels = lazy.restore(image, **options)
+    expected_mended, expected_labels = lazy.compute(mended, labels)
+    paths = lazy.restore_to_zarr(image, tmp_path / "m.zarr", tmp_path / "l.zarr",
+                                 source="scan.tif", **options)
+    assert [p.name for p in paths] == ["m.zarr", "l.zarr"]
+    np.testing.assert_array_equal(lazy.open_lazy(paths[0]).compute(), expected_mended)
+    np.testing.assert_array_equal(lazy.open_lazy(paths[1]).compute(), expected_labels)
+    assert (expected_labels > 0).sum() > 50
+    for p in paths:
+        record = zarr.open_array(str(p), mode="r").attrs["provenance"]
+        assert record["operation"] == "restore"
+        assert record["parameters"]["source"] == "scan.tif"
+        assert record["parameters"]["fill"] == "telea"
+    with pytest.raises(FileExistsError):
+        lazy.restore_to_zarr(image, tmp_path / "new.zarr", paths[1], **options)
+    assert not (tmp_path / "new.zarr").exists()
+    for n in (2, 10**6 // 2):  # cancelled while labelling, and while mending
+        def late(done, total, n=n):
+            if done >= min(n, total - 1):
+                raise Cancelled
+        with pytest.raises(Cancelled):
+            lazy.restore_to_zarr(image, tmp_path / "c.zarr", tmp_path / "cl.zarr",
+                                 progress=late, **options)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["l.zarr", "m.zarr"]

@@ -3,6 +3,7 @@ unwatermark CLI."""
 
 import numpy as np
 import pytest
+import tifffile
 from scipy import ndimage as ndi
 
 import napari_mend as nm
@@ -206,6 +207,20 @@ def test_unwatermark_cli_writes_every_image(tmp_path):
     assert main(["unwatermark", str(folder), "-o", str(out)]) == 2
     imsave(folder / "odd.png", np.zeros((10, 12), np.uint8), check_contrast=False)
     assert main(["unwatermark", str(folder), "-o", str(out), "--overwrite"]) == 2
+
+
+def test_unwatermark_cli_never_replaces_its_inputs(tmp_path, capsys):
+    from napari_mend.cli import main
+
+    _, marked = collection(4)
+    folder, _ = image_folder(tmp_path, marked)
+    for k, image in enumerate(marked):  # TIFF inputs: the outputs' names
+        (folder / f"img{k}.png").unlink()
+        tifffile.imwrite(folder / f"img{k}.tif", np.round(image * 255).astype(np.uint8))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert main(["unwatermark", str(folder), "-o", str(folder), "--overwrite"]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_mark_estimated_on_a_sample_cleans_images_one_at_a_time():

@@ -23,7 +23,7 @@ Detection
     detector's plane-level statistics (intensity percentiles, noise floor,
     blotch background, the length that makes a scratch) are those of the
     block: pick ``chunk`` of the size of the images the detector was tuned
-    on (the default is 2048).
+    on (the default is 1024).
 Inpainting
     Blocks without masked pixels are returned as read (cast only for
     float16); others are filled with ``depth`` pixels of context. Holes
@@ -44,6 +44,7 @@ from .._validation import PlaneView, from_unit_float, plane_view, to_unit_float
 from ..classes import DEFECT_CLASSES, class_ids
 from ..detection.scores import DefectScores, scores_to_labels
 from ..detection.text_completion import LINE_REACH
+from ..io.atomic import atomic_path
 
 DEFAULT_CHUNK = 1024
 """Side of the blocks processed at once (pixels)."""
@@ -495,7 +496,8 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     -------
     mended, labels : dask.array.Array
         Store or compute them together (e.g. :func:`store`) so the
-        detection runs once.
+        detection runs once; :func:`restore_to_zarr` stores them in two
+        passes, in less memory.
     """
     from ..detection.text_completion import may_find_text
 
@@ -557,9 +559,23 @@ def compute(*arrays, progress=None, scheduler="threads", num_workers=None):
         return dask.compute(*arrays, scheduler=scheduler, num_workers=num_workers)
 
 
+def _check_targets(paths, overwrite: bool) -> list[Path]:
+    paths = [Path(p) for p in paths]
+    if len({p.resolve() for p in paths}) < len(paths):
+        raise ValueError(f"each array needs a path of its own, got {[str(p) for p in paths]}")
+    for p in paths:
+        if (p.exists() or p.is_symlink()) and not overwrite:
+            raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it")
+    return paths
+
+
 def store(arrays, paths, *, progress=None, overwrite=False, scheduler="threads",
           num_workers=None) -> list[Path]:
     """Write dask arrays to zarr arrays on disk, block by block, in one computation.
+
+    Each array is written to a temporary folder beside its path and moved
+    into place when every array is complete: a failed or cancelled run
+    leaves no zarr array, and an array it was to replace stays as it was.
 
     Parameters
     ----------
@@ -572,20 +588,102 @@ def store(arrays, paths, *, progress=None, overwrite=False, scheduler="threads",
         :class:`napari_mend.progress.Cancelled`.
     overwrite : bool, optional
         Replace existing zarr arrays.
-
     Returns
     -------
     paths : list of pathlib.Path
     """
     import dask
-    import dask.array as da
 
-    paths = [Path(p) for p in paths]
-    for p in paths:
-        if p.exists() and not overwrite:
-            raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it")
-    writes = [da.to_zarr(a, str(p), overwrite=overwrite, compute=False)
-              for a, p in zip(arrays, paths, strict=True)]
-    with _task_progress(progress):
-        dask.compute(*writes, scheduler=scheduler, num_workers=num_workers)
+    arrays = list(arrays)
+    paths = _check_targets(paths, overwrite)
+    if len(arrays) != len(paths):
+        raise ValueError(f"got {len(arrays)} arrays for {len(paths)} paths")
+    with contextlib.ExitStack() as places:
+        temporary = [places.enter_context(atomic_path(p, overwrite=overwrite)) for p in paths]
+        writes = [_zarr_write(a, t) for a, t in zip(arrays, temporary)]
+        with _task_progress(progress):
+            dask.compute(*writes, scheduler=scheduler, num_workers=num_workers)
     return paths
+
+
+def _zarr_write(array, path: Path, attrs=None):
+    """A lazy write of ``array`` to a new zarr array at ``path``, with ``attrs``."""
+    import dask.array as da
+    import zarr
+
+    array = as_dask(array)
+    target = zarr.open_array(str(path), mode="w", shape=array.shape, dtype=array.dtype,
+                             chunks=tuple(c[0] for c in array.chunks))
+    if attrs:
+        target.attrs.update(attrs)
+    return da.store(array, target, compute=False, lock=False)
+
+
+def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detector="learned",
+                    fill="auto", threshold=0.5, classes=None, complete_text: bool = True,
+                    chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH, source=None,
+                    progress=None, overwrite=False, scheduler="threads",
+                    num_workers=None) -> tuple[Path, Path]:
+    """Detect and mend a dask or zarr image into two zarr arrays, in two passes.
+
+    :func:`restore` gives lazy results whose detection is held while the
+    blocks are mended; this stores the labels first and mends from the
+    stored labels, so the two steps never hold each other's blocks (less
+    memory, see ``docs/scale.md``). Both arrays are moved into place only
+    when both are complete; each carries the provenance record of the run
+    in its ``provenance`` attribute (the image's and labels' digests, the
+    models, the parameters).
+
+    Parameters
+    ----------
+    image : dask.array.Array, zarr.Array or ndarray
+        Image or stack, any size.
+    mended_path, labels_path : str or os.PathLike
+        Zarr folders for the mended image (the image's shape and dtype;
+        float16 gives float32) and the defect Labels (uint8, the image's
+        shape without the channel axis).
+    channel_axis, detector, fill, threshold, classes, complete_text
+        As for :func:`napari_mend.restore`.
+    chunk, depth : int, optional
+        Block side and inpainting margin (see :func:`restore`).
+    source : str, optional
+        Where the image came from, for the provenance.
+    progress : callable, optional
+        ``progress(done, total)`` over both passes; may raise
+        :class:`napari_mend.progress.Cancelled` (nothing is left on disk).
+    overwrite : bool, optional
+        Replace existing zarr arrays at the two paths.
+    scheduler, num_workers
+        Dask scheduler and thread count.
+
+    Returns
+    -------
+    mended_path, labels_path : pathlib.Path
+    """
+    import dask.array as da
+    import zarr
+
+    from ..detection.text_completion import may_find_text
+    from ..progress import scaled
+    from ..restore import restore_provenance
+
+    mended_path, labels_path = _check_targets([mended_path, labels_path], overwrite)
+    labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
+                    classes=classes, chunk=chunk)
+    if complete_text and may_find_text(detector, classes):
+        labels = complete_text_lazily(image, labels, channel_axis=channel_axis, chunk=chunk)
+    run = {"scheduler": scheduler, "num_workers": num_workers}
+    with atomic_path(labels_path, overwrite=overwrite) as labels_tmp, \
+            atomic_path(mended_path, overwrite=overwrite) as mended_tmp:
+        with _task_progress(scaled(progress, 0, 2)):
+            da.compute(_zarr_write(labels, labels_tmp), **run)
+        stored = da.from_zarr(str(labels_tmp))
+        provenance = {"provenance": restore_provenance(
+            image, stored, detector=detector, fill=fill, threshold=threshold, classes=classes,
+            source=source, channel_axis=channel_axis, complete_text=complete_text)}
+        zarr.open_array(str(labels_tmp), mode="r+").attrs.update(provenance)
+        mended = mend_labels(image, stored, channel_axis=channel_axis, fill=fill, classes=classes,
+                             chunk=chunk, depth=depth)
+        with _task_progress(scaled(progress, 1, 2)):
+            da.compute(_zarr_write(mended, mended_tmp, provenance), **run)
+    return mended_path, labels_path
