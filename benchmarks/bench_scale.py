@@ -3,7 +3,7 @@
 Prints tables; every number comes from the run itself. Subcommands::
 
     python benchmarks/bench_scale.py memory --size 20000 [--format zarr|tiff] [--chunk 1024]
-        [--detector classical|learned] [--fill telea|auto|...]
+        [--detector classical|learned] [--fill telea|auto|...] [--way together|staged]
     python benchmarks/bench_scale.py batch --images 200 --side 1024 [--workers 1 2]
     python benchmarks/bench_scale.py resume --images 12 --side 512
 
@@ -11,10 +11,14 @@ memory
     Writes a SIZE x SIZE RGB uint8 image to disk (zarr, or a tiled TIFF),
     chunk by chunk: a seamless texture with film scratches running through
     the whole frame and dust specks. Then, in a fresh process, detects
-    (classical detector by default) and mends (Telea by default) it lazily with
-    :func:`napari_mend.scale.lazy.restore`, storing the mended image and the
-    Labels to zarr, and reports that process's peak resident memory
-    (``ru_maxrss``), wall time and the pixels changed.
+    (classical detector by default) and mends (Telea by default) it lazily,
+    storing the mended image and the Labels to zarr, and reports that
+    process's peak resident memory (``ru_maxrss``), wall time and the pixels
+    changed. ``--way together``: :func:`napari_mend.scale.lazy.restore` and
+    one :func:`~napari_mend.scale.lazy.store` of both results; ``--way
+    staged``: :func:`napari_mend.scale.lazy.restore_to_zarr` (labels stored
+    first, then mended from them; provenance digests included), as
+    ``napari-mend restore -o NAME.zarr`` does.
 batch
     Writes IMAGES RGB uint8 PNGs of SIDE x SIDE, runs ``run_batch`` on a
     LocalCluster of 1, then 2, ... worker processes, and reports throughput
@@ -114,11 +118,16 @@ def memory_child(args) -> None:
 
     start = time.perf_counter()
     image = lazy.open_lazy(args.path, chunk=args.chunk)
-    mended, labels = lazy.restore(image, channel_axis=-1, detector=args.detector, fill=args.fill,
-                                  chunk=args.chunk)
     out = Path(args.out)
-    lazy.store([mended, labels], [out / "mended.zarr", out / "labels.zarr"],
-               num_workers=args.threads)
+    options = {"channel_axis": -1, "detector": args.detector, "fill": args.fill,
+               "chunk": args.chunk}
+    if args.way == "staged":
+        lazy.restore_to_zarr(image, out / "mended.zarr", out / "labels.zarr",
+                             num_workers=args.threads, **options)
+    else:
+        mended, labels = lazy.restore(image, **options)
+        lazy.store([mended, labels], [out / "mended.zarr", out / "labels.zarr"],
+                   num_workers=args.threads)
     wall = time.perf_counter() - start
     stored = lazy.open_lazy(out / "labels.zarr")
     changed = int((stored != 0).sum().compute())
@@ -136,11 +145,12 @@ def run_memory(args) -> None:
         out.mkdir()
         cmd = [sys.executable, __file__, "memory-child", str(src), str(out),
                "--chunk", str(args.chunk), "--threads", str(args.threads),
-               "--detector", args.detector, "--fill", args.fill]
+               "--detector", args.detector, "--fill", args.fill, "--way", args.way]
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         gib = args.size * args.size * 3 / 2**30
-        print(f"\nLazy detect ({args.detector}) + mend ({args.fill}), {args.size} x {args.size} "
+        print(f"\nLazy detect ({args.detector}) + mend ({args.fill}), {args.way}, "
+              f"{args.size} x {args.size} "
               f"RGB uint8 "
               f"({gib:.2f} GiB) from {args.format}, chunk {args.chunk}, "
               f"{args.threads} threads")
@@ -273,6 +283,7 @@ def main() -> None:
     p.add_argument("--format", choices=["zarr", "tiff"], default="zarr")
     p.add_argument("--detector", choices=["classical", "learned"], default="classical")
     p.add_argument("--fill", default="telea", help="telea, ns, biharmonic, learned or auto")
+    p.add_argument("--way", choices=["together", "staged"], default="together")
     p = sub.add_parser("memory-child")
     p.add_argument("path")
     p.add_argument("out")
@@ -280,6 +291,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--detector", default="classical")
     p.add_argument("--fill", default="telea")
+    p.add_argument("--way", default="together")
     p = sub.add_parser("batch")
     p.add_argument("--images", type=int, default=200)
     p.add_argument("--side", type=int, default=1024)

@@ -89,6 +89,44 @@ def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp
     assert main(args + ["--overwrite"]) == 0
 
 
+def test_large_tiffs_are_restored_block_by_block(scratched_tif, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("zarr")
+    from napari_mend import cli
+    from napari_mend.io import tiff
+    from napari_mend.scale import lazy
+
+    monkeypatch.setattr(cli, "IN_BLOCKS_ABOVE", 100 * 100)  # the 200 x 200 scan is "large"
+    monkeypatch.setattr(tiff, "TILE", 64)
+    path, image, (rr, cc) = scratched_tif
+    expected_mended, expected_labels = lazy.compute(
+        *lazy.restore(lazy.open_lazy(path), detector="classical", fill="telea"))
+    options = ["--detector", "classical", "--fill", "telea"]
+    out = tmp_path / "film_mended.tif"
+    assert main(["restore", str(path), "-o", str(out), *options]) == 0
+    assert "(block by block): scratch" in capsys.readouterr().out
+    mended, prov = read_image_tiff(out)
+    np.testing.assert_array_equal(mended, expected_mended)
+    assert prov["parameters"]["chunk"] == lazy.DEFAULT_CHUNK
+    assert prov["mask"]["changed_pixels"] == int((expected_labels > 0).sum())
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages[0].is_tiled
+    bundle_path = tmp_path / "film.mend"
+    assert main(["restore", str(path), "-o", str(bundle_path), *options]) == 0
+    assert "(block by block)" in capsys.readouterr().out
+    bundle = read_bundle(bundle_path)
+    np.testing.assert_array_equal(bundle.original, image)
+    np.testing.assert_array_equal(bundle.labels, expected_labels)
+    np.testing.assert_array_equal(bundle.mended, expected_mended)
+    assert (expected_labels[rr, cc] == 1).mean() > 0.5
+    # the work folders are gone; below the threshold the image is restored in memory
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mend", "film.tif",
+                                                         "film_mended.tif"]
+    monkeypatch.setattr(cli, "IN_BLOCKS_ABOVE", 200 * 200)
+    assert main(["restore", str(path), "-o", str(tmp_path / "small.tif"), *options]) == 0
+    assert "block by block" not in capsys.readouterr().out
+    assert "chunk" not in read_image_tiff(tmp_path / "small.tif")[1]["parameters"]
+
+
 def test_an_input_is_never_the_output(scratched_tif, tmp_path, capsys):
     path, image, _ = scratched_tif
     mask = tmp_path / "mask.tif"

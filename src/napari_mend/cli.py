@@ -192,56 +192,129 @@ def text_completion_arg(parser) -> None:
                              "annotations by colour (missed glyphs, rims, label backgrounds)")
 
 
+IN_BLOCKS_ABOVE = 8192 * 8192
+"""TIFF inputs with more pixels than this (per channel) are restored block by block."""
+
+
 def cmd_restore(args) -> int:
-    from .classes import DEFECT_CLASSES
     from .restore import restore, restore_provenance
 
     out = _output(args.output, args.overwrite, inputs=file_ids([args.input]))
     if out.suffix == ".zarr":
         return _restore_to_zarr(args, out)
-    data, axis, source = _input(args)
+    data, axis, source, in_blocks = _restore_input(args)
+    if in_blocks:
+        return _restore_in_blocks(args, out, data, axis, source)
     mended, labels = restore(data, channel_axis=axis, detector=args.detector, fill=args.fill,
                              threshold=args.threshold, classes=args.classes,
                              complete_text=args.complete_text, progress=_progress("restore"))
     prov = restore_provenance(data, labels, detector=args.detector, fill=args.fill,
                               threshold=args.threshold, classes=args.classes, source=source,
                               channel_axis=axis, complete_text=args.complete_text)
+    _write_restored(out, args, data, labels, mended, prov, axis)
+    print(f"wrote {out}: {_label_summary(labels)}")
+    return 0
+
+
+def _restore_input(args):
+    """``(data, axis, source, in_blocks)``: zarr inputs, and TIFFs of more than
+    ``IN_BLOCKS_ABOVE`` pixels, stay lazy and are restored block by block."""
+    from .scale.lazy import open_lazy
+
+    path = Path(args.input) if args.input and not args.sample else None
+    suffix = path.suffix.lower() if path is not None else ""
+    if suffix == ".zarr":
+        return (*_lazy_input(args), True)
+    if suffix in (".tif", ".tiff") and path.exists():
+        try:
+            shape = open_lazy(path).shape
+        except Exception:  # unreadable: reading it in memory reports why
+            shape = ()
+        axis = _channel_axis(shape, args.channel_axis) if shape else None
+        pixels = int(np.prod(shape)) // (shape[axis] if axis is not None else 1) if shape else 0
+        if pixels > IN_BLOCKS_ABOVE:
+            return (*_lazy_input(args), True)
+    return (*_input(args), False)
+
+
+def _write_restored(out: Path, args, original, labels, mended, provenance, axis) -> None:
+    """Write a restore's result: a bundle for ``NAME.mend``, else the mended image's TIFF."""
+    from .classes import DEFECT_CLASSES
+
     if out.suffix == ".mend":
         from .io.bundle import write_bundle
 
-        write_bundle(out, original=data, labels=labels, mended=mended, provenance=prov,
-                     class_names=DEFECT_CLASSES, channel_axis=axis, overwrite=args.overwrite)
+        write_bundle(out, original=original, labels=labels, mended=mended,
+                     provenance=provenance, class_names=DEFECT_CLASSES, channel_axis=axis,
+                     overwrite=args.overwrite)
     else:
         from .io.tiff import write_image_tiff
 
-        write_image_tiff(out, mended, provenance=prov, channel_axis=axis,
+        write_image_tiff(out, mended, provenance=provenance, channel_axis=axis,
                          overwrite=args.overwrite)
-    found = {DEFECT_CLASSES[v]: int((labels == v).sum()) for v in DEFECT_CLASSES}
-    summary = ", ".join(f"{k} {n} px" for k, n in found.items() if n) or "no defects found"
-    print(f"wrote {out}: {summary}")
-    return 0
+
+
+def _label_summary(labels) -> str:
+    """``'scratch 12 px, dust 3 px'`` (or ``'no defects found'``) of a NumPy or lazy Labels."""
+    from .classes import DEFECT_CLASSES
+    from .scale.lazy import as_dask, is_lazy
+
+    n = len(DEFECT_CLASSES) + 1
+    if is_lazy(labels):
+        import dask.array as da
+
+        counts = da.bincount(as_dask(labels).ravel(), minlength=n).compute()
+    else:
+        counts = np.bincount(np.asarray(labels).ravel(), minlength=n)
+    return ", ".join(f"{name} {counts[v]} px" for v, name in DEFECT_CLASSES.items()
+                     if counts[v]) or "no defects found"
+
+
+def _restore_options(args, source) -> dict:
+    return {"detector": args.detector, "fill": args.fill, "threshold": args.threshold,
+            "classes": args.classes, "complete_text": args.complete_text, "source": source,
+            "progress": _progress("restore")}
 
 
 def _restore_to_zarr(args, out: Path) -> int:
     """``restore -o NAME.zarr``: any size, in bounded memory, labels to ``NAME.labels.zarr``."""
-    import dask.array as da
-
-    from .classes import DEFECT_CLASSES
     from .scale.lazy import restore_to_zarr
 
     labels_out = _output(str(out.with_name(f"{out.stem}.labels.zarr")), args.overwrite,
                          inputs=file_ids([args.input]))
     data, axis, source = _lazy_input(args)
-    restore_to_zarr(data, out, labels_out, channel_axis=axis, detector=args.detector,
-                    fill=args.fill, threshold=args.threshold, classes=args.classes,
-                    complete_text=args.complete_text, source=source,
-                    progress=_progress("restore"), overwrite=args.overwrite)
-    counts = da.bincount(da.from_zarr(str(labels_out)).ravel(),
-                         minlength=len(DEFECT_CLASSES) + 1).compute()
-    summary = ", ".join(f"{DEFECT_CLASSES[v]} {counts[v]} px" for v in DEFECT_CLASSES
-                        if counts[v]) or "no defects found"
-    print(f"wrote {out} and {labels_out}: {summary}")
+    restore_to_zarr(data, out, labels_out, channel_axis=axis, overwrite=args.overwrite,
+                    **_restore_options(args, source))
+    print(f"wrote {out} and {labels_out}: {_label_summary(_open_zarr(labels_out))}")
     return 0
+
+
+def _restore_in_blocks(args, out: Path, data, axis, source) -> int:
+    """Restore a lazy input block by block through zarr arrays in a hidden work folder beside
+    ``out``, then write ``out`` from them a band of tiles at a time (removed at the end)."""
+    import shutil
+    import tempfile
+
+    from .scale.lazy import restore_to_zarr
+
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".work", dir=out.parent))
+    try:
+        mended, labels = (_open_zarr(p) for p in restore_to_zarr(
+            data, work / "mended.zarr", work / "labels.zarr", channel_axis=axis,
+            **_restore_options(args, source)))
+        _write_restored(out, args, data, labels, mended, labels.attrs["provenance"], axis)
+        summary = _label_summary(labels)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"wrote {out} (block by block): {summary}")
+    return 0
+
+
+def _open_zarr(path):
+    """A zarr array on disk, opened read-only."""
+    import zarr
+
+    return zarr.open_array(str(path), mode="r")
 
 
 def cmd_demo(args) -> int:

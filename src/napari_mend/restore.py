@@ -114,18 +114,25 @@ def write_regions_report(path, report: dict, *, provenance: dict | None = None,
 
 
 def restore_provenance(image, labels, *, detector, fill, threshold, classes, source,
-                       channel_axis=None, complete_text=True) -> dict:
-    """Provenance record of a :func:`restore` run (models of both steps included)."""
+                       channel_axis=None, complete_text=True, chunk=None) -> dict:
+    """Provenance record of a :func:`restore` run (models of both steps included).
+
+    ``chunk``: the block side of a run made block by block
+    (:func:`napari_mend.scale.lazy.restore_to_zarr`), which decides a few
+    pixels near block edges; not recorded when None.
+    """
     from .detection.api import method_model as detection_model
     from .inpainting.api import method_model as fill_model
     from .io.provenance import make_provenance
     from .models.registry import card_or_none
 
+    parameters = {"detector": detector, "fill": fill, "threshold": threshold,
+                  "classes": classes, "complete_text": complete_text, "source": source,
+                  "channel_axis": channel_axis}
+    if chunk is not None:
+        parameters["chunk"] = chunk
     return make_provenance(
-        operation="restore", method=f"{detector}+{fill}",
-        parameters={"detector": detector, "fill": fill, "threshold": threshold,
-                    "classes": classes, "complete_text": complete_text, "source": source,
-                    "channel_axis": channel_axis},
+        operation="restore", method=f"{detector}+{fill}", parameters=parameters,
         image=image, mask=labels,
         model=[card_or_none(detection_model(detector)), card_or_none(fill_model(fill))])
 

@@ -94,6 +94,26 @@ def test_mask_summary_empty_and_bool():
     assert "label_counts" not in s
 
 
+@pytest.mark.parametrize("shape", [(37, 53), (3, 7, 11), (5,)])
+def test_mask_summary_in_slabs_and_of_lazy_masks(monkeypatch, shape):
+    import hashlib
+
+    da = pytest.importorskip("dask.array")
+    from napari_mend.io import provenance
+
+    rng = np.random.default_rng(5)
+    labels = ((rng.random(shape) < 0.2) * rng.integers(1, 9, shape)).astype(np.uint8)
+    whole = mask_summary(labels)
+    changed = labels != 0
+    assert whole["sha256"] == hashlib.sha256(np.packbits(changed, axis=None)).hexdigest()
+    assert whole["changed_pixels"] == changed.sum()
+    assert sum(whole["label_counts"].values()) == changed.sum()
+    monkeypatch.setattr(provenance, "_HASH_SLAB_BYTES", 100)  # slabs of a few rows, odd bits
+    assert mask_summary(labels) == whole
+    assert mask_summary(da.from_array(labels, chunks=4)) == whole
+    assert mask_summary(da.from_array(changed, chunks=4)) == mask_summary(changed)
+
+
 @pytest.mark.parametrize(
     "kwargs, error",
     [

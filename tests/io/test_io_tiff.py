@@ -54,6 +54,33 @@ def test_image_round_trip_is_lossless(tmp_path, dtype, layout):
     assert os.listdir(tmp_path) == ["a.tif"]
 
 
+@pytest.mark.parametrize("layout", list(SHAPES))
+def test_lazy_arrays_are_written_tile_by_tile(tmp_path, monkeypatch, layout):
+    da = pytest.importorskip("dask.array")
+    from napari_mend.io import tiff
+
+    monkeypatch.setattr(tiff, "TILE", 16)
+    monkeypatch.setattr(tiff, "BAND", 32)
+    rng = np.random.default_rng(2)
+    channel_axis = layout[1]
+    shape = SHAPES[layout][:-2] + (37, 53) if channel_axis in (None, 0) \
+        else SHAPES[layout][:-3] + (37, 53) + SHAPES[layout][-1:]
+    data = _image(rng, np.uint16, shape)
+    lazy = da.from_array(data, chunks=7)
+    write_image_tiff(tmp_path / "a.tif", lazy, channel_axis=channel_axis, provenance={"k": 1})
+    back, prov = read_image_tiff(tmp_path / "a.tif")  # checks the stored checksum
+    np.testing.assert_array_equal(back, data)
+    assert prov == {"k": 1} and os.listdir(tmp_path) == ["a.tif"]  # nothing left over
+    with tifffile.TiffFile(tmp_path / "a.tif") as tif:
+        assert tif.pages[0].is_tiled and tif.pages[0].tilelength == 16
+    written_in_memory = write_image_tiff(tmp_path / "b.tif", data, channel_axis=channel_axis)
+    assert read_tiff_metadata(written_in_memory)["sha256"] == \
+        read_tiff_metadata(tmp_path / "a.tif")["sha256"]
+    labels = rng.integers(0, 7, (37, 53), dtype=np.uint8)
+    write_labels_tiff(tmp_path / "l.tif", da.from_array(labels, chunks=20), class_names={1: "x"})
+    np.testing.assert_array_equal(read_labels_tiff(tmp_path / "l.tif")[0], labels)
+
+
 def test_rgb_is_stored_as_photometric_rgb_and_readable_by_others(tmp_path):
     rng = np.random.default_rng(1)
     data = _image(rng, np.uint8, (3, 9, 11))  # channels first

@@ -23,6 +23,7 @@ import numpy as np
 from napari_mend.classes import DEFECT_CLASSES
 from napari_mend.io.atomic import atomic_path
 from napari_mend.io.tiff import (
+    array_or_lazy,
     read_image_tiff,
     read_labels_tiff,
     write_image_tiff,
@@ -106,9 +107,9 @@ def write_bundle(
         raise ValueError(f"a bundle's name must end with {BUNDLE_SUFFIX!r}, got {path.name!r}")
     if overwrite and path.exists() and not is_bundle(path):
         raise ValueError(f"refusing to replace {path}: it is not a napari-mend bundle")
-    original = np.asarray(original)
-    labels = np.asarray(labels)
-    mended = None if mended is None else np.asarray(mended)
+    original = array_or_lazy(original)
+    labels = array_or_lazy(labels)
+    mended = None if mended is None else array_or_lazy(mended)
     _check_shapes(original, labels, mended, channel_axis)
     if channel_axis is not None:
         channel_axis = int(channel_axis) % original.ndim - original.ndim

@@ -185,7 +185,8 @@ def mask_summary(mask) -> dict:
     Parameters
     ----------
     mask : array-like of bool or int
-        Boolean mask or Labels array.
+        Boolean mask or Labels array; NumPy, or dask and zarr arrays, which
+        are read in slabs along the first axis (bounded memory).
 
     Returns
     -------
@@ -196,29 +197,49 @@ def mask_summary(mask) -> dict:
         masks, ``label_counts`` (class name, or the value as a string for
         values outside :data:`napari_mend.classes.DEFECT_CLASSES`, -> pixel count).
     """
-    mask = np.asarray(mask)
-    if mask.dtype != bool and not np.issubdtype(mask.dtype, np.integer):
-        raise TypeError(f"mask must be bool or integer, got dtype {mask.dtype}")
-    changed = mask != 0
-    count = int(np.count_nonzero(changed))
+    if not hasattr(mask, "shape") or not hasattr(mask, "dtype"):
+        mask = np.asarray(mask)
+    dtype = np.dtype(mask.dtype)
+    if dtype != bool and not np.issubdtype(dtype, np.integer):
+        raise TypeError(f"mask must be bool or integer, got dtype {dtype}")
+    if len(mask.shape) == 0:
+        mask = np.asarray(mask).reshape(1)
+    shape = tuple(int(n) for n in mask.shape)
+    count = 0
+    hit_along = [np.zeros(n, bool) for n in shape]  # axis k: indices holding a marked pixel
+    labels: dict[int, int] = {}
+    digest = hashlib.sha256()
+    carry = np.zeros(0, bool)  # bits not yet packed (packbits works in bytes of 8)
+    rows = max(1, _HASH_SLAB_BYTES // max(1, math.prod(shape[1:]) * dtype.itemsize))
+    for start in range(0, shape[0], rows):
+        slab = np.asarray(mask[start:start + rows])
+        changed = slab != 0
+        count += int(np.count_nonzero(changed))
+        for axis in range(len(shape)):
+            hits = changed.any(axis=tuple(i for i in range(len(shape)) if i != axis))
+            if axis == 0:
+                hit_along[0][start:start + len(hits)] = hits
+            else:
+                hit_along[axis] |= hits
+        bits = np.concatenate([carry, changed.ravel()])
+        whole = len(bits) // 8 * 8
+        digest.update(np.packbits(bits[:whole]).tobytes())
+        carry = bits[whole:]
+        if dtype != bool:
+            for v, c in zip(*np.unique(slab[changed], return_counts=True), strict=True):
+                labels[int(v)] = labels.get(int(v), 0) + int(c)
+    digest.update(np.packbits(carry).tobytes())
     bbox = None
     if count:
-        bbox = []
-        for axis in range(mask.ndim):
-            others = tuple(i for i in range(mask.ndim) if i != axis)
-            hits = np.flatnonzero(changed.any(axis=others))
-            bbox.append([int(hits[0]), int(hits[-1]) + 1])
+        bbox = [[int(h[0]), int(h[-1]) + 1] for h in (np.flatnonzero(a) for a in hit_along)]
     summary = {
-        "shape": [int(n) for n in mask.shape],
+        "shape": list(shape),
         "changed_pixels": count,
-        "fraction": count / mask.size if mask.size else 0.0,
+        "fraction": count / math.prod(shape) if math.prod(shape) else 0.0,
         "bbox": bbox,
-        "sha256": hashlib.sha256(np.packbits(changed, axis=None)).hexdigest(),
+        "sha256": digest.hexdigest(),
     }
-    if mask.dtype != bool:
-        values, counts = np.unique(mask[changed], return_counts=True)
-        summary["label_counts"] = {
-            DEFECT_CLASSES.get(int(v), str(int(v))): int(c)
-            for v, c in zip(values, counts, strict=True)
-        }
+    if dtype != bool:
+        summary["label_counts"] = {DEFECT_CLASSES.get(v, str(v)): c
+                                   for v, c in sorted(labels.items())}
     return summary

@@ -6,6 +6,9 @@ key ``'napari_mend'``: the file kind (``'image'`` or ``'labels'``), the
 channel axis, the class names of Labels, the provenance record and the SHA-256
 of the stored values, checked on every read. Other TIFF readers see an
 ordinary image (RGB as ``photometric='rgb'``, stacks as pages).
+
+Lazy arrays (dask, zarr) are written as tiled TIFFs a band of tiles at a time,
+so an image of any size is written in bounded memory.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ import numpy as np
 from napari_mend.io.atomic import atomic_path
 from napari_mend.io.provenance import array_sha256
 
+TILE = 512
+"""Side of the tiles of TIFFs written from lazy arrays."""
+BAND = 2 * TILE
+"""Rows of a lazy array computed at a time while writing it."""
 TIFF_FORMAT = "napari-mend-tiff"
 TIFF_FORMAT_VERSION = 1
 _KEY = "napari_mend"
@@ -32,6 +39,8 @@ def write_image_tiff(path, data, *, provenance=None, channel_axis=None, overwrit
         Output file.
     data : array-like, shape (M, N[, ..., P]) or (M, N[, ..., P], C)
         Image of integer or floating dtype; stored with its dtype and shape.
+        A dask or zarr array is computed and written a band of tiles at a
+        time.
     provenance : dict, optional
         JSON-serialisable record (see :func:`napari_mend.io.make_provenance`).
     channel_axis : int or None, optional
@@ -55,7 +64,7 @@ def write_image_tiff(path, data, *, provenance=None, channel_axis=None, overwrit
         If ``data`` has fewer than two spatial axes or ``channel_axis`` is out
         of range.
     """
-    data = np.asarray(data)
+    data = array_or_lazy(data)
     if data.dtype.kind not in "uif":
         raise TypeError(
             f"cannot store an image of dtype {data.dtype}; use an integer or float dtype"
@@ -79,7 +88,8 @@ def write_labels_tiff(path, labels, *, class_names, provenance=None, overwrite=F
     path : str or os.PathLike
         Output file.
     labels : array-like of int, shape (M, N[, ..., P])
-        Label values; 0 is background. Stored zlib-compressed.
+        Label values; 0 is background. Stored zlib-compressed. A dask or
+        zarr array is computed and written a band of tiles at a time.
     class_names : dict of int to str
         Name of each label value (e.g. :data:`napari_mend.classes.DEFECT_CLASSES`).
     provenance : dict, optional
@@ -102,7 +112,7 @@ def write_labels_tiff(path, labels, *, class_names, provenance=None, overwrite=F
     ValueError
         If ``labels`` has fewer than two axes.
     """
-    labels = np.asarray(labels)
+    labels = array_or_lazy(labels)
     if labels.dtype.kind not in "ui":
         raise TypeError(f"labels must have an integer dtype, got {labels.dtype}")
     names = _class_names_to_json(class_names)
@@ -203,6 +213,31 @@ def read_tiff_metadata(path) -> dict | None:
         return _own_metadata(tif, path)
 
 
+def array_or_lazy(data):
+    """``data`` as a NumPy array, or as a dask array when it is lazy (dask, zarr)."""
+    from napari_mend.scale.lazy import as_dask, is_lazy
+
+    return as_dask(data) if is_lazy(data) else np.asarray(data)
+
+
+def _tiles(stored, *, contig_channels: bool):
+    """The ``TILE`` x ``TILE`` tiles of a lazy array in TIFF order, a band of rows at a time.
+
+    ``stored`` is ``(..., M, N)``, or ``(..., M, N, C)`` with ``contig_channels``;
+    every leading index is a page.
+    """
+    spatial = stored.ndim - (3 if contig_channels else 2)
+    rows, cols = stored.shape[spatial:spatial + 2]
+    for page in np.ndindex(*stored.shape[:spatial]):
+        for top in range(0, rows, BAND):
+            band = np.asarray(stored[page + (slice(top, top + BAND),)])
+            for y in range(0, band.shape[0], TILE):
+                for x in range(0, cols, TILE):
+                    tile = band[y:y + TILE, x:x + TILE]
+                    pad = [(0, TILE - tile.shape[0]), (0, TILE - tile.shape[1])]
+                    yield np.pad(tile, pad + [(0, 0)] * (tile.ndim - 2))
+
+
 def _open_tiff(path):
     import tifffile
 
@@ -248,10 +283,14 @@ def _write(path, data, *, kind, compression, provenance, channel_axis, overwrite
         json.dumps(meta)
     except (TypeError, ValueError) as err:
         raise TypeError(f"provenance must be JSON-serialisable: {err}") from err
+    options = {"photometric": photometric, "compression": compression, "metadata": {_KEY: meta}}
     with atomic_path(path, overwrite=overwrite) as tmp:
-        tifffile.imwrite(
-            tmp, stored, photometric=photometric, compression=compression, metadata={_KEY: meta}
-        )
+        if isinstance(stored, np.ndarray):
+            tifffile.imwrite(tmp, stored, **options)
+        else:
+            tifffile.imwrite(tmp, _tiles(stored, contig_channels=photometric == "rgb"),
+                             shape=stored.shape, dtype=stored.dtype, tile=(TILE, TILE),
+                             bigtiff=stored.nbytes > 2**31, **options)
     return Path(path)
 
 

@@ -680,7 +680,7 @@ def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detec
         stored = da.from_zarr(str(labels_tmp))
         provenance = {"provenance": restore_provenance(
             image, stored, detector=detector, fill=fill, threshold=threshold, classes=classes,
-            source=source, channel_axis=channel_axis, complete_text=complete_text)}
+            source=source, channel_axis=channel_axis, complete_text=complete_text, chunk=chunk)}
         zarr.open_array(str(labels_tmp), mode="r+").attrs.update(provenance)
         mended = mend_labels(image, stored, channel_axis=channel_axis, fill=fill, classes=classes,
                              chunk=chunk, depth=depth)
