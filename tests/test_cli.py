@@ -75,7 +75,7 @@ def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp
     args = ["restore", str(tiled), "-o", str(out), "--detector", "classical", "--fill", "telea"]
     assert main(args) == 0
     labels_out = tmp_path / "film.labels.zarr"
-    assert f"wrote {out} and {labels_out}: scratch" in capsys.readouterr().out
+    assert f"wrote {out} and {labels_out} (block by block): scratch" in capsys.readouterr().out
     expected = lazy.compute(*lazy.restore(lazy.open_lazy(tiled), detector="classical",
                                           fill="telea"))
     for path, want in zip((out, labels_out), expected):
@@ -91,11 +91,11 @@ def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp
 
 def test_large_tiffs_are_restored_block_by_block(scratched_tif, tmp_path, monkeypatch, capsys):
     pytest.importorskip("zarr")
-    from napari_mend import cli
+    from napari_mend import image_files
     from napari_mend.io import tiff
     from napari_mend.scale import lazy
 
-    monkeypatch.setattr(cli, "IN_BLOCKS_ABOVE", 100 * 100)  # the 200 x 200 scan is "large"
+    monkeypatch.setattr(image_files, "IN_BLOCKS_ABOVE", 100 * 100)  # the 200 x 200 scan is "large"
     monkeypatch.setattr(tiff, "TILE", 64)
     path, image, (rr, cc) = scratched_tif
     expected_mended, expected_labels = lazy.compute(
@@ -121,7 +121,7 @@ def test_large_tiffs_are_restored_block_by_block(scratched_tif, tmp_path, monkey
     # the work folders are gone; below the threshold the image is restored in memory
     assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mend", "film.tif",
                                                          "film_mended.tif"]
-    monkeypatch.setattr(cli, "IN_BLOCKS_ABOVE", 200 * 200)
+    monkeypatch.setattr(image_files, "IN_BLOCKS_ABOVE", 200 * 200)
     assert main(["restore", str(path), "-o", str(tmp_path / "small.tif"), *options]) == 0
     assert "block by block" not in capsys.readouterr().out
     assert "chunk" not in read_image_tiff(tmp_path / "small.tif")[1]["parameters"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from .detection.api import METHODS as DETECT_METHODS
+from .image_files import CLIError, check_output, file_ids, read_image
 from .inpainting.api import METHODS as FILL_METHODS
 from .inpainting.api import method_model as fill_model
 from .models.registry import ModelError, card_or_none
@@ -20,69 +20,6 @@ COMMAND_MODULES: tuple[str, ...] = ("napari_mend.batch_cli", "napari_mend.specia
                                      "napari_mend.finetune_cli")
 """Modules that add subcommands: each has ``register(subparsers)``, which adds its
 parsers with ``set_defaults(func=...)``; ``func(args)`` returns the exit code."""
-
-
-class CLIError(Exception):
-    """A problem the user can fix; printed without a traceback, exit code 2."""
-
-
-def read_image(path: Path, channel_axis: str):
-    """Read an image file; return ``(data, channel_axis, provenance_or_None)``.
-
-    ``channel_axis`` is ``'auto'`` (last axis of length 3 or 4 is colour),
-    ``'none'`` or an integer as text.
-    """
-    if not path.exists():
-        raise CLIError(f"{path}: no such file")
-    provenance = None
-    try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            from .io.tiff import read_image_tiff
-
-            data, provenance = read_image_tiff(path)
-        else:
-            from skimage.io import imread
-
-            data = imread(path)
-    except Exception as err:  # corrupt, truncated or not an image
-        raise CLIError(f"{path}: cannot read it as an image ({err}); is the file complete?") from None
-    data = np.asarray(data)
-    if data.ndim < 2 or data.size == 0:
-        raise CLIError(f"{path}: holds no image data (shape {data.shape}); is the file complete?")
-    return data, _channel_axis(data.shape, channel_axis), provenance
-
-
-def _channel_axis(shape: tuple, channel_axis: str):
-    """The colour axis from ``--channel-axis`` (``'auto'``: a last axis of length 3 or 4)."""
-    if channel_axis == "auto":
-        return -1 if len(shape) >= 3 and shape[-1] in (3, 4) else None
-    if channel_axis == "none":
-        return None
-    return int(channel_axis)
-
-
-def file_ids(paths) -> set:
-    """``(device, inode)`` of those of ``paths`` that exist: which files an output must not be."""
-    ids = set()
-    for p in paths:
-        if p and os.path.exists(p):
-            st = os.stat(p)
-            ids.add((st.st_dev, st.st_ino))
-    return ids
-
-
-def _output(path: str, overwrite: bool, *, inputs=frozenset()) -> Path:
-    """The output path, checked: not one of the ``inputs`` (:func:`file_ids`), not existing
-    unless ``overwrite``, in an existing folder."""
-    out = Path(path)
-    if inputs and file_ids([out]) & inputs:
-        raise CLIError(f"{out} is an input of this command; write the result elsewhere "
-                       "(inputs are never replaced)")
-    if out.exists() and not overwrite:
-        raise CLIError(f"{out} exists; pass --overwrite to replace it")
-    if not out.parent.exists():
-        raise CLIError(f"{out.parent} does not exist; create the output folder first")
-    return out
 
 
 def _input(args):
@@ -99,21 +36,13 @@ def _input(args):
 
 def _lazy_input(args):
     """The input as a dask array: TIFF files and zarr arrays are read block by block."""
-    from .scale.lazy import as_dask, open_lazy
+    from .image_files import open_lazily
+    from .scale.lazy import as_dask
 
-    path = Path(args.input) if args.input and not args.sample else None
-    if path is None or path.suffix.lower() not in (".tif", ".tiff", ".zarr"):
-        data, axis, source = _input(args)
-        return as_dask(data), axis, source
-    if not path.exists():
-        raise CLIError(f"{path}: no such file")
-    try:
-        data = open_lazy(path)
-    except Exception as err:  # corrupt, truncated, or a folder that is not a zarr array
-        raise CLIError(f"{path}: cannot open it as an image ({err}); is it complete?") from None
-    if data.ndim < 2 or data.size == 0:
-        raise CLIError(f"{path}: holds no image data (shape {data.shape})")
-    return data, _channel_axis(data.shape, args.channel_axis), str(path)
+    if args.input and not args.sample:
+        return open_lazily(Path(args.input), args.channel_axis)
+    data, axis, source = _input(args)
+    return as_dask(data), axis, source
 
 
 def _progress(label: str):
@@ -137,7 +66,7 @@ def cmd_detect(args) -> int:
     from .io.provenance import make_provenance
     from .io.tiff import write_labels_tiff
 
-    out = _output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
     data, axis, source = _input(args)
     scores = detect_scores(data, channel_axis=axis, method=args.method, model=args.model,
                            progress=_progress("detect"))
@@ -158,7 +87,7 @@ def cmd_inpaint(args) -> int:
     from .io.provenance import make_provenance
     from .io.tiff import read_labels_tiff, write_image_tiff
 
-    out = _output(args.output, args.overwrite, inputs=file_ids([args.input, args.mask]))
+    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input, args.mask]))
     data, axis, source = _input(args)
     mask_path = Path(args.mask)
     try:
@@ -192,129 +121,30 @@ def text_completion_arg(parser) -> None:
                              "annotations by colour (missed glyphs, rims, label backgrounds)")
 
 
-IN_BLOCKS_ABOVE = 8192 * 8192
-"""TIFF inputs with more pixels than this (per channel) are restored block by block."""
-
-
 def cmd_restore(args) -> int:
-    from .restore import restore, restore_provenance
+    from .image_files import open_for_restore, restore_file, zarr_labels_path
 
-    out = _output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    inputs = file_ids([args.input])
+    out = check_output(args.output, args.overwrite, inputs=inputs)
     if out.suffix == ".zarr":
-        return _restore_to_zarr(args, out)
-    data, axis, source, in_blocks = _restore_input(args)
-    if in_blocks:
-        return _restore_in_blocks(args, out, data, axis, source)
-    mended, labels = restore(data, channel_axis=axis, detector=args.detector, fill=args.fill,
-                             threshold=args.threshold, classes=args.classes,
-                             complete_text=args.complete_text, progress=_progress("restore"))
-    prov = restore_provenance(data, labels, detector=args.detector, fill=args.fill,
-                              threshold=args.threshold, classes=args.classes, source=source,
-                              channel_axis=axis, complete_text=args.complete_text)
-    _write_restored(out, args, data, labels, mended, prov, axis)
-    print(f"wrote {out}: {_label_summary(labels)}")
-    return 0
-
-
-def _restore_input(args):
-    """``(data, axis, source, in_blocks)``: zarr inputs, and TIFFs of more than
-    ``IN_BLOCKS_ABOVE`` pixels, stay lazy and are restored block by block."""
-    from .scale.lazy import open_lazy
-
-    path = Path(args.input) if args.input and not args.sample else None
-    suffix = path.suffix.lower() if path is not None else ""
-    if suffix == ".zarr":
-        return (*_lazy_input(args), True)
-    if suffix in (".tif", ".tiff") and path.exists():
-        try:
-            shape = open_lazy(path).shape
-        except Exception:  # unreadable: reading it in memory reports why
-            shape = ()
-        axis = _channel_axis(shape, args.channel_axis) if shape else None
-        pixels = int(np.prod(shape)) // (shape[axis] if axis is not None else 1) if shape else 0
-        if pixels > IN_BLOCKS_ABOVE:
-            return (*_lazy_input(args), True)
-    return (*_input(args), False)
-
-
-def _write_restored(out: Path, args, original, labels, mended, provenance, axis) -> None:
-    """Write a restore's result: a bundle for ``NAME.mend``, else the mended image's TIFF."""
-    from .classes import DEFECT_CLASSES
-
-    if out.suffix == ".mend":
-        from .io.bundle import write_bundle
-
-        write_bundle(out, original=original, labels=labels, mended=mended,
-                     provenance=provenance, class_names=DEFECT_CLASSES, channel_axis=axis,
-                     overwrite=args.overwrite)
+        written = f"{out} and " + str(check_output(zarr_labels_path(out), args.overwrite,
+                                                    inputs=inputs))
+        data, axis, source = _lazy_input(args)
+        in_blocks = True
     else:
-        from .io.tiff import write_image_tiff
-
-        write_image_tiff(out, mended, provenance=provenance, channel_axis=axis,
-                         overwrite=args.overwrite)
-
-
-def _label_summary(labels) -> str:
-    """``'scratch 12 px, dust 3 px'`` (or ``'no defects found'``) of a NumPy or lazy Labels."""
-    from .classes import DEFECT_CLASSES
-    from .scale.lazy import as_dask, is_lazy
-
-    n = len(DEFECT_CLASSES) + 1
-    if is_lazy(labels):
-        import dask.array as da
-
-        counts = da.bincount(as_dask(labels).ravel(), minlength=n).compute()
-    else:
-        counts = np.bincount(np.asarray(labels).ravel(), minlength=n)
-    return ", ".join(f"{name} {counts[v]} px" for v, name in DEFECT_CLASSES.items()
-                     if counts[v]) or "no defects found"
-
-
-def _restore_options(args, source) -> dict:
-    return {"detector": args.detector, "fill": args.fill, "threshold": args.threshold,
-            "classes": args.classes, "complete_text": args.complete_text, "source": source,
-            "progress": _progress("restore")}
-
-
-def _restore_to_zarr(args, out: Path) -> int:
-    """``restore -o NAME.zarr``: any size, in bounded memory, labels to ``NAME.labels.zarr``."""
-    from .scale.lazy import restore_to_zarr
-
-    labels_out = _output(str(out.with_name(f"{out.stem}.labels.zarr")), args.overwrite,
-                         inputs=file_ids([args.input]))
-    data, axis, source = _lazy_input(args)
-    restore_to_zarr(data, out, labels_out, channel_axis=axis, overwrite=args.overwrite,
-                    **_restore_options(args, source))
-    print(f"wrote {out} and {labels_out}: {_label_summary(_open_zarr(labels_out))}")
+        written = str(out)
+        if args.input and not args.sample:
+            data, axis, source, in_blocks = open_for_restore(Path(args.input), args.channel_axis)
+        else:
+            (data, axis, source), in_blocks = _input(args), False
+    provenance = restore_file(out, data, axis, source, in_blocks=in_blocks,
+                              detector=args.detector, fill=args.fill, threshold=args.threshold,
+                              classes=args.classes, complete_text=args.complete_text,
+                              overwrite=args.overwrite, progress=_progress("restore"))
+    found = provenance["mask"]["label_counts"]
+    summary = ", ".join(f"{k} {n} px" for k, n in found.items()) or "no defects found"
+    print(f"wrote {written}{' (block by block)' if in_blocks else ''}: {summary}")
     return 0
-
-
-def _restore_in_blocks(args, out: Path, data, axis, source) -> int:
-    """Restore a lazy input block by block through zarr arrays in a hidden work folder beside
-    ``out``, then write ``out`` from them a band of tiles at a time (removed at the end)."""
-    import shutil
-    import tempfile
-
-    from .scale.lazy import restore_to_zarr
-
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".work", dir=out.parent))
-    try:
-        mended, labels = (_open_zarr(p) for p in restore_to_zarr(
-            data, work / "mended.zarr", work / "labels.zarr", channel_axis=axis,
-            **_restore_options(args, source)))
-        _write_restored(out, args, data, labels, mended, labels.attrs["provenance"], axis)
-        summary = _label_summary(labels)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"wrote {out} (block by block): {summary}")
-    return 0
-
-
-def _open_zarr(path):
-    """A zarr array on disk, opened read-only."""
-    import zarr
-
-    return zarr.open_array(str(path), mode="r")
 
 
 def cmd_demo(args) -> int:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import CLIError, _input, _output, _progress, file_ids, read_image, text_completion_arg
+from .cli import _input, _progress, text_completion_arg
 from .detection.api import METHODS as DETECT_METHODS
+from .image_files import CLIError, check_output, file_ids, read_image
 from .inpainting.api import METHODS as FILL_METHODS
 from .progress import report
 
@@ -66,7 +67,7 @@ def cmd_unwatermark(args) -> int:
     targets = [out_dir / f"{p.stem}.tif" for p in files]
     inputs = file_ids([*files, args.mask])
     for target in targets:
-        _output(str(target), args.overwrite, inputs=inputs)
+        check_output(str(target), args.overwrite, inputs=inputs)
     mask = None
     if args.mask:
         mask = read_image(Path(args.mask), "none")[0]
@@ -120,7 +121,7 @@ def cmd_demoire(args) -> int:
     from .models.registry import card_or_none
     from .special import auto_demoire_method, demoire
 
-    out = _output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
     data, axis, source = _input(args)
     method = auto_demoire_method(args.model) if args.method == "auto" else args.method
     clean, reports = demoire(data, channel_axis=axis, method=method, model=args.model,
@@ -144,9 +145,9 @@ def cmd_deidentify(args) -> int:
     from .models.registry import card_or_none
     from .restore import report_path, restore, write_regions_report
 
-    out = _output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
     report_file = report_path(out)
-    _output(str(report_file), args.overwrite, inputs=file_ids([args.input]))
+    check_output(str(report_file), args.overwrite, inputs=file_ids([args.input]))
     data, axis, source = _input(args)
     mended, labels, report = restore(data, channel_axis=axis, detector=args.detector,
                                      fill=args.fill, threshold=args.threshold,

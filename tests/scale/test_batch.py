@@ -111,6 +111,26 @@ def test_batch_mends_every_file_and_records_provenance(archive):
     assert get_reader(str(out / "other.json")) is None
 
 
+def test_large_tiffs_in_a_batch_are_mended_block_by_block(archive, tmp_path, monkeypatch):
+    from napari_mend import image_files
+    from napari_mend.scale import lazy
+
+    monkeypatch.setattr(image_files, "IN_BLOCKS_ABOVE", 50 * 50)  # the TIFFs are "large"
+    out = tmp_path / "out"
+    result = run_batch([str(archive)], out, **OPTIONS)
+    assert result.counts["done"] == 3
+    for name, source in (("sub__film.mend", "sub/film.tif"), ("height.mend", "height.tif")):
+        bundle = read_bundle(out / name)
+        assert bundle.provenance["parameters"]["chunk"] == lazy.DEFAULT_CHUNK
+        mended, labels = lazy.compute(*lazy.restore(lazy.open_lazy(archive / source),
+                                                    detector="classical", fill="telea"))
+        np.testing.assert_array_equal(bundle.mended, mended)
+        np.testing.assert_array_equal(bundle.labels, labels)
+        np.testing.assert_array_equal(bundle.original, tifffile.imread(archive / source))
+    assert "chunk" not in read_bundle(out / "photo.mend").provenance["parameters"]  # a PNG
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no work folder left
+
+
 def test_resumed_batch_gives_the_same_outputs_and_no_partial_files(archive, tmp_path):
     inputs = [str(archive / "*.png"), str(archive / "*.tif"), str(archive / "sub")]
     whole = tmp_path / "whole"

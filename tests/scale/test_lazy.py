@@ -302,3 +302,15 @@ def test_restore_to_zarr_gives_restore_results_with_provenance(tmp_path):
             lazy.restore_to_zarr(image, tmp_path / "c.zarr", tmp_path / "cl.zarr",
                                  progress=late, **options)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["l.zarr", "m.zarr"]
+
+
+def test_is_lazy_while_another_thread_imports_dask(monkeypatch):
+    import sys
+    import types
+
+    # a module being imported is in sys.modules before its names exist
+    monkeypatch.setitem(sys.modules, "dask.array", types.ModuleType("dask.array"))
+    monkeypatch.setitem(sys.modules, "zarr", types.ModuleType("zarr"))
+    assert not lazy.is_lazy(np.zeros(3))
+    monkeypatch.undo()
+    assert lazy.is_lazy(da.zeros(3)) and not lazy.is_lazy(np.zeros(3))

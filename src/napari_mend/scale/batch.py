@@ -256,25 +256,17 @@ def mend_file(source: str, output: str, options: dict) -> dict:
         ``status`` (``'done'`` or ``'failed'``), ``error``, ``seconds``,
         ``provenance``.
     """
-    from ..classes import DEFECT_CLASSES
-    from ..cli import CLIError, read_image
-    from ..io.bundle import write_bundle
-    from ..restore import restore, restore_provenance
+    from ..image_files import CLIError, open_for_restore, restore_file
 
     start = time.perf_counter()
     entry = {"input": source, "output": Path(output).name, "status": "failed", "error": None,
              "seconds": None, "provenance": None}
     try:
-        data, axis, _ = read_image(Path(source), options["channel_axis"])
-        mended, labels = restore(data, channel_axis=axis, detector=options["detector"],
-                                 fill=options["fill"], threshold=options["threshold"],
-                                 classes=options["classes"])
-        provenance = restore_provenance(
-            data, labels, **{key: options[key] for key in ("detector", "fill", "threshold",
-                                                           "classes")},
-            source=source, channel_axis=axis)
-        write_bundle(output, original=data, labels=labels, mended=mended, provenance=provenance,
-                     class_names=DEFECT_CLASSES, channel_axis=axis)
+        data, axis, source_name, in_blocks = open_for_restore(Path(source),
+                                                              options["channel_axis"])
+        provenance = restore_file(
+            Path(output), data, axis, source_name, in_blocks=in_blocks,
+            **{key: options[key] for key in ("detector", "fill", "threshold", "classes")})
         entry.update(status="done", provenance=provenance)
     except CLIError as err:
         entry["error"] = str(err)

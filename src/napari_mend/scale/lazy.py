@@ -59,12 +59,16 @@ N_CLASSES = len(DEFECT_CLASSES)
 
 
 def is_lazy(data) -> bool:
-    """Whether ``data`` is a dask or zarr array (checked without importing either)."""
-    dask_array = sys.modules.get("dask.array")
-    if dask_array is not None and isinstance(data, dask_array.Array):
-        return True
-    zarr = sys.modules.get("zarr")
-    return zarr is not None and isinstance(data, zarr.Array)
+    """Whether ``data`` is a dask or zarr array (checked without importing either).
+
+    Safe while another thread is importing dask or zarr: a module still being
+    imported has no array type yet, and no array of that type can exist.
+    """
+    for module, name in (("dask.array", "Array"), ("zarr", "Array")):
+        array_type = getattr(sys.modules.get(module), name, None)
+        if array_type is not None and isinstance(data, array_type):
+            return True
+    return False
 
 
 def as_dask(data):

@@ -1,0 +1,203 @@
+"""Image files for the commands: reading inputs, checking outputs, restoring a file.
+
+Shared by ``napari-mend`` (:mod:`napari_mend.cli`) and ``napari-mend batch``
+(:mod:`napari_mend.scale.batch`). :func:`restore_file` restores one image
+and writes a bundle (``NAME.mend``), a zarr array (``NAME.zarr``, Labels in
+``NAME.labels.zarr``) or an image TIFF. Zarr inputs, zarr outputs and TIFFs of
+more than :data:`IN_BLOCKS_ABOVE` pixels go block by block
+(:func:`napari_mend.scale.lazy.restore_to_zarr`) in bounded memory; other
+images are restored in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+IN_BLOCKS_ABOVE = 8192 * 8192
+"""TIFF inputs with more pixels than this (per channel) are restored block by block."""
+LAZY_SUFFIXES = (".tif", ".tiff", ".zarr")
+"""Inputs that can be read block by block."""
+
+
+class CLIError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def read_image(path: Path, channel_axis: str):
+    """Read an image file; return ``(data, channel_axis, provenance_or_None)``.
+
+    ``channel_axis`` is ``'auto'`` (last axis of length 3 or 4 is colour),
+    ``'none'`` or an integer as text.
+    """
+    if not path.exists():
+        raise CLIError(f"{path}: no such file")
+    provenance = None
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            from .io.tiff import read_image_tiff
+
+            data, provenance = read_image_tiff(path)
+        else:
+            from skimage.io import imread
+
+            data = imread(path)
+    except Exception as err:  # corrupt, truncated or not an image
+        raise CLIError(f"{path}: cannot read it as an image ({err}); is the file complete?") from None
+    data = np.asarray(data)
+    if data.ndim < 2 or data.size == 0:
+        raise CLIError(f"{path}: holds no image data (shape {data.shape}); is the file complete?")
+    return data, channel_axis_of(data.shape, channel_axis), provenance
+
+
+def channel_axis_of(shape: tuple, channel_axis: str):
+    """The colour axis from ``--channel-axis`` (``'auto'``: a last axis of length 3 or 4)."""
+    if channel_axis == "auto":
+        return -1 if len(shape) >= 3 and shape[-1] in (3, 4) else None
+    if channel_axis == "none":
+        return None
+    return int(channel_axis)
+
+
+def open_lazily(path: Path, channel_axis: str):
+    """``(data, axis, source)``: a TIFF or zarr input as a dask array read block by block;
+    other files are read into memory and wrapped."""
+    from .scale.lazy import as_dask, open_lazy
+
+    if path.suffix.lower() not in LAZY_SUFFIXES:
+        data, axis, _ = read_image(path, channel_axis)
+        return as_dask(data), axis, str(path)
+    if not path.exists():
+        raise CLIError(f"{path}: no such file")
+    try:
+        data = open_lazy(path)
+    except Exception as err:  # corrupt, truncated, or a folder that is not a zarr array
+        raise CLIError(f"{path}: cannot open it as an image ({err}); is it complete?") from None
+    if data.ndim < 2 or data.size == 0:
+        raise CLIError(f"{path}: holds no image data (shape {data.shape})")
+    return data, channel_axis_of(data.shape, channel_axis), str(path)
+
+
+def open_for_restore(path: Path, channel_axis: str):
+    """``(data, axis, source, in_blocks)``: zarr arrays, and TIFFs of more than
+    :data:`IN_BLOCKS_ABOVE` pixels, are opened lazily to be restored block by block;
+    other images are read into memory."""
+    from .scale.lazy import open_lazy
+
+    suffix = path.suffix.lower()
+    if suffix == ".zarr":
+        return (*open_lazily(path, channel_axis), True)
+    if suffix in (".tif", ".tiff") and path.exists():
+        try:
+            shape = open_lazy(path).shape
+        except Exception:  # unreadable: reading it into memory reports why
+            shape = ()
+        axis = channel_axis_of(shape, channel_axis) if shape else None
+        pixels = int(np.prod(shape)) // (shape[axis] if axis is not None else 1) if shape else 0
+        if pixels > IN_BLOCKS_ABOVE:
+            return (*open_lazily(path, channel_axis), True)
+    data, axis, _ = read_image(path, channel_axis)
+    return data, axis, str(path), False
+
+
+def file_ids(paths) -> set:
+    """``(device, inode)`` of those of ``paths`` that exist: which files an output must not be."""
+    ids = set()
+    for p in paths:
+        if p and os.path.exists(p):
+            st = os.stat(p)
+            ids.add((st.st_dev, st.st_ino))
+    return ids
+
+
+def check_output(path, overwrite: bool, *, inputs=frozenset()) -> Path:
+    """The output path, checked: not one of the ``inputs`` (:func:`file_ids`), not existing
+    unless ``overwrite``, in an existing folder."""
+    out = Path(path)
+    if inputs and file_ids([out]) & inputs:
+        raise CLIError(f"{out} is an input of this command; write the result elsewhere "
+                       "(inputs are never replaced)")
+    if out.exists() and not overwrite:
+        raise CLIError(f"{out} exists; pass --overwrite to replace it")
+    if not out.parent.exists():
+        raise CLIError(f"{out.parent} does not exist; create the output folder first")
+    return out
+
+
+def zarr_labels_path(out: Path) -> Path:
+    """Where :func:`restore_file` writes the Labels of a zarr output ``NAME.zarr``."""
+    return out.with_name(f"{out.stem}.labels.zarr")
+
+
+def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detector="learned",
+                 fill="auto", threshold=0.5, classes=None, complete_text=True,
+                 overwrite=False, progress=None) -> dict:
+    """Detect and mend ``data`` and write the result to ``out``.
+
+    ``out`` ending in ``.mend`` gets a bundle (original, defects, mended,
+    provenance), ``.zarr`` the mended image as a zarr array and the Labels in
+    :func:`zarr_labels_path`, anything else the mended image as a TIFF.
+    With ``in_blocks`` (and always for zarr outputs) the image is restored
+    block by block through zarr arrays (in a hidden temporary folder beside
+    ``out`` unless ``out`` is a zarr array) and TIFFs are written a band of
+    tiles at a time; otherwise in memory.
+
+    Returns
+    -------
+    provenance : dict
+        The run's provenance record (its ``mask.label_counts``: the pixels
+        found per class).
+    """
+    from .scale.lazy import as_dask, restore_to_zarr
+
+    options = {"detector": detector, "fill": fill, "threshold": threshold, "classes": classes,
+               "complete_text": complete_text}
+    if out.suffix == ".zarr":
+        _, labels_path = restore_to_zarr(as_dask(data), out, zarr_labels_path(out),
+                                         channel_axis=axis, source=source, progress=progress,
+                                         overwrite=overwrite, **options)
+        return _open_zarr(labels_path).attrs["provenance"]
+    if in_blocks:
+        work = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
+        work.mkdir()
+        try:
+            mended, labels = (_open_zarr(p) for p in restore_to_zarr(
+                data, work / "mended.zarr", work / "labels.zarr", channel_axis=axis,
+                source=source, progress=progress, **options))
+            provenance = labels.attrs["provenance"]
+            _write(out, data, labels, mended, provenance, axis, overwrite)
+            return provenance
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    from .restore import restore, restore_provenance
+
+    mended, labels = restore(data, channel_axis=axis, progress=progress, **options)
+    provenance = restore_provenance(data, labels, source=source, channel_axis=axis, **options)
+    _write(out, data, labels, mended, provenance, axis, overwrite)
+    return provenance
+
+
+def _write(out: Path, original, labels, mended, provenance, axis, overwrite) -> None:
+    from .classes import DEFECT_CLASSES
+
+    if out.suffix == ".mend":
+        from .io.bundle import write_bundle
+
+        write_bundle(out, original=original, labels=labels, mended=mended,
+                     provenance=provenance, class_names=DEFECT_CLASSES, channel_axis=axis,
+                     overwrite=overwrite)
+    else:
+        from .io.tiff import write_image_tiff
+
+        write_image_tiff(out, mended, provenance=provenance, channel_axis=axis,
+                         overwrite=overwrite)
+
+
+def _open_zarr(path):
+    import zarr
+
+    return zarr.open_array(str(path), mode="r")
