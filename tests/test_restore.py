@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import napari_mend as nm
-from napari_mend.classes import CLASS_IDS
+from napari_mend.classes import CLASS_IDS, DEFECT_CLASSES
 from napari_mend.detection.scores import DefectScores
 from napari_mend.restore import regions_report, report_path, write_regions_report
 
@@ -15,6 +15,7 @@ from napari_mend.restore import regions_report, report_path, write_regions_repor
 restore_module = importlib.import_module("napari_mend.restore")
 
 SIZE = 64
+ALL = list(DEFECT_CLASSES.values())
 
 
 def psnr(a, b):
@@ -55,7 +56,7 @@ def fake_detector(labels, score=0.9):
 def test_each_class_goes_to_its_remover(monkeypatch):
     clean, damaged, labels = scene()
     monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
-    mended, found, report = nm.restore(damaged, channel_axis=-1, fill="telea",
+    mended, found, report = nm.restore(damaged, channel_axis=-1, fill="telea", classes=ALL,
                                        complete_text=False, return_report=True)
     assert np.array_equal(found, labels)
     assert mended.shape == damaged.shape and mended.dtype == damaged.dtype
@@ -81,6 +82,33 @@ def test_classes_limit_what_is_mended(monkeypatch):
     assert set(np.unique(found)) == {0, CLASS_IDS["text"]}
     assert np.array_equal(mended[found == 0], damaged[found == 0])
     assert [r["class"] for r in report["regions"]] == ["text"]
+
+
+def test_unattended_restore_mends_the_classes_the_detector_card_lists(monkeypatch):
+    from napari_mend.detection.api import restore_classes
+    from napari_mend.models import registry
+    from napari_mend.restore import restore_provenance
+
+    card = registry.model_card("detector")
+    listed = card["inference"]["restore_classes"]
+    # measured by `napari-mend evaluate detector --restore-classes` (see docs/models/detector.md)
+    assert "watermark" not in listed and "scratch" in listed
+    assert restore_classes("learned") == listed
+    assert restore_classes("learned", ["watermark"]) == ["watermark"]
+    assert restore_classes("classical") is None  # the classical detector: all it finds
+    _, damaged, labels = scene()
+    monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
+    mended, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
+    assert CLASS_IDS["watermark"] not in found and CLASS_IDS["moire"] in found
+    mark = labels == CLASS_IDS["watermark"]
+    assert np.array_equal(mended[mark], damaged[mark])  # found, shown by detect, left as is
+    record = restore_provenance(damaged, found, detector="learned", fill="telea", threshold=0.5,
+                                classes=None, source=None)
+    assert record["parameters"]["classes"] == listed  # what was mended, not "None"
+    monkeypatch.setattr(registry, "model_card",
+                        lambda name: {**card, "inference": {"restore_classes": ["text"]}})
+    _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
+    assert set(np.unique(found)) == {0, CLASS_IDS["text"]}
 
 
 def test_regions_report_lists_every_region_with_its_score():
@@ -150,7 +178,7 @@ def test_lazy_restore_mends_each_class_as_in_memory(monkeypatch):
     image = np.round(damaged * 255).astype(np.uint8)
     monkeypatch.setattr(lazy, "detect", lambda *a, **k: da.from_array(labels, chunks=32))
     mended, found = lazy.restore(da.from_array(image, chunks=(32, 32, 3)), channel_axis=-1,
-                                 fill="telea", chunk=SIZE * 2)
+                                 fill="telea", chunk=SIZE * 2, classes=ALL)
     mended, found = mended.compute(), found.compute()
     # the detected text completed as in memory, then each class mended as in memory
     completed = complete_text(image, labels, channel_axis=-1)

@@ -18,6 +18,22 @@ def method_model(method: str, model: str | None = None) -> str | None:
     return (model or DEFAULT_DETECTOR) if method == "learned" else None
 
 
+def restore_classes(method: str, classes=None):
+    """The classes :func:`napari_mend.restore` detects and mends: ``classes`` if given, else
+    the detector card's ``inference.restore_classes``, else all.
+
+    A learned detector's card lists the classes whose mending, unattended, raised the
+    whole-image PSNR of the held-out images; a class it leaves out is still detected
+    (:func:`detect`) and mended when named.
+    """
+    name = method_model(method)
+    if classes is not None or name is None:
+        return classes
+    from ..models.registry import model_card
+
+    return model_card(name).get("inference", {}).get("restore_classes")
+
+
 def detect_scores(image, *, channel_axis=None, method="learned", model=None,
                   progress=None) -> DefectScores:
     """Compute per-class defect scores, to threshold later without recomputing.

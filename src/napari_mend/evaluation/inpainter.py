@@ -361,29 +361,21 @@ def main(argv=None) -> int:
                         help="store the results in the model card (the card must be a file path "
                              "or a writable shipped card)")
     args = parser.parse_args(argv)
-    from ..models.registry import clear_cache, list_models
+    from ..models.registry import update_card
 
-    card_file = Path(args.model).with_suffix(".json")
-    if not card_file.is_file():
-        card_file = next(Path(c["path"]).with_suffix(".json")
-                         for c in list_models("inpainter") if c["name"] == args.model)
     if args.calibrate:
         calibration = calibrate_auto(model=args.model, crop=args.crop, log=print)
         print(json.dumps(calibration))
-        card = json.loads(card_file.read_text(encoding="utf-8"))
-        card["auto"] = calibration
-        card_file.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-        clear_cache()
+        update_card(args.model, auto=calibration)
     methods = tuple(args.methods.split(","))
     results = evaluate(model=args.model, methods=methods, crop=args.crop,
                        per_family=args.per_family, seed=args.seed, figure=args.figure, log=print)
     print(markdown_table(results, methods))
     if args.write_card:
-        card = json.loads(card_file.read_text(encoding="utf-8"))
-        card["metrics"] = {"evaluation": "napari_mend.evaluation.inpainter "
-                                         f"(crop {args.crop}, {args.per_family} cases per family, "
-                                         f"seed {args.seed})", "results": results}
-        card_file.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        update_card(args.model, metrics={
+            "evaluation": "napari_mend.evaluation.inpainter "
+                          f"(crop {args.crop}, {args.per_family} cases per family, "
+                          f"seed {args.seed})", "results": results})
     return 0
 
 

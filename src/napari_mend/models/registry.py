@@ -228,3 +228,17 @@ def clear_cache() -> None:
     """Forget loaded models (e.g. after a model file was replaced)."""
     with _LOCK:
         _CACHE.clear()
+
+
+def update_card(name: str, **fields) -> Path:
+    """Set top-level ``fields`` of model ``name``'s card file (a calibration an evaluation
+    made), written atomically; loaded models are forgotten. Returns the card's path."""
+    from ..io.atomic import atomic_path
+
+    path = _card_path(name)
+    card = _read_card(path)
+    card.update(fields)
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    clear_cache()
+    return path

@@ -503,8 +503,10 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         detection runs once; :func:`restore_to_zarr` stores them in two
         passes, in less memory.
     """
+    from ..detection.api import restore_classes
     from ..detection.text_completion import may_find_text
 
+    classes = restore_classes(detector, classes)
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
     if complete_text and may_find_text(detector, classes):
@@ -667,11 +669,13 @@ def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detec
     import dask.array as da
     import zarr
 
+    from ..detection.api import restore_classes
     from ..detection.text_completion import may_find_text
     from ..progress import scaled
     from ..restore import restore_provenance
 
     mended_path, labels_path = _check_targets([mended_path, labels_path], overwrite)
+    classes = restore_classes(detector, classes)
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
     if complete_text and may_find_text(detector, classes):
