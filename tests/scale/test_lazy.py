@@ -314,3 +314,12 @@ def test_is_lazy_while_another_thread_imports_dask(monkeypatch):
     assert not lazy.is_lazy(np.zeros(3))
     monkeypatch.undo()
     assert lazy.is_lazy(da.zeros(3)) and not lazy.is_lazy(np.zeros(3))
+
+
+def test_store_writes_irregular_chunks_whole(tmp_path):
+    pytest.importorskip("zarr")
+    data = np.arange(700 * 3).reshape(700, 3)
+    for chunks in (((300, 200, 200), (3,)), ((300, 200, 100, 100), (3,)), ((100, 600), (3,))):
+        target = tmp_path / f"{len(chunks[0])}-{chunks[0][1]}.zarr"
+        lazy.store([da.from_array(data, chunks=chunks)], [target])
+        np.testing.assert_array_equal(lazy.open_lazy(target).compute(), data)

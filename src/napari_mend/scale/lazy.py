@@ -594,6 +594,7 @@ def store(arrays, paths, *, progress=None, overwrite=False, scheduler="threads",
         :class:`napari_mend.progress.Cancelled`.
     overwrite : bool, optional
         Replace existing zarr arrays.
+
     Returns
     -------
     paths : list of pathlib.Path
@@ -618,8 +619,11 @@ def _zarr_write(array, path: Path, attrs=None):
     import zarr
 
     array = as_dask(array)
+    side = tuple(c[0] for c in array.chunks)
+    if any(set(c[:-1]) - {n} or c[-1] > n for c, n in zip(array.chunks, side)):
+        array = array.rechunk(side)  # one dask block per zarr chunk: writes never share one
     target = zarr.open_array(str(path), mode="w", shape=array.shape, dtype=array.dtype,
-                             chunks=tuple(c[0] for c in array.chunks))
+                             chunks=side)
     if attrs:
         target.attrs.update(attrs)
     return da.store(array, target, compute=False, lock=False)
