@@ -229,10 +229,15 @@ def _scores_block(block, **scoring):
 
 
 def _labels_block(block, *, threshold, classes, **scoring):
-    """Labels ``(..., m, n)`` of a ``(..., m, n, C)`` block (no score block is kept)."""
+    """Labels ``(..., m, n)`` of a ``(..., m, n, C)`` block (no score block is kept).
+
+    Scores are rounded to float16 first, as in-memory detection stores them, so a
+    score just under the threshold that rounds onto it is labelled the same way.
+    """
     out = np.empty(block.shape[:-1], np.uint8)
     for idx, scores in _block_planes(block, **scoring):
-        out[idx] = scores_to_labels(scores, threshold=threshold, classes=classes)
+        out[idx] = scores_to_labels(scores.astype(np.float16), threshold=threshold,
+                                    classes=classes)
     return out
 
 
