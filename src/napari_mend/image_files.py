@@ -135,7 +135,7 @@ def zarr_labels_path(out: Path) -> Path:
 
 def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detector="learned",
                  fill="auto", threshold=0.5, classes=None, complete_text=True,
-                 overwrite=False, progress=None) -> dict:
+                 overwrite=False, progress=None, num_workers=None) -> dict:
     """Detect and mend ``data`` and write the result to ``out``.
 
     ``out`` ending in ``.mend`` gets a bundle (original, defects, mended,
@@ -144,7 +144,8 @@ def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detecto
     With ``in_blocks`` (and always for zarr outputs) the image is restored
     block by block through zarr arrays (in a hidden temporary folder beside
     ``out`` unless ``out`` is a zarr array) and TIFFs are written a band of
-    tiles at a time; otherwise in memory.
+    tiles at a time; otherwise in memory. ``num_workers``: dask threads of a
+    block-by-block run (default one per core).
 
     Returns
     -------
@@ -156,10 +157,12 @@ def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detecto
 
     options = {"detector": detector, "fill": fill, "threshold": threshold, "classes": classes,
                "complete_text": complete_text}
+    in_blocks_options = {"source": source, "progress": progress, "num_workers": num_workers,
+                         **options}
     if out.suffix == ".zarr":
         _, labels_path = restore_to_zarr(as_dask(data), out, zarr_labels_path(out),
-                                         channel_axis=axis, source=source, progress=progress,
-                                         overwrite=overwrite, **options)
+                                         channel_axis=axis, overwrite=overwrite,
+                                         **in_blocks_options)
         return _open_zarr(labels_path).attrs["provenance"]
     if in_blocks:
         work = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
@@ -167,7 +170,7 @@ def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detecto
         try:
             mended, labels = (_open_zarr(p) for p in restore_to_zarr(
                 data, work / "mended.zarr", work / "labels.zarr", channel_axis=axis,
-                source=source, progress=progress, **options))
+                **in_blocks_options))
             provenance = labels.attrs["provenance"]
             _write(out, data, labels, mended, provenance, axis, overwrite)
             return provenance

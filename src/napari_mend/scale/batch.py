@@ -264,8 +264,8 @@ def mend_file(source: str, output: str, options: dict) -> dict:
     try:
         data, axis, source_name, in_blocks = open_for_restore(Path(source),
                                                               options["channel_axis"])
-        provenance = restore_file(
-            Path(output), data, axis, source_name, in_blocks=in_blocks,
+        provenance = restore_file(  # one thread: a worker process per core
+            Path(output), data, axis, source_name, in_blocks=in_blocks, num_workers=1,
             **{key: options[key] for key in ("detector", "fill", "threshold", "classes")})
         entry.update(status="done", provenance=provenance)
     except CLIError as err:
