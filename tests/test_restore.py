@@ -84,31 +84,41 @@ def test_classes_limit_what_is_mended(monkeypatch):
     assert [r["class"] for r in report["regions"]] == ["text"]
 
 
-def test_unattended_restore_mends_the_classes_the_detector_card_lists(monkeypatch):
-    from napari_mend.detection.api import restore_classes
+def test_unattended_restore_uses_the_detector_cards_classes_and_threshold(monkeypatch):
+    from napari_mend.detection.api import restore_defaults
     from napari_mend.models import registry
     from napari_mend.restore import restore_provenance
 
     card = registry.model_card("detector")
     listed = card["inference"]["restore_classes"]
+    threshold = card["inference"]["restore_threshold"]
     # measured by `napari-mend evaluate detector --restore-classes` (see docs/models/detector.md)
-    assert "watermark" not in listed and "scratch" in listed
-    assert restore_classes("learned") == listed
-    assert restore_classes("learned", ["watermark"]) == ["watermark"]
-    assert restore_classes("classical") is None  # the classical detector: all it finds
+    assert "watermark" not in listed and "scratch" in listed and 0.5 <= threshold < 1
+    assert restore_defaults("learned") == (listed, threshold)
+    assert restore_defaults("learned", classes=["dust"], threshold=0.2) == (["dust"], 0.2)
+    assert restore_defaults("classical") == (None, 0.5)  # the classical detector: all it finds
     _, damaged, labels = scene()
+    scores = fake_detector(labels)(damaged)
+    scores.scores[scores.scores > 0] = (0.5 + threshold) / 2  # found at 0.5, not at the card's
+    monkeypatch.setattr(restore_module, "detect_scores", lambda *a, **k: scores)
+    _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
+    assert not found.any()
+    _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False,
+                          threshold=0.5)
+    assert CLASS_IDS["watermark"] not in found and CLASS_IDS["moire"] in found
     monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
     mended, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
-    assert CLASS_IDS["watermark"] not in found and CLASS_IDS["moire"] in found
     mark = labels == CLASS_IDS["watermark"]
     assert np.array_equal(mended[mark], damaged[mark])  # found, shown by detect, left as is
-    record = restore_provenance(damaged, found, detector="learned", fill="telea", threshold=0.5,
+    record = restore_provenance(damaged, found, detector="learned", fill="telea", threshold=None,
                                 classes=None, source=None)
-    assert record["parameters"]["classes"] == listed  # what was mended, not "None"
+    assert record["parameters"]["classes"] == listed  # what was used, not "None"
+    assert record["parameters"]["threshold"] == threshold
     monkeypatch.setattr(registry, "model_card",
                         lambda name: {**card, "inference": {"restore_classes": ["text"]}})
     _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
     assert set(np.unique(found)) == {0, CLASS_IDS["text"]}
+    assert restore_defaults("learned")[1] == 0.5  # a card without a threshold: 0.5
 
 
 def test_regions_report_lists_every_region_with_its_score():

@@ -57,8 +57,12 @@ def register(subparsers) -> None:
                    help="address of a running dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--fill", choices=fills, default="auto")
-    p.add_argument("--threshold", type=float, default=0.5, help="0..1; lower finds more")
-    p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()), default=None)
+    p.add_argument("--threshold", type=float, default=None,
+                   help="0..1; lower finds more (default: the detector card's threshold for "
+                        "unattended mending)")
+    p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()), default=None,
+                   help="classes to detect and mend (default: those the detector card lists "
+                        "for unattended mending)")
     p.add_argument("--channel-axis", default="auto",
                    help="colour axis of every file: 'auto' (last axis of length 3/4), "
                         "'none' (gray), or an integer")

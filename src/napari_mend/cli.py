@@ -249,8 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--fill", choices=list(FILL_METHODS),
                    default="auto")
-    p.add_argument("--threshold", type=float, default=0.5)
-    p.add_argument("--classes", nargs="+", choices=classes, default=None)
+    p.add_argument("--threshold", type=float, default=None,
+                   help="0..1; lower finds more (default: the detector card's threshold for "
+                        "unattended mending, 0.7 for the shipped detector)")
+    p.add_argument("--classes", nargs="+", choices=classes, default=None,
+                   help="classes to detect and mend (default: those the detector card lists "
+                        "for unattended mending: all but watermark for the shipped detector)")
     text_completion_arg(p)
     p.set_defaults(func=cmd_restore)
 

@@ -134,7 +134,7 @@ def zarr_labels_path(out: Path) -> Path:
 
 
 def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detector="learned",
-                 fill="auto", threshold=0.5, classes=None, complete_text=True,
+                 fill="auto", threshold=None, classes=None, complete_text=True,
                  overwrite=False, progress=None, num_workers=None) -> dict:
     """Detect and mend ``data`` and write the result to ``out``.
 

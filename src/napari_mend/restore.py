@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
-from .detection.api import detect_scores, restore_classes
+from .detection.api import detect_scores, restore_defaults
 from .detection.text_completion import complete_text as complete_detected_text
 from .detection.text_completion import may_find_text
 from .inpainting.api import inpaint
@@ -126,8 +126,8 @@ def restore_provenance(image, labels, *, detector, fill, threshold, classes, sou
     from .io.provenance import make_provenance
     from .models.registry import card_or_none
 
-    parameters = {"detector": detector, "fill": fill, "threshold": threshold,
-                  "classes": restore_classes(detector, classes),
+    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
+    parameters = {"detector": detector, "fill": fill, "threshold": threshold, "classes": classes,
                   "complete_text": complete_text, "source": source, "channel_axis": channel_axis}
     if chunk is not None:
         parameters["chunk"] = chunk
@@ -137,7 +137,7 @@ def restore_provenance(image, labels, *, detector, fill, threshold, classes, sou
         model=[card_or_none(detection_model(detector)), card_or_none(fill_model(fill))])
 
 
-def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
+def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=None,
             classes=None, complete_text=True, progress=None, return_report=False):
     """Detect defects and mend them.
 
@@ -153,12 +153,15 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         Inpainting method (see :func:`napari_mend.inpaint`), also used for
         watermark pixels too opaque to invert.
     threshold : float, optional
-        Detection threshold in ``[0, 1]``.
+        Detection threshold in ``[0, 1]``. Default: the detector's model card's
+        threshold for unattended mending (the shipped learned detector: 0.7,
+        which restored the held-out images best), else 0.5.
     classes : iterable of str or int, optional
         Classes to detect and mend. Default: those the detector's model card
-        lists for unattended mending (:func:`napari_mend.detection.api.restore_classes`;
-        the shipped learned detector: all but ``'watermark'``, whose
-        detections, mended, lowered the held-out images' PSNR), or all.
+        lists for unattended mending (the shipped learned detector: all but
+        ``'watermark'``, whose detections, mended, lowered the held-out
+        images' PSNR), or all. See
+        :func:`napari_mend.detection.api.restore_defaults`.
     complete_text : bool, optional
         Grow detected burned-in text to whole annotations by colour before
         mending (:func:`napari_mend.complete_text`): missed glyphs
@@ -186,9 +189,9 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     where their opacity allows) and moire by :func:`napari_mend.demoire`,
     each within its detected pixels.
     """
+    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    classes = restore_classes(detector, classes)
     scores = detect_scores(image, channel_axis=channel_axis, method=detector,
                            progress=scaled(progress, 0, 4))
     labels = scores.labels(threshold=threshold, classes=classes)

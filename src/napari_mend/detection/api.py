@@ -18,20 +18,27 @@ def method_model(method: str, model: str | None = None) -> str | None:
     return (model or DEFAULT_DETECTOR) if method == "learned" else None
 
 
-def restore_classes(method: str, classes=None):
-    """The classes :func:`napari_mend.restore` detects and mends: ``classes`` if given, else
-    the detector card's ``inference.restore_classes``, else all.
+def restore_defaults(method: str, *, classes=None, threshold=None) -> tuple:
+    """``(classes, threshold)`` that :func:`napari_mend.restore` uses: those given, else the
+    detector card's ``inference.restore_classes`` and ``inference.restore_threshold``, else
+    all classes (``None``) and 0.5.
 
-    A learned detector's card lists the classes whose mending, unattended, raised the
-    whole-image PSNR of the held-out images; a class it leaves out is still detected
-    (:func:`detect`) and mended when named.
+    A learned detector's card holds what was measured for unattended mending (see
+    ``napari-mend evaluate detector --restore-classes``): the classes whose mending raised
+    the whole-image PSNR of held-out images, and the threshold that restored them best.
+    Detection for review (:func:`detect`, the widget) keeps every class at 0.5.
     """
     name = method_model(method)
-    if classes is not None or name is None:
-        return classes
-    from ..models.registry import model_card
+    settings = {}
+    if name is not None and (classes is None or threshold is None):
+        from ..models.registry import model_card
 
-    return model_card(name).get("inference", {}).get("restore_classes")
+        settings = model_card(name).get("inference", {})
+    if classes is None:
+        classes = settings.get("restore_classes")
+    if threshold is None:
+        threshold = settings.get("restore_threshold", 0.5)
+    return classes, threshold
 
 
 def detect_scores(image, *, channel_axis=None, method="learned", model=None,

@@ -15,6 +15,7 @@ Run ``python -m napari_mend.evaluation.detector`` to print the table.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 
@@ -149,36 +150,34 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
 
 
 def restore_ablation(*, model: str = "detector", images=None, repeats: int = 4, seed: int = 41,
-                     min_side: int = 128, progress=None) -> dict:
-    """Whole-image PSNR of unattended restores: every class mended, and each class left out.
+                     min_side: int = 128, thresholds=(0.3, 0.5, 0.7, 0.9), progress=None) -> dict:
+    """Whole-image PSNR of unattended restores, to choose what they mend and at which threshold.
 
     Every validation image at least ``min_side`` px on a side is kept clean
     once and damaged ``repeats`` times by :func:`synthesize_defects` (all
     classes); the learned detector ``model`` finds the defects, and
     :func:`napari_mend.restore.mend_labels` mends them as :func:`napari_mend.restore`
-    does (text completed), once with every class and once without each class.
-    A class whose leaving out lowers the damaged images' mean PSNR helps an
-    unattended restore; the others hurt it with this detector.
+    does (text completed). First at threshold 0.5, once with every class and
+    once without each class: a class whose leaving out lowers the damaged
+    images' mean PSNR helps an unattended restore. Then the classes that
+    help, at each of ``thresholds``: the one with the highest damaged-image
+    PSNR is the unattended threshold.
 
     Returns
     -------
     results : dict
         ``{'psnr': {config: {'damaged': dB, 'clean': dB}}`` with configs
-        ``'all'``, ``'-scratch'``, ... and ``'input'`` (mean PSNR over the
-        cases, each capped at 100 dB), ``'restore_classes'`` (the classes that
-        help), ``'images'``, ``'repeats'``, ``'seed'``.
+        ``'input'``, ``'all'``, ``'-scratch'``, ... (mean PSNR over the
+        cases, each capped at 100 dB), ``'restore_classes'`` (the classes
+        that help), ``'threshold_psnr': {threshold: {'damaged', 'clean'}}``,
+        ``'restore_threshold'``, ``'images'``, ``'repeats'``, ``'seed'``.
     """
     from ..detection.api import detect_scores
-    from ..detection.text_completion import complete_text
-    from ..restore import mend_labels
     from ..synthesis import corpus_images, synthesize_defects
 
     if images is None:
         images = [(n, im) for n, im in corpus_images("val") if min(im.shape[:2]) >= min_side]
-    names = list(DEFECT_CLASSES.values())
-    configs = {"all": names, **{f"-{c}": [k for k in names if k != c] for c in names}}
-    psnr = {k: {"damaged": [], "clean": []} for k in ["input", *configs]}
-    total, done = len(images) * (repeats + 1), 0
+    cases = []  # (kind, truth, damaged, scores, channel axis)
     for i, (_, image) in enumerate(images):
         image = np.asarray(image, np.float32)
         axis = -1 if image.ndim == 3 else None
@@ -186,23 +185,42 @@ def restore_ablation(*, model: str = "detector", images=None, repeats: int = 4, 
             damaged = image if r == 0 else np.asarray(synthesize_defects(
                 image, rng=np.random.default_rng([seed, i, r]), channel_axis=axis).image,
                 np.float32)
-            kind = "clean" if r == 0 else "damaged"
-            psnr["input"][kind].append(_psnr(image, damaged))
             scores = detect_scores(damaged, channel_axis=axis, model=model)
-            for key, classes in configs.items():
-                labels = scores.labels(classes=classes)
-                if "text" in classes:
-                    labels = complete_text(damaged, labels, channel_axis=axis)
-                mended = mend_labels(damaged, labels, channel_axis=axis, classes=classes)
-                psnr[key][kind].append(_psnr(image, mended))
-            done += 1
+            cases.append(("clean" if r == 0 else "damaged", image, damaged, scores, axis))
             if progress is not None:
-                progress(done, total)
-    mean = {k: {kind: round(float(np.mean(v)), 3) for kind, v in d.items()}
-            for k, d in psnr.items()}
-    helps = [c for c in names if mean[f"-{c}"]["damaged"] < mean["all"]["damaged"]]
-    return {"psnr": mean, "restore_classes": helps, "images": [n for n, _ in images],
-            "repeats": repeats, "seed": seed}
+                progress(len(cases), len(images) * (repeats + 1))
+    names = list(DEFECT_CLASSES.values())
+    configs = {"all": names, **{f"-{c}": [k for k in names if k != c] for c in names}}
+    psnr = {"input": _mean_psnr(cases, lambda case: case[2])}
+    for key, classes in configs.items():
+        psnr[key] = _mean_psnr(cases, partial(_restored, classes=classes, threshold=0.5))
+    helps = [c for c in names if psnr[f"-{c}"]["damaged"] < psnr["all"]["damaged"]]
+    by_threshold = {t: _mean_psnr(cases, partial(_restored, classes=helps, threshold=t))
+                    for t in thresholds}
+    best = max(thresholds, key=lambda t: by_threshold[t]["damaged"])
+    return {"psnr": psnr, "restore_classes": helps, "threshold_psnr": by_threshold,
+            "restore_threshold": best, "images": [n for n, _ in images], "repeats": repeats,
+            "seed": seed}
+
+
+def _restored(case, *, classes, threshold):
+    """A case's damaged image restored from its scores as ``restore`` would."""
+    from ..detection.text_completion import complete_text
+    from ..restore import mend_labels
+
+    _, _, damaged, scores, axis = case
+    labels = scores.labels(classes=classes, threshold=threshold)
+    if "text" in classes:
+        labels = complete_text(damaged, labels, channel_axis=axis)
+    return mend_labels(damaged, labels, channel_axis=axis, classes=classes)
+
+
+def _mean_psnr(cases, result) -> dict:
+    """Mean PSNR of ``result(case)`` against each case's truth, per kind of case."""
+    values = {"damaged": [], "clean": []}
+    for case in cases:
+        values[case[0]].append(_psnr(case[1], result(case)))
+    return {kind: round(float(np.mean(v)), 3) for kind, v in values.items() if v}
 
 
 def _psnr(truth: np.ndarray, image: np.ndarray) -> float:
@@ -211,11 +229,16 @@ def _psnr(truth: np.ndarray, image: np.ndarray) -> float:
 
 
 def ablation_table(results: dict) -> str:
-    """The :func:`restore_ablation` results as a markdown table."""
-    lines = ["| classes mended | PSNR damaged images | PSNR clean images |", "|---|---|---|"]
+    """The :func:`restore_ablation` results as two markdown tables."""
+    lines = ["| classes mended (threshold 0.5) | PSNR damaged images | PSNR clean images |",
+             "|---|---|---|"]
     for key, v in results["psnr"].items():
         label = {"input": "none (the input)", "all": "all"}.get(key, f"all but {key[1:]}")
         lines.append(f"| {label} | {v['damaged']:.2f} | {v['clean']:.2f} |")
+    lines += ["", f"| threshold ({', '.join(results['restore_classes'])}) | PSNR damaged images "
+                  "| PSNR clean images |", "|---|---|---|"]
+    for t, v in results["threshold_psnr"].items():
+        lines.append(f"| {t} | {v['damaged']:.2f} | {v['clean']:.2f} |")
     return "\n".join(lines)
 
 
@@ -259,28 +282,39 @@ def main(argv=None) -> int:
                                      description="Evaluate the defect detectors.")
     parser.add_argument("--model", default="detector")
     parser.add_argument("--methods", default=",".join(METHOD_NAMES))
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="damaged versions of each image (default 2; 4 with "
+                             "--restore-classes)")
+    parser.add_argument("--split", choices=["val", "train"], default="val",
+                        help="images of --restore-classes (train: a cross-check only)")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--restore-classes", action="store_true",
                         help="instead, measure which classes an unattended restore should mend "
-                             "(restore_ablation); with --write-card store them in the card's "
-                             "inference.restore_classes")
+                             "and at which threshold (restore_ablation); with --write-card "
+                             "store them in the card's inference.restore_classes and "
+                             "restore_threshold")
     parser.add_argument("--write-card", action="store_true")
     args = parser.parse_args(argv)
     if args.restore_classes:
         from ..models.registry import model_card, update_card
+        from ..synthesis import corpus_images
 
-        ablation = restore_ablation(model=args.model)
+        if args.write_card and args.split != "val":
+            parser.error("--write-card stores what the validation images show; drop --split")
+        images = [(n, im) for n, im in corpus_images(args.split) if min(im.shape[:2]) >= 128]
+        ablation = restore_ablation(model=args.model, images=images, repeats=args.repeats or 4)
         print(ablation_table(ablation))
-        print(f"classes that help: {', '.join(ablation['restore_classes'])}")
+        print(f"classes that help: {', '.join(ablation['restore_classes'])}; "
+              f"threshold {ablation['restore_threshold']}")
         if args.write_card:
             inference = {**model_card(args.model).get("inference", {}),
-                         "restore_classes": ablation["restore_classes"]}
+                         "restore_classes": ablation["restore_classes"],
+                         "restore_threshold": ablation["restore_threshold"]}
             update_card(args.model, inference=inference, restore_ablation=ablation)
         return 0
     results = evaluate(methods=tuple(args.methods.split(",")), model=args.model,
-                       repeats=args.repeats, seed=args.seed)
+                       repeats=args.repeats or 2, seed=args.seed)
     print(markdown_table(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

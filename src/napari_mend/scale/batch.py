@@ -228,7 +228,7 @@ def check_options(options: dict) -> None:
         raise BatchError(f"unknown detector {options['detector']!r}; choose from {DETECTORS}")
     if options["fill"] not in FILLS:
         raise BatchError(f"unknown fill {options['fill']!r}; choose from {FILLS}")
-    if not 0.0 <= options["threshold"] <= 1.0:
+    if options["threshold"] is not None and not 0.0 <= options["threshold"] <= 1.0:
         raise BatchError(f"threshold must be in [0, 1], got {options['threshold']}")
     try:
         class_ids(options["classes"])
@@ -378,7 +378,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=0.5, classes=None,
+def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=None, classes=None,
               channel_axis="auto", workers=None, scheduler=None, processes=True, progress=None,
               log=None) -> BatchResult:
     """Detect and mend every input file into ``out_dir``; resumable.
@@ -423,10 +423,15 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=0.5
         raise BatchError("give either --workers (a local cluster) or --scheduler, not both")
     if workers is not None and workers < 1:
         raise BatchError(f"workers must be at least 1, got {workers}")
-    options = {"detector": detector, "fill": fill, "threshold": float(threshold),
+    options = {"detector": detector, "fill": fill,
+               "threshold": None if threshold is None else float(threshold),
                "classes": None if classes is None else list(classes),
                "channel_axis": str(channel_axis)}
     check_options(options)
+    from ..detection.api import restore_defaults  # the card's, once its model is checked
+
+    options["classes"], options["threshold"] = restore_defaults(
+        detector, classes=options["classes"], threshold=options["threshold"])
     jobs, ignored = plan_jobs(inputs, out_dir)
     if not jobs:
         raise BatchError("no image files found in the inputs")

@@ -491,7 +491,7 @@ def complete_text_lazily(image, labels, *, channel_axis=None, chunk: int = DEFAU
     return _trimmed(out, d)[..., 0]
 
 
-def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=0.5,
+def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=None,
             classes=None, complete_text: bool = True, chunk: int = DEFAULT_CHUNK,
             depth: int = INPAINT_DEPTH):
     """Lazy :func:`napari_mend.restore` of a dask or zarr image.
@@ -508,10 +508,10 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         detection runs once; :func:`restore_to_zarr` stores them in two
         passes, in less memory.
     """
-    from ..detection.api import restore_classes
+    from ..detection.api import restore_defaults
     from ..detection.text_completion import may_find_text
 
-    classes = restore_classes(detector, classes)
+    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
     if complete_text and may_find_text(detector, classes):
@@ -635,7 +635,7 @@ def _zarr_write(array, path: Path, attrs=None):
 
 
 def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detector="learned",
-                    fill="auto", threshold=0.5, classes=None, complete_text: bool = True,
+                    fill="auto", threshold=None, classes=None, complete_text: bool = True,
                     chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH, source=None,
                     progress=None, overwrite=False, scheduler="threads",
                     num_workers=None) -> tuple[Path, Path]:
@@ -678,13 +678,13 @@ def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detec
     import dask.array as da
     import zarr
 
-    from ..detection.api import restore_classes
+    from ..detection.api import restore_defaults
     from ..detection.text_completion import may_find_text
     from ..progress import scaled
     from ..restore import restore_provenance
 
     mended_path, labels_path = _check_targets([mended_path, labels_path], overwrite)
-    classes = restore_classes(detector, classes)
+    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=classes, chunk=chunk)
     if complete_text and may_find_text(detector, classes):
