@@ -149,13 +149,14 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
             "pixels": {"damaged": damaged_pixels, "clean": clean_pixels}}
 
 
-def restore_ablation(*, model: str = "detector", images=None, repeats: int = 4, seed: int = 41,
-                     min_side: int = 128, thresholds=(0.3, 0.5, 0.7, 0.9), progress=None) -> dict:
+def restore_ablation(*, model: str = "detector", images=None, split: str = "val",
+                     repeats: int = 4, seed: int = 41, min_side: int = 128,
+                     thresholds=(0.3, 0.5, 0.7, 0.9), progress=None) -> dict:
     """Whole-image PSNR of unattended restores, to choose what they mend and at which threshold.
 
-    Every validation image at least ``min_side`` px on a side is kept clean
-    once and damaged ``repeats`` times by :func:`synthesize_defects` (all
-    classes); the learned detector ``model`` finds the defects, and
+    Every image of ``split`` (or ``images``) at least ``min_side`` px on a
+    side is kept clean once and damaged ``repeats`` times by
+    :func:`synthesize_defects` (all classes); the learned detector ``model`` finds the defects, and
     :func:`napari_mend.restore.mend_labels` mends them as :func:`napari_mend.restore`
     does (text completed). First at threshold 0.5, once with every class and
     once without each class: a class whose leaving out lowers the damaged
@@ -176,7 +177,7 @@ def restore_ablation(*, model: str = "detector", images=None, repeats: int = 4, 
     from ..synthesis import corpus_images, synthesize_defects
 
     if images is None:
-        images = [(n, im) for n, im in corpus_images("val") if min(im.shape[:2]) >= min_side]
+        images = [(n, im) for n, im in corpus_images(split) if min(im.shape[:2]) >= min_side]
     cases = []  # (kind, truth, damaged, scores, channel axis)
     for i, (_, image) in enumerate(images):
         image = np.asarray(image, np.float32)
@@ -298,12 +299,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.restore_classes:
         from ..models.registry import model_card, update_card
-        from ..synthesis import corpus_images
 
         if args.write_card and args.split != "val":
             parser.error("--write-card stores what the validation images show; drop --split")
-        images = [(n, im) for n, im in corpus_images(args.split) if min(im.shape[:2]) >= 128]
-        ablation = restore_ablation(model=args.model, images=images, repeats=args.repeats or 4)
+        ablation = restore_ablation(model=args.model, split=args.split,
+                                    repeats=args.repeats or 4)
         print(ablation_table(ablation))
         print(f"classes that help: {', '.join(ablation['restore_classes'])}; "
               f"threshold {ablation['restore_threshold']}")
