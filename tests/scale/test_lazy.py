@@ -330,3 +330,25 @@ def test_store_writes_irregular_chunks_whole(tmp_path):
         target = tmp_path / f"{len(chunks[0])}-{chunks[0][1]}.zarr"
         lazy.store([da.from_array(data, chunks=chunks)], [target])
         np.testing.assert_array_equal(lazy.open_lazy(target).compute(), data)
+
+
+def test_reads_never_go_to_the_ambient_dask_scheduler(tmp_path):
+    """Inside a task on a dask.distributed worker the ambient scheduler is the cluster's
+    client, which cannot take the graphs of a task's own reads: they run on local threads."""
+    import dask
+
+    from napari_mend.io import array_sha256, mask_summary, read_image_tiff, write_image_tiff
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the ambient scheduler was used")
+
+    image = da.from_array(np.arange(40 * 30, dtype=np.uint16).reshape(40, 30), chunks=16)
+    with dask.config.set(scheduler=refuse):
+        with pytest.raises(AssertionError):
+            image.compute()  # what a plain compute would do
+        np.testing.assert_array_equal(lazy.materialize(image), image.compute(scheduler="sync"))
+        assert array_sha256(image) == array_sha256(np.asarray(image.compute(scheduler="sync")))
+        assert mask_summary(image > 600)["changed_pixels"] == 40 * 30 - 601
+        write_image_tiff(tmp_path / "a.tif", image)
+    np.testing.assert_array_equal(read_image_tiff(tmp_path / "a.tif")[0],
+                                  image.compute(scheduler="sync"))

@@ -66,7 +66,9 @@ def _hash_slabs(digest, a) -> None:
 
 
 def _le_bytes(a) -> memoryview:
-    a = np.asarray(a)
+    from napari_mend.scale.lazy import materialize
+
+    a = materialize(a)
     a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
     return memoryview(a).cast("B")
 
@@ -197,6 +199,8 @@ def mask_summary(mask) -> dict:
         masks, ``label_counts`` (class name, or the value as a string for
         values outside :data:`napari_mend.classes.DEFECT_CLASSES`, -> pixel count).
     """
+    from napari_mend.scale.lazy import materialize
+
     if not hasattr(mask, "shape") or not hasattr(mask, "dtype"):
         mask = np.asarray(mask)
     dtype = np.dtype(mask.dtype)
@@ -212,7 +216,7 @@ def mask_summary(mask) -> dict:
     carry = np.zeros(0, bool)  # bits not yet packed (packbits works in bytes of 8)
     rows = max(1, _HASH_SLAB_BYTES // max(1, math.prod(shape[1:]) * dtype.itemsize))
     for start in range(0, shape[0], rows):
-        slab = np.asarray(mask[start:start + rows])
+        slab = materialize(mask[start:start + rows])
         changed = slab != 0
         count += int(np.count_nonzero(changed))
         for axis in range(len(shape)):

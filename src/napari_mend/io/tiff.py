@@ -226,11 +226,13 @@ def _tiles(stored, *, contig_channels: bool):
     ``stored`` is ``(..., M, N)``, or ``(..., M, N, C)`` with ``contig_channels``;
     every leading index is a page.
     """
+    from napari_mend.scale.lazy import materialize
+
     spatial = stored.ndim - (3 if contig_channels else 2)
     rows, cols = stored.shape[spatial:spatial + 2]
     for page in np.ndindex(*stored.shape[:spatial]):
         for top in range(0, rows, BAND):
-            band = np.asarray(stored[page + (slice(top, top + BAND),)])
+            band = materialize(stored[page + (slice(top, top + BAND),)])
             for y in range(0, band.shape[0], TILE):
                 for x in range(0, cols, TILE):
                     tile = band[y:y + TILE, x:x + TILE]

@@ -71,6 +71,14 @@ def is_lazy(data) -> bool:
     return False
 
 
+def materialize(data) -> np.ndarray:
+    """``data`` as a NumPy array; a dask array is computed on local threads, never handed to
+    a ``dask.distributed`` client (so this also works inside a task on a cluster worker)."""
+    if is_lazy(data) and hasattr(data, "compute"):
+        return np.asarray(data.compute(scheduler="threads"))
+    return np.asarray(data)
+
+
 def as_dask(data):
     """A dask array of ``data`` (dask as is; zarr and NumPy wrapped, nothing read)."""
     import dask.array as da
@@ -243,15 +251,12 @@ def _labels_block(block, *, threshold, classes, **scoring):
 
 def _plane_intensity(layout: _Layout) -> np.ndarray:
     """Robust intensity range of every plane, ``(..., 2)``, from one strided read."""
-    import dask
-
     from ..detection.learned import intensity_range
 
     work = layout.work
     m, n = work.shape[-3:-1]
     step = max(1, int(np.ceil(np.sqrt(m * n / (1 << 20)))))
-    sample = work[..., ::step, ::step, : layout.view.n_color]
-    (sample,) = dask.compute(sample)
+    sample = materialize(work[..., ::step, ::step, : layout.view.n_color])
     ranges = np.empty(work.shape[:-3] + (2,), np.float64)
     for idx in np.ndindex(work.shape[:-3]):
         ranges[idx] = intensity_range(to_unit_float(sample[idx]))
