@@ -86,20 +86,17 @@ def open_for_restore(path: Path, channel_axis: str):
     """``(data, axis, source, in_blocks)``: zarr arrays, and TIFFs of more than
     :data:`IN_BLOCKS_ABOVE` pixels, are opened lazily to be restored block by block;
     other images are read into memory."""
-    from .scale.lazy import open_lazy
-
     suffix = path.suffix.lower()
     if suffix == ".zarr":
         return (*open_lazily(path, channel_axis), True)
     if suffix in (".tif", ".tiff") and path.exists():
         try:
-            shape = open_lazy(path).shape
-        except Exception:  # unreadable: reading it into memory reports why
-            shape = ()
-        axis = channel_axis_of(shape, channel_axis) if shape else None
-        pixels = int(np.prod(shape)) // (shape[axis] if axis is not None else 1) if shape else 0
-        if pixels > IN_BLOCKS_ABOVE:
-            return (*open_lazily(path, channel_axis), True)
+            data, axis, source = open_lazily(path, channel_axis)
+        except CLIError:  # unreadable: reading it into memory reports why
+            data = None
+        if data is not None and data.size // (data.shape[axis] if axis is not None else 1) \
+                > IN_BLOCKS_ABOVE:
+            return data, axis, source, True
     data, axis, _ = read_image(path, channel_axis)
     return data, axis, str(path), False
 
@@ -153,14 +150,14 @@ def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detecto
         The run's provenance record (its ``mask.label_counts``: the pixels
         found per class).
     """
-    from .scale.lazy import as_dask, restore_to_zarr
+    from .scale.lazy import restore_to_zarr
 
     options = {"detector": detector, "fill": fill, "threshold": threshold, "classes": classes,
                "complete_text": complete_text}
     in_blocks_options = {"source": source, "progress": progress, "num_workers": num_workers,
                          **options}
     if out.suffix == ".zarr":
-        _, labels_path = restore_to_zarr(as_dask(data), out, zarr_labels_path(out),
+        _, labels_path = restore_to_zarr(data, out, zarr_labels_path(out),
                                          channel_axis=axis, overwrite=overwrite,
                                          **in_blocks_options)
         return _open_zarr(labels_path).attrs["provenance"]

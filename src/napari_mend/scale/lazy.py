@@ -513,6 +513,16 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         detection runs once; :func:`restore_to_zarr` stores them in two
         passes, in less memory.
     """
+    classes, threshold, labels = _restore_labels(
+        image, channel_axis=channel_axis, detector=detector, threshold=threshold,
+        classes=classes, complete_text=complete_text, chunk=chunk)
+    return mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
+                       chunk=chunk, depth=depth), labels
+
+
+def _restore_labels(image, *, channel_axis, detector, threshold, classes, complete_text, chunk):
+    """``(classes, threshold, labels)`` of a lazy restore: the defaults resolved
+    (:func:`napari_mend.detection.api.restore_defaults`), the lazy detection, text completed."""
     from ..detection.api import restore_defaults
     from ..detection.text_completion import may_find_text
 
@@ -521,8 +531,7 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
                     classes=classes, chunk=chunk)
     if complete_text and may_find_text(detector, classes):
         labels = complete_text_lazily(image, labels, channel_axis=channel_axis, chunk=chunk)
-    return mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
-                       chunk=chunk, depth=depth), labels
+    return classes, threshold, labels
 
 
 def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, classes=None,
@@ -683,17 +692,13 @@ def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detec
     import dask.array as da
     import zarr
 
-    from ..detection.api import restore_defaults
-    from ..detection.text_completion import may_find_text
     from ..progress import scaled
     from ..restore import restore_provenance
 
     mended_path, labels_path = _check_targets([mended_path, labels_path], overwrite)
-    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
-    labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
-                    classes=classes, chunk=chunk)
-    if complete_text and may_find_text(detector, classes):
-        labels = complete_text_lazily(image, labels, channel_axis=channel_axis, chunk=chunk)
+    classes, threshold, labels = _restore_labels(
+        image, channel_axis=channel_axis, detector=detector, threshold=threshold,
+        classes=classes, complete_text=complete_text, chunk=chunk)
     run = {"scheduler": scheduler, "num_workers": num_workers}
     with atomic_path(labels_path, overwrite=overwrite) as labels_tmp, \
             atomic_path(mended_path, overwrite=overwrite) as mended_tmp:
