@@ -1,5 +1,7 @@
 """Learned fill: contract (bit-identity, shapes, bad inputs), cost that follows the mask, quality."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -119,7 +121,8 @@ def test_cost_follows_the_mask(tiny_model, monkeypatch):
         out = fill_learned(image, mask, model=tiny_model)
         assert np.array_equal(out[~mask], image[~mask])
         processed.append(sum(seen))
-    assert processed[0] == processed[1] < 600 * 600
+    views = learned.DEFAULT_SETTINGS["flip_views"]  # each window is seen this many times
+    assert processed[0] == processed[1] < views * 600 * 600
 
 
 def test_large_hole_takes_the_coarse_path(tiny_model, monkeypatch):
@@ -141,6 +144,49 @@ def test_large_hole_takes_the_coarse_path(tiny_model, monkeypatch):
     assert np.isfinite(out).all() and np.array_equal(out[~mask], image[~mask])
     # first the whole 500 px crop downscaled (radius 130 px -> 40 px), then windows along the band
     assert sizes[0][0] < 200 and len(sizes) > 1
+
+
+def _export_with_settings(tiny_model, tmp_path, **inference):
+    """The tiny model's files again, with ``inference`` settings in its card."""
+    import json
+    import shutil
+
+    src = Path(tiny_model)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    card = json.loads(src.with_suffix(".json").read_text())
+    card["inference"] = inference
+    shutil.copy(src, tmp_path / src.name)
+    (tmp_path / src.with_suffix(".json").name).write_text(json.dumps(card))
+    return str(tmp_path / src.name)
+
+
+@pytest.mark.parametrize("views", [2, 4])
+def test_flip_views_make_the_fill_flip_equivariant(tiny_model, tmp_path, views):
+    """Averaged over flips, filling a mirrored image gives the mirrored fill; one view does not."""
+    rng = np.random.default_rng(11)
+    image = rng.random((96, 120, 3), dtype=np.float32)
+    mask = _blobs(rng, image.shape[:2])
+    axes = [1] if views == 2 else [0, 1]
+
+    def asymmetry(model):
+        direct = fill_learned(image, mask, model=model)
+        for axis in axes:
+            mirrored = fill_learned(np.flip(image, axis).copy(), np.flip(mask, axis).copy(),
+                                    model=model)
+            yield float(np.abs(np.flip(mirrored, axis) - direct).max())
+
+    averaged = _export_with_settings(tiny_model, tmp_path, flip_views=views)
+    assert max(asymmetry(averaged)) < 1e-5
+    single = _export_with_settings(tiny_model, tmp_path / "one", flip_views=1)
+    assert max(asymmetry(single)) > 1e-3
+
+
+def test_bad_flip_views_in_a_card_are_a_clear_error(tiny_model, tmp_path):
+    model = _export_with_settings(tiny_model, tmp_path, flip_views=3)
+    mask = np.zeros((64, 64), bool)
+    mask[20:30, 20:30] = True
+    with pytest.raises(ValueError, match="flip views must be 1, 2 or 4.*'inference'"):
+        fill_learned(np.zeros((64, 64, 3), np.float32), mask, model=model)
 
 
 def test_hole_groups_merge_near_components():

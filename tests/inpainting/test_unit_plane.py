@@ -43,7 +43,7 @@ def test_inpaint_in_the_images_dtype_matches_the_float_fill(dtype, monkeypatch):
     diff = np.abs(out.astype(np.int64) - expected.astype(np.int64)).max(axis=-1)
     # the network's values beyond the dtype's range are clipped when stored, and the rim
     # mixing then reads them clipped: differences only there, in the learned group's rim
-    assert (diff[mask] <= 1).mean() > 0.99
+    assert (diff[mask] <= 1).mean() > 0.98
     assert (ndi.distance_transform_edt(mask)[diff > 1] <= width).all()
     # without the rim mixing: later groups read earlier fills at the image's precision,
     # at most one grey level apart

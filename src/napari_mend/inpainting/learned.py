@@ -15,6 +15,12 @@ group is filled from a crop around it with a context margin:
 Values of any range are mapped to about ``[0, 1]`` by robust percentiles of
 the known pixels and mapped back afterwards; gray planes are replicated to
 RGB and averaged back. Pixels outside the mask are returned unchanged.
+
+Each window's prediction is the mean of the network's predictions on the
+window as it is and flipped (left-right, then up-down and both):
+``flip_views`` of them at native resolution, ``coarse_flip_views`` on the
+coarse-to-fine path, whose many windows along a large hole's band would
+otherwise dominate the cost.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ DEFAULT_SETTINGS = {
     "merge_distance": 16,  # components closer than this are filled together
     "min_size": 64,  # smaller inputs are padded up to this (the net needs >= 40)
     "percentiles": [0.5, 99.5],  # robust range of the known pixels
+    "flip_views": 4,  # predictions averaged over this many flips (1, 2 or 4) ...
+    "coarse_flip_views": 2,  # ... and over this many on the coarse-to-fine path
 }
 """Inference settings; a model card's ``inference`` entry overrides them."""
 
@@ -234,6 +242,25 @@ def _predict(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int) -> np.nda
     return out[pad_m[0]:pad_m[0] + m, pad_n[0]:pad_n[0] + n]
 
 
+FLIPS = ((False, False), (False, True), (True, False), (True, True))
+"""(up-down, left-right) flips of the views, in the order they are added."""
+
+
+def _predict_views(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int,
+                   views: int) -> np.ndarray:
+    """The mean of :func:`_predict` over the first ``views`` flips of the crop."""
+    if views not in (1, 2, 4):
+        raise ValueError(f"flip views must be 1, 2 or 4, not {views!r}; fix the model card's "
+                         "'inference' settings")
+    total = None
+    for up_down, left_right in FLIPS[:views]:
+        axes = tuple(a for a, flip in enumerate((up_down, left_right)) if flip)
+        pred = _predict(net, np.flip(rgb, axes), np.flip(hole, axes), min_size=min_size)
+        pred = np.flip(pred, axes)
+        total = pred if total is None else total + pred
+    return total / views
+
+
 def _window_starts(size: int, window: int, step: int) -> list[int]:
     if size <= window:
         return [0]
@@ -254,12 +281,12 @@ def _ramp(size: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
 
 
 def _fill_windows(net, rgb: np.ndarray, hole: np.ndarray, settings: dict,
-                  window: int) -> np.ndarray:
+                  window: int, views: int) -> np.ndarray:
     """Fill ``hole`` in a normalised crop, in overlapping windows that touch the hole."""
     overlap = min(int(settings["overlap"]), window // 4)
     m, n = hole.shape
     if m <= window and n <= window:
-        pred = _predict(net, rgb, hole, min_size=settings["min_size"])
+        pred = _predict_views(net, rgb, hole, min_size=settings["min_size"], views=views)
         return np.where(hole[..., None], pred, rgb)
     step = window - overlap
     acc = np.zeros(rgb.shape, np.float32)
@@ -270,7 +297,8 @@ def _fill_windows(net, rgb: np.ndarray, hole: np.ndarray, settings: dict,
             box = (slice(r, r + window), slice(c, c + window))
             if not hole[box].any():
                 continue
-            pred = _predict(net, rgb[box], hole[box], min_size=settings["min_size"])
+            pred = _predict_views(net, rgb[box], hole[box], min_size=settings["min_size"],
+                                  views=views)
             wr = _ramp(pred.shape[0], overlap, r == 0, r + window >= m)
             wc = _ramp(pred.shape[1], overlap, c == 0, c + window >= n)
             wgt = wr[:, None] * wc[None, :]
@@ -298,13 +326,14 @@ def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radiu
     window = int(min(settings["window"], max(128, 4 * (margin + min(radius, native)))))
     window = -(-window // 8) * 8
     if scale <= 1:
-        return _fill_windows(net, rgb, hole, settings, window)
+        return _fill_windows(net, rgb, hole, settings, window, int(settings["flip_views"]))
+    views = int(settings["coarse_flip_views"])
     m, n = hole.shape
     small = (max(1, round(m / scale)), max(1, round(n / scale)))
     rgb_s = _resize(np.where(hole[..., None], 0, rgb), small, mode="area")
     cover = _resize(hole[..., None].astype(np.float32), small, mode="area")[..., 0]
     rgb_s /= np.maximum(1 - cover, 1e-6)[..., None]  # average of the known pixels only
-    coarse = _fill_windows(net, rgb_s, cover > 0, settings, window)
+    coarse = _fill_windows(net, rgb_s, cover > 0, settings, window, views)
     coarse = _resize(coarse, (m, n), mode="bilinear")
     depth = ndi.distance_transform_edt(group)
     band = group & (depth <= native)
@@ -312,7 +341,7 @@ def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radiu
     # the band needs context of about its own width: small windows along it
     band_window = -(-int(max(128, 4 * (settings["min_margin"] + native))) // 8) * 8
     return _fill_windows(net, context, band | (hole & ~group), settings,
-                         min(window, band_window))
+                         min(window, band_window), views)
 
 
 def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
