@@ -27,6 +27,7 @@ import json
 import subprocess
 import sys
 import time
+from functools import partial
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def best_time(fn, repeat: int) -> float:
     return min(times)
 
 
-def speed(size_scratch: int, size_hole: int, repeat: int):
+def speed(size_scratch: int, size_hole: int, repeat: int, model: str = "inpainter"):
     """Yield ``(case, method, seconds, ratio to Telea)`` rows as they are measured."""
     from napari_mend.inpainting.auto import fill_auto
     from napari_mend.inpainting.classical import fill_telea
@@ -89,10 +90,10 @@ def speed(size_scratch: int, size_hole: int, repeat: int):
     # scratch (minutes at 4096 px on 2 cores), which is why auto fills them classically
     cases = ((size_scratch, thin_scratches(size_scratch, 0.005), "thin scratches", ("auto",)),
              (size_hole, one_hole(size_hole, 0.10), "hole", ("auto", "learned")))
-    fills = {"auto": fill_auto, "learned": fill_learned}
+    fills = {"auto": partial(fill_auto, model=model), "learned": partial(fill_learned, model=model)}
     for size, mask, what, methods in cases:
         image = test_image(size)
-        fill_learned(image[:256, :256], mask[:256, :256])  # load the model
+        fills["learned"](image[:256, :256], mask[:256, :256])  # load the model
         case = f"{size}x{size} RGB, {100 * mask.mean():.2f}% {what}"
         telea = best_time(lambda: fill_telea(image, mask), repeat)
         yield case, "telea", telea, 1.0
@@ -149,6 +150,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's choice); on a machine busy with "
                              "other jobs, 1 thread is much faster than oversubscribed cores")
+    parser.add_argument("--model", default="inpainter",
+                        help="inpainter model of the speed rows (name or card path)")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
@@ -164,7 +167,7 @@ def main(argv=None) -> int:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
     if not args.skip_speed:
         print("| case | method | seconds | x Telea |\n|---|---|---|---|", flush=True)
-        for case, name, t, ratio in speed(sizes[0], sizes[1], args.repeat):
+        for case, name, t, ratio in speed(sizes[0], sizes[1], args.repeat, args.model):
             print(f"| {case} | {name} | {t:.2f} | {ratio:.2f} |", flush=True)
     if args.skip_memory:
         return 0

@@ -33,8 +33,21 @@ METHOD_NAMES = ("learned", "auto", "telea", "ns", "biharmonic")
 FIGURE_METHODS = ("learned", "auto", "telea", "biharmonic")
 
 
-def evaluation_cases(*, crop: int = 256, per_family: int = 6, seed: int = 2026):
+def evaluation_cases(*, crop: int = 256, per_family: int = 6, seed: int = 2026,
+                     split: str = "val"):
     """Fixed validation cases.
+
+    Parameters
+    ----------
+    crop : int, optional
+        Side of the square crops; only images at least this large are used.
+    per_family : int, optional
+        Cases per mask family.
+    seed : int, optional
+        Seed of crops and masks.
+    split : {'val', 'train'}, optional
+        The images: the validation images (never trained on), or the training images for a
+        cross-check.
 
     Returns
     -------
@@ -44,7 +57,7 @@ def evaluation_cases(*, crop: int = 256, per_family: int = 6, seed: int = 2026):
     """
     from ..synthesis import MASK_FAMILIES, corpus_images, inpainting_mask
 
-    images = [(n, im) for n, im in corpus_images("val") if min(im.shape[:2]) >= crop]
+    images = [(n, im) for n, im in corpus_images(split) if min(im.shape[:2]) >= crop]
     rng = np.random.default_rng(seed)
     cases = []
     for family in MASK_FAMILIES:
@@ -254,15 +267,20 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
 
 
 def markdown_table(results: dict, methods=METHOD_NAMES) -> str:
-    """Markdown table: one row per family and method."""
+    """Markdown table: one row per family and method.
+
+    Bracketed after the PSNR of ``learned`` and ``auto``: the difference to the best classical
+    fill among ``methods`` (none when no classical fill was evaluated).
+    """
     lines = ["| family | coverage | method | PSNR hole | SSIM hole | PSNR bbox | SSIM bbox | s/MP |",
              "|---|---|---|---|---|---|---|---|"]
+    classical = [m for m in methods if m not in ("learned", "auto")]
     for family, per_method in results.items():
-        best = max(per_method[m]["psnr_mask"] for m in methods if m not in ("learned", "auto"))
+        best = max((per_method[m]["psnr_mask"] for m in classical), default=None)
         for method in methods:
             e = per_method[method]
             psnr = f"{e['psnr_mask']:.2f}"
-            if method in ("learned", "auto"):
+            if method in ("learned", "auto") and best is not None:
                 psnr += f" ({e['psnr_mask'] - best:+.2f})"
             lines.append(f"| {family} | {100 * e['coverage']:.1f}% | {method} | {psnr} | "
                          f"{e['ssim_mask']:.3f} | {e['psnr_bbox']:.2f} | {e['ssim_bbox']:.3f} | "
@@ -312,7 +330,8 @@ def comparison_figure(cases, outputs, path, methods=FIGURE_METHODS) -> Path:
 
 
 def evaluate(*, model: str = "inpainter", methods=METHOD_NAMES, crop: int = 256,
-             per_family: int = 6, seed: int = 2026, figure=None, log=None) -> dict:
+             per_family: int = 6, seed: int = 2026, split: str = "val", figure=None,
+             log=None) -> dict:
     """Evaluate the fills on fixed validation cases.
 
     Parameters
@@ -327,6 +346,8 @@ def evaluate(*, model: str = "inpainter", methods=METHOD_NAMES, crop: int = 256,
         Cases per mask family.
     seed : int, optional
         Seed of crops and masks.
+    split : {'val', 'train'}, optional
+        Images of the cases (see :func:`evaluation_cases`).
     figure : path-like, optional
         Where to save the side-by-side comparison figure.
     log : callable, optional
@@ -338,7 +359,7 @@ def evaluate(*, model: str = "inpainter", methods=METHOD_NAMES, crop: int = 256,
         ``results[family][method]`` -> ``psnr_mask``, ``ssim_mask``,
         ``psnr_bbox``, ``ssim_bbox``, ``s_per_mp``, ``coverage``.
     """
-    cases = evaluation_cases(crop=crop, per_family=per_family, seed=seed)
+    cases = evaluation_cases(crop=crop, per_family=per_family, seed=seed, split=split)
     outputs = run_methods(cases, methods, model=model, log=log)
     if figure is not None:
         comparison_figure(cases, outputs, figure, [m for m in FIGURE_METHODS if m in methods])
@@ -354,6 +375,9 @@ def main(argv=None) -> int:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--methods", default=",".join(METHOD_NAMES))
+    parser.add_argument("--split", choices=("val", "train"), default="val",
+                        help="cases from the validation images (default) or, as a cross-check, "
+                             "from the training images")
     parser.add_argument("--figure", default=None, help="save the comparison figure here")
     parser.add_argument("--calibrate", action="store_true",
                         help="calibrate auto first and store it in the model card (a file path)")
@@ -361,15 +385,23 @@ def main(argv=None) -> int:
                         help="store the results in the model card (the card must be a file path "
                              "or a writable shipped card)")
     args = parser.parse_args(argv)
+    if args.split != "val" and (args.write_card or args.calibrate):
+        parser.error("--write-card and --calibrate take the validation images; "
+                     "leave out --split train")
+    methods = tuple(args.methods.split(","))
+    unknown = sorted(set(methods) - set(METHOD_NAMES))
+    if unknown:
+        parser.error(f"unknown methods {', '.join(unknown)}; choose among "
+                     f"{', '.join(METHOD_NAMES)}")
     from ..models.registry import update_card
 
     if args.calibrate:
         calibration = calibrate_auto(model=args.model, crop=args.crop, log=print)
         print(json.dumps(calibration))
         update_card(args.model, auto=calibration)
-    methods = tuple(args.methods.split(","))
     results = evaluate(model=args.model, methods=methods, crop=args.crop,
-                       per_family=args.per_family, seed=args.seed, figure=args.figure, log=print)
+                       per_family=args.per_family, seed=args.seed, split=args.split,
+                       figure=args.figure, log=print)
     print(markdown_table(results, methods))
     if args.write_card:
         update_card(args.model, metrics={
