@@ -11,7 +11,7 @@ from napari_mend.inpainting import auto  # noqa: E402
 from napari_mend.inpainting.auto import auto_rules, choose, fill_auto  # noqa: E402
 
 
-def _model(folder, rules=None, rim_width=None):
+def _model(folder, rules=None, rim_width=None, smooth_max=None):
     from napari_mend.models.inpainter_net import InpainterNet
     from napari_mend.training.common import export_model
 
@@ -22,6 +22,8 @@ def _model(folder, rules=None, rim_width=None):
         card["auto"] = {"rules": rules}
     if rim_width is not None:
         card.setdefault("auto", {})["rim_width"] = rim_width
+    if smooth_max is not None:
+        card.setdefault("auto", {})["smooth_max"] = smooth_max
     weights, _ = export_model(folder, "tiny_inpainter", module=InpainterNet(**config), card=card)
     return str(weights)
 
@@ -183,3 +185,76 @@ def test_auto_mixes_the_rim_of_learned_groups_only(tmp_path, monkeypatch):
     assert blended == [((50, 60), 6.0)]  # the blotch, not the scratch
     assert np.array_equal(out[~mask], image[~mask])
     assert auto.rim_width(_model(tmp_path / "plain", rules=[[2.0, "telea"]])) == 0.0
+
+
+def _gradient(shape=(160, 200)):
+    """A smooth colour gradient (a quadratic surface in each channel)."""
+    y, x = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
+    y, x = y / shape[0], x / shape[1]
+    return np.stack([x, y, 0.5 * (x * x + y)], axis=-1).astype(np.float32)
+
+
+def test_context_roughness_tells_smooth_from_textured_surroundings():
+    from napari_mend.inpainting.learned import hole_groups
+
+    mask = np.zeros((160, 200), bool)
+    mask[60:100, 80:130] = True
+    (box, pixels), = hole_groups(mask)
+    ramp = np.broadcast_to(np.linspace(0, 1, 200, dtype=np.float32)[None, :, None], (160, 200, 3))
+    assert auto.context_roughness(ramp, mask, box, pixels, scale=1.0) < 1e-6
+    noisy = np.random.default_rng(1).random((160, 200, 3), dtype=np.float32)
+    assert auto.context_roughness(noisy, mask, box, pixels, scale=1.0) > 0.5
+    assert auto.context_roughness(noisy, mask, box, pixels, scale=2.0) == pytest.approx(
+        auto.context_roughness(noisy, mask, box, pixels, scale=1.0) / 2)
+    # values inside the holes are never read
+    scribbled = noisy.copy()
+    scribbled[mask] = 1e6
+    assert auto.context_roughness(scribbled, mask, box, pixels, scale=1.0) == \
+        auto.context_roughness(noisy, mask, box, pixels, scale=1.0)
+    assert auto.context_roughness(noisy, np.ones_like(mask), box, pixels, scale=1.0) == np.inf
+
+
+def test_context_roughness_tile_by_tile_is_exact():
+    """A group spanning several tiles measures the same as in one piece."""
+    from scipy import ndimage as ndi
+
+    from napari_mend.inpainting.learned import hole_groups
+
+    rng = np.random.default_rng(2)
+    plane = rng.random((700, 1300, 1), dtype=np.float32)
+    mask = np.zeros((700, 1300), bool)
+    mask[100:600, 50:1250] = rng.random((500, 1200)) < 0.9
+    mask = ndi.binary_closing(mask, iterations=3)
+    mask[30:36, 600:700] = True  # another hole, not part of the group's context
+    groups = hole_groups(mask, merge_distance=0)
+    box, pixels = max(groups, key=lambda g: g[1].sum())
+    assert box[1].stop - box[1].start > auto.CLASSICAL_TILE
+    group = np.zeros_like(mask)
+    group[box] = pixels
+    clear = ndi.binary_erosion(~mask, np.ones((3, 3), bool))
+    band = clear & (ndi.distance_transform_edt(~group) <= auto.ROUGHNESS_BAND)
+    expected = np.sqrt(np.mean(ndi.laplace(plane[..., 0].astype(np.float64))[band] ** 2))
+    assert auto.context_roughness(plane, mask, box, pixels, scale=1.0) == pytest.approx(expected,
+                                                                                        rel=1e-9)
+
+
+def test_thick_holes_in_smooth_surroundings_get_the_smooth_fill(tmp_path, monkeypatch):
+    from napari_mend.inpainting.classical import fill_biharmonic
+
+    image = _gradient()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[60:100, 80:130] = True
+    calls = []
+    real = auto.fill_learned
+    monkeypatch.setattr(auto, "fill_learned", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    smooth = _model(tmp_path / "smooth", rules=[[2.0, "telea"]], smooth_max=0.05)
+    out = fill_auto(image, mask, model=smooth)
+    assert calls == []  # the network is not run
+    np.testing.assert_array_equal(out, fill_biharmonic(image, mask))
+    assert np.array_equal(out[~mask], image[~mask])
+    # textured surroundings still go to the network, and so does everything without smooth_max
+    noisy = image + np.random.default_rng(3).normal(0, 0.2, image.shape).astype(np.float32)
+    fill_auto(noisy, mask, model=smooth)
+    assert calls == [1]
+    fill_auto(image, mask, model=_model(tmp_path / "plain", rules=[[2.0, "telea"]]))
+    assert calls == [1, 1]

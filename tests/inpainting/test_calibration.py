@@ -38,6 +38,24 @@ def test_a_classical_fill_is_kept_where_the_network_gains_almost_nothing():
     assert rules == []
 
 
+def test_smooth_max_sends_the_smooth_groups_that_gain():
+    from napari_mend.evaluation.inpainter import choose_smooth_max
+
+    roughness = np.array([0.01, 0.02, 0.03, 0.5, np.inf])
+    learned = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
+    # the two smoothest gain, the third loses a little, the rough one would gain but is
+    # beyond a group that loses a lot
+    smooth = np.array([0.1, 0.2, 2.0, 0.1, 0.0])
+    change, cut = choose_smooth_max(roughness, learned, smooth)
+    assert cut == 0.02 and change == pytest.approx(-1.7)
+    # nothing to gain: no threshold
+    assert choose_smooth_max(roughness, learned, learned + 0.1) == (0.0, None)
+    assert choose_smooth_max(np.zeros(0), np.zeros(0), np.zeros(0)) == (0.0, None)
+    # within 1 % of the least error the cheaper (larger) threshold is taken
+    change, cut = choose_smooth_max(roughness[:3], learned[:3], np.array([0.1, 0.2, 1.001]))
+    assert cut == 0.03
+
+
 def test_calibrate_auto_on_validation_cases(tmp_path):
     torch = pytest.importorskip("torch")
     from napari_mend.evaluation.inpainter import calibrate_auto
@@ -51,6 +69,8 @@ def test_calibrate_auto_on_validation_cases(tmp_path):
     result = calibrate_auto(model=str(weights), crop=64, per_family=1, rim_widths=(0.0, 6.0))
     json.dumps(result)
     assert result["rim_width"] in (0.0, 6.0) and result["rim_widths"] == [0.0, 6.0]
+    assert result["smooth_max"] is None or result["smooth_max"] >= 0
+    assert result["case_mse"]["auto"] <= result["case_mse"]["rules only"] * (1 + CHEAPER_WITHIN)
     assert result["groups"] > 0
     assert result["case_mse"]["auto"] <= min(result["case_mse"].values()) * (1 + CHEAPER_WITHIN)
     for max_radius, method in result["rules"]:

@@ -82,10 +82,12 @@ def test_make_provenance_optional_parts_and_model_forms():
     ] == {"name": "m2", "sha256": "ff"}
     # an inpainter's calibrated auto settings decide its output: recorded, not its statistics
     inpainter = {"name": "m3", "sha256": "ee", "auto": {
-        "rules": [[6.0, "biharmonic"]], "rim_width": 10.0, "case_mse": {"auto": 0.4}}}
+        "rules": [[6.0, "biharmonic"]], "rim_width": 10.0, "smooth_max": 0.05,
+        "case_mse": {"auto": 0.4}}}
     assert make_provenance(operation="inpaint", method="auto", parameters={}, model=inpainter)[
         "model"
-    ] == {"name": "m3", "sha256": "ee", "auto": {"rules": [[6.0, "biharmonic"]], "rim_width": 10.0}}
+    ] == {"name": "m3", "sha256": "ee", "auto": {"rules": [[6.0, "biharmonic"]], "rim_width": 10.0,
+                                                 "smooth_max": 0.05}}
 
 
 def test_mask_summary_empty_and_bool():

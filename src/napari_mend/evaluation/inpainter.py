@@ -204,6 +204,45 @@ def choose_rule(radii, errors, candidates, widths):
     return float(best[0]), best[2], best[3]
 
 
+def choose_smooth_max(roughness, learned_errors, smooth_errors):
+    """The ``auto`` fill's ``smooth_max`` from the errors of the groups sent to the network.
+
+    Parameters
+    ----------
+    roughness : (G,) ndarray
+        Context roughness of each group the rules send to the network
+        (:func:`~napari_mend.inpainting.auto.context_roughness`).
+    learned_errors, smooth_errors : (G,) ndarray
+        Error of each of these groups filled by the network (with the chosen
+        rim) and by :data:`~napari_mend.inpainting.auto.SMOOTH_FILL`.
+
+    Returns
+    -------
+    change, smooth_max
+        Change of the summed error (negative: a gain) and the threshold:
+        groups with a roughness at most ``smooth_max`` go to the smooth fill;
+        ``None`` (no change) when no threshold pays. Of the thresholds whose
+        summed error is within ``CHEAPER_WITHIN`` of the least, the largest
+        (the classical fill is far cheaper).
+    """
+    roughness = np.asarray(roughness, float)
+    gain = np.asarray(smooth_errors, float) - np.asarray(learned_errors, float)
+    finite = np.isfinite(roughness)
+    order = np.argsort(roughness[finite], kind="stable")
+    cuts = roughness[finite][order]
+    changes = np.cumsum(gain[finite][order])
+    total = float(np.sum(learned_errors))
+    # a cut sends every group up to it; equal roughness values go together
+    last = np.r_[cuts[1:] != cuts[:-1], True] if cuts.size else np.zeros(0, bool)
+    cuts, changes = cuts[last], changes[last]
+    if not cuts.size or changes.min() >= 0:
+        return 0.0, None
+    least = total + float(changes.min())
+    near = np.flatnonzero(total + changes <= least * (1 + CHEAPER_WITHIN))
+    pick = near[-1]
+    return float(changes[pick]), float(cuts[pick])
+
+
 def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int = 8,
                    seed: int = 7, rim_widths=RIM_WIDTHS, log=None) -> dict:
     """Choose the ``auto`` fill's rule and rim width on validation cases.
@@ -217,19 +256,24 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
     error summed over cases (each case's hole weighs the same, as in the
     per-family PSNR means): of the choices within ``CHEAPER_WITHIN`` (1 %)
     of the least error, the one with the largest classical radius, since
-    the classical fills are far cheaper than the network.
+    the classical fills are far cheaper than the network. Then, among the
+    groups this rule sends to the network, those whose surroundings are
+    smooth enough go to the biharmonic fill: ``smooth_max`` is chosen on
+    their errors by :func:`choose_smooth_max`.
 
     Returns
     -------
     calibration : dict
         ``rules`` (``[[max_radius, method]]``, or ``[]`` for learned only),
-        ``rim_width`` (px, 0 for none), ``case_mse`` (summed per-case MSE) of
-        the choice and of each single fill, ``groups`` (count), ``seed``,
-        ``per_family`` and ``rim_widths`` (those tried).
+        ``rim_width`` (px, 0 for none), ``smooth_max`` (or None),
+        ``case_mse`` (summed per-case MSE) of the choice and of each single
+        fill (``rules only``: the choice without ``smooth_max``), ``groups``
+        (count), ``seed``, ``per_family`` and ``rim_widths`` (those tried).
     """
-    from ..inpainting.auto import DEFAULT_SETTINGS, blend_rim
+    from ..inpainting.auto import (DEFAULT_SETTINGS, SMOOTH_FILL, blend_rim, choose,
+                                   context_roughness)
     from ..inpainting.classical import opencv_available
-    from ..inpainting.learned import hole_groups, hole_radius
+    from ..inpainting.learned import hole_groups, hole_radius, robust_range
 
     cases = evaluation_cases(crop=crop, per_family=per_family, seed=seed)
     candidates = ["biharmonic", "telea"] if opencv_available() else ["biharmonic"]
@@ -237,10 +281,11 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
     widths = [float(w) for w in rim_widths]
     # errors[g]: squared error / case size of group g, for the learned fill with each rim
     # width, then for each classical fill
-    radii, errors = [], []
+    radii, errors, roughness = [], [], []
     for i, case in enumerate(cases):
         size = case["mask"].sum() * case["clean"].shape[-1]
         groups = hole_groups(case["mask"], merge_distance=DEFAULT_SETTINGS["merge_distance"])
+        scale = robust_range(case["clean"], case["mask"])[1]  # of the known pixels
         fills = []
         for width in widths:
             blended = outputs["learned"][i].copy()
@@ -251,17 +296,24 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
         for box, pixels in groups:
             truth = case["clean"][box][pixels]
             radii.append(hole_radius(pixels))
+            roughness.append(context_roughness(case["clean"], case["mask"], box, pixels,
+                                               scale=scale))
             errors.append([float(np.sum((np.clip(f[box][pixels], 0, 1) - truth) ** 2)) / size
                            for f in fills])
-    radii, errors = np.array(radii), np.array(errors)
+    radii, errors, roughness = np.array(radii), np.array(errors), np.array(roughness)
     n_widths = len(widths)
     best = choose_rule(radii, errors, candidates, widths)
+    thick = np.array([choose(r, best[1]) == "learned" for r in radii], bool)
+    change, smooth = choose_smooth_max(
+        roughness[thick], errors[thick, widths.index(best[2])],
+        errors[thick, n_widths + candidates.index(SMOOTH_FILL)])
     plain = widths.index(0.0) if 0.0 in widths else None
     single = {n: float(errors[:, n_widths + k].sum()) for k, n in enumerate(candidates)}
     if plain is not None:
         single = {"learned": float(errors[:, plain].sum()), **single}
-    return {"rules": best[1], "rim_width": best[2],
-            "case_mse": {"auto": float(best[0]), **single},
+    return {"rules": best[1], "rim_width": best[2], "smooth_max": smooth,
+            "case_mse": {"auto": float(best[0]) + change, "rules only": float(best[0]),
+                         **single},
             "groups": int(radii.size), "seed": seed, "per_family": per_family,
             "rim_widths": widths}
 

@@ -16,10 +16,18 @@ network's fill inside included) and the two are mixed, the network's share
 growing linearly with the depth, from ``1 / rim_width`` next to the known
 pixels to all of it at ``rim_width`` px (:func:`blend_rim`).
 
-The rules and the rim width are calibrated on validation images by
+Where the known pixels around a thick group are smooth (a colour gradient, a
+flat background, a sky), a smooth continuation fills the hole better than
+the network, which brings texture and loses saturated colours: a group the
+rules send to the network goes to the biharmonic fill instead when the
+roughness of its surroundings (:func:`context_roughness`) is at most
+``smooth_max``. It is also far cheaper.
+
+The rules, the rim width and ``smooth_max`` are calibrated on validation images by
 :func:`napari_mend.evaluation.inpainter.calibrate_auto` and stored in the
-inpainter's model card (``card['auto']['rules']``, ``card['auto']['rim_width']``;
-no rim width: no mixing). Without OpenCV, rules naming an OpenCV fill use the
+inpainter's model card (``card['auto']['rules']``, ``card['auto']['rim_width']``,
+``card['auto']['smooth_max']``; no rim width: no mixing; no ``smooth_max``: thick
+groups always go to the network). Without OpenCV, rules naming an OpenCV fill use the
 biharmonic fill.
 """
 
@@ -30,7 +38,7 @@ from scipy import ndimage as ndi
 
 from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
 from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, hole_groups,
-                      hole_radius, tiles)
+                      hole_radius, robust_range, tiles)
 from .unit_plane import store
 
 CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
@@ -41,6 +49,8 @@ DEFAULT_RULES = [[2.0, "telea"]]
 
 CLASSICAL_MARGIN = 8  # context (px) around a group for a classical fill
 CLASSICAL_TILE = 512  # a classical fill runs on tiles of at most this side plus the margin
+ROUGHNESS_BAND = 8  # known pixels up to this distance (px) from a group measure its context
+SMOOTH_FILL = "biharmonic"  # the fill of thick groups in smooth surroundings
 
 
 def classical_fill(name: str):
@@ -50,19 +60,28 @@ def classical_fill(name: str):
     return CLASSICAL_FILLS[name]
 
 
-def auto_rules(model: str = "inpainter") -> list:
-    """Calibrated rules ``[[max_radius, method], ...]`` stored in the model card."""
+def _calibration(model: str) -> dict:
+    """The ``auto`` entry of the model's card (empty if it has none)."""
     from ..models.registry import model_card
 
-    rules = model_card(model).get("auto", {}).get("rules", DEFAULT_RULES)
+    return model_card(model).get("auto", {})
+
+
+def auto_rules(model: str = "inpainter") -> list:
+    """Calibrated rules ``[[max_radius, method], ...]`` stored in the model card."""
+    rules = _calibration(model).get("rules", DEFAULT_RULES)
     return sorted(([float(r), str(m)] for r, m in rules), key=lambda rule: rule[0])
 
 
 def rim_width(model: str = "inpainter") -> float:
     """Calibrated width (px) of the rim of learned fills mixed with the biharmonic fill (0: none)."""
-    from ..models.registry import model_card
+    return float(_calibration(model).get("rim_width", 0.0))
 
-    return float(model_card(model).get("auto", {}).get("rim_width", 0.0))
+
+def smooth_max(model: str = "inpainter"):
+    """Calibrated largest context roughness of a thick group filled classically (None: none)."""
+    value = _calibration(model).get("smooth_max")
+    return None if value is None else float(value)
 
 
 def choose(radius: float, rules) -> str:
@@ -95,6 +114,65 @@ def _pixels_in(crop, box, pixels: np.ndarray) -> np.ndarray:
         out[r0 - crop[0].start:r1 - crop[0].start, c0 - crop[1].start:c1 - crop[1].start] = \
             pixels[r0 - box[0].start:r1 - box[0].start, c0 - box[1].start:c1 - box[1].start]
     return out
+
+
+def context_roughness(plane, mask: np.ndarray, box, pixels: np.ndarray, *, scale: float,
+                      width: int = ROUGHNESS_BAND) -> float:
+    """How far the known pixels around a group of holes are from a smooth surface.
+
+    Parameters
+    ----------
+    plane : (M, N, C) ndarray of float32 or UnitPlane
+        The plane; only pixels outside ``mask`` are read.
+    mask : (M, N) ndarray of bool
+        Every hole of the plane (none of them is context).
+    box, pixels
+        The group (as from :func:`~napari_mend.inpainting.learned.hole_groups`).
+    scale : float
+        The plane's value range (e.g. from
+        :func:`~napari_mend.inpainting.learned.robust_range`): the result is
+        relative to it.
+    width : int, optional
+        Known pixels up to this distance from the group are measured.
+
+    Returns
+    -------
+    roughness : float
+        Root mean square of the discrete Laplacian, over the channels and the
+        known pixels within ``width`` px of the group whose eight neighbours
+        are known too, divided by ``scale``: 0 on a linear ramp, small on
+        gradients and flat backgrounds, large on texture and noise; ``inf``
+        when no such pixel exists.
+
+    Notes
+    -----
+    Tile by tile over the group's box (bounded memory); each measured pixel
+    is counted once, at its exact distance.
+    """
+    shape = mask.shape
+    reach = width + 2
+    outer = tuple(slice(max(b.start - width, 0), min(b.stop + width, n)) for b, n in zip(box, shape))
+    squares, count = 0.0, 0
+    for tile in tiles(outer, CLASSICAL_TILE):
+        crop = tuple(slice(max(t.start - reach, 0), min(t.stop + reach, n))
+                     for t, n in zip(tile, shape))
+        group = _pixels_in(crop, box, pixels)
+        if not group.any():
+            continue
+        inside = tuple(slice(t.start - c.start, t.stop - c.start) for t, c in zip(tile, crop))
+        clear = ndi.binary_erosion(~mask[crop], np.ones((3, 3), bool))  # its Laplacian sees no hole
+        band = np.zeros_like(group)
+        band[inside] = (clear & (ndi.distance_transform_edt(~group) <= width))[inside]
+        if not band.any():
+            continue
+        values = plane[crop]
+        for channel in range(values.shape[-1]):
+            laplacian = ndi.laplace(np.asarray(values[..., channel], np.float64))
+            squares += float(np.sum(laplacian[band] ** 2))
+        count += int(band.sum()) * values.shape[-1]
+    if count == 0:
+        return float("inf")
+    return float(np.sqrt(squares / count)) / scale
 
 
 def blend_rim(out, box, pixels: np.ndarray, width: float, method: str = "biharmonic") -> None:
@@ -146,10 +224,11 @@ def blend_rim(out, box, pixels: np.ndarray, width: float, method: str = "biharmo
 
 def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
               progress=None, out=None) -> np.ndarray:
-    """Fill each group of holes with the fill its thickness calls for.
+    """Fill each group of holes with the fill its thickness and surroundings call for.
 
     Thin groups get the classical fill of their rule, thick ones the learned
-    fill, its rim mixed with the biharmonic fill (see the module docstring).
+    fill, its rim mixed with the biharmonic fill, unless their surroundings
+    are smooth: then the biharmonic fill (see the module docstring).
 
     Parameters
     ----------
@@ -174,14 +253,20 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
     image, mask, out = check_plane(image, mask, out)
     if not mask.any():
         return out
-    rules = auto_rules(model)
+    rules, smooth = auto_rules(model), smooth_max(model)
     groups = hole_groups(mask, merge_distance=DEFAULT_SETTINGS["merge_distance"])
     remaining = mask.copy()
     learned = np.zeros_like(mask)
     learned_groups = []
     done = 0
+    scale = None
     for box, pixels in groups:
         method = choose(hole_radius(pixels), rules)
+        if method == "learned" and smooth is not None:
+            if scale is None:
+                scale = robust_range(out, mask)[1]
+            if context_roughness(out, mask, box, pixels, scale=scale) <= smooth:
+                method = SMOOTH_FILL
         if method == "learned":
             learned[box] |= pixels
             learned_groups.append((box, pixels))

@@ -169,7 +169,8 @@ def _model_summary(model) -> dict:
     summary = {"name": str(card["name"]), "sha256": card.get("sha256")}
     auto = card.get("auto")
     if isinstance(auto, Mapping):  # an inpainter's calibrated choice of fills, part of its output
-        summary["auto"] = {k: _to_json_value(auto[k]) for k in ("rules", "rim_width") if k in auto}
+        summary["auto"] = {k: _to_json_value(auto[k]) for k in ("rules", "rim_width", "smooth_max")
+                           if k in auto}
     return summary
 
 
