@@ -51,9 +51,12 @@ def test_smooth_max_sends_the_smooth_groups_that_gain():
     # nothing to gain: no threshold
     assert choose_smooth_max(roughness, learned, learned + 0.1) == (0.0, None)
     assert choose_smooth_max(np.zeros(0), np.zeros(0), np.zeros(0)) == (0.0, None)
-    # within 1 % of the least error the cheaper (larger) threshold is taken
+    # the least error, not a cheaper threshold that loses a little
     change, cut = choose_smooth_max(roughness[:3], learned[:3], np.array([0.1, 0.2, 1.001]))
-    assert cut == 0.03
+    assert cut == 0.02
+    # of equal errors, the larger threshold
+    change, cut = choose_smooth_max(roughness[:3], learned[:3], np.array([0.1, 0.2, 1.0]))
+    assert cut == 0.03 and change == pytest.approx(-1.7)
 
 
 def test_calibrate_auto_on_validation_cases(tmp_path):

@@ -219,27 +219,28 @@ def choose_smooth_max(roughness, learned_errors, smooth_errors):
     Returns
     -------
     change, smooth_max
-        Change of the summed error (negative: a gain) and the threshold:
-        groups with a roughness at most ``smooth_max`` go to the smooth fill;
-        ``None`` (no change) when no threshold pays. Of the thresholds whose
-        summed error is within ``CHEAPER_WITHIN`` of the least, the largest
-        (the classical fill is far cheaper).
+        Change of the summed error (negative: a gain) and the threshold of
+        least summed error: groups with a roughness at most ``smooth_max`` go
+        to the smooth fill; ``None`` (no change) when no threshold pays.
+
+    Notes
+    -----
+    Unlike the rules (:func:`choose_rule`), no error is traded for speed here:
+    few groups have smooth surroundings, and a tolerance of ``CHEAPER_WITHIN``
+    of the summed error would let a threshold through that loses on them.
     """
     roughness = np.asarray(roughness, float)
     gain = np.asarray(smooth_errors, float) - np.asarray(learned_errors, float)
-    finite = np.isfinite(roughness)
+    finite = np.isfinite(roughness)  # no known pixels around: nothing tells it is smooth
     order = np.argsort(roughness[finite], kind="stable")
     cuts = roughness[finite][order]
     changes = np.cumsum(gain[finite][order])
-    total = float(np.sum(learned_errors))
     # a cut sends every group up to it; equal roughness values go together
     last = np.r_[cuts[1:] != cuts[:-1], True] if cuts.size else np.zeros(0, bool)
     cuts, changes = cuts[last], changes[last]
     if not cuts.size or changes.min() >= 0:
         return 0.0, None
-    least = total + float(changes.min())
-    near = np.flatnonzero(total + changes <= least * (1 + CHEAPER_WITHIN))
-    pick = near[-1]
+    pick = np.flatnonzero(changes == changes.min())[-1]
     return float(changes[pick]), float(cuts[pick])
 
 
