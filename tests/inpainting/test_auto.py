@@ -4,11 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 torch = pytest.importorskip("torch")
 
 from napari_mend.inpainting import auto  # noqa: E402
 from napari_mend.inpainting.auto import auto_rules, choose, fill_auto  # noqa: E402
+from napari_mend.inpainting.learned import hole_groups  # noqa: E402
 
 
 def _model(folder, rules=None, rim_width=None, smooth_max=None):
@@ -195,8 +197,6 @@ def _gradient(shape=(160, 200)):
 
 
 def test_context_roughness_tells_smooth_from_textured_surroundings():
-    from napari_mend.inpainting.learned import hole_groups
-
     mask = np.zeros((160, 200), bool)
     mask[60:100, 80:130] = True
     (box, pixels), = hole_groups(mask)
@@ -216,10 +216,6 @@ def test_context_roughness_tells_smooth_from_textured_surroundings():
 
 def test_context_roughness_tile_by_tile_is_exact():
     """A group spanning several tiles measures the same as in one piece."""
-    from scipy import ndimage as ndi
-
-    from napari_mend.inpainting.learned import hole_groups
-
     rng = np.random.default_rng(2)
     plane = rng.random((700, 1300, 1), dtype=np.float32)
     mask = np.zeros((700, 1300), bool)
@@ -258,3 +254,19 @@ def test_thick_holes_in_smooth_surroundings_get_the_smooth_fill(tmp_path, monkey
     assert calls == [1]
     fill_auto(image, mask, model=_model(tmp_path / "plain", rules=[[2.0, "telea"]]))
     assert calls == [1, 1]
+    # a hole thicker than COARSE_ABOVE is judged and filled at its own scale
+    yy, xx = np.mgrid[-300:300, -300:300]
+    disc = np.hypot(yy, xx) < 160
+    big = _gradient((600, 600))
+    out = fill_auto(big, disc, model=smooth)
+    assert calls == [1, 1]  # coarse biharmonic, no network
+    assert np.array_equal(out[~disc], big[~disc])
+    assert 10 * np.log10(1 / np.mean((out[disc] - big[disc]) ** 2)) > 40
+    # an enlarged texture is smooth at the pixel scale, not at the scale of this hole
+    texture = np.random.default_rng(4).random((75, 75, 3), dtype=np.float32)
+    texture = np.repeat(np.repeat(texture, 8, axis=0), 8, axis=1)
+    texture = ndi.uniform_filter(texture, size=(9, 9, 1))
+    (box, pixels), = hole_groups(disc)
+    assert auto.context_roughness(texture, disc, box, pixels, scale=1.0) <= 0.05
+    fill_auto(texture, disc, model=smooth)
+    assert calls == [1, 1, 1]

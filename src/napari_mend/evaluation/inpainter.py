@@ -271,8 +271,8 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
         fill (``rules only``: the choice without ``smooth_max``), ``groups``
         (count), ``seed``, ``per_family`` and ``rim_widths`` (those tried).
     """
-    from ..inpainting.auto import (DEFAULT_SETTINGS, SMOOTH_FILL, blend_rim, choose,
-                                   context_roughness)
+    from ..inpainting.auto import (DEFAULT_SETTINGS, blend_rim, choose, fill_smooth_group,
+                                   surroundings_roughness)
     from ..inpainting.classical import opencv_available
     from ..inpainting.learned import hole_groups, hole_radius, robust_range
 
@@ -281,7 +281,7 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
     outputs = run_methods(cases, ["learned", *candidates], model=model, log=log)
     widths = [float(w) for w in rim_widths]
     # errors[g]: squared error / case size of group g, for the learned fill with each rim
-    # width, then for each classical fill
+    # width, then for each classical fill, then for the fill of smooth surroundings
     radii, errors, roughness = [], [], []
     for i, case in enumerate(cases):
         size = case["mask"].sum() * case["clean"].shape[-1]
@@ -294,20 +294,23 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
                 blend_rim(blended, box, pixels, width)
             fills.append(blended)
         fills += [outputs[n][i] for n in candidates]
+        damaged = np.where(case["mask"][..., None], 0, case["clean"]).astype(np.float32)
         for box, pixels in groups:
             truth = case["clean"][box][pixels]
             radii.append(hole_radius(pixels))
-            roughness.append(context_roughness(case["clean"], case["mask"], box, pixels,
-                                               scale=scale))
+            roughness.append(surroundings_roughness(case["clean"], case["mask"], box, pixels,
+                                                    radii[-1], scale=scale))
+            smooth = damaged.copy()
+            fill_smooth_group(smooth, case["mask"], case["mask"].copy(), box, pixels, radii[-1])
             errors.append([float(np.sum((np.clip(f[box][pixels], 0, 1) - truth) ** 2)) / size
-                           for f in fills])
-    radii, errors, roughness = np.array(radii), np.array(errors), np.array(roughness)
+                           for f in (*fills, smooth)])
+    radii, roughness = np.array(radii), np.array(roughness)
+    errors, smooth_errors = np.array(errors)[:, :-1], np.array(errors)[:, -1]
     n_widths = len(widths)
     best = choose_rule(radii, errors, candidates, widths)
     thick = np.array([choose(r, best[1]) == "learned" for r in radii], bool)
-    change, smooth = choose_smooth_max(
-        roughness[thick], errors[thick, widths.index(best[2])],
-        errors[thick, n_widths + candidates.index(SMOOTH_FILL)])
+    change, smooth = choose_smooth_max(roughness[thick], errors[thick, widths.index(best[2])],
+                                       smooth_errors[thick])
     plain = widths.index(0.0) if 0.0 in widths else None
     single = {n: float(errors[:, n_widths + k].sum()) for k, n in enumerate(candidates)}
     if plain is not None:

@@ -20,8 +20,11 @@ Where the known pixels around a thick group are smooth (a colour gradient, a
 flat background, a sky), a smooth continuation fills the hole better than
 the network, which brings texture and loses saturated colours: a group the
 rules send to the network goes to the biharmonic fill instead when the
-roughness of its surroundings (:func:`context_roughness`) is at most
-``smooth_max``. It is also far cheaper.
+roughness of its surroundings at the scale of the hole
+(:func:`surroundings_roughness`) is at most ``smooth_max``. It is also far
+cheaper. Groups thicker than :data:`COARSE_ABOVE` are then filled coarse to
+fine: biharmonic on the shrunk crop, enlarged, and a rim of twice the
+shrink factor mixed with the biharmonic fill at full resolution.
 
 The rules, the rim width and ``smooth_max`` are calibrated on validation images by
 :func:`napari_mend.evaluation.inpainter.calibrate_auto` and stored in the
@@ -38,7 +41,7 @@ from scipy import ndimage as ndi
 
 from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
 from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, hole_groups,
-                      hole_radius, robust_range, tiles)
+                      hole_radius, resize_plane, robust_range, shrink_known, tiles)
 from .unit_plane import store
 
 CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
@@ -51,6 +54,10 @@ CLASSICAL_MARGIN = 8  # context (px) around a group for a classical fill
 CLASSICAL_TILE = 512  # a classical fill runs on tiles of at most this side plus the margin
 ROUGHNESS_BAND = 8  # known pixels up to this distance (px) from a group measure its context
 SMOOTH_FILL = "biharmonic"  # the fill of thick groups in smooth surroundings
+COARSE_ABOVE = DEFAULT_SETTINGS["native_radius"]
+"""Groups thicker than this (px) are judged and, in smooth surroundings, filled at a coarser
+scale, ``radius / COARSE_ABOVE`` times smaller, as the network fills them (an enlarged
+photograph is smooth at the pixel scale, not at the scale of a large hole)."""
 
 
 def classical_fill(name: str):
@@ -175,6 +182,65 @@ def context_roughness(plane, mask: np.ndarray, box, pixels: np.ndarray, *, scale
     return float(np.sqrt(squares / count)) / scale
 
 
+def _coarse_view(plane, mask: np.ndarray, box, pixels: np.ndarray, factor: float):
+    """A thick group's crop, shrunk ``factor`` times from its known pixels.
+
+    Returns ``crop`` (the crop of the plane), ``group`` (the group in it),
+    ``shrunk`` (the crop shrunk), ``hole`` (every hole of the shrunk crop) and
+    ``shrunk_group`` (the group there).
+    """
+    margin = int(np.ceil(factor * (ROUGHNESS_BAND + 2)))
+    crop, group = group_crop(box, pixels, margin, mask.shape)
+    m, n = group.shape
+    small = (max(1, round(m / factor)), max(1, round(n / factor)))
+    shrunk, cover = shrink_known(np.asarray(plane[crop], np.float32), mask[crop], small)
+    shrunk_group = resize_plane(group[..., None].astype(np.float32), small, mode="area")[..., 0] > 0
+    return crop, group, shrunk, cover > 0, shrunk_group
+
+
+def surroundings_roughness(plane, mask: np.ndarray, box, pixels: np.ndarray, radius: float, *,
+                           scale: float) -> float:
+    """:func:`context_roughness` at the scale a group of this radius is filled at.
+
+    Groups up to :data:`COARSE_ABOVE` px thick are measured as they are,
+    thicker ones on their crop shrunk ``radius / COARSE_ABOVE`` times.
+    """
+    if radius <= COARSE_ABOVE:
+        return context_roughness(plane, mask, box, pixels, scale=scale)
+    _, _, shrunk, hole, group = _coarse_view(plane, mask, box, pixels, radius / COARSE_ABOVE)
+    whole = (slice(0, group.shape[0]), slice(0, group.shape[1]))
+    return context_roughness(shrunk, hole, whole, group, scale=scale)
+
+
+def fill_smooth_group(out, mask: np.ndarray, remaining: np.ndarray, box, pixels: np.ndarray,
+                      radius: float) -> None:
+    """Fill a group in smooth surroundings with :data:`SMOOTH_FILL`, in place.
+
+    Parameters
+    ----------
+    out : (M, N, C) ndarray of float32 or UnitPlane
+        The plane.
+    mask : (M, N) ndarray of bool
+        Every hole of the plane.
+    remaining : (M, N) ndarray of bool
+        The holes not filled yet; the group's pixels are taken out of it.
+    box, pixels
+        The group (as from :func:`~napari_mend.inpainting.learned.hole_groups`).
+    radius : float
+        Its radius: up to :data:`COARSE_ABOVE` the fill runs at full
+        resolution, tile by tile; above, coarse to fine.
+    """
+    if radius <= COARSE_ABOVE:
+        _fill_classical(out, remaining, box, pixels, SMOOTH_FILL)
+        return
+    factor = radius / COARSE_ABOVE
+    crop, group, shrunk, hole, _ = _coarse_view(out, mask, box, pixels, factor)
+    coarse = classical_fill(SMOOTH_FILL)(shrunk, hole)
+    store(out, crop, group, resize_plane(coarse, group.shape, mode="bilinear")[group])
+    blend_rim(out, box, pixels, 2 * factor, SMOOTH_FILL)
+    remaining[box] &= ~pixels
+
+
 def blend_rim(out, box, pixels: np.ndarray, width: float, method: str = "biharmonic") -> None:
     """Mix the rim of a filled group of holes with a classical fill of the rim, in place.
 
@@ -261,17 +327,21 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
     done = 0
     scale = None
     for box, pixels in groups:
-        method = choose(hole_radius(pixels), rules)
+        radius = hole_radius(pixels)
+        method = choose(radius, rules)
         if method == "learned" and smooth is not None:
             if scale is None:
                 scale = robust_range(out, mask)[1]
-            if context_roughness(out, mask, box, pixels, scale=scale) <= smooth:
-                method = SMOOTH_FILL
+            if surroundings_roughness(out, mask, box, pixels, radius, scale=scale) <= smooth:
+                method = "smooth"
         if method == "learned":
             learned[box] |= pixels
             learned_groups.append((box, pixels))
             continue
-        _fill_classical(out, remaining, box, pixels, method)
+        if method == "smooth":
+            fill_smooth_group(out, mask, remaining, box, pixels, radius)
+        else:
+            _fill_classical(out, remaining, box, pixels, method)
         done += 1
         if progress is not None:
             progress(done, len(groups))

@@ -308,13 +308,30 @@ def _fill_windows(net, rgb: np.ndarray, hole: np.ndarray, settings: dict,
     return np.where(hole[..., None], filled, rgb)
 
 
-def _resize(array: np.ndarray, shape, *, mode: str) -> np.ndarray:
+def resize_plane(array: np.ndarray, shape, *, mode: str) -> np.ndarray:
+    """An ``(m, n, C)`` float array resized to ``shape`` (torch's ``'area'`` or ``'bilinear'``)."""
     import torch
 
     t = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)[None], dtype=np.float32))
     kwargs = {} if mode == "area" else {"align_corners": False}
     out = torch.nn.functional.interpolate(t, size=tuple(int(s) for s in shape), mode=mode, **kwargs)
     return out[0].numpy().transpose(1, 2, 0)
+
+
+def shrink_known(rgb: np.ndarray, hole: np.ndarray, small) -> tuple:
+    """A crop shrunk to ``small`` from its known pixels.
+
+    Returns
+    -------
+    shrunk : (small[0], small[1], C) ndarray of float32
+        Each coarse pixel: the mean of the known pixels it covers (0 where it covers none).
+    cover : (small[0], small[1]) ndarray of float32
+        The share of hole in each coarse pixel (``cover > 0``: the coarse hole).
+    """
+    shrunk = resize_plane(np.where(hole[..., None], 0, rgb), small, mode="area")
+    cover = resize_plane(hole[..., None].astype(np.float32), small, mode="area")[..., 0]
+    shrunk /= np.maximum(1 - cover, 1e-6)[..., None]
+    return shrunk, cover
 
 
 def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radius: float,
@@ -330,11 +347,9 @@ def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radiu
     views = int(settings["coarse_flip_views"])
     m, n = hole.shape
     small = (max(1, round(m / scale)), max(1, round(n / scale)))
-    rgb_s = _resize(np.where(hole[..., None], 0, rgb), small, mode="area")
-    cover = _resize(hole[..., None].astype(np.float32), small, mode="area")[..., 0]
-    rgb_s /= np.maximum(1 - cover, 1e-6)[..., None]  # average of the known pixels only
+    rgb_s, cover = shrink_known(rgb, hole, small)
     coarse = _fill_windows(net, rgb_s, cover > 0, settings, window, views)
-    coarse = _resize(coarse, (m, n), mode="bilinear")
+    coarse = resize_plane(coarse, (m, n), mode="bilinear")
     depth = ndi.distance_transform_edt(group)
     band = group & (depth <= native)
     context = np.where((group & ~band)[..., None], coarse, rgb)
