@@ -17,7 +17,10 @@ Cases (targets from the learned-inpainting issue):
    next to the memory of a process holding only the uint8 input and mask.
 
 Times are wall clock, best of ``--repeat`` runs, with the torch threads
-that the machine offers (``torch.get_num_threads()``) or ``--threads``.
+that the machine offers (``torch.get_num_threads()``) or ``--threads``. The
+speed rows also give the PSNR of the fill inside the holes (data range 1).
+``--image`` names the corpus image enlarged to the test size (default
+``astronaut``).
 """
 
 from __future__ import annotations
@@ -32,13 +35,15 @@ from functools import partial
 import numpy as np
 
 
-def test_image(size: int) -> np.ndarray:
-    """A corpus photograph scaled to ``size`` x ``size`` RGB float32 in [0, 1]."""
+def test_image(size: int, name: str = "astronaut") -> np.ndarray:
+    """A corpus image scaled to ``size`` x ``size`` RGB float32 in [0, 1]."""
     import cv2
 
     from napari_mend.synthesis import load_corpus_image
 
-    image = load_corpus_image("astronaut")
+    image = load_corpus_image(name)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
     return np.clip(cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC), 0, 1)
 
 
@@ -71,17 +76,24 @@ def one_hole(size: int, fraction: float) -> np.ndarray:
     return np.hypot(yy - size / 2, xx - size / 2) < edge
 
 
-def best_time(fn, repeat: int) -> float:
+def best_time(fn, repeat: int) -> tuple:
+    """The least wall-clock time of ``repeat`` calls of ``fn``, and its last result."""
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(times), result
 
 
-def speed(size_scratch: int, size_hole: int, repeat: int, model: str = "inpainter"):
-    """Yield ``(case, method, seconds, ratio to Telea)`` rows as they are measured."""
+def hole_psnr(filled: np.ndarray, image: np.ndarray, mask: np.ndarray) -> float:
+    error = np.mean((np.clip(filled[mask], 0, 1) - image[mask]) ** 2, dtype=np.float64)
+    return float(10 * np.log10(1 / max(error, 1e-12)))
+
+
+def speed(size_scratch: int, size_hole: int, repeat: int, model: str = "inpainter",
+          image_name: str = "astronaut"):
+    """Yield ``(case, method, seconds, ratio to Telea, PSNR in the holes)`` rows as measured."""
     from napari_mend.inpainting.auto import fill_auto
     from napari_mend.inpainting.classical import fill_telea
     from napari_mend.inpainting.learned import fill_learned
@@ -92,14 +104,14 @@ def speed(size_scratch: int, size_hole: int, repeat: int, model: str = "inpainte
              (size_hole, one_hole(size_hole, 0.10), "hole", ("auto", "learned")))
     fills = {"auto": partial(fill_auto, model=model), "learned": partial(fill_learned, model=model)}
     for size, mask, what, methods in cases:
-        image = test_image(size)
+        image = test_image(size, image_name)
         fills["learned"](image[:256, :256], mask[:256, :256])  # load the model
         case = f"{size}x{size} RGB, {100 * mask.mean():.2f}% {what}"
-        telea = best_time(lambda: fill_telea(image, mask), repeat)
-        yield case, "telea", telea, 1.0
+        telea, filled = best_time(lambda: fill_telea(image, mask), repeat)
+        yield case, "telea", telea, 1.0, hole_psnr(filled, image, mask)
         for name in methods:
-            t = best_time(lambda: fills[name](image, mask), repeat)
-            yield case, name, t, t / telea
+            t, filled = best_time(lambda: fills[name](image, mask), repeat)
+            yield case, name, t, t / telea, hole_psnr(filled, image, mask)
 
 
 _MEMORY_CHILD = r"""
@@ -150,6 +162,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's choice); on a machine busy with "
                              "other jobs, 1 thread is much faster than oversubscribed cores")
+    parser.add_argument("--image", default="astronaut",
+                        help="corpus image enlarged for the speed rows")
     parser.add_argument("--model", default="inpainter",
                         help="inpainter model of the speed rows (name or card path)")
     parser.add_argument("--skip-memory", action="store_true")
@@ -166,9 +180,11 @@ def main(argv=None) -> int:
     print(f"torch threads: {torch.get_num_threads()}, load average before: "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
     if not args.skip_speed:
-        print("| case | method | seconds | x Telea |\n|---|---|---|---|", flush=True)
-        for case, name, t, ratio in speed(sizes[0], sizes[1], args.repeat, args.model):
-            print(f"| {case} | {name} | {t:.2f} | {ratio:.2f} |", flush=True)
+        print(f"image: {args.image}\n\n| case | method | seconds | x Telea | PSNR in the holes |\n"
+              "|---|---|---|---|---|", flush=True)
+        for case, name, t, ratio, psnr in speed(sizes[0], sizes[1], args.repeat, args.model,
+                                                args.image):
+            print(f"| {case} | {name} | {t:.2f} | {ratio:.2f} | {psnr:.2f} |", flush=True)
     if args.skip_memory:
         return 0
     print("\n| case | peak resident memory (GiB) |\n|---|---|")
