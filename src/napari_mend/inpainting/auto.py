@@ -51,6 +51,7 @@ DEFAULT_RULES = [[2.0, "telea"]]
 """Used when the model card has no calibrated rules."""
 
 CLASSICAL_MARGIN = 8  # context (px) around a group for a classical fill
+CLASSICAL_REACH = 6  # other holes this close (px) to a group are solved with it (Telea's radius 5)
 CLASSICAL_TILE = 512  # a classical fill runs on tiles of at most this side plus the margin
 ROUGHNESS_BAND = 8  # known pixels up to this distance (px) from a group measure its context
 SMOOTH_FILL = "biharmonic"  # the fill of thick groups in smooth surroundings
@@ -100,14 +101,23 @@ def choose(radius: float, rules) -> str:
 
 
 def _fill_classical(out, remaining, box, pixels, method: str) -> None:
-    """Fill one group in place, tile by tile over its bounding box (bounded memory)."""
+    """Fill one group in place, tile by tile over its bounding box (bounded memory).
+
+    Each tile's fill solves for the group's pixels and for the unfilled holes
+    of its crop within :data:`CLASSICAL_REACH` px of them (the fills read no
+    farther); the crop's other holes, parts of a large hole filled later
+    for instance, are left out of the solve, which they would only slow down
+    and swell.
+    """
     fill = classical_fill(method)
     for tile in tiles(box, CLASSICAL_TILE):
         part = _pixels_in(tile, box, pixels)
         if not part.any():
             continue
         crop, group = group_crop(tile, part, CLASSICAL_MARGIN, remaining.shape)
-        filled = fill(out[crop], remaining[crop])
+        holes = remaining[crop]
+        near = ndi.binary_dilation(group, np.ones((3, 3), bool), iterations=CLASSICAL_REACH)
+        filled = fill(out[crop], holes & near)
         store(out, crop, group, filled[group])
     remaining[box] &= ~pixels
 
@@ -325,23 +335,25 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
     learned = np.zeros_like(mask)
     learned_groups = []
     done = 0
-    scale = None
-    for box, pixels in groups:
+    thick = []
+    for box, pixels in groups:  # thin groups first: the thick ones' fills see them filled
         radius = hole_radius(pixels)
         method = choose(radius, rules)
-        if method == "learned" and smooth is not None:
-            if scale is None:
-                scale = robust_range(out, mask)[1]
-            if surroundings_roughness(out, mask, box, pixels, radius, scale=scale) <= smooth:
-                method = "smooth"
         if method == "learned":
+            thick.append((box, pixels, radius))
+            continue
+        _fill_classical(out, remaining, box, pixels, method)
+        done += 1
+        if progress is not None:
+            progress(done, len(groups))
+    scale = robust_range(out, mask)[1] if thick and smooth is not None else None
+    for box, pixels, radius in thick:
+        if smooth is None or surroundings_roughness(out, mask, box, pixels, radius,
+                                                    scale=scale) > smooth:
             learned[box] |= pixels
             learned_groups.append((box, pixels))
             continue
-        if method == "smooth":
-            fill_smooth_group(out, mask, remaining, box, pixels, radius)
-        else:
-            _fill_classical(out, remaining, box, pixels, method)
+        fill_smooth_group(out, mask, remaining, box, pixels, radius)
         done += 1
         if progress is not None:
             progress(done, len(groups))
