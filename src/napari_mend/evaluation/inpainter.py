@@ -301,7 +301,7 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
             roughness.append(surroundings_roughness(case["clean"], case["mask"], box, pixels,
                                                     radii[-1], scale=scale))
             smooth = damaged.copy()
-            fill_smooth_group(smooth, case["mask"], case["mask"].copy(), box, pixels, radii[-1])
+            fill_smooth_group(smooth, case["mask"].copy(), box, pixels, radii[-1])
             errors.append([float(np.sum((np.clip(f[box][pixels], 0, 1) - truth) ** 2)) / size
                            for f in (*fills, smooth)])
     radii, roughness = np.array(radii), np.array(roughness)

@@ -222,7 +222,7 @@ def surroundings_roughness(plane, mask: np.ndarray, box, pixels: np.ndarray, rad
     return context_roughness(shrunk, hole, whole, group, scale=scale)
 
 
-def fill_smooth_group(out, mask: np.ndarray, remaining: np.ndarray, box, pixels: np.ndarray,
+def fill_smooth_group(out, remaining: np.ndarray, box, pixels: np.ndarray,
                       radius: float) -> None:
     """Fill a group in smooth surroundings with :data:`SMOOTH_FILL`, in place.
 
@@ -230,10 +230,9 @@ def fill_smooth_group(out, mask: np.ndarray, remaining: np.ndarray, box, pixels:
     ----------
     out : (M, N, C) ndarray of float32 or UnitPlane
         The plane.
-    mask : (M, N) ndarray of bool
-        Every hole of the plane.
     remaining : (M, N) ndarray of bool
-        The holes not filled yet; the group's pixels are taken out of it.
+        The holes not filled yet, the group's among them; its pixels are taken
+        out of it.
     box, pixels
         The group (as from :func:`~napari_mend.inpainting.learned.hole_groups`).
     radius : float
@@ -244,7 +243,7 @@ def fill_smooth_group(out, mask: np.ndarray, remaining: np.ndarray, box, pixels:
         _fill_classical(out, remaining, box, pixels, SMOOTH_FILL)
         return
     factor = radius / COARSE_ABOVE
-    crop, group, shrunk, hole, _ = _coarse_view(out, mask, box, pixels, factor)
+    crop, group, shrunk, hole, _ = _coarse_view(out, remaining, box, pixels, factor)
     coarse = classical_fill(SMOOTH_FILL)(shrunk, hole)
     store(out, crop, group, resize_plane(coarse, group.shape, mode="bilinear")[group])
     blend_rim(out, box, pixels, 2 * factor, SMOOTH_FILL)
@@ -353,7 +352,7 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
             learned[box] |= pixels
             learned_groups.append((box, pixels))
             continue
-        fill_smooth_group(out, mask, remaining, box, pixels, radius)
+        fill_smooth_group(out, remaining, box, pixels, radius)
         done += 1
         if progress is not None:
             progress(done, len(groups))
