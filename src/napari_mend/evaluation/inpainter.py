@@ -35,7 +35,7 @@ FIGURE_METHODS = ("learned", "auto", "telea", "biharmonic")
 
 def evaluation_cases(*, crop: int = 256, per_family: int = 6, seed: int = 2026,
                      split: str = "val"):
-    """Fixed validation cases.
+    """Fixed evaluation cases, from the validation images by default.
 
     Parameters
     ----------
