@@ -86,8 +86,11 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
         Axis of colour channels (1 to 4: gray, RGB, RGBA; alpha is kept as
         it is). ``None`` means gray.
     method : {'auto', 'learned', 'biharmonic', 'telea', 'ns'}, optional
-        ``'auto'`` picks per hole among what is installed; ``'telea'`` and
-        ``'ns'`` need OpenCV.
+        ``'auto'`` picks per hole among what is installed: a classical fill
+        for thin holes, the network for thick ones, the biharmonic fill for
+        thick ones in smooth surroundings (gradients, flat backgrounds),
+        as calibrated in the model card; ``'telea'`` and ``'ns'`` need
+        OpenCV.
     model : str, optional
         Name or path of an inpainter model (``'auto'`` and ``'learned'``);
         default the shipped ``'inpainter'``. Not for dask or zarr inputs.
