@@ -73,6 +73,7 @@ def test_calibrate_auto_on_validation_cases(tmp_path):
     json.dumps(result)
     assert result["rim_width"] in (0.0, 6.0) and result["rim_widths"] == [0.0, 6.0]
     assert result["smooth_max"] is None or result["smooth_max"] >= 0
+    assert 0 <= result["smooth_groups"] <= result["thick_groups"] <= result["groups"]
     assert result["case_mse"]["auto"] <= result["case_mse"]["rules only"] * (1 + CHEAPER_WITHIN)
     assert result["groups"] > 0
     assert result["case_mse"]["auto"] <= min(result["case_mse"].values()) * (1 + CHEAPER_WITHIN)

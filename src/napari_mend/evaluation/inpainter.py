@@ -269,7 +269,9 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
         ``rim_width`` (px, 0 for none), ``smooth_max`` (or None),
         ``case_mse`` (summed per-case MSE) of the choice and of each single
         fill (``rules only``: the choice without ``smooth_max``), ``groups``
-        (count), ``seed``, ``per_family`` and ``rim_widths`` (those tried).
+        (count), ``thick_groups`` (those the rule sends to the network),
+        ``smooth_groups`` (those of them ``smooth_max`` sends to the smooth
+        fill), ``seed``, ``per_family`` and ``rim_widths`` (those tried).
     """
     from ..inpainting.auto import (DEFAULT_SETTINGS, blend_rim, choose, fill_smooth_group,
                                    surroundings_roughness)
@@ -315,10 +317,12 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
     single = {n: float(errors[:, n_widths + k].sum()) for k, n in enumerate(candidates)}
     if plain is not None:
         single = {"learned": float(errors[:, plain].sum()), **single}
+    smooth_groups = 0 if smooth is None else int(np.sum(roughness[thick] <= smooth))
     return {"rules": best[1], "rim_width": best[2], "smooth_max": smooth,
             "case_mse": {"auto": float(best[0]) + change, "rules only": float(best[0]),
                          **single},
-            "groups": int(radii.size), "seed": seed, "per_family": per_family,
+            "groups": int(radii.size), "thick_groups": int(thick.sum()),
+            "smooth_groups": smooth_groups, "seed": seed, "per_family": per_family,
             "rim_widths": widths}
 
 
