@@ -270,3 +270,17 @@ def test_thick_holes_in_smooth_surroundings_get_the_smooth_fill(tmp_path, monkey
     assert auto.context_roughness(texture, disc, box, pixels, scale=1.0) <= 0.05
     fill_auto(texture, disc, model=smooth)
     assert calls == [1, 1, 1]
+
+
+def test_smooth_fill_in_the_images_dtype_matches_the_float_fill(tmp_path):
+    """The coarse smooth fill writes a uint8 plane in place as it fills a float32 one."""
+    import napari_mend as nm
+    from napari_mend._validation import from_unit_float, to_unit_float
+
+    model = _model(tmp_path, rules=[[2.0, "telea"]], smooth_max=0.05)
+    image = from_unit_float(_gradient((400, 400)), np.uint8)
+    disc = np.hypot(*np.mgrid[-200:200, -200:200]) < 60  # coarse: thicker than COARSE_ABOVE
+    out = nm.inpaint(image, disc, channel_axis=-1, method="auto", model=model)
+    expected = from_unit_float(fill_auto(to_unit_float(image), disc, model=model), np.uint8)
+    assert np.array_equal(out[~disc], image[~disc])
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
