@@ -283,8 +283,8 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
     outputs = run_methods(cases, ["learned", *candidates], model=model, log=log)
     widths = [float(w) for w in rim_widths]
     # errors[g]: squared error / case size of group g, for the learned fill with each rim
-    # width, then for each classical fill, then for the fill of smooth surroundings
-    radii, errors, roughness = [], [], []
+    # width, then for each classical fill; smooth_errors[g]: for the fill of smooth surroundings
+    radii, errors, roughness, smooth_errors = [], [], [], []
     for i, case in enumerate(cases):
         size = case["mask"].sum() * case["clean"].shape[-1]
         groups = hole_groups(case["mask"], merge_distance=DEFAULT_SETTINGS["merge_distance"])
@@ -305,9 +305,11 @@ def calibrate_auto(*, model: str = "inpainter", crop: int = 256, per_family: int
             smooth = damaged.copy()
             fill_smooth_group(smooth, case["mask"].copy(), box, pixels, radii[-1])
             errors.append([float(np.sum((np.clip(f[box][pixels], 0, 1) - truth) ** 2)) / size
-                           for f in (*fills, smooth)])
+                           for f in fills])
+            smooth_errors.append(float(np.sum((np.clip(smooth[box][pixels], 0, 1) - truth) ** 2))
+                                 / size)
     radii, roughness = np.array(radii), np.array(roughness)
-    errors, smooth_errors = np.array(errors)[:, :-1], np.array(errors)[:, -1]
+    errors, smooth_errors = np.array(errors), np.array(smooth_errors)
     n_widths = len(widths)
     best = choose_rule(radii, errors, candidates, widths)
     thick = np.array([choose(r, best[1]) == "learned" for r in radii], bool)

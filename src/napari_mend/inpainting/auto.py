@@ -40,8 +40,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
-from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, hole_groups,
-                      hole_radius, resize_plane, robust_range, shrink_known, tiles)
+from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, grow_box,
+                      hole_groups, hole_radius, resize_plane, robust_range, shrink_known, tiles)
 from .unit_plane import store
 
 CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
@@ -168,11 +168,9 @@ def context_roughness(plane, mask: np.ndarray, box, pixels: np.ndarray, *, scale
     """
     shape = mask.shape
     reach = width + 2
-    outer = tuple(slice(max(b.start - width, 0), min(b.stop + width, n)) for b, n in zip(box, shape))
     squares, count = 0.0, 0
-    for tile in tiles(outer, CLASSICAL_TILE):
-        crop = tuple(slice(max(t.start - reach, 0), min(t.stop + reach, n))
-                     for t, n in zip(tile, shape))
+    for tile in tiles(grow_box(box, width, shape), CLASSICAL_TILE):
+        crop = grow_box(tile, reach, shape)
         group = _pixels_in(crop, box, pixels)
         if not group.any():
             continue
@@ -280,8 +278,7 @@ def blend_rim(out, box, pixels: np.ndarray, width: float, method: str = "biharmo
     reach = int(np.ceil(width)) + 2 + CLASSICAL_MARGIN
     shape = out.shape[:2]
     for tile in tiles(box, CLASSICAL_TILE):
-        crop = tuple(slice(max(t.start - reach, 0), min(t.stop + reach, n))
-                     for t, n in zip(tile, shape))
+        crop = grow_box(tile, reach, shape)
         group = _pixels_in(crop, box, pixels)
         if group.all():  # deep inside a large hole: no rim here
             continue

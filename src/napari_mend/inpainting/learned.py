@@ -88,6 +88,12 @@ def hole_groups(mask: np.ndarray, *, merge_distance: int = 16):
     return groups
 
 
+def grow_box(box, margin: int, shape) -> tuple:
+    """``box`` (a pair of slices) grown by ``margin`` px on every side, clipped to ``shape``."""
+    return tuple(slice(max(b.start - margin, 0), min(b.stop + margin, n))
+                 for b, n in zip(box, shape))
+
+
 def group_crop(box, pixels: np.ndarray, margin: int, shape):
     """A group's bounding box grown by ``margin`` (clipped to ``shape``) and its pixels there.
 
@@ -109,11 +115,11 @@ def group_crop(box, pixels: np.ndarray, margin: int, shape):
     group : ndarray of bool
         The group's pixels inside ``crop``.
     """
-    r0, r1 = max(box[0].start - margin, 0), min(box[0].stop + margin, shape[0])
-    c0, c1 = max(box[1].start - margin, 0), min(box[1].stop + margin, shape[1])
+    crop = grow_box(box, margin, shape)
+    (r0, r1), (c0, c1) = ((c.start, c.stop) for c in crop)
     group = np.zeros((r1 - r0, c1 - c0), bool)
     group[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0] = pixels
-    return (slice(r0, r1), slice(c0, c1)), group
+    return crop, group
 
 
 def check_plane(image, mask, out=None):
@@ -249,9 +255,6 @@ FLIPS = ((False, False), (False, True), (True, False), (True, True))
 def _predict_views(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int,
                    views: int) -> np.ndarray:
     """The mean of :func:`_predict` over the first ``views`` flips of the crop."""
-    if views not in (1, 2, 4):
-        raise ValueError(f"flip views must be 1, 2 or 4, not {views!r}; fix the model card's "
-                         "'inference' settings")
     total = None
     for up_down, left_right in FLIPS[:views]:
         axes = tuple(a for a, flip in enumerate((up_down, left_right)) if flip)
@@ -343,8 +346,8 @@ def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radiu
     window = int(min(settings["window"], max(128, 4 * (margin + min(radius, native)))))
     window = -(-window // 8) * 8
     if scale <= 1:
-        return _fill_windows(net, rgb, hole, settings, window, int(settings["flip_views"]))
-    views = int(settings["coarse_flip_views"])
+        return _fill_windows(net, rgb, hole, settings, window, settings["flip_views"])
+    views = settings["coarse_flip_views"]
     m, n = hole.shape
     small = (max(1, round(m / scale)), max(1, round(n / scale)))
     rgb_s, cover = shrink_known(rgb, hole, small)
@@ -393,6 +396,10 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
 
     net = get_model(model)
     settings = {**DEFAULT_SETTINGS, **net.card.get("inference", {})}
+    for key in ("flip_views", "coarse_flip_views"):
+        if settings[key] not in (1, 2, 4):
+            raise ValueError(f"flip views must be 1, 2 or 4, not {settings[key]!r}; fix "
+                             f"'{key}' in the model card's 'inference' settings")
     lo, scale = robust_range(out, mask, percentiles=settings["percentiles"])
     remaining = mask.copy()
     groups = hole_groups(mask, merge_distance=int(settings["merge_distance"]))
