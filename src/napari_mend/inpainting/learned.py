@@ -20,7 +20,10 @@ Each window's prediction is the mean of the network's predictions on the
 window as it is and flipped (left-right, then up-down and both):
 ``flip_views`` of them at native resolution, ``coarse_flip_views`` on the
 coarse-to-fine path, whose many windows along a large hole's band would
-otherwise dominate the cost.
+otherwise dominate the cost. Each window's fill is then matched to the known
+pixels around the hole (``boundary='harmonic'``,
+:func:`~napari_mend.inpainting.boundary.match_boundary`): the network's error
+on them, interpolated harmonically into the hole, is added to its fill.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .boundary import match_boundary
 from .unit_plane import UnitPlane, store
 
 DEFAULT_SETTINGS = {
@@ -41,6 +45,7 @@ DEFAULT_SETTINGS = {
     "percentiles": [0.5, 99.5],  # robust range of the known pixels
     "flip_views": 4,  # predictions averaged over this many flips (1, 2 or 4) ...
     "coarse_flip_views": 2,  # ... and over this many on the coarse-to-fine path
+    "boundary": "harmonic",  # each window's fill matched to its known pixels ('none': as predicted)
 }
 """Inference settings; a model card's ``inference`` entry overrides them."""
 
@@ -283,13 +288,21 @@ def _ramp(size: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
     return w
 
 
+def _window_fill(net, rgb: np.ndarray, hole: np.ndarray, settings: dict, views: int) -> np.ndarray:
+    """One window's prediction, matched to its known pixels as ``settings['boundary']`` says."""
+    pred = _predict_views(net, rgb, hole, min_size=settings["min_size"], views=views)
+    if settings["boundary"] == "harmonic":
+        return match_boundary(pred, rgb, hole)
+    return pred
+
+
 def _fill_windows(net, rgb: np.ndarray, hole: np.ndarray, settings: dict,
                   window: int, views: int) -> np.ndarray:
     """Fill ``hole`` in a normalised crop, in overlapping windows that touch the hole."""
     overlap = min(int(settings["overlap"]), window // 4)
     m, n = hole.shape
     if m <= window and n <= window:
-        pred = _predict_views(net, rgb, hole, min_size=settings["min_size"], views=views)
+        pred = _window_fill(net, rgb, hole, settings, views)
         return np.where(hole[..., None], pred, rgb)
     step = window - overlap
     acc = np.zeros(rgb.shape, np.float32)
@@ -300,8 +313,7 @@ def _fill_windows(net, rgb: np.ndarray, hole: np.ndarray, settings: dict,
             box = (slice(r, r + window), slice(c, c + window))
             if not hole[box].any():
                 continue
-            pred = _predict_views(net, rgb[box], hole[box], min_size=settings["min_size"],
-                                  views=views)
+            pred = _window_fill(net, rgb[box], hole[box], settings, views)
             wr = _ramp(pred.shape[0], overlap, r == 0, r + window >= m)
             wc = _ramp(pred.shape[1], overlap, c == 0, c + window >= n)
             wgt = wr[:, None] * wc[None, :]
@@ -400,6 +412,9 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
         if settings[key] not in (1, 2, 4):
             raise ValueError(f"flip views must be 1, 2 or 4, not {settings[key]!r}; fix "
                              f"'{key}' in the model card's 'inference' settings")
+    if settings["boundary"] not in ("harmonic", "none"):
+        raise ValueError(f"boundary must be 'harmonic' or 'none', not {settings['boundary']!r}; "
+                         "fix 'boundary' in the model card's 'inference' settings")
     lo, scale = robust_range(out, mask, percentiles=settings["percentiles"])
     remaining = mask.copy()
     groups = hole_groups(mask, merge_distance=int(settings["merge_distance"]))
