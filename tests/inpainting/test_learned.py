@@ -238,3 +238,24 @@ def test_shipped_model_beats_biharmonic_on_blotches():
         gains.append(_psnr(fill_learned(damaged, mask)[mask], clean[mask])
                      - _psnr(fill_biharmonic(damaged, mask)[mask], clean[mask]))
     assert np.mean(gains) >= 1.0
+
+
+def test_boundary_matching_can_be_turned_off_in_the_card(tiny_model, tmp_path):
+    """``boundary: 'none'`` keeps the network's fill; the default meets the known pixels."""
+    yy, xx = np.mgrid[:96, :120]
+    image = np.repeat((0.2 + 0.004 * yy + 0.002 * xx)[..., None], 3, axis=-1).astype(np.float32)
+    mask = np.zeros((96, 120), bool)
+    mask[30:60, 40:80] = True
+    ring = ndi.binary_dilation(mask) & ~mask
+    inner = mask & ~ndi.binary_erosion(mask)  # the hole's outermost pixels
+
+    def seam(model):
+        out = fill_learned(image, mask, model=model)
+        return abs(float(out[inner].mean() - image[ring].mean()))
+
+    matched = seam(_export_with_settings(tiny_model, tmp_path / "h", boundary="harmonic"))
+    plain = seam(_export_with_settings(tiny_model, tmp_path / "n", boundary="none"))
+    assert matched < 0.02 < plain
+    bad = _export_with_settings(tiny_model, tmp_path / "b", boundary="poisson")
+    with pytest.raises(ValueError, match="boundary must be 'harmonic' or 'none'.*'inference'"):
+        fill_learned(image, mask, model=bad)
