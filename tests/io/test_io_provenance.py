@@ -88,6 +88,17 @@ def test_make_provenance_optional_parts_and_model_forms():
         "model"
     ] == {"name": "m3", "sha256": "ee", "auto": {"rules": [[6.0, "biharmonic"]], "rim_width": 10.0,
                                                  "smooth_max": 0.05}}
+    # so do the inference settings its fills ran with: the card's, and the code's defaults
+    from napari_mend.inpainting.learned import DEFAULT_SETTINGS
+
+    inpainter = {"name": "m4", "kind": "inpainter", "inference": {"flip_views": 2}}
+    settings = make_provenance(operation="inpaint", method="learned", parameters={},
+                               model=inpainter)["model"]["inference"]
+    assert settings["flip_views"] == 2 and settings["boundary"] == DEFAULT_SETTINGS["boundary"]
+    assert set(settings) == set(DEFAULT_SETTINGS)
+    detector = {"name": "m5", "kind": "detector", "inference": {"tile": 256, "overlap": 32}}
+    assert make_provenance(operation="detect", method="learned", parameters={}, model=detector)[
+        "model"]["inference"] == {"tile": 256, "overlap": 32}
 
 
 def test_mask_summary_empty_and_bool():

@@ -374,6 +374,27 @@ def _fill_group(net, rgb: np.ndarray, hole: np.ndarray, group: np.ndarray, radiu
                          min(window, band_window), views)
 
 
+def inference_settings(card) -> dict:
+    """The inference settings an inpainter card gives: :data:`DEFAULT_SETTINGS` and its overrides.
+
+    Raises
+    ------
+    ValueError
+        If the card's ``inference`` entry sets ``flip_views`` or
+        ``coarse_flip_views`` to other than 1, 2 or 4, or ``boundary`` to
+        other than ``'harmonic'`` or ``'none'``.
+    """
+    settings = {**DEFAULT_SETTINGS, **card.get("inference", {})}
+    for key in ("flip_views", "coarse_flip_views"):
+        if settings[key] not in (1, 2, 4):
+            raise ValueError(f"flip views must be 1, 2 or 4, not {settings[key]!r}; fix "
+                             f"'{key}' in the model card's 'inference' settings")
+    if settings["boundary"] not in ("harmonic", "none"):
+        raise ValueError(f"boundary must be 'harmonic' or 'none', not {settings['boundary']!r}; "
+                         "fix 'boundary' in the model card's 'inference' settings")
+    return settings
+
+
 def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
                  progress=None, out=None) -> np.ndarray:
     """Fill ``mask`` with the learned inpainting model.
@@ -407,14 +428,7 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
     from ..models.registry import get_model
 
     net = get_model(model)
-    settings = {**DEFAULT_SETTINGS, **net.card.get("inference", {})}
-    for key in ("flip_views", "coarse_flip_views"):
-        if settings[key] not in (1, 2, 4):
-            raise ValueError(f"flip views must be 1, 2 or 4, not {settings[key]!r}; fix "
-                             f"'{key}' in the model card's 'inference' settings")
-    if settings["boundary"] not in ("harmonic", "none"):
-        raise ValueError(f"boundary must be 'harmonic' or 'none', not {settings['boundary']!r}; "
-                         "fix 'boundary' in the model card's 'inference' settings")
+    settings = inference_settings(net.card)
     lo, scale = robust_range(out, mask, percentiles=settings["percentiles"])
     remaining = mask.copy()
     groups = hole_groups(mask, merge_distance=int(settings["merge_distance"]))

@@ -95,9 +95,11 @@ def make_provenance(*, operation, method, parameters, image=None, mask=None, mod
     model : mapping or str or object with a ``card`` attribute, or a list of them, optional
         The model(s) used: a model card (``name`` and ``sha256`` are
         recorded), a model name, or a loaded model
-        (``models.registry.LoadedModel``); an inpainter's calibrated ``auto``
-        rules and rim width are recorded with it; a list records each (e.g. the
-        detector and the inpainter of ``restore``).
+        (``models.registry.LoadedModel``); its inference settings (for an
+        inpainter, the code's defaults with the card's overrides) and an
+        inpainter's calibrated ``auto`` rules, rim width and ``smooth_max``
+        are recorded with it; a list records each (e.g. the detector and the
+        inpainter of ``restore``).
 
     Returns
     -------
@@ -171,6 +173,12 @@ def _model_summary(model) -> dict:
     if isinstance(auto, Mapping):  # an inpainter's calibrated choice of fills, part of its output
         summary["auto"] = {k: _to_json_value(auto[k]) for k in ("rules", "rim_width", "smooth_max")
                            if k in auto}
+    if card.get("kind") == "inpainter":  # the settings its fills ran with, defaults included
+        from napari_mend.inpainting.learned import inference_settings
+
+        summary["inference"] = _to_json_value(inference_settings(card))
+    elif isinstance(card.get("inference"), Mapping):
+        summary["inference"] = _to_json_value(dict(card["inference"]))
     return summary
 
 
