@@ -80,3 +80,21 @@ def test_match_boundary_with_nothing_to_match(fill):
     hole = np.full((8, 9), fill)
     out = match_boundary(prediction, image, hole)
     assert np.array_equal(out, prediction if fill else image)
+
+
+def test_max_error_keeps_missed_defect_pixels_from_spreading_inwards():
+    """A known pixel far off the prediction (a defect pixel the mask missed) counts only up to
+    ``max_error``; smaller errors count in full."""
+    image = np.full((40, 40, 1), 0.5, np.float32)
+    hole = np.zeros((40, 40), bool)
+    hole[10:30, 10:30] = True
+    image[9, 10:30] = 1.0  # the defect's leftover row along the hole's top edge
+    prediction = np.full_like(image, 0.5)
+    free = match_boundary(prediction, image, hole)
+    limited = match_boundary(prediction, image, hole, max_error=0.1)
+    assert free[hole].max() > 0.5 + 0.3  # carried in: up to about 0.5 above the truth
+    assert limited[hole].max() <= 0.5 + 0.1 + 1e-6
+    assert np.abs(limited[hole] - 0.5).mean() < 0.25 * np.abs(free[hole] - 0.5).mean()
+    small = prediction - 0.05  # an offset within the limit is removed as without it
+    np.testing.assert_allclose(match_boundary(small, image * 0 + 0.5, hole, max_error=0.1)[hole],
+                               0.5, atol=1e-4)

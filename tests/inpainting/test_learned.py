@@ -259,3 +259,6 @@ def test_boundary_matching_can_be_turned_off_in_the_card(tiny_model, tmp_path):
     bad = _export_with_settings(tiny_model, tmp_path / "b", boundary="poisson")
     with pytest.raises(ValueError, match="boundary must be 'harmonic' or 'none'.*'inference'"):
         fill_learned(image, mask, model=bad)
+    bad = _export_with_settings(tiny_model, tmp_path / "m", boundary_max_error=-1)
+    with pytest.raises(ValueError, match="boundary_max_error must be a positive number"):
+        fill_learned(image, mask, model=bad)

@@ -8,7 +8,9 @@ harmonic interpolation into the hole (Laplace's equation, the known pixels'
 errors as boundary values) is added to the prediction. The result keeps the
 prediction's Laplacian inside the hole and meets the known pixels without a
 seam, as Poisson image editing (Perez, Gangnet and Blake, SIGGRAPH 2003)
-blends a source into a target.
+blends a source into a target. Where a mask misses part of a defect, the
+defect's leftover pixels are known pixels with a large error; limiting the
+error that counts (``max_error``) keeps them from being carried inwards.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def harmonic_fill(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return filled
 
 
-def match_boundary(prediction: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def match_boundary(prediction: np.ndarray, image: np.ndarray, hole: np.ndarray, *,
+                   max_error: float | None = None) -> np.ndarray:
     """A prediction of ``hole`` corrected to meet the known pixels without a seam.
 
     Parameters
@@ -87,17 +90,24 @@ def match_boundary(prediction: np.ndarray, image: np.ndarray, hole: np.ndarray) 
         The known values (values in the hole are ignored).
     hole : (M, N) ndarray of bool
         The predicted pixels.
+    max_error : float, optional
+        The prediction's error on a known pixel counts up to this much
+        (either sign). A larger error is more likely a defect pixel the mask
+        missed than an offset of the prediction, and would otherwise be
+        carried into the hole. ``None``: no limit.
 
     Returns
     -------
     matched : (M, N, C) ndarray of float32
         ``prediction`` plus the harmonic interpolation of ``image -
-        prediction`` (see :func:`harmonic_fill`) in the hole, ``image``
-        outside it. Where the prediction is exact on the hole's outline,
-        nothing changes.
+        prediction`` (limited to ``max_error``; see :func:`harmonic_fill`) in
+        the hole, ``image`` outside it. Where the prediction is exact on the
+        hole's outline, nothing changes.
     """
     if hole.all() or not hole.any():  # nothing to match to, or nothing to match
         return np.where(hole[..., None], prediction, image).astype(np.float32)
-    error = np.where(hole[..., None], 0.0, np.asarray(image, np.float64) - prediction)
-    correction = harmonic_fill(error, hole)
+    error = np.asarray(image, np.float64) - prediction
+    if max_error is not None:
+        np.clip(error, -max_error, max_error, out=error)
+    correction = harmonic_fill(np.where(hole[..., None], 0.0, error), hole)
     return np.where(hole[..., None], prediction + correction, image).astype(np.float32)

@@ -23,7 +23,8 @@ coarse-to-fine path, whose many windows along a large hole's band would
 otherwise dominate the cost. Each window's fill is then matched to the known
 pixels around the hole (``boundary='harmonic'``,
 :func:`~napari_mend.inpainting.boundary.match_boundary`): the network's error
-on them, interpolated harmonically into the hole, is added to its fill.
+on them, limited to ``boundary_max_error`` (in the normalised range) and
+interpolated harmonically into the hole, is added to its fill.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ DEFAULT_SETTINGS = {
     "flip_views": 4,  # predictions averaged over this many flips (1, 2 or 4) ...
     "coarse_flip_views": 2,  # ... and over this many on the coarse-to-fine path
     "boundary": "harmonic",  # each window's fill matched to its known pixels ('none': as predicted)
+    "boundary_max_error": 0.2,  # ... counting errors up to this share of the value range
 }
 """Inference settings; a model card's ``inference`` entry overrides them."""
 
@@ -292,7 +294,7 @@ def _window_fill(net, rgb: np.ndarray, hole: np.ndarray, settings: dict, views: 
     """One window's prediction, matched to its known pixels as ``settings['boundary']`` says."""
     pred = _predict_views(net, rgb, hole, min_size=settings["min_size"], views=views)
     if settings["boundary"] == "harmonic":
-        return match_boundary(pred, rgb, hole)
+        return match_boundary(pred, rgb, hole, max_error=settings["boundary_max_error"])
     return pred
 
 
@@ -381,8 +383,9 @@ def inference_settings(card) -> dict:
     ------
     ValueError
         If the card's ``inference`` entry sets ``flip_views`` or
-        ``coarse_flip_views`` to other than 1, 2 or 4, or ``boundary`` to
-        other than ``'harmonic'`` or ``'none'``.
+        ``coarse_flip_views`` to other than 1, 2 or 4, ``boundary`` to
+        other than ``'harmonic'`` or ``'none'``, or ``boundary_max_error``
+        to other than a positive number or ``None``.
     """
     settings = {**DEFAULT_SETTINGS, **card.get("inference", {})}
     for key in ("flip_views", "coarse_flip_views"):
@@ -392,6 +395,10 @@ def inference_settings(card) -> dict:
     if settings["boundary"] not in ("harmonic", "none"):
         raise ValueError(f"boundary must be 'harmonic' or 'none', not {settings['boundary']!r}; "
                          "fix 'boundary' in the model card's 'inference' settings")
+    limit = settings["boundary_max_error"]
+    if limit is not None and not (isinstance(limit, (int, float)) and limit > 0):
+        raise ValueError(f"boundary_max_error must be a positive number or null, not {limit!r}; "
+                         "fix it in the model card's 'inference' settings")
     return settings
 
 
