@@ -166,3 +166,29 @@ def test_help_explains_each_command():
                             capture_output=True, text=True, check=True)
     for command in ("detect", "inpaint", "restore", "demo", "train", "evaluate"):
         assert command in result.stdout
+
+
+def test_sigterm_removes_unfinished_outputs(tmp_path):
+    """A run killed with SIGTERM (a scheduler's time limit) leaves neither its output nor its
+    temporary folders, and exits with 128 + 15."""
+    import signal
+    import time
+
+    image = np.tile(data.astronaut(), (4, 4, 1))  # 2048 x 2048: long enough to stop mid-way
+    source = tmp_path / "in" / "big.tif"
+    source.parent.mkdir()
+    tifffile.imwrite(source, image)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    run = subprocess.Popen([sys.executable, "-m", "napari_mend.cli", "restore", str(source),
+                            "-o", str(out_dir / "big.zarr")], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".tmp") for p in out_dir.iterdir()):
+        assert run.poll() is None, "the run ended before it wrote anything"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert "terminated; unfinished outputs were removed" in err
+    assert list(out_dir.iterdir()) == []

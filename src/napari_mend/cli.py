@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,8 @@ from .inpainting.api import method_model as fill_model
 from .models.registry import ModelError, card_or_none
 
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 COMMAND_MODULES: tuple[str, ...] = ("napari_mend.batch_cli", "napari_mend.special_cli",
                                      "napari_mend.finetune_cli")
@@ -286,18 +290,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that partial outputs are removed."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``napari-mend`` command."""
+    """Entry point of the ``napari-mend`` command.
+
+    A run stopped by Ctrl-C (SIGINT) or by SIGTERM (``kill``, a job
+    scheduler's time limit) unwinds like an error: the temporary files and
+    folders of unfinished outputs are removed, nothing is left half-written,
+    and the exit status is 130 or 143.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.func(args)
+    except KeyboardInterrupt as err:
+        terminated = isinstance(err, Terminated)
+        print(f"napari-mend {args.command}: {'terminated' if terminated else 'interrupted'}; "
+              "unfinished outputs were removed", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except CLIError as err:
         print(f"napari-mend: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except (ValueError, TypeError, FileExistsError, ImportError, OSError, ModelError) as err:
         print(f"napari-mend {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
