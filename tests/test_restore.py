@@ -171,6 +171,12 @@ def test_deidentify_writes_image_and_report(tmp_path, monkeypatch):
     top, left, bottom, right = body["regions"][0]["bbox"]
     assert 1 <= top <= 4 and 3 <= left <= 6 and 12 <= bottom <= 15 and 40 <= right <= 43
     assert body["provenance"]["parameters"]["complete_text"] is True
+    assert body["provenance"]["parameters"]["report"] == report_path(out).name
+    assert [m["name"] for m in body["provenance"]["model"]] == ["detector"]  # telea: no model
+    assert main(["deidentify", str(src), "-o", str(tmp_path / "auto.tif")]) == 0
+    _, prov = read_image_tiff(tmp_path / "auto.tif")  # the default fill's model is recorded too
+    assert [m["name"] for m in prov["model"]] == ["detector", "inpainter"]
+    assert prov["model"][1]["inference"]["boundary"] == "harmonic"
     # the watermark and moire were not asked for: left as they were
     keep = np.isin(labels, [CLASS_IDS["watermark"], CLASS_IDS["moire"]])
     assert np.array_equal(data[keep], np.round(damaged * 255).astype(np.uint8)[keep])

@@ -140,10 +140,8 @@ def cmd_demoire(args) -> int:
 
 
 def cmd_deidentify(args) -> int:
-    from .io.provenance import make_provenance
     from .io.tiff import write_image_tiff
-    from .models.registry import card_or_none
-    from .restore import report_path, restore, write_regions_report
+    from .restore import report_path, restore, restore_provenance, write_regions_report
 
     out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
     report_file = report_path(out)
@@ -153,12 +151,11 @@ def cmd_deidentify(args) -> int:
                                      fill=args.fill, threshold=args.threshold,
                                      classes=args.classes, complete_text=args.complete_text,
                                      progress=_progress("deidentify"), return_report=True)
-    detector_model = "detector" if args.detector == "learned" else None
-    prov = make_provenance(operation="restore", method=f"{args.detector}+{args.fill}",
-                           parameters={"threshold": args.threshold, "classes": args.classes,
-                                       "complete_text": args.complete_text, "source": source,
-                                       "report": report_file.name},
-                           image=data, mask=labels, model=card_or_none(detector_model))
+    # both models: the detector found the regions, the fill's model (if any) replaced them
+    prov = restore_provenance(data, labels, detector=args.detector, fill=args.fill,
+                              threshold=args.threshold, classes=args.classes, source=source,
+                              channel_axis=axis, complete_text=args.complete_text)
+    prov["parameters"]["report"] = report_file.name
     write_image_tiff(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     write_regions_report(report_file, report, provenance=prov, overwrite=args.overwrite)
     counts = ", ".join(f"{n} {name}" for name, n in report["counts"].items() if n)
