@@ -221,7 +221,7 @@ def test_shipped_model_beats_biharmonic_on_blotches():
     """On a validation image (never trained on), learned beats biharmonic inside blotches.
 
     Four synthesized blotch masks over crops of scikit-image's Hubble deep
-    field; the shipped model measured +2.05 dB on average here (docs/models/inpainter.md
+    field; the shipped model measured +2.21 dB on average here (docs/models/inpainter.md
     has the full comparison, where biharmonic wins on smooth photographs).
     """
     from napari_mend.inpainting.classical import fill_biharmonic
