@@ -98,3 +98,14 @@ def test_max_error_keeps_missed_defect_pixels_from_spreading_inwards():
     small = prediction - 0.05  # an offset within the limit is removed as without it
     np.testing.assert_allclose(match_boundary(small, image * 0 + 0.5, hole, max_error=0.1)[hole],
                                0.5, atol=1e-4)
+
+
+def test_large_holes_are_solved_iteratively_to_the_same_result():
+    """Above ``direct_max`` pixels the conjugate-gradient solve gives the exact solve's values."""
+    rng = np.random.default_rng(3)
+    values = rng.random((90, 70, 2))
+    hole = _hole((90, 70))
+    exact = harmonic_fill(values, hole)
+    iterative = harmonic_fill(values, hole, direct_max=100)
+    np.testing.assert_allclose(iterative, exact, atol=1e-6)
+    assert np.array_equal(iterative[~hole], values[~hole])
