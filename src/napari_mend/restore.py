@@ -39,9 +39,11 @@ def regions_report(labels, scores=None, *, classes=None) -> dict:
 
     Parameters
     ----------
-    labels : (..., M, N) integer ndarray
-        Labels as from :func:`napari_mend.detect` (0 = clean).
-    scores : (..., 6, M, N) ndarray, optional
+    labels : (..., M, N) integer array-like
+        Labels as from :func:`napari_mend.detect` (0 = clean): NumPy, or a
+        zarr or dask array of any size, read a strip of rows at a time
+        (:func:`napari_mend.regions.plane_regions`).
+    scores : (..., 6, M, N) array-like, optional
         The detector's per-class scores; each region then gets its mean and
         highest score.
     classes : iterable of str or int, optional
@@ -56,28 +58,24 @@ def regions_report(labels, scores=None, *, classes=None) -> dict:
         ``label``, ``bbox`` (``[top, left, bottom, right]``, bottom/right
         exclusive), ``pixels`` and, with scores, ``score`` and ``max_score``.
     """
-    labels = np.asarray(labels)
-    lead = labels.shape[:-2]
-    flat = labels.reshape((-1,) + labels.shape[-2:])
-    flat_scores = (None if scores is None
-                   else np.asarray(scores).reshape((-1, 6) + labels.shape[-2:]))
+    from .regions import plane_regions
+
+    if not hasattr(labels, "shape"):
+        labels = np.asarray(labels)
+    lead = tuple(labels.shape[:-2])
     wanted = class_ids(classes)
     regions = []
-    for p in range(flat.shape[0]):
-        plane_index = [int(v) for v in np.unravel_index(p, lead)] if lead else []
+    for plane_index in np.ndindex(*lead):
+        plane = labels[plane_index] if lead else labels
         for value in wanted:
-            comp, n = ndi.label(flat[p] == value, structure=np.ones((3, 3)))
-            for k, box in enumerate(ndi.find_objects(comp), start=1):
-                if box is None:
-                    continue
-                pixels = comp[box] == k
-                entry = {"plane": plane_index, "class": DEFECT_CLASSES[value], "label": value,
-                         "bbox": [box[0].start, box[1].start, box[0].stop, box[1].stop],
-                         "pixels": int(pixels.sum())}
-                if flat_scores is not None:
-                    s = flat_scores[p, value - 1][box][pixels]
-                    entry["score"] = round(float(s.mean()), 4)
-                    entry["max_score"] = round(float(s.max()), 4)
+            plane_scores = None if scores is None else scores[plane_index + (value - 1,)]
+            for region in plane_regions(plane, value, scores=plane_scores):
+                entry = {"plane": [int(v) for v in plane_index], "class": DEFECT_CLASSES[value],
+                         "label": value, "bbox": [int(v) for v in region["bbox"]],
+                         "pixels": int(region["pixels"])}
+                if scores is not None:
+                    entry["score"] = round(region["score_sum"] / region["pixels"], 4)
+                    entry["max_score"] = round(float(region["max_score"]), 4)
                 regions.append(entry)
     counts = {DEFECT_CLASSES[v]: sum(r["label"] == v for r in regions) for v in wanted}
     return {"version": REPORT_VERSION, "shape": list(labels.shape), "counts": counts,

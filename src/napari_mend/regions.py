@@ -1,0 +1,91 @@
+"""Connected regions of one value in a Labels plane, found strip by strip.
+
+A plane of any size (NumPy, zarr or dask) is read ``rows`` rows at a time;
+the regions of neighbouring strips that touch are joined, so the result is
+the same as labelling the whole plane at once, in bounded memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+REGION_ROWS = 1024
+"""Rows of a plane read at a time."""
+
+_EIGHT = np.ones((3, 3), int)
+
+
+def plane_regions(plane, value: int, *, scores=None, rows: int = REGION_ROWS) -> list[dict]:
+    """The 8-connected regions of the pixels of ``plane`` equal to ``value``.
+
+    Parameters
+    ----------
+    plane : (M, N) array-like of int
+        A Labels plane: NumPy, or a zarr or dask array (read ``rows`` rows at
+        a time).
+    value : int
+        The label value.
+    scores : (M, N) array-like of float, optional
+        Scores of the pixels (read like ``plane``); each region then gets the
+        sum and the highest score of its pixels.
+    rows : int, optional
+        Rows read at a time.
+
+    Returns
+    -------
+    regions : list of dict
+        In the raster order of each region's first pixel (the order of
+        :func:`scipy.ndimage.label` on the whole plane): ``bbox`` (``[top,
+        left, bottom, right]``, bottom and right exclusive), ``pixels`` and,
+        with ``scores``, ``score_sum`` and ``max_score``.
+    """
+    height, width = plane.shape
+    boxes, pixels, sums, maxima, parent = [], [], [], [], []
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    above = None  # ids of the regions in the previous strip's last row (-1: none)
+    for top in range(0, height, rows):
+        comp, n = ndi.label(np.asarray(plane[top:top + rows]) == value, structure=_EIGHT)
+        base = len(parent)
+        ids = np.where(comp > 0, comp - 1 + base, -1)
+        if n:
+            for box in ndi.find_objects(comp):
+                boxes.append([box[0].start + top, box[1].start, box[0].stop + top, box[1].stop])
+            pixels.extend(np.bincount(comp.ravel(), minlength=n + 1)[1:].tolist())
+            if scores is not None:
+                strip_scores = np.asarray(scores[top:top + rows], np.float64)
+                index = np.arange(1, n + 1)
+                sums.extend(np.atleast_1d(ndi.sum_labels(strip_scores, comp, index)).tolist())
+                maxima.extend(np.atleast_1d(ndi.maximum(strip_scores, comp, index)).tolist())
+            parent.extend(range(base, base + n))
+            if above is not None:  # join the regions that touch across the strips' seam
+                below = ids[0]
+                for a, b in ((above, below), (above[1:], below[:-1]), (above[:-1], below[1:])):
+                    for i, j in zip(*(x[(a >= 0) & (b >= 0)] for x in (a, b))):
+                        ri, rj = root(int(i)), root(int(j))
+                        if ri != rj:  # the smaller id, the earlier first pixel, stays the root
+                            parent[max(ri, rj)] = min(ri, rj)
+        above = ids[-1] if ids.shape[0] else above
+    merged: dict[int, dict] = {}
+    for i in range(len(parent)):
+        r = root(i)
+        entry = merged.get(r)
+        if entry is None:
+            entry = merged[r] = {"bbox": list(boxes[i]), "pixels": pixels[i]}
+            if scores is not None:
+                entry.update(score_sum=sums[i], max_score=maxima[i])
+            continue
+        box = entry["bbox"]
+        entry["bbox"] = [min(box[0], boxes[i][0]), min(box[1], boxes[i][1]),
+                         max(box[2], boxes[i][2]), max(box[3], boxes[i][3])]
+        entry["pixels"] += pixels[i]
+        if scores is not None:
+            entry["score_sum"] += sums[i]
+            entry["max_score"] = max(entry["max_score"], maxima[i])
+    return [merged[r] for r in sorted(merged)]
