@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
 from .detection.api import detect_scores, restore_defaults
