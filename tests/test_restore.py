@@ -223,3 +223,45 @@ def test_mend_labels_stays_lazy_for_dask_images_and_wants_integer_labels():
     assert not np.array_equal(out[text], image.compute()[text])
     with pytest.raises(TypeError, match="integer Labels"):
         mend_labels(image, labels.astype(np.float32), channel_axis=-1)
+
+
+def test_deidentify_large_tiffs_block_by_block(tmp_path, monkeypatch, capsys):
+    """Above the block-by-block size, deidentify goes through zarr blocks and reports the same
+    regions as in memory (without detector scores)."""
+    pytest.importorskip("zarr")
+    import tifffile
+
+    from napari_mend import image_files
+    from napari_mend.cli import main
+    from napari_mend.io.tiff import read_image_tiff
+    from napari_mend.synthesis import add_text, load_corpus_image
+
+    clean = load_corpus_image("chelsea")[:192, :256]
+    marked, truth = add_text(clean, np.random.default_rng(3))
+    src = tmp_path / "in" / "slide.tif"
+    src.parent.mkdir()
+    tifffile.imwrite(src, np.round(marked * 255).astype(np.uint8))
+    runs = {}
+    for mode, above in (("memory", 10**9), ("blocks", 100 * 100)):
+        monkeypatch.setattr(image_files, "IN_BLOCKS_ABOVE", above)
+        out = tmp_path / f"{mode}.tif"
+        assert main(["deidentify", str(src), "-o", str(out), "--fill", "telea"]) == 0
+        assert ("(block by block)" in capsys.readouterr().out) == (mode == "blocks")
+        runs[mode] = read_image_tiff(out), json.loads(report_path(out).read_text())
+    (mended, prov), body = runs["blocks"]
+    (mended_memory, _), body_memory = runs["memory"]
+    assert body["counts"]["text"] >= 1 and body["counts"] == body_memory["counts"]
+    assert [(r["bbox"], r["pixels"]) for r in body["regions"]] == \
+        [(r["bbox"], r["pixels"]) for r in body_memory["regions"]]
+    assert "score" not in body["regions"][0] and "score" in body_memory["regions"][0]
+    assert prov["parameters"]["report"] == "blocks.tif.regions.json"
+    assert [m["name"] for m in prov["model"]] == ["detector"]  # telea: no fill model
+    found = np.zeros(truth.shape, bool)
+    for r in body["regions"]:
+        top, left, bottom, right = r["bbox"]
+        found[top:bottom, left:right] = True
+    assert found[truth].mean() > 0.5  # most annotation pixels lie in reported regions
+    assert np.abs(mended.astype(int) - mended_memory).max() <= 1
+    # no work folder is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "blocks.tif", "blocks.tif.regions.json", "in", "memory.tif", "memory.tif.regions.json"]

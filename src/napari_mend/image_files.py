@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,27 @@ def zarr_labels_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.labels.zarr")
 
 
+@contextmanager
+def restored_in_blocks(out: Path, data, axis, **options):
+    """Restore ``data`` block by block into a hidden work folder beside ``out``.
+
+    Yields the mended image and the Labels as zarr arrays
+    (:func:`napari_mend.scale.lazy.restore_to_zarr`; ``options`` are its
+    keyword options), each with the run's provenance in its ``provenance``
+    attribute; the work folder is removed on the way out, also after an
+    error or an interruption.
+    """
+    from .scale.lazy import restore_to_zarr
+
+    work = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
+    work.mkdir()
+    try:
+        yield tuple(_open_zarr(p) for p in restore_to_zarr(
+            data, work / "mended.zarr", work / "labels.zarr", channel_axis=axis, **options))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detector="learned",
                  fill="auto", threshold=None, classes=None, complete_text=True,
                  overwrite=False, progress=None, num_workers=None) -> dict:
@@ -162,17 +184,10 @@ def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detecto
                                          **in_blocks_options)
         return _open_zarr(labels_path).attrs["provenance"]
     if in_blocks:
-        work = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
-        work.mkdir()
-        try:
-            mended, labels = (_open_zarr(p) for p in restore_to_zarr(
-                data, work / "mended.zarr", work / "labels.zarr", channel_axis=axis,
-                **in_blocks_options))
+        with restored_in_blocks(out, data, axis, **in_blocks_options) as (mended, labels):
             provenance = labels.attrs["provenance"]
             _write(out, data, labels, mended, provenance, axis, overwrite)
             return provenance
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
     from .restore import restore, restore_provenance
 
     mended, labels = restore(data, channel_axis=axis, progress=progress, **options)

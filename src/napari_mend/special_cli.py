@@ -140,26 +140,41 @@ def cmd_demoire(args) -> int:
 
 
 def cmd_deidentify(args) -> int:
+    from .image_files import open_for_restore, restored_in_blocks
     from .io.tiff import write_image_tiff
-    from .restore import report_path, restore, restore_provenance, write_regions_report
+    from .restore import (regions_report, report_path, restore, restore_provenance,
+                          write_regions_report)
 
     out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
     report_file = report_path(out)
     check_output(str(report_file), args.overwrite, inputs=file_ids([args.input]))
-    data, axis, source = _input(args)
-    mended, labels, report = restore(data, channel_axis=axis, detector=args.detector,
-                                     fill=args.fill, threshold=args.threshold,
-                                     classes=args.classes, complete_text=args.complete_text,
-                                     progress=_progress("deidentify"), return_report=True)
+    if args.input and not args.sample:
+        data, axis, source, in_blocks = open_for_restore(Path(args.input), args.channel_axis)
+    else:
+        (data, axis, source), in_blocks = _input(args), False
+    options = {"detector": args.detector, "fill": args.fill, "threshold": args.threshold,
+               "classes": args.classes, "complete_text": args.complete_text}
+
+    def write(mended, prov, report):
+        prov["parameters"]["report"] = report_file.name
+        write_image_tiff(out, mended, provenance=prov, channel_axis=axis,
+                         overwrite=args.overwrite)
+        write_regions_report(report_file, report, provenance=prov, overwrite=args.overwrite)
+        counts = ", ".join(f"{n} {name}" for name, n in report["counts"].items() if n)
+        print(f"wrote {out} and {report_file}{' (block by block)' if in_blocks else ''}: "
+              f"removed {counts or 'no'} region(s)")
+
+    if in_blocks:  # large TIFFs and zarr arrays: bounded memory; no detector scores kept
+        with restored_in_blocks(out, data, axis, source=source, progress=_progress("deidentify"),
+                                **options) as (mended, labels):
+            write(mended, dict(labels.attrs["provenance"]),
+                  regions_report(labels, classes=args.classes))
+        return 0
+    mended, labels, report = restore(data, channel_axis=axis, progress=_progress("deidentify"),
+                                     return_report=True, **options)
     # both models: the detector found the regions, the fill's model (if any) replaced them
-    prov = restore_provenance(data, labels, detector=args.detector, fill=args.fill,
-                              threshold=args.threshold, classes=args.classes, source=source,
-                              channel_axis=axis, complete_text=args.complete_text)
-    prov["parameters"]["report"] = report_file.name
-    write_image_tiff(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
-    write_regions_report(report_file, report, provenance=prov, overwrite=args.overwrite)
-    counts = ", ".join(f"{n} {name}" for name, n in report["counts"].items() if n)
-    print(f"wrote {out} and {report_file}: removed {counts or 'no'} region(s)")
+    write(mended, restore_provenance(data, labels, source=source, channel_axis=axis, **options),
+          report)
     return 0
 
 
@@ -219,7 +234,9 @@ def register(subparsers) -> None:
         description="Detect burned-in annotations (patient-style text, IDs, dates, scale bars) "
                     "and fill them, as a de-identification aid. Writes OUTPUT (TIFF) and "
                     "OUTPUT.regions.json listing every removed region (class, bounding box, "
-                    "pixels, detector score). Check the result: detection can miss text.")
+                    "pixels, detector score). TIFFs of more than 8192 x 8192 pixels and zarr "
+                    "arrays are processed block by block in bounded memory (their report "
+                    "has no scores). Check the result: detection can miss text.")
     io_args(p, "output image TIFF")
     p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()),
                    default=["text"], help="classes to remove (default: text)")
