@@ -3,7 +3,8 @@
 Prints tables; every number comes from the run itself. Subcommands::
 
     python benchmarks/bench_scale.py memory --size 20000 [--format zarr|tiff] [--chunk 1024]
-        [--detector classical|learned] [--fill telea|auto|...] [--way together|staged|cli]
+        [--detector classical|learned] [--fill telea|auto|...]
+        [--way together|staged|cli|deidentify]
     python benchmarks/bench_scale.py batch --images 200 --side 1024 [--workers 1 2]
     python benchmarks/bench_scale.py resume --images 12 --side 512
 
@@ -20,7 +21,9 @@ memory
     first, then mended from them; provenance digests included), as
     ``napari-mend restore -o NAME.zarr`` does; ``--way cli``:
     ``napari-mend restore INPUT -o mended.tif`` (block by block through a
-    work folder, then a tiled TIFF written a band at a time).
+    work folder, then a tiled TIFF written a band at a time); ``--way
+    deidentify``: ``napari-mend deidentify INPUT -o mended.tif`` (the same,
+    burned-in text only, plus the regions report).
 batch
     Writes IMAGES RGB uint8 PNGs of SIDE x SIDE, runs ``run_batch`` on a
     LocalCluster of 1, then 2, ... worker processes, and reports throughput
@@ -123,10 +126,11 @@ def memory_child(args) -> None:
     out = Path(args.out)
     options = {"channel_axis": -1, "detector": args.detector, "fill": args.fill,
                "chunk": args.chunk}
-    if args.way == "cli":
+    if args.way in ("cli", "deidentify"):
         from napari_mend.cli import main
 
-        main(["restore", args.path, "-o", str(out / "mended.tif"), "--detector", args.detector,
+        command = "restore" if args.way == "cli" else "deidentify"
+        main([command, args.path, "-o", str(out / "mended.tif"), "--detector", args.detector,
               "--fill", args.fill])
         print(json.dumps({"wall_s": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb(),
                           "changed_px": _changed_in_tiff(out / "mended.tif")}))
@@ -299,7 +303,8 @@ def main() -> None:
     p.add_argument("--format", choices=["zarr", "tiff"], default="zarr")
     p.add_argument("--detector", choices=["classical", "learned"], default="classical")
     p.add_argument("--fill", default="telea", help="telea, ns, biharmonic, learned or auto")
-    p.add_argument("--way", choices=["together", "staged", "cli"], default="together")
+    p.add_argument("--way", choices=["together", "staged", "cli", "deidentify"],
+                   default="together")
     p = sub.add_parser("memory-child")
     p.add_argument("path")
     p.add_argument("out")
