@@ -38,6 +38,17 @@ def _input(args):
     return data, axis, str(args.input)
 
 
+def input_for_restore(args):
+    """``(data, axis, source, in_blocks)``: a large TIFF or a zarr array is opened lazily, to
+    be restored block by block (:func:`~napari_mend.image_files.open_for_restore`); a sample
+    or a smaller image is read into memory."""
+    from .image_files import open_for_restore
+
+    if args.input and not args.sample:
+        return open_for_restore(Path(args.input), args.channel_axis)
+    return (*_input(args), False)
+
+
 def _lazy_input(args):
     """The input as a dask array: TIFF files and zarr arrays are read block by block."""
     from .image_files import open_lazily
@@ -126,7 +137,7 @@ def text_completion_arg(parser) -> None:
 
 
 def cmd_restore(args) -> int:
-    from .image_files import open_for_restore, restore_file, zarr_labels_path
+    from .image_files import restore_file, zarr_labels_path
 
     inputs = file_ids([args.input])
     out = check_output(args.output, args.overwrite, inputs=inputs)
@@ -137,10 +148,7 @@ def cmd_restore(args) -> int:
         in_blocks = True
     else:
         written = str(out)
-        if args.input and not args.sample:
-            data, axis, source, in_blocks = open_for_restore(Path(args.input), args.channel_axis)
-        else:
-            (data, axis, source), in_blocks = _input(args), False
+        data, axis, source, in_blocks = input_for_restore(args)
     provenance = restore_file(out, data, axis, source, in_blocks=in_blocks,
                               detector=args.detector, fill=args.fill, threshold=args.threshold,
                               classes=args.classes, complete_text=args.complete_text,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import _input, _progress, text_completion_arg
+from .cli import _input, _progress, input_for_restore, text_completion_arg
 from .detection.api import METHODS as DETECT_METHODS
 from .image_files import CLIError, check_output, file_ids, read_image
 from .inpainting.api import METHODS as FILL_METHODS
@@ -140,7 +140,7 @@ def cmd_demoire(args) -> int:
 
 
 def cmd_deidentify(args) -> int:
-    from .image_files import open_for_restore, restored_in_blocks
+    from .image_files import restored_in_blocks
     from .io.tiff import write_image_tiff
     from .restore import (regions_report, report_path, restore, restore_provenance,
                           write_regions_report)
@@ -148,10 +148,7 @@ def cmd_deidentify(args) -> int:
     out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
     report_file = report_path(out)
     check_output(str(report_file), args.overwrite, inputs=file_ids([args.input]))
-    if args.input and not args.sample:
-        data, axis, source, in_blocks = open_for_restore(Path(args.input), args.channel_axis)
-    else:
-        (data, axis, source), in_blocks = _input(args), False
+    data, axis, source, in_blocks = input_for_restore(args)
     options = {"detector": args.detector, "fill": args.fill, "threshold": args.threshold,
                "classes": args.classes, "complete_text": args.complete_text}
 
