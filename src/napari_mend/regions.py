@@ -40,6 +40,8 @@ def plane_regions(plane, value: int, *, scores=None, rows: int = REGION_ROWS) ->
         left, bottom, right]``, bottom and right exclusive), ``pixels`` and,
         with ``scores``, ``score_sum`` and ``max_score``.
     """
+    from .scale.lazy import materialize
+
     height, width = plane.shape
     boxes, pixels, sums, maxima, parent = [], [], [], [], []
 
@@ -51,7 +53,7 @@ def plane_regions(plane, value: int, *, scores=None, rows: int = REGION_ROWS) ->
 
     above = None  # ids of the regions in the previous strip's last row (-1: none)
     for top in range(0, height, rows):
-        comp, n = ndi.label(np.asarray(plane[top:top + rows]) == value, structure=_EIGHT)
+        comp, n = ndi.label(materialize(plane[top:top + rows]) == value, structure=_EIGHT)
         base = len(parent)
         ids = np.where(comp > 0, comp - 1 + base, -1)
         if n:
@@ -59,7 +61,7 @@ def plane_regions(plane, value: int, *, scores=None, rows: int = REGION_ROWS) ->
                 boxes.append([box[0].start + top, box[1].start, box[0].stop + top, box[1].stop])
             pixels.extend(np.bincount(comp.ravel(), minlength=n + 1)[1:].tolist())
             if scores is not None:
-                strip_scores = np.asarray(scores[top:top + rows], np.float64)
+                strip_scores = materialize(scores[top:top + rows]).astype(np.float64)
                 index = np.arange(1, n + 1)
                 sums.extend(np.atleast_1d(ndi.sum_labels(strip_scores, comp, index)).tolist())
                 maxima.extend(np.atleast_1d(ndi.maximum(strip_scores, comp, index)).tolist())
@@ -71,7 +73,7 @@ def plane_regions(plane, value: int, *, scores=None, rows: int = REGION_ROWS) ->
                         ri, rj = root(int(i)), root(int(j))
                         if ri != rj:  # the smaller id, the earlier first pixel, stays the root
                             parent[max(ri, rj)] = min(ri, rj)
-        above = ids[-1] if ids.shape[0] else above
+        above = ids[-1]
     merged: dict[int, dict] = {}
     for i in range(len(parent)):
         r = root(i)
