@@ -57,7 +57,9 @@ def test_make_provenance_record_is_json_and_complete():
     assert rec["created"].endswith("+00:00")
     assert rec["operation"] == "restore" and rec["method"] == "learned"
     assert rec["parameters"] == {"threshold": 0.25, "classes": ["scratch", "dust"], "n": 3}
-    assert rec["model"] == {"name": "detector_small", "sha256": "ab" * 32}
+    assert rec["model"] == {"name": "detector_small", "sha256": "ab" * 32,
+                            "precision": rec["model"]["precision"]}
+    assert rec["model"]["precision"] in ("float32", "bfloat16")
     assert rec["input"] == {"sha256": array_sha256(image), "shape": [20, 30], "dtype": "uint8"}
     m = rec["mask"]
     assert m["changed_pixels"] == 21

@@ -141,6 +141,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     """
     import torch
 
+    from ..models.device import inference_autocast
     from ..models.registry import get_model
 
     image = np.asarray(image)
@@ -170,8 +171,9 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     def score_tile(piece, channels=slice(None)):
         x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
         with torch.inference_mode():
-            logits = net(x.contiguous(memory_format=torch.channels_last))[0]
-            return torch.sigmoid(logits[channels] - offsets[channels]).float().cpu().numpy()
+            with inference_autocast(loaded):
+                logits = net(x.contiguous(memory_format=torch.channels_last))[0]
+            return torch.sigmoid(logits[channels].float() - offsets[channels]).cpu().numpy()
 
     share = factor * factor  # tiles of the full plane per tile of the shrunk one
     out = tiled_map(image, score_tile, out_channels=n_classes, tile=tile, overlap=overlap,

@@ -238,6 +238,8 @@ def _predict(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int) -> np.nda
     """One network call on a normalised ``(m, n, 3)`` crop; padded and cropped back."""
     import torch
 
+    from ..models.device import inference_autocast
+
     m, n = hole.shape
     mult = net.module.multiple
 
@@ -249,8 +251,9 @@ def _predict(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int) -> np.nda
     pad_m, pad_n = padding(m), padding(n)
     rgb_p = np.pad(rgb, (pad_m, pad_n, (0, 0)), mode="symmetric")
     hole_p = np.pad(hole, (pad_m, pad_n), mode="symmetric")
-    with torch.inference_mode():
-        out = net.module(_to_tensor(rgb_p, hole_p, net.device))
+    with torch.inference_mode(), inference_autocast(net):
+        x = _to_tensor(rgb_p, hole_p, net.device).contiguous(memory_format=torch.channels_last)
+        out = net.module(x)
     out = out[0].float().cpu().numpy().transpose(1, 2, 0)
     return out[pad_m[0]:pad_m[0] + m, pad_n[0]:pad_n[0] + n]
 

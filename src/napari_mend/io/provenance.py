@@ -96,7 +96,9 @@ def make_provenance(*, operation, method, parameters, image=None, mask=None, mod
         The model(s) used: a model card (``name`` and ``sha256`` are
         recorded), a model name, or a loaded model
         (``models.registry.LoadedModel``); its inference settings (for an
-        inpainter, the code's defaults with the card's overrides) and an
+        inpainter, the code's defaults with the card's overrides), the
+        arithmetic its network ran in (``precision``, see
+        :func:`napari_mend.models.device.inference_precision`) and an
         inpainter's calibrated ``auto`` rules, rim width and ``smooth_max``
         are recorded with it; a list records each (e.g. the detector and the
         inpainter of ``restore``).
@@ -179,6 +181,12 @@ def _model_summary(model) -> dict:
         summary["inference"] = _to_json_value(inference_settings(card))
     elif isinstance(card.get("inference"), Mapping):
         summary["inference"] = _to_json_value(dict(card["inference"]))
+    if card.get("kind") in ("detector", "inpainter", "demoire"):  # the arithmetic it ran in
+        from napari_mend.models.device import default_device, inference_precision
+
+        device = getattr(model, "device", None)
+        summary["precision"] = inference_precision(device if device is not None
+                                                   else default_device(), card)
     return summary
 
 

@@ -47,7 +47,7 @@ class LoadedModel:
     """A network ready for inference with its model card."""
 
     name: str
-    module: object  # torch.nn.Module, in eval mode, on ``device``
+    module: object  # torch.nn.Module, in eval mode, on ``device``, channels-last
     card: dict
     device: object  # torch.device
 
@@ -218,7 +218,7 @@ def get_model(name: str, *, device=None) -> LoadedModel:
             module.load_state_dict(state)
         except Exception as err:  # torch raises several types for bad files
             raise ModelError(f"weight file {weights} cannot be loaded ({err}); {RESTORE_HINT}") from None
-        module.eval().to(device)
+        module.eval().to(device, memory_format=torch.channels_last)  # faster convolutions
         loaded = LoadedModel(name=card["name"], module=module, card=card, device=device)
         _CACHE[key] = loaded
         return loaded

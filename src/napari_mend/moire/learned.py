@@ -25,6 +25,7 @@ def learned_filter(plane: np.ndarray, *, model: str = DEFAULT_MODEL, progress=No
     """
     import torch
 
+    from ..models.device import inference_autocast
     from ..models.registry import get_model
 
     net = get_model(model)
@@ -35,8 +36,9 @@ def learned_filter(plane: np.ndarray, *, model: str = DEFAULT_MODEL, progress=No
 
     def run(tile: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1)[None], np.float32))
-        with torch.inference_mode():
-            return net.module(x.to(net.device))[0].float().cpu().numpy()
+        with torch.inference_mode(), inference_autocast(net):
+            x = x.to(net.device).contiguous(memory_format=torch.channels_last)
+            return net.module(x)[0].float().cpu().numpy()
 
     out = tiled_map(rgb, run, out_channels=3, tile=TILE, overlap=OVERLAP,
                     multiple=net.module.multiple, progress=progress).transpose(1, 2, 0)
