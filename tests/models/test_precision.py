@@ -90,3 +90,18 @@ def test_provenance_records_the_precision(monkeypatch, native_bf16):
     pinned = {"name": "d", "kind": "detector", "inference": {"precision": "float32"}}
     record = make_provenance(operation="detect", method="learned", parameters={}, model=pinned)
     assert record["model"]["precision"] == "float32"
+
+
+def test_training_runs_forward_passes_in_bfloat16_only_where_native(native_bf16):
+    from napari_mend.models.device import training_autocast
+
+    conv = torch.nn.Conv2d(3, 4, 3)
+    x = torch.rand(1, 3, 16, 16)
+    for native, dtype in ((True, torch.bfloat16), (False, torch.float32)):
+        native_bf16(native)
+        with training_autocast("cpu"):
+            out = conv(x)
+        assert out.dtype == dtype
+        out.float().sum().backward()  # gradients reach the float32 weights
+        assert conv.weight.grad.dtype == torch.float32
+        conv.zero_grad()

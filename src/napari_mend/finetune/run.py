@@ -198,6 +198,8 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
                             min_images=min_images)
     import torch  # after the checks: a refusal costs no torch import
 
+    from ..models.device import training_autocast
+
     base, net = _load_base(from_model, kind)
     lr = float(lr if lr is not None else DEFAULT_LR[kind])
     settings = _settings(kind, base, domain, crop=crop, batch=batch, lr=lr, seed=seed,
@@ -205,7 +207,7 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
     device = torch.device(device) if device is not None else default_device()
     seed_everything(seed)
     task = TASKS[kind](domain, crop=crop, seed=seed, eval_crops=eval_crops)
-    net.to(device)
+    net.to(device, memory_format=torch.channels_last)  # faster convolutions
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     if not resume:
         shutil.rmtree(work, ignore_errors=True)
@@ -254,7 +256,8 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
                 progress(min(int(budget.elapsed()), total), total)
             set_learning_rate(optimizer, lr, step=step, warmup_steps=WARMUP_STEPS,
                               fraction=budget.elapsed() / budget.max_seconds)
-            loss = task.loss(net, task.batch(step * batch, batch, device))
+            with training_autocast(device):
+                loss = task.loss(net, task.batch(step * batch, batch, device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

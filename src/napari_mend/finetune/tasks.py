@@ -71,7 +71,7 @@ class DetectorTask:
         from ..training.detector import detector_loss
 
         x, y = batch
-        return detector_loss(net(x), y)
+        return detector_loss(net(x).float(), y)
 
     def cases(self, part: str):
         """Fixed (damaged, clean) crop sets of one part, built once."""

@@ -355,6 +355,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     import torch
 
     from ..models.detector_net import DetectorUNet
+    from ..models.device import training_autocast
     from ..models.device import default_device
 
     config = full_config(config)
@@ -362,7 +363,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     seed_everything(int(config["seed"]))
     device = default_device()
     logger = JsonlLog(out_dir / "log.jsonl", echo=log)
-    net = DetectorUNet(**config["model"]).to(device)
+    net = DetectorUNet(**config["model"]).to(device, memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=config["lr"],
                             weight_decay=config["weight_decay"])
     state = load_checkpoint(out_dir, model=net, optimizer=opt) if resume else None
@@ -391,7 +392,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
         dataset, batch_size=batch, sampler=sampler, num_workers=workers,
         worker_init_fn=_worker_init if workers else None, pin_memory=device.type == "cuda",
         prefetch_factor=4 if workers else None, persistent_workers=False)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    autocast = training_autocast(device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
     net.train()
     running, seen, t_log = 0.0, 0, time.perf_counter()

@@ -249,6 +249,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
     """
     import torch
 
+    from ..models.device import training_autocast
     from ..models.inpainter_net import InpainterNet
 
     config = {**DEFAULTS, **config}
@@ -260,7 +261,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
         device = default_device()
     else:
         device = torch.device(config["device"])
-    net = InpainterNet(**config["model"]).to(device)
+    net = InpainterNet(**config["model"]).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config["lr"],
                                   weight_decay=config["weight_decay"])
     journal = JsonlLog(out_dir / "log.jsonl", echo=log)
@@ -283,7 +284,6 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
         batch_size=int(config["batch"]), num_workers=int(config["workers"]),
         pin_memory=device.type == "cuda", persistent_workers=False,
         prefetch_factor=4 if int(config["workers"]) > 0 else None)
-    use_bf16 = device.type == "cuda"
     net.train()
     running: dict[str, float] = {}
     n_running = 0
@@ -295,7 +295,7 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
         target = target.to(device, non_blocking=True)
         mask = mask.to(device, non_blocking=True)
         x = torch.cat([target * (1 - mask), mask], dim=1)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+        with training_autocast(device):
             pred = net(x)
         loss, terms = inpainting_loss(pred.float(), target, mask, config["loss"])
         optimizer.zero_grad(set_to_none=True)
