@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 
@@ -28,6 +29,7 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 """Values of ``NAPARI_MEND_PRECISION``, the arithmetic of the networks' inference."""
 
 
+@functools.cache  # asked before every network call; the CPU does not change
 def _cpu_has_native_bfloat16() -> bool:
     """Whether this CPU computes in bfloat16 natively (AVX-512 BF16 or AMX); Linux only."""
     try:
