@@ -95,7 +95,7 @@ def _prepare(loaded):
     with _PREPARE_LOCK:
         if id(loaded.module) not in _PREPARED:
             loaded.module.fuse()
-            loaded.module.to(memory_format=torch.channels_last)
+            loaded.module.to(memory_format=torch.channels_last)  # the fused weights are new
             _PREPARED.add(id(loaded.module))
     return loaded.module
 
