@@ -52,7 +52,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
                    help="output folder (created if missing; never an input)")
     p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local cluster (default: one per core)")
+                   help="worker processes of the local cluster (default: one per CPU this "
+                        "process may use, or per --threads); they share the threads equally")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")

@@ -11,11 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from .detection.api import METHODS as DETECT_METHODS
-from .image_files import CLIError, check_output, file_ids, read_image
+from .image_files import CLIError, check_output, read_image
 from .inpainting.api import METHODS as FILL_METHODS
 from .inpainting.api import method_model as fill_model
+from .io.formats import (IMAGE_FORMATS, LABELS_FORMATS, LOSSY_FORMATS, FormatError,
+                         check_storable, output_format)
 from .models.registry import ModelError, card_or_none
+from .threads import ENV_VAR, configure_threads
 
+IMAGE_OUTPUT_HELP = ("output image: NAME.tif (lossless, any image, with provenance), NAME.png "
+                     "(lossless; 8-bit, or 16-bit gray) or NAME.jpg (8-bit, lossy)")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -60,38 +65,68 @@ def _lazy_input(args):
     return as_dask(data), axis, source
 
 
-def _progress(label: str):
-    """A terminal progress callback (only when stderr is a terminal)."""
+def terminal_progress(label: str):
+    """A progress callback drawing a bar on the terminal (tqdm); ``None`` when stderr is not
+    a terminal (logs and pipes get the final line only)."""
     if not sys.stderr.isatty():
         return None
+    from tqdm import tqdm
+
+    bar = None
 
     def show(done, total):
-        pct = 100 * done / total if total else 100
-        sys.stderr.write(f"\r{label}: {pct:5.1f}%")
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, file=sys.stderr, leave=True, dynamic_ncols=True,
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+        bar.total = total
+        bar.n = done
+        bar.refresh()
         if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            bar.close()
 
     return show
+
+
+def image_output(args, *, formats=IMAGE_FORMATS, what="image", extra=()) -> str:
+    """The format of ``args.output`` from its suffix, refused before any work if unknown;
+    a note on stderr when it is lossy."""
+    try:
+        fmt = output_format(args.output, formats, what=what, extra=extra)
+    except FormatError as err:
+        raise CLIError(str(err)) from None
+    if fmt in LOSSY_FORMATS:
+        print(f"napari-mend: note: {args.output} is lossy (JPEG): pixels outside the mended ones "
+              "are not kept bit-identical; write .png or .tif to keep them", file=sys.stderr)
+    return fmt
+
+
+def check_image_fits(fmt, data, axis, args, *, lazy=False) -> None:
+    """Refuse, before any work, an output format that cannot hold ``data``."""
+    try:
+        check_storable(fmt, data.dtype, data.shape, axis, lazy=lazy, path=args.output)
+    except FormatError as err:
+        raise CLIError(str(err)) from None
 
 
 def cmd_detect(args) -> int:
     from .classes import DEFECT_CLASSES
     from .detection.api import detect_scores
     from .io.provenance import make_provenance
-    from .io.tiff import write_labels_tiff
+    from .io.formats import write_labels
 
-    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    image_output(args, formats=LABELS_FORMATS, what="Labels")
+    out = check_output(args.output, args.overwrite, inputs=[args.input])
     data, axis, source = _input(args)
     scores = detect_scores(data, channel_axis=axis, method=args.method, model=args.model,
-                           progress=_progress("detect"))
+                           progress=terminal_progress("detect"))
     labels = scores.labels(threshold=args.threshold, classes=args.classes)
     prov = make_provenance(operation="detect", method=args.method,
                            parameters={"threshold": args.threshold, "classes": args.classes,
                                        "source": source},
                            image=data, mask=labels, model=scores.model)
-    write_labels_tiff(out, labels, class_names=DEFECT_CLASSES, provenance=prov,
-                      overwrite=args.overwrite)
+    write_labels(out, labels, class_names=DEFECT_CLASSES, provenance=prov,
+                 overwrite=args.overwrite)
     counts = {DEFECT_CLASSES[v]: int((labels == v).sum()) for v in DEFECT_CLASSES}
     print(f"wrote {out}: " + ", ".join(f"{k} {n} px" for k, n in counts.items() if n) or "no defects")
     return 0
@@ -100,10 +135,13 @@ def cmd_detect(args) -> int:
 def cmd_inpaint(args) -> int:
     from .inpainting.api import inpaint
     from .io.provenance import make_provenance
-    from .io.tiff import read_labels_tiff, write_image_tiff
+    from .io.formats import write_image
+    from .io.tiff import read_labels_tiff
 
-    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input, args.mask]))
+    fmt = image_output(args)
+    out = check_output(args.output, args.overwrite, inputs=[args.input, args.mask])
     data, axis, source = _input(args)
+    check_image_fits(fmt, data, axis, args)
     mask_path = Path(args.mask)
     try:
         if mask_path.suffix.lower() in (".tif", ".tiff"):
@@ -119,12 +157,12 @@ def cmd_inpaint(args) -> int:
     except Exception as err:  # corrupt or truncated mask file
         raise CLIError(f"{mask_path}: cannot read it as a mask ({err})") from None
     mended = inpaint(data, mask, channel_axis=axis, method=args.method, model=args.model,
-                     progress=_progress("inpaint"))
+                     progress=terminal_progress("inpaint"))
     prov = make_provenance(operation="inpaint", method=args.method,
                            parameters={"mask_file": str(mask_path), "source": source},
                            image=data, mask=mask,
                            model=card_or_none(fill_model(args.method, args.model)))
-    write_image_tiff(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
+    write_image(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     print(f"wrote {out}: filled {int(np.count_nonzero(mask))} px with {args.method}")
     return 0
 
@@ -139,9 +177,10 @@ def text_completion_arg(parser) -> None:
 def cmd_restore(args) -> int:
     from .image_files import restore_file, zarr_labels_path
 
-    inputs = file_ids([args.input])
+    fmt = image_output(args, extra=(".mend", ".zarr"))
+    inputs = [args.input]
     out = check_output(args.output, args.overwrite, inputs=inputs)
-    if out.suffix == ".zarr":
+    if fmt == ".zarr":
         written = f"{out} and " + str(check_output(zarr_labels_path(out), args.overwrite,
                                                     inputs=inputs))
         data, axis, source = _lazy_input(args)
@@ -149,10 +188,11 @@ def cmd_restore(args) -> int:
     else:
         written = str(out)
         data, axis, source, in_blocks = input_for_restore(args)
+    check_image_fits(fmt, data, axis, args, lazy=in_blocks)
     provenance = restore_file(out, data, axis, source, in_blocks=in_blocks,
                               detector=args.detector, fill=args.fill, threshold=args.threshold,
                               classes=args.classes, complete_text=args.complete_text,
-                              overwrite=args.overwrite, progress=_progress("restore"))
+                              overwrite=args.overwrite, progress=terminal_progress("restore"))
     found = provenance["mask"]["label_counts"]
     summary = ", ".join(f"{k} {n} px" for k, n in found.items()) or "no defects found"
     print(f"wrote {written}{' (block by block)' if in_blocks else ''}: {summary}")
@@ -160,6 +200,11 @@ def cmd_restore(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from .display_check import display_problem
+
+    problem = display_problem()
+    if problem:
+        raise CLIError(f"demo: {problem}")
     import napari
 
     from ._sample_data import sample_image
@@ -182,7 +227,7 @@ def cmd_demo(args) -> int:
 def cmd_train(args) -> int:
     from .training import main as train_main
 
-    return train_main(args.rest)
+    return train_main(args.rest, prog="napari-mend train")
 
 
 EVALUATIONS = ("detector", "inpainter", "watermark", "moire")
@@ -192,7 +237,7 @@ def cmd_evaluate(args) -> int:
     import importlib
 
     module = importlib.import_module(f"napari_mend.evaluation.{args.kind}")
-    return module.main(args.rest)
+    return module.main(args.rest, prog=f"napari-mend evaluate {args.kind}")
 
 
 def cmd_samples(args) -> int:
@@ -214,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "record what changed (provenance). Existing files are never replaced "
                     "unless --overwrite is given.",
     )
+    parser.add_argument("--threads", default=None, metavar="N",
+                        help="threads to compute with (default: the CPUs this process may "
+                             f"use, from its affinity and cgroup quota; or ${ENV_VAR})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def io_args(p, *, output_help):
@@ -227,21 +275,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
     classes = list(DEFECT_CLASSES.values())
-    p = sub.add_parser("detect", help="find defects; write a Labels TIFF (one value per class)",
-                       description="Detect defects and write a Labels TIFF whose values are "
+    p = sub.add_parser("detect", help="find defects; write Labels (one value per class)",
+                       description="Detect defects and write Labels whose values are "
                                    f"the classes {DEFECT_CLASSES}, with class names and "
-                                   "provenance in its metadata.")
-    io_args(p, output_help="output Labels TIFF")
+                                   "provenance in the file's metadata.")
+    io_args(p, output_help="output Labels: NAME.tif (class names and provenance in its "
+                             "metadata) or NAME.png (provenance in a text chunk)")
     p.add_argument("--method", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--model", default=None, help="detector model name or file")
     p.add_argument("--threshold", type=float, default=0.5, help="0..1; lower finds more")
     p.add_argument("--classes", nargs="+", choices=classes, default=None)
     p.set_defaults(func=cmd_detect)
 
-    p = sub.add_parser("inpaint", help="fill the pixels of a mask; write an image TIFF",
+    p = sub.add_parser("inpaint", help="fill the pixels of a mask; write the mended image",
                        description="Fill the non-zero pixels of MASK (a Labels TIFF or any "
-                                   "image file) and write the mended image as a TIFF.")
-    io_args(p, output_help="output image TIFF")
+                                   "image file) and write the mended image in the format "
+                                   "OUTPUT's suffix names.")
+    io_args(p, output_help=IMAGE_OUTPUT_HELP)
     p.add_argument("--mask", required=True, help="mask or Labels file (non-zero = fill)")
     p.add_argument("--method", choices=list(FILL_METHODS),
                    default="auto")
@@ -256,8 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "array and the defect Labels beside it (NAME.labels.zarr), "
                                    "both with the provenance, computed block by block in "
                                    "bounded memory (TIFF and zarr inputs are read lazily): for "
-                                   "images of any size; else a TIFF.")
-    io_args(p, output_help="output bundle (NAME.mend), zarr array (NAME.zarr) or image TIFF")
+                                   "images of any size; else the mended image in the format "
+                                   "the suffix names.")
+    io_args(p, output_help="output bundle (NAME.mend), zarr array (NAME.zarr), or image: "
+                           + IMAGE_OUTPUT_HELP)
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--fill", choices=list(FILL_METHODS),
                    default="auto")
@@ -270,15 +322,22 @@ def build_parser() -> argparse.ArgumentParser:
     text_completion_arg(p)
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("demo", help="open napari with a sample image and the widget docked")
+    p = sub.add_parser("demo", help="open napari with a sample image and the widget docked",
+                       description="Open napari with a sample image and the Mend defects "
+                                   "widget docked. Needs a display (or a virtual one: "
+                                   "xvfb-run -a napari-mend demo) and Qt's system libraries; "
+                                   "if either is missing it says what to install and exits.")
     p.add_argument("--sample", choices=sorted(SAMPLES), default="scratched_photo")
     p.add_argument("--screenshot", default=None, help="save a window screenshot and exit")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("samples", help="list the bundled sample images")
+    p = sub.add_parser("samples", help="list the bundled sample images",
+                       description="List the sample images that --sample NAME accepts: "
+                                   "scikit-image images with synthesized defects, made on "
+                                   "the fly (nothing is downloaded).")
     p.set_defaults(func=cmd_samples)
 
-    p = sub.add_parser("train", help="train a model (see 'napari-mend train -- --help')",
+    p = sub.add_parser("train", help="train or fine-tune a model (napari-mend train --help)",
                        add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_train)
@@ -298,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_end(argv: list[str]) -> int:
+    """Where the arguments of ``napari-mend [--threads N] train`` end (else ``len(argv)``)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] == "--threads" else 1
+    return i + 1 if i < len(argv) and argv[i] == "train" else len(argv)
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread like Ctrl-C, so that partial outputs are removed."""
 
@@ -315,7 +382,15 @@ def main(argv=None) -> int:
     and the exit status is 130 or 143.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    split = _command_end(argv)
+    args = parser.parse_args(argv[:split])
+    if args.command == "train":  # everything after it goes to the training parser, --help too
+        args.rest = argv[split:]
+    try:
+        configure_threads(args.threads)
+    except ValueError as err:
+        parser.error(str(err))
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)

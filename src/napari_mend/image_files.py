@@ -112,18 +112,62 @@ def file_ids(paths) -> set:
     return ids
 
 
-def check_output(path, overwrite: bool, *, inputs=frozenset()) -> Path:
-    """The output path, checked: not one of the ``inputs`` (:func:`file_ids`), not existing
-    unless ``overwrite``, in an existing folder."""
+def check_output(path, overwrite: bool, *, inputs=()) -> Path:
+    """The output path, checked before any work.
+
+    It must not be one of the ``inputs`` (paths) nor a folder holding one;
+    it must not exist unless ``overwrite``, and a folder is replaced only if
+    napari-mend wrote it (a ``.mend`` bundle or a ``.zarr`` output). Missing
+    folders above it are created, and the folder must be writable.
+    """
     out = Path(path)
-    if inputs and file_ids([out]) & inputs:
+    inputs = [Path(p) for p in inputs if p]
+    if file_ids([out]) & file_ids(inputs):
         raise CLIError(f"{out} is an input of this command; write the result elsewhere "
                        "(inputs are never replaced)")
-    if out.exists() and not overwrite:
-        raise CLIError(f"{out} exists; pass --overwrite to replace it")
-    if not out.parent.exists():
-        raise CLIError(f"{out.parent} does not exist; create the output folder first")
+    target = out.resolve()
+    for source in inputs:
+        if target in source.resolve().parents:
+            raise CLIError(f"{out} holds the input {source}; write the result elsewhere "
+                           "(inputs are never replaced)")
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise CLIError(f"{out} exists; pass --overwrite to replace it")
+        if out.is_dir() and not is_own_output_folder(out):
+            raise CLIError(f"{out} is a folder that napari-mend did not write; it is not "
+                           "replaced: choose another output name, or remove it yourself")
+    make_folder(out.parent)
     return out
+
+
+def make_folder(folder: Path) -> Path:
+    """Create ``folder`` (and its parents) if missing; raise :class:`CLIError` unless it is a
+    writable folder."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CLIError(f"{folder} is a file, not a folder; choose another output folder") \
+            from None
+    except OSError as err:
+        raise CLIError(f"cannot create the output folder {folder} ({err.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CLIError(f"cannot write in {folder} (permission denied); choose another output "
+                       "folder")
+    return folder
+
+
+def is_own_output_folder(path: Path) -> bool:
+    """Whether the folder ``path`` is an output napari-mend writes: a bundle, or a zarr array
+    whose attributes hold napari-mend's provenance."""
+    from .io.bundle import is_bundle
+
+    if is_bundle(path):
+        return True
+    try:
+        return "provenance" in _open_zarr(path).attrs
+    except Exception:  # noqa: BLE001 - not a zarr array at all
+        return False
 
 
 def zarr_labels_path(out: Path) -> Path:
@@ -159,7 +203,8 @@ def restore_file(out: Path, data, axis, source: str, *, in_blocks: bool, detecto
 
     ``out`` ending in ``.mend`` gets a bundle (original, defects, mended,
     provenance), ``.zarr`` the mended image as a zarr array and the Labels in
-    :func:`zarr_labels_path`, anything else the mended image as a TIFF.
+    :func:`zarr_labels_path`, anything else the mended image in the format its suffix
+    names (:mod:`napari_mend.io.formats`).
     With ``in_blocks`` (and always for zarr outputs) the image is restored
     block by block through zarr arrays (in a hidden temporary folder beside
     ``out`` unless ``out`` is a zarr array) and TIFFs are written a band of
@@ -206,10 +251,9 @@ def _write(out: Path, original, labels, mended, provenance, axis, overwrite) -> 
                      provenance=provenance, class_names=DEFECT_CLASSES, channel_axis=axis,
                      overwrite=overwrite)
     else:
-        from .io.tiff import write_image_tiff
+        from .io.formats import write_image
 
-        write_image_tiff(out, mended, provenance=provenance, channel_axis=axis,
-                         overwrite=overwrite)
+        write_image(out, mended, provenance=provenance, channel_axis=axis, overwrite=overwrite)
 
 
 def _open_zarr(path):

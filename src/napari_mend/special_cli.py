@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import _input, _progress, input_for_restore, text_completion_arg
+from .cli import (IMAGE_OUTPUT_HELP, _input, check_image_fits, image_output, input_for_restore,
+                  terminal_progress, text_completion_arg)
 from .detection.api import METHODS as DETECT_METHODS
-from .image_files import CLIError, check_output, file_ids, read_image
+from .image_files import CLIError, check_output, make_folder, read_image
 from .inpainting.api import METHODS as FILL_METHODS
 from .progress import report
 
@@ -53,21 +54,31 @@ def _sample(files: list[Path], size: int) -> list[Path]:
     return [files[i] for i in picks]
 
 
+def _targets(files: list[Path], out_dir: Path) -> list[Path]:
+    """``OUT/<name>.tif`` for each input; refused when two inputs share a name (``a.png`` and
+    ``a.tif``), since one would be lost."""
+    targets = [out_dir / f"{p.stem}.tif" for p in files]
+    seen = {}
+    for source, target in zip(files, targets):
+        if target in seen:
+            raise CLIError(f"{seen[target].name} and {source.name} would both be written as "
+                           f"{target}; rename or move one of them")
+        seen[target] = source
+    return targets
+
+
 def cmd_unwatermark(args) -> int:
     from .io.provenance import make_provenance
     from .io.tiff import write_image_tiff
     from .special import collection_watermark, remove_collection_watermark, remove_watermark
 
-    out_dir = Path(args.output)
-    if not out_dir.is_dir():
-        raise CLIError(f"{out_dir} is not a folder; create the output folder first")
     if args.sample < 2:
         raise CLIError(f"--sample must be at least 2 (got {args.sample})")
     files = _folder_files(Path(args.folder))
-    targets = [out_dir / f"{p.stem}.tif" for p in files]
-    inputs = file_ids([*files, args.mask])
+    out_dir = make_folder(Path(args.output))
+    targets = _targets(files, out_dir)
     for target in targets:
-        check_output(str(target), args.overwrite, inputs=inputs)
+        check_output(str(target), args.overwrite, inputs=[*files, args.mask])
     mask = None
     if args.mask:
         mask = read_image(Path(args.mask), "none")[0]
@@ -77,7 +88,7 @@ def cmd_unwatermark(args) -> int:
     stack_axis = None if axis is None else axis % (stack.ndim - 1) + 1
     parameters = {"collection": len(files), "fill": args.fill, "max_shift": args.max_shift,
                   "mask_file": args.mask}
-    progress = _progress("unwatermark")
+    progress = terminal_progress("unwatermark")
     total = 0
     if streamed:  # the mark from a sample, then one image at a time: any number of images
         mark = collection_watermark(stack, mask=mask, channel_axis=stack_axis,
@@ -116,16 +127,18 @@ def cmd_unwatermark(args) -> int:
 
 
 def cmd_demoire(args) -> int:
+    from .io.formats import write_image
     from .io.provenance import make_provenance
-    from .io.tiff import write_image_tiff
     from .models.registry import card_or_none
     from .special import auto_demoire_method, demoire
 
-    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    fmt = image_output(args)
+    out = check_output(args.output, args.overwrite, inputs=[args.input])
     data, axis, source = _input(args)
+    check_image_fits(fmt, data, axis, args)
     method = auto_demoire_method(args.model) if args.method == "auto" else args.method
     clean, reports = demoire(data, channel_axis=axis, method=method, model=args.model,
-                             progress=_progress("demoire"), return_report=True)
+                             progress=terminal_progress("demoire"), return_report=True)
     changed = np.any(clean != data, axis=axis) if axis is not None else clean != data
     prov = make_provenance(operation="demoire", method=method,
                            parameters={"requested": args.method, "source": source,
@@ -133,7 +146,7 @@ def cmd_demoire(args) -> int:
                            image=data, mask=changed,
                            model=(card_or_none(args.model or "demoire") if method == "learned"
                                   else None))
-    write_image_tiff(out, clean, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
+    write_image(out, clean, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     peaks = sum(len(r["peaks"]) for r in reports)
     print(f"wrote {out}: {method}, {peaks} moire peak(s) found, {int(changed.sum())} px changed")
     return 0
@@ -141,33 +154,35 @@ def cmd_demoire(args) -> int:
 
 def cmd_deidentify(args) -> int:
     from .image_files import restored_in_blocks
-    from .io.tiff import write_image_tiff
+    from .io.formats import write_image
     from .restore import (regions_report, report_path, restore, restore_provenance,
                           write_regions_report)
 
-    out = check_output(args.output, args.overwrite, inputs=file_ids([args.input]))
+    fmt = image_output(args)
+    out = check_output(args.output, args.overwrite, inputs=[args.input])
     report_file = report_path(out)
-    check_output(str(report_file), args.overwrite, inputs=file_ids([args.input]))
+    check_output(str(report_file), args.overwrite, inputs=[args.input])
     data, axis, source, in_blocks = input_for_restore(args)
+    check_image_fits(fmt, data, axis, args, lazy=in_blocks)
+    progress = terminal_progress("deidentify")
     options = {"detector": args.detector, "fill": args.fill, "threshold": args.threshold,
                "classes": args.classes, "complete_text": args.complete_text}
 
     def write(mended, prov, report):
         prov["parameters"]["report"] = report_file.name
-        write_image_tiff(out, mended, provenance=prov, channel_axis=axis,
-                         overwrite=args.overwrite)
+        write_image(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
         write_regions_report(report_file, report, provenance=prov, overwrite=args.overwrite)
         counts = ", ".join(f"{n} {name}" for name, n in report["counts"].items() if n)
         print(f"wrote {out} and {report_file}{' (block by block)' if in_blocks else ''}: "
               f"removed {counts or 'no'} region(s)")
 
     if in_blocks:  # large TIFFs and zarr arrays: bounded memory; no detector scores kept
-        with restored_in_blocks(out, data, axis, source=source, progress=_progress("deidentify"),
+        with restored_in_blocks(out, data, axis, source=source, progress=progress,
                                 **options) as (mended, labels):
             write(mended, dict(labels.attrs["provenance"]),
                   regions_report(labels, classes=args.classes))
         return 0
-    mended, labels, report = restore(data, channel_axis=axis, progress=_progress("deidentify"),
+    mended, labels, report = restore(data, channel_axis=axis, progress=progress,
                                      return_report=True, **options)
     # both models: the detector found the regions, the fill's model (if any) replaced them
     write(mended, restore_provenance(data, labels, source=source, channel_axis=axis, **options),
@@ -189,7 +204,8 @@ def register(subparsers) -> None:
                     "image alone is handled with the detector's watermark class (or --mask). "
                     "Writes OUT/<name>.tif per image, with provenance.")
     p.add_argument("folder", help="folder of images (TIFF, PNG, JPEG, BMP)")
-    p.add_argument("-o", "--output", required=True, help="output folder (must exist)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output folder (created if missing; never an input)")
     p.add_argument("--mask", default=None, help="mask file of the mark (non-zero = mark); "
                                                 "default: found from the images")
     p.add_argument("--method", choices=["auto", "single", "collection"], default="auto")
@@ -216,12 +232,12 @@ def register(subparsers) -> None:
         p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
     p = subparsers.add_parser(
-        "demoire", help="remove moire patterns; write an image TIFF",
+        "demoire", help="remove moire patterns; write the cleaned image",
         description="Remove moire (a screen's grid or a halftone seen by a camera). 'notch' "
                     "filters the periodic peaks of the spectrum where they occur; 'learned' "
                     "runs the shipped network; 'auto' uses the one the model card recommends. "
                     "The peaks found are recorded in the output's provenance.")
-    io_args(p, "output image TIFF")
+    io_args(p, IMAGE_OUTPUT_HELP)
     p.add_argument("--method", choices=["auto", "notch", "learned"], default="auto")
     p.add_argument("--model", default=None, help="demoire model name or file (learned)")
     p.set_defaults(func=cmd_demoire)
@@ -229,12 +245,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "deidentify", help="remove burned-in text; write the image and a report of every region",
         description="Detect burned-in annotations (patient-style text, IDs, dates, scale bars) "
-                    "and fill them, as a de-identification aid. Writes OUTPUT (TIFF) and "
+                    "and fill them, as a de-identification aid. Writes OUTPUT and "
                     "OUTPUT.regions.json listing every removed region (class, bounding box, "
                     "pixels, detector score). TIFFs of more than 8192 x 8192 pixels and zarr "
                     "arrays are processed block by block in bounded memory (their report "
                     "has no scores). Check the result: detection can miss text.")
-    io_args(p, "output image TIFF")
+    io_args(p, IMAGE_OUTPUT_HELP)
     p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()),
                    default=["text"], help="classes to remove (default: text)")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")

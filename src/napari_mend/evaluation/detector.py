@@ -274,12 +274,12 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog=None) -> int:
     """Print the evaluation table (``--json FILE`` also writes the raw results)."""
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m napari_mend.evaluation.detector",
+    parser = argparse.ArgumentParser(prog=prog or "python -m napari_mend.evaluation.detector",
                                      description="Evaluate the defect detectors.")
     parser.add_argument("--model", default="detector")
     parser.add_argument("--methods", default=",".join(METHOD_NAMES))

@@ -428,9 +428,9 @@ def evaluate(*, model: str = "inpainter", methods=METHOD_NAMES, crop: int = 256,
     return summarize(cases, outputs, methods)
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog=None) -> int:
     """``python -m napari_mend.evaluation.inpainter``: print (and store) the table."""
-    parser = argparse.ArgumentParser(prog="python -m napari_mend.evaluation.inpainter",
+    parser = argparse.ArgumentParser(prog=prog or "python -m napari_mend.evaluation.inpainter",
                                      description="Evaluate the inpainting fills.")
     parser.add_argument("--model", default="inpainter")
     parser.add_argument("--per-family", type=int, default=6)

@@ -169,9 +169,9 @@ def example_figure(results: dict, path, *, index: int = 0) -> Path:
     return path
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog=None) -> int:
     """Print the table; optionally write the JSON results and an example figure."""
-    parser = argparse.ArgumentParser(prog="napari-mend evaluate moire",
+    parser = argparse.ArgumentParser(prog=prog or "napari-mend evaluate moire",
                                      description="Evaluate moire removal on the validation images.")
     parser.add_argument("--repeats", type=int, default=4, help="moire patterns per image")
     parser.add_argument("--seed", type=int, default=3)

@@ -301,9 +301,9 @@ def evaluate(*, repeats: int = 4, trials: int = 4, max_opacity: float = 0.5, shi
             "collections": [collection(trials=trials, shift=s, fill=fill) for s in shifts]}
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog=None) -> int:
     """Print the tables; optionally write the JSON results and the curve figure."""
-    parser = argparse.ArgumentParser(prog="napari-mend evaluate watermark",
+    parser = argparse.ArgumentParser(prog=prog or "napari-mend evaluate watermark",
                                      description="Evaluate watermark removal on the "
                                                  "validation images.")
     parser.add_argument("--repeats", type=int, default=4, help="watermarks per image (single)")

@@ -257,14 +257,16 @@ def mend_file(source: str, output: str, options: dict) -> dict:
         ``provenance``.
     """
     from ..image_files import CLIError, open_for_restore, restore_file
+    from ..threads import configure_threads
 
+    configure_threads(options.get("threads") or _worker_threads())
     start = time.perf_counter()
     entry = {"input": source, "output": Path(output).name, "status": "failed", "error": None,
              "seconds": None, "provenance": None}
     try:
         data, axis, source_name, in_blocks = open_for_restore(Path(source),
                                                               options["channel_axis"])
-        provenance = restore_file(  # one thread: a worker process per core
+        provenance = restore_file(  # one dask thread: the worker's threads go to each kernel
             Path(output), data, axis, source_name, in_blocks=in_blocks, num_workers=1,
             **{key: options[key] for key in ("detector", "fill", "threshold", "classes")})
         entry.update(status="done", provenance=provenance)
@@ -274,6 +276,16 @@ def mend_file(source: str, output: str, options: dict) -> dict:
         entry["error"] = f"{source}: {type(err).__name__}: {err}"
     entry["seconds"] = round(time.perf_counter() - start, 3)
     return entry
+
+
+def _worker_threads() -> int | None:
+    """The threads of the dask worker this runs on (``dask worker --nthreads``), if any."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):  # not on a distributed worker
+        return None
 
 
 def _done_entry(job: Job) -> dict | None:
@@ -396,7 +408,9 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
         ``'auto'`` (a last axis of 3 or 4 is colour), ``'none'`` or an
         integer as text; applied to every file.
     workers : int, optional
-        Worker processes of the LocalCluster (default: one per core).
+        Worker processes of the LocalCluster (default: one per thread of
+        :func:`napari_mend.threads.thread_count`); they share those threads
+        equally, so the workers do not oversubscribe the cores.
     scheduler : str, optional
         Address of an existing dask scheduler (e.g. ``tcp://host:8786``)
         instead of a LocalCluster.
@@ -452,7 +466,12 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
     counts = {"done": 0, "skipped": len(entries), "failed": 0}
     settings = {key: options[key] for key in ("detector", "fill", "threshold", "classes",
                                               "channel_axis")}
-    workers = workers or os.cpu_count() or 1
+    from ..threads import configured_threads, thread_count, threads_per_worker
+
+    total_threads = configured_threads() or thread_count()
+    workers = workers or total_threads
+    if scheduler is None:  # the local workers share this machine's threads
+        options["threads"] = threads_per_worker(workers, total_threads)
     kind = "processes" if processes else "threads"
     settings["cluster"] = (f"scheduler {scheduler}" if scheduler is not None
                            else f"LocalCluster, {workers} worker {kind}")

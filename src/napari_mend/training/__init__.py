@@ -22,13 +22,13 @@ TRAINERS: dict[str, str] = {
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog=None) -> int:
     """Command line entry: ``<kind> --config FILE [--resume] [--out DIR]`` trains from a config;
     ``<kind> --images ... [--from-model NAME] [--minutes N]`` fine-tunes (see
     :mod:`napari_mend.finetune_cli`)."""
     from .common import load_config
 
-    parser = argparse.ArgumentParser(prog="python -m napari_mend.training",
+    parser = argparse.ArgumentParser(prog=prog or "python -m napari_mend.training",
                                      description="Train a napari-mend network.")
     parser.add_argument("kind", choices=sorted(TRAINERS))
     parser.add_argument("--config", default=None,
