@@ -114,12 +114,9 @@ def configure_threads(requested=None) -> int:
         torch.set_num_threads(count)
     if "cv2" in sys.modules:
         sys.modules["cv2"].setNumThreads(count)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl comes with scikit-learn and napari; optional here
-        pass
-    else:
-        threadpool_limits(limits=count)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=count)
     _configured = count
     return count
 
