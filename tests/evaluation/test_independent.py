@@ -1,0 +1,173 @@
+"""The independent validation generator: reproducible, honest labels, standalone."""
+
+import ast
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from napari_mend.evaluation import independent as ind
+from napari_mend.evaluation.independent import clean_scenes, fonts
+from napari_mend.evaluation.independent.compositing import visible_change
+from napari_mend.evaluation.independent.halftone_moire import add_moire
+
+PACKAGE_DIR = os.path.dirname(ind.__file__)
+MOIRE = 6
+
+
+def _clean(seed, grey, size=72, kind="relief_landscape"):
+    return clean_scenes.clean_image(np.random.default_rng(seed), size, kind=kind, grey=grey)
+
+
+def test_classes_are_the_six_defects():
+    assert ind.CLASSES == {1: "scratch", 2: "dust", 3: "blotch", 4: "text", 5: "watermark", 6: "moire"}
+    assert set(ind.DEFECTS) == set(ind.CLASSES)
+
+
+def test_dataset_is_reproducible_from_its_seed():
+    first = list(ind.dataset(seed=5, n_per_class=1, size=48))
+    again = list(ind.dataset(seed=5, n_per_class=1, size=48))
+    other = list(ind.dataset(seed=6, n_per_class=1, size=48))
+    assert [s.cls for s in first] == sorted(ind.CLASSES)
+    for a, b in zip(first, again):
+        for x, y in zip(a[:3], b[:3]):
+            np.testing.assert_array_equal(x, y)
+    assert any(a.damaged.shape != b.damaged.shape or not np.array_equal(a.damaged, b.damaged)
+               for a, b in zip(first, other))
+    # A sample depends on (seed, class, index) only: a subset reproduces it.
+    only_dust = next(ind.dataset(seed=5, n_per_class=1, size=48, classes=[2]))
+    np.testing.assert_array_equal(only_dust.damaged, first[1].damaged)
+
+
+def test_damaged_sample_is_reproducible_from_rng():
+    clean = _clean(0, grey=False)
+    for cls in ind.CLASSES:
+        a = ind.damaged_sample(clean, cls, np.random.default_rng(11))
+        b = ind.damaged_sample(clean, cls, np.random.default_rng(11))
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_clean_images_shapes_and_ranges():
+    images = ind.clean_images(np.random.default_rng(1), 6, size=(40, 56))
+    assert len(images) == 6
+    for img in images:
+        assert img.dtype == np.float32 and img.shape[:2] == (40, 56)
+        assert img.ndim == 2 or img.shape[2] == 3
+        assert 0.0 <= img.min() and img.max() <= 1.0
+    for kind in ind.SCENES:
+        img = clean_scenes.clean_image(np.random.default_rng(2), 48, kind=kind, grey=False)
+        assert img.shape == (48, 48, 3) and img.std() > 0.01
+
+
+def test_clean_images_avoid_the_training_images():
+    training = {"astronaut", "brick", "camera", "cell", "chelsea", "coffee", "coins", "color", "grass",
+                "gravel", "hubble_deep_field", "moon", "motorcycle_left", "page", "rocket", "text",
+                "lfw_subset", "topobathy"}
+    for name in clean_scenes.SHIPPED_FILES:
+        assert os.path.splitext(name)[0] not in training
+    source = "".join(open(os.path.join(PACKAGE_DIR, f)).read() for f in os.listdir(PACKAGE_DIR) if f.endswith(".py"))
+    assert "skimage.data" not in source and "data." + "astronaut" not in source
+
+
+@pytest.mark.parametrize("cls", sorted(ind.CLASSES))
+@pytest.mark.parametrize("grey", [False, True])
+def test_labels_mark_exactly_the_visibly_changed_pixels(cls, grey):
+    for seed in range(2):
+        clean = _clean(10 + seed, grey, kind=("micrograph", "gabor_patchwork")[seed])
+        rng = np.random.default_rng(100 * cls + seed)
+        damaged, labels = ind.damaged_sample(clean, cls, rng)
+        assert damaged.dtype == np.float32 and damaged.shape == clean.shape
+        assert 0.0 <= damaged.min() and damaged.max() <= 1.0
+        assert labels.dtype == np.uint8 and labels.shape == clean.shape[:2]
+        assert set(np.unique(labels)) <= {0, cls}
+        assert (labels == cls).sum() > 0, "every class yields a non-empty label"
+        changed = visible_change(clean, damaged)
+        marked = labels > 0
+        assert not (changed & ~marked).any(), "a visibly changed pixel is unlabelled"
+        if cls == MOIRE:  # a region label: the whole affected rectangle
+            assert changed[marked].mean() >= 0.2
+        else:
+            assert not (marked & ~changed).any(), "a labelled pixel did not change"
+            assert (changed & marked).sum() >= 0.9 * changed.sum()
+
+
+def test_overlapping_defects_later_class_wins():
+    clean = _clean(3, grey=False, size=96)
+    damaged, labels = ind.damaged_sample(clean, [3, 4], np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    first, labels_first = ind.damaged_sample(clean, 3, rng)
+    second, labels_second = ind.damaged_sample(first, 4, rng)
+    np.testing.assert_array_equal(damaged, second)
+    expected = np.where(labels_second == 4, 4, labels_first).astype(np.uint8)
+    expected[~visible_change(clean, damaged)] = 0
+    np.testing.assert_array_equal(labels, expected)
+    assert {3, 4} <= set(np.unique(labels))
+
+
+def _power(img):
+    g = img if img.ndim == 2 else img.mean(axis=2)
+    g = g - g.mean()
+    window = np.outer(np.hanning(g.shape[0]), np.hanning(g.shape[1]))
+    power = np.abs(np.fft.fftshift(np.fft.fft2(g * window))) ** 2
+    h, w = power.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    away_from_dc = np.hypot((yy - h // 2) / h, (xx - w // 2) / w) > 0.04
+    return power, away_from_dc
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_moire_adds_a_spectral_peak_the_clean_image_lacks(seed):
+    kind = ("micrograph", "relief_landscape", "word_block_document")[seed % 3]
+    clean = clean_scenes.clean_image(np.random.default_rng(seed), 128, kind=kind, grey=seed % 2 == 1)
+    damaged, footprint = add_moire(clean, np.random.default_rng(1000 + seed))
+    rows, cols = np.flatnonzero(footprint.any(axis=1)), np.flatnonzero(footprint.any(axis=0))
+    assert footprint.sum() == rows.size * cols.size, "moire covers a rectangle"
+    region = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    p_damaged, away = _power(damaged[region])
+    p_clean, _ = _power(clean[region])
+    floor = np.median(p_damaged[away])
+    # The frequency that gained the most power relative to the clean image.
+    peak = np.unravel_index(np.argmax(np.where(away, p_damaged / (p_clean + floor), -np.inf)), p_damaged.shape)
+    assert p_damaged[peak] > 20 * p_clean[peak]
+    assert p_damaged[peak] > 100 * floor
+
+
+def test_text_and_watermarks_are_not_drawn_with_dejavu():
+    candidates = fonts.candidate_fonts()
+    assert all("dejavu" not in path.lower() for path, _ in candidates)
+    used = []
+    clean = _clean(4, grey=False, size=128)
+    for seed in range(8):
+        ind.damaged_sample(clean, 4, np.random.default_rng(seed), fonts_used=used)
+        ind.damaged_sample(clean, 5, np.random.default_rng(seed), fonts_used=used)
+    assert used
+    assert all("dejavu" not in path.lower() for path in used)
+    truetype = [p for p in used if p != fonts.PILLOW_DEFAULT]
+    if candidates:
+        assert truetype and all(os.path.isfile(p) for p in truetype)
+
+
+def test_package_imports_nothing_else_from_napari_mend():
+    for name in sorted(os.listdir(PACKAGE_DIR)):
+        if not name.endswith(".py"):
+            continue
+        tree = ast.parse(open(os.path.join(PACKAGE_DIR, name)).read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level in (0, 1), f"{name} imports from outside the package"
+                assert node.level == 1 or not (node.module or "").startswith("napari_mend"), name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("napari_mend") for a in node.names), name
+    code = (
+        "import sys\n"
+        "import napari_mend.evaluation.independent as m\n"
+        "list(m.dataset(0, 1, 32))\n"
+        "bad = [k for k in sys.modules if k.startswith(('napari_mend.synthesis', 'napari_mend.training'))]\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
