@@ -14,7 +14,7 @@ def restore_pools():
     import torch
 
     before = torch.get_num_threads()
-    env = {k: os.environ.get(k) for k in threads._POOL_VARIABLES}
+    env = {k: os.environ.get(k) for k in (*threads._POOL_VARIABLES, "OMP_WAIT_POLICY")}
     yield
     threads.configure_threads(before)
     for key, value in env.items():
@@ -63,15 +63,23 @@ def test_thread_count_sources(monkeypatch):
         threads.thread_count("0")
 
 
-def test_configure_threads_sizes_every_pool(restore_pools):
+def test_configure_threads_sizes_every_pool(restore_pools, monkeypatch):
     import torch
     from threadpoolctl import threadpool_info
 
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     assert threads.configure_threads(1) == 1
     assert torch.get_num_threads() == 1
     assert threads.configured_threads() == 1
     assert all(os.environ[k] == "1" for k in threads._POOL_VARIABLES)
     assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_users_wait_policy_is_kept(restore_pools, monkeypatch):
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    threads.configure_threads(1)
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_threads_per_worker():

@@ -17,6 +17,7 @@ from .inpainting import inpaint
 from .progress import Cancelled
 from .restore import restore
 from .special import demoire, remove_watermark
+from .threads import configure_threads
 
 try:
     __version__ = version("napari-mend")
@@ -29,6 +30,7 @@ __all__ = [
     "Cancelled",
     "DefectScores",
     "complete_text",
+    "configure_threads",
     "__version__",
     "demoire",
     "detect",

@@ -8,7 +8,11 @@ runs in (PyTorch's, OpenMP's, the BLAS libraries' and OpenCV's) to that count,
 or to what the user asked for (``--threads``, :data:`ENV_VAR`). Without it,
 each library sizes its own pool to the whole machine, and two processes on a
 shared machine (or the workers of a batch) oversubscribe the cores: their
-threads spin waiting for each other and both runs slow down many times over.
+OpenMP threads spin waiting for each other and both runs slow down many times
+over. So OpenMP threads also wait passively (:data:`WAIT_POLICY`, unless the
+environment sets ``OMP_WAIT_POLICY``): a process that loads PyTorch after
+:func:`configure_threads` then shares the cores with others at the cost of
+its share only.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ _POOL_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 """Read by the OpenMP and BLAS runtimes when they start (that is, on a later import)."""
 
+WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
+"""OpenMP threads that finish a parallel region sleep instead of spinning on a core; without it,
+two processes on 2 cores took 187.7 s where one took 44.7 s (``benchmarks/bench_threads.py``)."""
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _configured: int | None = None
 
@@ -102,12 +109,14 @@ def configure_threads(requested=None) -> int:
     threads : int
         The count applied to PyTorch (intra-op threads), the BLAS and
         OpenMP pools already loaded (through ``threadpoolctl``), OpenCV, and
-        the environment variables that libraries loaded later read.
+        the environment variables that libraries loaded later read (with
+        :data:`WAIT_POLICY`).
     """
     global _configured
     count = thread_count(requested)
     for name in _POOL_VARIABLES:
         os.environ[name] = str(count)
+    os.environ.setdefault(*WAIT_POLICY)  # read when OpenMP starts, i.e. when torch is imported
     if "torch" in sys.modules:
         import torch
 

@@ -10,6 +10,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Signal
 
 from ..progress import Cancelled
+from ..threads import configure_threads, configured_threads
 
 
 class _Relay(QObject):
@@ -28,6 +29,8 @@ class TaskRunner(Container):
     """
 
     def __init__(self):
+        if configured_threads() is None:  # once per napari process, before any model loads
+            configure_threads()
         self.status = Label(value="")
         self.bar = ProgressBar(value=0, min=0, max=1000, visible=False)
         self.cancel = PushButton(text="Cancel", enabled=False)
