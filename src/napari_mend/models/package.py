@@ -5,19 +5,26 @@ holding ``package.json`` (format and version), ``card.json`` and
 ``weights.pt``. ``import_model(path)`` checks it and installs the model into
 the user model folder, where :func:`napari_mend.models.list_models` lists it;
 :func:`napari_mend.models.get_model` also loads a package file directly
-from its path (it is unpacked into a cache folder keyed by its checksum).
+from its path (it is checked, then unpacked into a cache folder keyed by
+the checksum of the whole file).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
-from .registry import ModelError, WEIGHTS_DIR, _card_path, _read_card, sha256_of, user_model_dir
+from ..io.atomic import atomic_path
+from ..limits import LimitError, parse_json, read_capped
+from .registry import (ModelError, WEIGHTS_DIR, _card_path, _read_card, check_card, clear_cache,
+                       load_network, sha256_of, user_model_dir)
 
 PACKAGE_SUFFIX = ".mendmodel"
 PACKAGE_FORMAT = "napari-mend-model"
@@ -91,40 +98,80 @@ def export_model(name: str, path) -> Path:
 def read_package(path) -> tuple[dict, bytes]:
     """The card and weight bytes of a package file, checked.
 
+    Nothing is written: the file's size, its members' sizes, the header,
+    the card (keys, types, name, architecture bounds) and the weights
+    (sha256, loadable with ``torch.load(weights_only=True)`` into the card's
+    network) are all checked in memory.
+
     Raises
     ------
     ModelError
-        Not a napari-mend model file, a format version this napari-mend
-        cannot read, or weights that do not match the card's sha256
-        (corrupt or tampered with).
+        Not a napari-mend model file, larger than the limits of
+        :mod:`napari_mend.limits`, a format version this napari-mend cannot
+        read, a card out of bounds, or weights that do not match the card's
+        sha256 (corrupt or tampered with) or its network.
     """
-    import hashlib
+    return _checked(_read_file(path), Path(path))
 
-    path = Path(path)
+
+def _read_file(path) -> bytes:
+    """The bytes of a package file, at most ``MAX_MODEL_BYTES`` of them."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            header = json.loads(zf.read("package.json"))
-            card = json.loads(zf.read("card.json"))
-            weights = zf.read("weights.pt")
+        with open(path, "rb") as stream:
+            return read_capped(stream, "MAX_MODEL_BYTES", source=path)
     except FileNotFoundError:
         raise ModelError(f"{path}: no such model file") from None
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        raise ModelError(f"{path} is not a napari-mend model file ({err}); export one with "
-                         "'napari-mend models export'") from None
-    if header.get("format") != PACKAGE_FORMAT:
+    except LimitError as err:
+        raise ModelError(str(err)) from None
+    except OSError as err:
+        raise ModelError(f"{path}: cannot read it ({err.strerror})") from None
+
+
+def _checked(data: bytes, path: Path) -> tuple[dict, bytes]:
+    """Card and weights of the package ``data`` (the file ``path``), every check passed."""
+    header, card, weights = _members(data, path)
+    if not isinstance(header, dict) or header.get("format") != PACKAGE_FORMAT:
         raise ModelError(f"{path} is not a napari-mend model file")
     if header.get("version") != PACKAGE_VERSION:
-        raise ModelError(f"{path} is a model file of format version {header.get('version')} "
-                         f"(napari-mend {header.get('napari_mend', '?')}); this napari-mend reads "
-                         f"version {PACKAGE_VERSION}: update napari-mend, or re-export the model "
-                         "with this version")
-    for key in ("name", "kind", "architecture", "config", "sha256"):
-        if key not in card:
-            raise ModelError(f"{path}: its model card lacks {key!r}; the file is damaged")
+        raise ModelError(f"{path} is a model file of format version {header.get('version')!r} "
+                         f"(napari-mend {header.get('napari_mend', '?')!r}); this napari-mend "
+                         f"reads version {PACKAGE_VERSION}: update napari-mend, or re-export the "
+                         "model with this version")
+    hint = "the file is damaged or was not written by napari-mend; ask for it again"
+    check_card(card, f"{path}: its model card", hint=hint)
+    if not NAME_PATTERN.match(card["name"]) or card["name"].endswith(PACKAGE_SUFFIX):
+        raise ModelError(f"{path}: its model card's name {card['name'][:80]!r} cannot name a "
+                         f"model (1 to 64 letters, digits, '_', '-' or '.'); {hint}")
     if hashlib.sha256(weights).hexdigest() != card["sha256"]:
         raise ModelError(f"{path}: the weights do not match the card's sha256 (corrupt or "
                          "tampered with); ask for the file again")
+    load_network(card, io.BytesIO(weights), source=f"{path}:weights.pt", hint=hint)
     return card, weights
+
+
+def _members(data: bytes, path: Path) -> tuple[object, object, bytes]:
+    """``package.json`` and ``card.json`` (parsed) and ``weights.pt`` of a package, size-capped."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            header = parse_json(_member(zf, "package.json", "MAX_JSON_BYTES", path),
+                                source=f"{path}:package.json")
+            card = parse_json(_member(zf, "card.json", "MAX_JSON_BYTES", path),
+                              source=f"{path}:card.json")
+            weights = _member(zf, "weights.pt", "MAX_MODEL_BYTES", path)
+    except LimitError as err:
+        raise ModelError(str(err)) from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, RuntimeError,
+            NotImplementedError, zlib.error) as err:  # what zipfile raises for damaged files
+        raise ModelError(f"{path} is not a napari-mend model file ({type(err).__name__}: {err});"
+                         " export one with 'napari-mend models export'") from None
+    return header, card, weights
+
+
+def _member(zf: zipfile.ZipFile, name: str, limit_name: str, path: Path) -> bytes:
+    """Member ``name`` of ``zf``: its declared size is checked, and reading stops past the limit."""
+    info = zf.getinfo(name)
+    with zf.open(info) as stream:
+        return read_capped(stream, limit_name, source=f"{path}:{name}", declared=info.file_size)
 
 
 def _install(card: dict, weights: bytes, folder: Path, name: str) -> Path:
@@ -164,10 +211,7 @@ def import_model(path, *, name: str | None = None, overwrite: bool = False) -> d
     FileExistsError
         A user model of that name exists and ``overwrite`` is False.
     """
-    from .registry import build_module, clear_cache
-
-    card, weights = read_package(path)
-    build_module(card)  # an architecture this version lacks fails here, before installing
+    card, weights = read_package(path)  # every check, before anything is installed
     name = check_name(name or card["name"])
     folder = user_model_dir()
     if (folder / f"{name}.json").exists() and not overwrite:
@@ -179,9 +223,27 @@ def import_model(path, *, name: str | None = None, overwrite: bool = False) -> d
 
 
 def unpacked_card(path) -> Path:
-    """Card path of a package file unpacked into the cache (for ``get_model(path)``)."""
-    card, weights = read_package(path)
-    folder = user_model_dir() / ".unpacked" / card["sha256"][:16]
-    if not (folder / f"{card['name']}.json").is_file():
-        _install(card, weights, folder, card["name"])
-    return folder / f"{card['name']}.json"
+    """Card path of a package file unpacked into the cache (for ``get_model(path)``).
+
+    The cache folder is named after the sha256 of the whole package file and
+    holds ``model.json`` and ``model.pt``: names napari-mend chooses, never
+    ones from the file. A package is checked completely (see
+    :func:`read_package`) before anything is written, and its folder appears
+    complete or not at all.
+    """
+    path = Path(path)
+    data = _read_file(path)
+    folder = user_model_dir() / ".unpacked" / hashlib.sha256(data).hexdigest()
+    card_path = folder / "model.json"
+    if card_path.is_file():
+        return card_path
+    card, weights = _checked(data, path)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_path(folder) as tmp:
+            tmp.mkdir()
+            (tmp / "model.pt").write_bytes(weights)
+            (tmp / "model.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    except FileExistsError:  # unpacked meanwhile by another process
+        pass
+    return card_path

@@ -85,15 +85,36 @@ def _card_path(name: str) -> Path:
 
 
 def _read_card(path: Path) -> dict:
+    from ..limits import read_json
+
     try:
-        card = json.loads(path.read_text(encoding="utf-8"))
+        card = read_json(path)
     except FileNotFoundError:
         raise ModelError(f"model card {path} is missing; {RESTORE_HINT}") from None
     except (OSError, ValueError) as err:
         raise ModelError(f"model card {path} is unreadable ({err}); {RESTORE_HINT}") from None
-    for key in ("name", "kind", "architecture", "config", "sha256"):
+    return check_card(card, f"model card {path}", hint=RESTORE_HINT)
+
+
+CARD_KEYS = {"name": str, "kind": str, "architecture": str, "config": dict, "sha256": str}
+"""The model card entries the registry uses, and their types."""
+
+
+def check_card(card, source: str, *, hint: str) -> dict:
+    """``card`` if it is a mapping holding :data:`CARD_KEYS` of the right types.
+
+    Raises
+    ------
+    ModelError
+        Naming ``source`` and ending with ``hint``.
+    """
+    if not isinstance(card, dict):
+        raise ModelError(f"{source} is not a model card (not a JSON object); {hint}")
+    for key, kind in CARD_KEYS.items():
         if key not in card:
-            raise ModelError(f"model card {path} lacks the key {key!r}; {RESTORE_HINT}")
+            raise ModelError(f"{source} lacks the key {key!r}; {hint}")
+        if not isinstance(card[key], kind):
+            raise ModelError(f"{source}: its {key!r} is not a {kind.__name__}; {hint}")
     return card
 
 
@@ -152,18 +173,112 @@ def sha256_of(path: Path) -> str:
 
 
 def build_module(card: dict):
-    """Instantiate the untrained network described by ``card``."""
+    """Instantiate the untrained network described by ``card``.
+
+    The card's ``config`` is checked against :mod:`napari_mend.limits` first
+    (plain integers or short lists of them, at most
+    :data:`~napari_mend.limits.MAX_CONFIG_VALUE`; a network of at most
+    ``MAX_PARAMS`` parameters, counted without allocating them), so a
+    hostile card cannot make it allocate gigabytes.
+
+    Raises
+    ------
+    ModelError
+        An architecture this version lacks, or a ``config`` out of bounds or
+        that the architecture refuses.
+    """
+    import torch
+
+    from ..limits import limit
+
+    cls = _architecture(card)
+    config = _checked_config(card)
     try:
-        target = ARCHITECTURES[card["architecture"]]
-    except KeyError:
+        with torch.device("meta"):  # shapes only: no memory for the parameters
+            params = sum(p.numel() for p in cls(**config).parameters())
+    except Exception as err:  # unknown keys or values the constructor refuses
+        raise ModelError(f"model {card.get('name')!r}: its card's config does not describe a "
+                         f"{card['architecture']} ({type(err).__name__}: {err}); the card is "
+                         "damaged or was not written by napari-mend") from None
+    if params > limit("MAX_PARAMS"):
+        raise ModelError(f"model {card.get('name')!r}: its card describes a network of "
+                         f"{params:,} parameters, more than the limit of {limit('MAX_PARAMS'):,};"
+                         " if you trust the model, raise the limit with the environment "
+                         "variable NAPARI_MEND_MAX_PARAMS")
+    return cls(**config)
+
+
+def _architecture(card: dict):
+    """The ``nn.Module`` class that ``card['architecture']`` names."""
+    target = ARCHITECTURES.get(card["architecture"])
+    if target is None:
         raise ModelError(
             f"model {card.get('name')!r} needs architecture {card['architecture']!r}, "
             f"which this version of napari-mend does not have "
             f"(it has {', '.join(ARCHITECTURES)}); update napari-mend"
-        ) from None
+        )
     module_name, cls_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls(**card["config"])
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def _checked_config(card: dict) -> dict:
+    """``card['config']`` if it holds only bounded integers and short lists of them."""
+    from ..limits import MAX_CONFIG_LENGTH, MAX_CONFIG_VALUE
+
+    config = card["config"]
+
+    def bounded(value) -> bool:
+        return (isinstance(value, int) and not isinstance(value, bool)
+                and 0 <= value <= MAX_CONFIG_VALUE)
+
+    if not isinstance(config, dict):
+        raise ModelError(f"model {card.get('name')!r}: its card's config is not a mapping; the "
+                         "card is damaged or was not written by napari-mend")
+    for key, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        if len(values) > MAX_CONFIG_LENGTH or not all(map(bounded, values)):
+            raise ModelError(
+                f"model {card.get('name')!r}: its card's config {key!r} must be an integer "
+                f"from 0 to {MAX_CONFIG_VALUE} or a list of at most {MAX_CONFIG_LENGTH} of them; "
+                "the card is damaged or was not written by napari-mend")
+    return config
+
+
+def load_network(card: dict, weights, *, source, hint: str = RESTORE_HINT):
+    """The network of ``card`` (on the CPU) with the tensors of ``weights`` loaded.
+
+    Parameters
+    ----------
+    card : dict
+        Model card (see :func:`build_module`).
+    weights : path-like or file-like
+        A torch ``state_dict`` file; read with ``torch.load(weights_only=True)``,
+        so it can hold tensors and plain values only, never code.
+    source : str or os.PathLike
+        What to name in error messages.
+    hint : str, optional
+        What to do about an error, appended to its message.
+
+    Raises
+    ------
+    ModelError
+        The card is out of bounds (see :func:`build_module`), or the weights
+        are not a plain tensor file or do not fit the network.
+    """
+    import torch
+
+    module = build_module(card)
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for bad files; messages may quote them
+        raise ModelError(f"weight file {source} cannot be loaded as plain tensors "
+                         f"({type(err).__name__}); {hint}") from None
+    try:
+        module.load_state_dict(state)
+    except Exception as err:  # not a state dict, or one of another network
+        raise ModelError(f"weight file {source} does not fit its model card ({err}); "
+                         f"{hint}") from None
+    return module
 
 
 _CACHE: dict[tuple, LoadedModel] = {}
@@ -212,12 +327,7 @@ def get_model(name: str, *, device=None) -> LoadedModel:
                 f"weight file {weights} does not match its model card's sha256 "
                 f"(corrupt or tampered with); {RESTORE_HINT}"
             )
-        module = build_module(card)
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-            module.load_state_dict(state)
-        except Exception as err:  # torch raises several types for bad files
-            raise ModelError(f"weight file {weights} cannot be loaded ({err}); {RESTORE_HINT}") from None
+        module = load_network(card, weights, source=weights)
         module.eval().to(device, memory_format=torch.channels_last)  # faster convolutions
         loaded = LoadedModel(name=card["name"], module=module, card=card, device=device)
         _CACHE[key] = loaded
