@@ -163,7 +163,12 @@ def set_learning_rate(optimizer, base_lr: float, *, step: int, fraction: float,
 
 def save_checkpoint(out_dir, *, model, optimizer=None, scheduler=None, step: int,
                     elapsed: float, extra: dict | None = None) -> Path:
-    """Write ``out_dir/checkpoint.pt`` atomically and return its path."""
+    """Write ``out_dir/checkpoint.pt`` atomically and return its path.
+
+    The checkpoint holds tensors and plain values only (``extra`` is stored
+    in its JSON form: tuples become lists), so :func:`load_checkpoint` reads
+    it with ``torch.load(weights_only=True)``, which runs no code from the file.
+    """
     import torch
 
     out_dir = Path(out_dir)
@@ -175,7 +180,7 @@ def save_checkpoint(out_dir, *, model, optimizer=None, scheduler=None, step: int
         "step": int(step),
         "elapsed": float(elapsed),
         "torch_rng": torch.get_rng_state(),
-        "extra": extra or {},
+        "extra": json.loads(json.dumps(extra or {}, default=_jsonable)),
     }
     path = out_dir / CHECKPOINT
     tmp = path.with_suffix(".tmp")
@@ -187,18 +192,32 @@ def save_checkpoint(out_dir, *, model, optimizer=None, scheduler=None, step: int
 def load_checkpoint(out_dir, *, model, optimizer=None, scheduler=None) -> dict | None:
     """Restore ``model`` (and optimizer, scheduler) from ``out_dir/checkpoint.pt``.
 
+    The file is read with ``torch.load(weights_only=True)``: tensors and
+    plain values only, never code.
+
     Returns
     -------
     state : dict or None
         ``{'step', 'elapsed', 'extra'}`` of the checkpoint, or ``None`` when
         there is none (a fresh run).
+
+    Raises
+    ------
+    ValueError
+        The checkpoint holds anything but tensors and plain values (it was
+        not written by :func:`save_checkpoint`), or is damaged.
     """
     import torch
 
     path = Path(out_dir) / CHECKPOINT
     if not path.is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for bad files; messages may quote them
+        raise ValueError(f"checkpoint {path} cannot be loaded as plain tensors "
+                         f"({type(err).__name__}); it was not written by napari-mend or is "
+                         "damaged: delete it to start over") from None
     model.load_state_dict(state["model"])
     if optimizer is not None and state["optimizer"] is not None:
         optimizer.load_state_dict(state["optimizer"])
