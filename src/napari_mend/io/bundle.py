@@ -22,6 +22,7 @@ import numpy as np
 
 from napari_mend.classes import DEFECT_CLASSES
 from napari_mend.io.atomic import atomic_path
+from napari_mend.io.confine import confined
 from napari_mend.io.tiff import (
     array_or_lazy,
     read_image_tiff,
@@ -29,6 +30,7 @@ from napari_mend.io.tiff import (
     write_image_tiff,
     write_labels_tiff,
 )
+from napari_mend.limits import read_json
 
 BUNDLE_SUFFIX = ".mend"
 BUNDLE_FORMAT = "napari-mend-bundle"
@@ -161,6 +163,10 @@ def _check_shapes(original, labels, mended, channel_axis) -> None:
 def read_bundle(path) -> Bundle:
     """Read a bundle folder.
 
+    Every file name in ``bundle.json`` must stay inside the bundle folder
+    (see :func:`napari_mend.io.confine.confined`); images are checked against
+    :mod:`napari_mend.limits` before they are read.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -173,41 +179,80 @@ def read_bundle(path) -> Bundle:
     Raises
     ------
     ValueError
-        If ``path`` is not a bundle, was written by a newer napari-mend, or
-        one of its files is missing, truncated or corrupt.
+        If ``path`` is not a bundle, was written by a newer napari-mend, its
+        ``bundle.json`` is malformed or names a file outside the bundle, one
+        of its files is missing, truncated or corrupt, or its layers do not
+        match in shape.
     """
     root = _bundle_root(path)
     manifest = _read_manifest(root)
     if manifest is None:
         raise ValueError(f"{path} is not a napari-mend bundle (no valid bundle.json)")
-    if manifest.get("version", 0) > BUNDLE_FORMAT_VERSION:
+    version = manifest.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _malformed(root, "'version' must be an integer")
+    if version > BUNDLE_FORMAT_VERSION:
         raise ValueError(
             f"{root} was written by a newer napari-mend (bundle format version "
-            f"{manifest['version']}); upgrade napari-mend to read it"
+            f"{version}); upgrade napari-mend to read it"
         )
-    files = manifest.get("files") or {}
-    for key in ("original", "labels", "provenance"):
-        if not files.get(key):
-            raise ValueError(f"{root / 'bundle.json'} lists no {key} file")
-    for name in filter(None, files.values()):
-        if not (root / name).is_file():
-            raise ValueError(f"bundle {root} is incomplete: {name} is missing")
-    original, _ = read_image_tiff(root / files["original"])
-    labels, _, _ = read_labels_tiff(root / files["labels"])
-    mended = read_image_tiff(root / files["mended"])[0] if files.get("mended") else None
+    files = _member_paths(root, manifest.get("files"))
+    original, _ = read_image_tiff(files["original"])
+    labels, _, _ = read_labels_tiff(files["labels"])
+    mended = read_image_tiff(files["mended"])[0] if files["mended"] else None
+    provenance = read_json(files["provenance"])
+    channel_axis = manifest.get("channel_axis")
+    if channel_axis is not None and (not isinstance(channel_axis, int)
+                                     or isinstance(channel_axis, bool)):
+        raise _malformed(root, "'channel_axis' must be an integer or null")
     try:
-        provenance = json.loads((root / files["provenance"]).read_text())
+        _check_shapes(original, labels, mended, channel_axis)
     except ValueError as err:
-        raise ValueError(f"cannot read {root / files['provenance']}: invalid JSON ({err})") from err
+        raise ValueError(f"bundle {root} is inconsistent: {err}") from None
     return Bundle(
         path=root,
         original=original,
         labels=labels,
         mended=mended,
         provenance=provenance,
-        class_names={int(k): str(v) for k, v in (manifest.get("class_names") or {}).items()},
-        channel_axis=manifest.get("channel_axis"),
+        class_names=_class_names(root, manifest.get("class_names")),
+        channel_axis=channel_axis,
     )
+
+
+def _malformed(root: Path, problem: str) -> ValueError:
+    return ValueError(f"{root / 'bundle.json'} is malformed: {problem}; the bundle was not "
+                      "written by napari-mend or was changed since")
+
+
+def _member_paths(root: Path, files) -> dict[str, Path | None]:
+    """The bundle's files, each confined to ``root`` and present (``mended`` may be None)."""
+    if not isinstance(files, dict):
+        raise _malformed(root, "'files' must map each part to a file name")
+    paths = {}
+    for key in _FILES:
+        name = files.get(key)
+        if name is None and key == "mended":
+            paths[key] = None
+            continue
+        if not name:
+            raise ValueError(f"{root / 'bundle.json'} lists no {key} file")
+        try:
+            paths[key] = confined(root, name)
+        except ValueError as err:
+            raise _malformed(root, str(err)) from None
+        if not paths[key].is_file():
+            raise ValueError(f"bundle {root} is incomplete: {name} is missing")
+    return paths
+
+
+def _class_names(root: Path, names) -> dict[int, str]:
+    if names is None:
+        return {}
+    try:
+        return {int(k): str(v) for k, v in names.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise _malformed(root, "'class_names' must map label values to names") from None
 
 
 def is_bundle(path) -> bool:
@@ -232,11 +277,9 @@ def _bundle_root(path) -> Path:
 
 
 def _read_manifest(root: Path) -> dict | None:
-    manifest_path = root / "bundle.json"
-    if not manifest_path.is_file():
-        return None
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest_path = confined(root, "bundle.json")
+        manifest = read_json(manifest_path) if manifest_path.is_file() else None
     except ValueError:
         return None
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:

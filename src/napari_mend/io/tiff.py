@@ -14,12 +14,14 @@ so an image of any size is written in bounded memory.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from napari_mend.io.atomic import atomic_path
 from napari_mend.io.provenance import array_sha256
+from napari_mend.limits import LimitError, check_image_size
 
 TILE = 512
 """Side of the tiles of TIFFs written from lazy arrays."""
@@ -247,8 +249,9 @@ def _open_tiff(path):
         return tifffile.TiffFile(path)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
-    except Exception as err:
-        raise ValueError(f"cannot read {path}: not a valid TIFF file ({err})") from err
+    except Exception as err:  # the message may quote the file's first bytes: name its type only
+        raise ValueError(f"cannot read {path}: not a valid TIFF file "
+                         f"({type(err).__name__})") from None
 
 
 def _write(path, data, *, kind, compression, provenance, channel_axis, overwrite, class_names=None):
@@ -300,9 +303,13 @@ def _read(path):
     with _open_tiff(path) as tif:
         meta = _own_metadata(tif, path)
         try:
+            _check_declared_size(tif, path)
             data = tif.asarray()
-        except Exception as err:
-            raise ValueError(f"cannot read {path}: truncated or corrupt TIFF file ({err})") from err
+        except LimitError:
+            raise
+        except Exception as err:  # tifffile's messages may quote the file: name the type only
+            raise ValueError(f"cannot read {path}: truncated or corrupt TIFF file "
+                             f"({type(err).__name__})") from None
     if meta is None:
         return data, None
     if meta.get("stored_channel_axis") is not None:
@@ -322,15 +329,52 @@ def _read(path):
     return data, meta
 
 
+def _check_declared_size(tif, path) -> None:
+    """Refuse a TIFF whose first series is too large to read into memory (before reading it)."""
+    series = tif.series[0]
+    shape, axes = tuple(int(n) for n in series.shape), series.axes
+    if "Y" in axes and "X" in axes:
+        plane = shape[axes.index("Y")] * shape[axes.index("X")]
+    else:
+        plane = math.prod(shape[-2:])
+    check_image_size(plane_pixels=plane, nbytes=math.prod(shape) * series.dtype.itemsize,
+                     source=path)
+
+
+_META_TYPES = {
+    "version": (int,),
+    "kind": (str,),
+    "channel_axis": (int, type(None)),
+    "stored_channel_axis": (int, type(None)),
+    "shape": (list,),
+    "dtype": (str,),
+    "sha256": (str,),
+    "class_names": (dict, type(None)),
+}
+"""Types of the entries of napari-mend's TIFF metadata that the readers use."""
+
+
 def _own_metadata(tif, path) -> dict | None:
-    shaped = tif.shaped_metadata
-    meta = shaped[0].get(_KEY) if shaped else None
+    try:
+        shaped = tif.shaped_metadata
+    except RecursionError:  # a description nested too deeply for the JSON parser
+        raise ValueError(f"cannot read {path}: its ImageDescription is nested too deeply") from None
+    meta = shaped[0].get(_KEY) if shaped and isinstance(shaped[0], dict) else None
     if not isinstance(meta, dict) or meta.get("format") != TIFF_FORMAT:
         return None
-    if meta.get("version", 0) > TIFF_FORMAT_VERSION:
+    for key, types in _META_TYPES.items():
+        value = meta.get(key)
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise ValueError(f"cannot read {path}: its napari-mend metadata has an invalid "
+                             f"{key!r}; the file is corrupt or was changed by another program")
+    axis, ndim = meta["channel_axis"], len(meta["shape"])
+    if axis is not None and not -ndim <= axis < ndim:
+        raise ValueError(f"cannot read {path}: its napari-mend metadata has an invalid "
+                         "'channel_axis'; the file is corrupt or was changed by another program")
+    if meta["version"] > TIFF_FORMAT_VERSION:
         raise ValueError(
             f"{path} was written by a newer napari-mend (TIFF format version "
-            f"{meta.get('version')}); upgrade napari-mend to read it"
+            f"{meta['version']}); upgrade napari-mend to read it"
         )
     return meta
 

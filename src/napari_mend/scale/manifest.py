@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..io.atomic import atomic_path
+from ..io.confine import confined
+from ..limits import read_json
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "napari-mend-batch-manifest"
@@ -91,12 +93,17 @@ def read_manifest(path) -> dict:
     """
     file = _manifest_path(path)
     try:
-        manifest = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
+        manifest = read_json(file)
+    except OSError as err:
+        raise ValueError(f"cannot read {file} as a batch manifest ({err.strerror})") from None
+    except ValueError as err:
         raise ValueError(f"cannot read {file} as a batch manifest ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ValueError(f"{file} is not a napari-mend batch manifest")
-    if manifest.get("version", 0) > MANIFEST_FORMAT_VERSION:
+    version = manifest.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{file} is malformed: 'version' must be an integer")
+    if version > MANIFEST_FORMAT_VERSION:
         raise ValueError(f"{file} was written by a newer napari-mend (manifest version "
                          f"{manifest['version']}); upgrade napari-mend to read it")
     return manifest
@@ -115,9 +122,19 @@ def is_manifest(path) -> bool:
 
 
 def manifest_bundles(path) -> list[Path]:
-    """Bundle folders of the inputs a manifest lists as done or skipped, in its order."""
+    """Bundle folders of the inputs a manifest lists as done or skipped, in its order.
+
+    Raises
+    ------
+    ValueError
+        If the manifest cannot be read (see :func:`read_manifest`), its
+        ``files`` are not a list of entries, or an entry's ``output`` leads
+        outside the manifest's folder (see :func:`napari_mend.io.confine.confined`).
+    """
     file = _manifest_path(path)
-    manifest = read_manifest(file)
-    folder = file.parent
-    return [folder / e["output"] for e in manifest["files"]
+    entries = read_manifest(file).get("files")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{file} is malformed: 'files' must be a list of entries; it was not "
+                         "written by napari-mend or was changed since")
+    return [confined(file.parent, e["output"]) for e in entries
             if e.get("status") in ("done", "skipped") and e.get("output")]
