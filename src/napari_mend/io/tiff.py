@@ -21,7 +21,7 @@ import numpy as np
 
 from napari_mend.io.atomic import atomic_path
 from napari_mend.io.provenance import array_sha256
-from napari_mend.limits import LimitError, check_image_size
+from napari_mend.limits import check_image_size
 
 TILE = 512
 """Side of the tiles of TIFFs written from lazy arrays."""
@@ -302,11 +302,9 @@ def _write(path, data, *, kind, compression, provenance, channel_axis, overwrite
 def _read(path):
     with _open_tiff(path) as tif:
         meta = _own_metadata(tif, path)
+        _check_declared_size(tif, path)
         try:
-            _check_declared_size(tif, path)
             data = tif.asarray()
-        except LimitError:
-            raise
         except Exception as err:  # tifffile's messages may quote the file: name the type only
             raise ValueError(f"cannot read {path}: truncated or corrupt TIFF file "
                              f"({type(err).__name__})") from None
@@ -331,14 +329,18 @@ def _read(path):
 
 def _check_declared_size(tif, path) -> None:
     """Refuse a TIFF whose first series is too large to read into memory (before reading it)."""
-    series = tif.series[0]
-    shape, axes = tuple(int(n) for n in series.shape), series.axes
+    try:
+        series = tif.series[0]
+        shape, axes, itemsize = tuple(int(n) for n in series.shape), series.axes, \
+            series.dtype.itemsize
+    except Exception as err:  # tifffile's messages may quote the file: name the type only
+        raise ValueError(f"cannot read {path}: truncated or corrupt TIFF file "
+                         f"({type(err).__name__})") from None
     if "Y" in axes and "X" in axes:
         plane = shape[axes.index("Y")] * shape[axes.index("X")]
     else:
         plane = math.prod(shape[-2:])
-    check_image_size(plane_pixels=plane, nbytes=math.prod(shape) * series.dtype.itemsize,
-                     source=path)
+    check_image_size(plane_pixels=plane, nbytes=math.prod(shape) * itemsize, source=path)
 
 
 _META_TYPES = {
