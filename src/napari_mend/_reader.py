@@ -40,17 +40,20 @@ def get_reader(path):
 
 
 def _handles(path) -> bool:
-    path = Path(path)
+    try:
+        return _is_ours(Path(path))
+    except (OSError, ValueError):  # unreadable: leave it to napari's readers
+        return False
+
+
+def _is_ours(path: Path) -> bool:
     if is_bundle(path) or is_manifest(path):
         return True
     if path.is_dir():
         return bool(find_bundles(path))
     if path.suffix.lower() not in _TIFF_SUFFIXES or not path.is_file():
         return False
-    try:
-        return read_tiff_metadata(path) is not None
-    except (OSError, ValueError):  # unreadable: leave it to napari's readers
-        return False
+    return read_tiff_metadata(path) is not None
 
 
 def read_layers(path) -> list[tuple]:
@@ -71,22 +74,30 @@ def read_layers(path) -> list[tuple]:
     Raises
     ------
     ValueError
-        If a file is truncated or corrupt; the message names the file.
+        If a file is truncated, corrupt, malformed, too large (see
+        :mod:`napari_mend.limits`), names a file outside its folder, or
+        cannot be opened; the message names the file.
     """
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers = []
     for p in map(Path, paths):
-        if is_bundle(p):
-            layers += _bundle_layers(p)
-        elif p.is_dir():
-            for bundle_path in find_bundles(p):
-                layers += _bundle_layers(bundle_path)
-        elif is_manifest(p):  # the bundles a batch mended, in its order
-            for bundle_path in manifest_bundles(p):
-                layers += _bundle_layers(bundle_path)
-        else:
-            layers.append(_tiff_layer(p))
+        try:
+            layers += _layers_of(p)
+        except OSError as err:
+            raise ValueError(f"cannot read {err.filename or p}: {err.strerror or err}") from None
     return layers
+
+
+def _layers_of(path: Path) -> list[tuple]:
+    if is_bundle(path):
+        return _bundle_layers(path)
+    if path.is_dir():
+        bundles = find_bundles(path)
+    elif is_manifest(path):  # the bundles a batch mended, in its order
+        bundles = manifest_bundles(path)
+    else:
+        return [_tiff_layer(path)]
+    return [layer for bundle_path in bundles for layer in _bundle_layers(bundle_path)]
 
 
 def _bundle_layers(path: Path) -> list[tuple]:
