@@ -225,3 +225,39 @@ def test_cli_errors_in_seconds(archive, tmp_path, capsys):
     assert main(["batch", str(tmp_path / "nothing*.png"), "-o", str(tmp_path / "out"),
                  "--detector", "classical", "--fill", "telea"]) == 2
     assert "matches no file" in capsys.readouterr().err
+
+
+def test_a_worker_failure_names_the_file(archive, tmp_path, monkeypatch):
+    from napari_mend.scale import batch
+
+    real = batch.mend_file
+
+    def dies_on_film(source, output, options):
+        if source.endswith("film.tif"):
+            raise RuntimeError("worker lost")
+        return real(source, output, options)
+
+    monkeypatch.setattr(batch, "mend_file", dies_on_film)
+    result = run_batch([str(archive)], tmp_path / "out", **OPTIONS)
+    failed = [e for e in result.manifest["files"] if e["input"].endswith("film.tif")]
+    assert failed[0]["status"] == "failed"
+    assert failed[0]["error"].startswith(str(archive / "sub" / "film.tif"))
+    assert str(archive / "sub" / "film.tif") in (tmp_path / "out" / "batch.log").read_text()
+
+
+def test_a_stopped_batch_lists_bundles_finished_while_stopping(archive, tmp_path, monkeypatch):
+    from napari_mend.scale import batch
+
+    def finish_one_then_stop(client, jobs, todo, options, *rest):
+        job = next(jobs[i] for i in todo if jobs[i].source.name == "photo.png")
+        entry = batch.mend_file(str(job.source), str(job.output), options)  # finished while
+        assert entry["status"] == "done"  # the run was being stopped
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_run_jobs", finish_one_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([str(archive)], tmp_path / "out", **OPTIONS)
+    manifest = read_manifest(tmp_path / "out" / "manifest.json")
+    done = [e for e in manifest["files"] if e["status"] == "done"]
+    assert len(done) == 1 and done[0]["input"].endswith("photo.png")
+    assert (tmp_path / "out" / done[0]["output"]).is_dir()

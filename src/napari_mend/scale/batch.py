@@ -288,8 +288,9 @@ def _worker_threads() -> int | None:
         return None
 
 
-def _done_entry(job: Job) -> dict | None:
-    """The entry of an input whose bundle a previous run wrote, else None."""
+def _done_entry(job: Job, status: str = "skipped") -> dict | None:
+    """The entry of an input whose bundle exists (``status``: ``'skipped'`` when a previous
+    run wrote it, ``'done'`` when a worker finished it while the run was stopping), else None."""
     import json
 
     from ..io.bundle import is_bundle
@@ -300,8 +301,9 @@ def _done_entry(job: Job) -> dict | None:
         provenance = json.loads((job.output / "provenance.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         provenance = None
-    return {"input": str(job.source), "output": job.output.name, "status": "skipped",
-            "error": None, "seconds": 0.0, "provenance": provenance}
+    return {"input": str(job.source), "output": job.output.name, "status": status,
+            "error": None, "seconds": None if status == "done" else 0.0,
+            "provenance": provenance}
 
 
 # ---------------------------------------------------------------- cluster
@@ -493,6 +495,10 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
                     _run_jobs(c.client, jobs, todo, options, entries, counts, note, progress, t0)
             finished = utc_now()
         finally:
+            for i in todo:  # stopped (SIGTERM, Ctrl-C): bundles finished while cancelling
+                if i not in entries and (entry := _done_entry(jobs[i], "done")) is not None:
+                    entries[i] = entry
+                    counts["done"] += 1
             ordered = [entries[i] for i in sorted(entries)]
             manifest = build_manifest(ordered, settings=settings, started=started,
                                       finished=finished)
@@ -514,7 +520,8 @@ def _run_jobs(client, jobs, todo, options, entries, counts, note, progress, t0):
                 entry = future.result()
             except Exception as err:  # noqa: BLE001 - a worker died on this file
                 entry = {"input": str(jobs[i].source), "output": jobs[i].output.name,
-                         "status": "failed", "error": f"{type(err).__name__}: {err}",
+                         "status": "failed",
+                         "error": f"{jobs[i].source}: {type(err).__name__}: {err}",
                          "seconds": None, "provenance": None}
             entries[i] = entry
             counts[entry["status"]] += 1

@@ -33,6 +33,7 @@ Inpainting
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -591,7 +592,22 @@ def _check_targets(paths, overwrite: bool) -> list[Path]:
     for p in paths:
         if (p.exists() or p.is_symlink()) and not overwrite:
             raise FileExistsError(f"{p} already exists; pass overwrite=True to replace it")
+        if p.is_dir() and not p.is_symlink() and not _is_zarr_array(p):
+            raise FileExistsError(f"{p} is a folder that is not a zarr array; it is not "
+                                  "replaced: choose another path, or remove it yourself")
     return paths
+
+
+def _is_zarr_array(path: Path) -> bool:
+    """Whether the folder ``path`` holds a zarr array (format 3 or 2) at its top."""
+    if (path / ".zarray").is_file():
+        return True
+    try:
+        with open(path / "zarr.json", "rb") as f:
+            meta = json.loads(f.read(1 << 20))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("node_type") == "array"
 
 
 def store(arrays, paths, *, progress=None, overwrite=False, scheduler="threads",
