@@ -9,6 +9,14 @@ all images, giving per-class precision, recall, F1 and IoU. The undamaged
 images give the false-alarm rate: the share of their pixels where any class
 is detected.
 
+The same metrics are reported beside these ("own") on the independent
+generator (:mod:`napari_mend.evaluation.independent`, through
+:mod:`napari_mend.evaluation.cross`): its damaged samples, whose labels mark
+exactly the changed pixels, and its clean images ("independent"). The
+unattended-restore ablation (``--restore-classes``) reports its chosen
+restore on the independent images too. Reporting only: nothing is chosen
+from the independent images.
+
 Run ``python -m napari_mend.evaluation.detector`` to print the table.
 """
 
@@ -20,6 +28,9 @@ from functools import partial
 import numpy as np
 
 from ..classes import DEFECT_CLASSES
+from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, confusion, independent_samples,
+                    side_by_side, truth_masks)
+from .cross import independent_clean as independent_clean_images
 
 METHOD_NAMES = ("learned", "classical")
 
@@ -52,8 +63,78 @@ def _plane(image: np.ndarray) -> np.ndarray:
     return image[..., None] if image.ndim == 2 else image
 
 
+def _score_cases(cases, scorers, threshold, tick=None) -> dict:
+    """Detect on ``cases`` (``(name, plane, truth)``, truth bool ``(K, M, N)`` or None if clean).
+
+    Returns pooled counts per method: ``counts`` (K, 3) true/false positives
+    and false negatives, clean pixels flagged (any class and per class, and
+    per clean image), seconds, and the damaged and clean pixel totals.
+    """
+    n_classes = len(DEFECT_CLASSES)
+    acc = {"counts": {m: np.zeros((n_classes, 3), np.int64) for m in scorers},
+           "alarms": dict.fromkeys(scorers, 0),
+           "class_alarms": {m: np.zeros(n_classes, np.int64) for m in scorers},
+           "alarms_by_image": {m: {} for m in scorers},
+           "seconds": dict.fromkeys(scorers, 0.0), "damaged_pixels": 0, "clean_pixels": 0}
+    for name, plane, truth in cases:
+        plane = _plane(plane)
+        pixels = plane.shape[0] * plane.shape[1]
+        acc["clean_pixels" if truth is None else "damaged_pixels"] += pixels
+        for m, score in scorers.items():
+            start = time.perf_counter()
+            detected = score(plane) >= threshold
+            acc["seconds"][m] += time.perf_counter() - start
+            if truth is None:
+                flagged = int(detected.any(axis=0).sum())
+                acc["alarms"][m] += flagged
+                acc["class_alarms"][m] += detected.sum(axis=(1, 2))
+                acc["alarms_by_image"][m][name] = round(flagged / detected[0].size, 6)
+            else:
+                acc["counts"][m] += confusion(detected, truth)
+            if tick is not None:
+                tick()
+    return acc
+
+
+def _method_results(acc: dict) -> dict:
+    """Per method: per-class metrics, clean false alarms and speed from :func:`_score_cases`."""
+    clean_pixels = max(acc["clean_pixels"], 1)
+    all_pixels = max(acc["damaged_pixels"] + acc["clean_pixels"], 1)
+    results = {}
+    for m, counts in acc["counts"].items():
+        precision, recall, f1, iou = prf_iou(*counts.T)
+        per_class = {
+            name: {"precision": round(float(precision[k]), 4), "recall": round(float(recall[k]), 4),
+                   "f1": round(float(f1[k]), 4), "iou": round(float(iou[k]), 4),
+                   "positive_pixels": int(counts[k, 0] + counts[k, 2]),
+                   "clean_false_alarm": round(float(acc["class_alarms"][m][k]) / clean_pixels,
+                                              6)}
+            for k, name in enumerate(DEFECT_CLASSES.values())
+        }
+        results[m] = {
+            "per_class": per_class,
+            "clean_false_alarm": round(acc["alarms"][m] / clean_pixels, 6),
+            "clean_false_alarm_by_image": acc["alarms_by_image"][m],
+            "seconds_per_megapixel": round(acc["seconds"][m] / (all_pixels / 1e6), 3),
+        }
+    return results
+
+
+def _progress(progress, total):
+    state = {"done": 0}
+
+    def tick():
+        state["done"] += 1
+        if progress is not None:
+            progress(state["done"], total)
+
+    return tick
+
+
 def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repeats: int = 2,
-             seed: int = 2024, threshold: float = 0.5, progress=None) -> dict:
+             seed: int = 2024, threshold: float = 0.5, progress=None,
+             independent_per_class: int = 0, independent_clean: int | None = None,
+             independent_size: int = 256, independent_seed: int = INDEPENDENT_SEED) -> dict:
     """Per-class precision, recall, F1 and IoU and clean false alarms of each method.
 
     Parameters
@@ -73,6 +154,12 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
         Detection threshold on the scores.
     progress : callable, optional
         ``progress(done, total)`` after every scored image.
+    independent_per_class : int
+        Also score this many samples per class of the independent generator
+        (:mod:`napari_mend.evaluation.independent`; 0: none), and
+        ``independent_clean`` clean independent images (default as many as
+        ``independent_per_class``), ``independent_size`` px square, from
+        ``independent_seed``: ``results['independent']``.
 
     Returns
     -------
@@ -81,72 +168,58 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
         'f1', 'iou', 'positive_pixels'}}, 'clean_false_alarm': float,
         'clean_false_alarm_by_image': {image: float},
         'seconds_per_megapixel': float}}, 'images': [...], 'repeats',
-        'seed', 'threshold', 'pixels'}``.
+        'seed', 'threshold', 'pixels'}``, and with ``independent_per_class``,
+        ``'independent'``: ``{'methods': {...}`` (the same per method),
+        ``'per_class', 'clean_images', 'size', 'seed', 'pixels'}``.
     """
     from ..synthesis import corpus_images, synthesize_defects
 
     if images is None:
         images = corpus_images("val")
     scorers = {m: _scorer(m, model) for m in methods}
-    n_classes = len(DEFECT_CLASSES)
-    counts = {m: np.zeros((n_classes, 3), np.int64) for m in methods}
-    alarms = dict.fromkeys(methods, 0)
-    class_alarms = {m: np.zeros(n_classes, np.int64) for m in methods}
-    alarms_by_image = {m: {} for m in methods}
-    seconds = dict.fromkeys(methods, 0.0)
-    damaged_pixels = clean_pixels = 0
-    total = len(images) * (repeats + 1) * len(methods)
-    done = 0
-    for i, (name, image) in enumerate(images):
-        image = np.asarray(image, np.float32)
-        cases = [(image, None)]
-        for r in range(repeats):
-            rng = np.random.default_rng([seed, i, r])
-            damage = synthesize_defects(image, rng=rng,
-                                        channel_axis=-1 if image.ndim == 3 else None)
-            cases.append((np.asarray(damage.image, np.float32), np.asarray(damage.masks, bool)))
-        for plane, truth in cases:
-            plane = _plane(plane)
-            if truth is None:
-                clean_pixels += plane.shape[0] * plane.shape[1]
-            else:
-                damaged_pixels += plane.shape[0] * plane.shape[1]
-            for m, score in scorers.items():
-                start = time.perf_counter()
-                detected = score(plane) >= threshold
-                seconds[m] += time.perf_counter() - start
-                if truth is None:
-                    flagged = int(detected.any(axis=0).sum())
-                    alarms[m] += flagged
-                    class_alarms[m] += detected.sum(axis=(1, 2))
-                    alarms_by_image[m][name] = round(flagged / detected[0].size, 6)
-                else:
-                    counts[m][:, 0] += (detected & truth).sum(axis=(1, 2))
-                    counts[m][:, 1] += (detected & ~truth).sum(axis=(1, 2))
-                    counts[m][:, 2] += (~detected & truth).sum(axis=(1, 2))
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-    results = {}
-    for m in methods:
-        precision, recall, f1, iou = prf_iou(*counts[m].T)
-        per_class = {
-            name: {"precision": round(float(precision[k]), 4), "recall": round(float(recall[k]), 4),
-                   "f1": round(float(f1[k]), 4), "iou": round(float(iou[k]), 4),
-                   "positive_pixels": int(counts[m][k, 0] + counts[m][k, 2]),
-                   "clean_false_alarm": round(float(class_alarms[m][k]) / max(clean_pixels, 1),
-                                              6)}
-            for k, name in enumerate(DEFECT_CLASSES.values())
-        }
-        results[m] = {
-            "per_class": per_class,
-            "clean_false_alarm": round(alarms[m] / max(clean_pixels, 1), 6),
-            "clean_false_alarm_by_image": alarms_by_image[m],
-            "seconds_per_megapixel": round(seconds[m] / ((damaged_pixels + clean_pixels) / 1e6), 3),
-        }
-    return {"methods": results, "images": [name for name, _ in images], "repeats": repeats,
-            "seed": seed, "threshold": threshold,
-            "pixels": {"damaged": damaged_pixels, "clean": clean_pixels}}
+    n_clean = independent_per_class if independent_clean is None else independent_clean
+    n_independent = (independent_per_class * len(DEFECT_CLASSES) + n_clean
+                     if independent_per_class else 0)
+    tick = _progress(progress, (len(images) * (repeats + 1) + n_independent) * len(methods))
+
+    def own_cases():
+        for i, (name, image) in enumerate(images):
+            image = np.asarray(image, np.float32)
+            yield name, image, None
+            for r in range(repeats):
+                rng = np.random.default_rng([seed, i, r])
+                damage = synthesize_defects(image, rng=rng,
+                                            channel_axis=-1 if image.ndim == 3 else None)
+                yield name, np.asarray(damage.image, np.float32), np.asarray(damage.masks, bool)
+
+    acc = _score_cases(own_cases(), scorers, threshold, tick)
+    results = {"methods": _method_results(acc), "images": [name for name, _ in images],
+               "repeats": repeats, "seed": seed, "threshold": threshold,
+               "pixels": {"damaged": acc["damaged_pixels"], "clean": acc["clean_pixels"]}}
+    if independent_per_class:
+        results["independent"] = evaluate_independent(
+            scorers, n_per_class=independent_per_class, n_clean=n_clean, size=independent_size,
+            seed=independent_seed, threshold=threshold, tick=tick)
+    return results
+
+
+def evaluate_independent(scorers, *, n_per_class: int = 8, n_clean: int = 8, size: int = 256,
+                         seed: int = INDEPENDENT_SEED, threshold: float = 0.5, tick=None) -> dict:
+    """The metrics of :func:`evaluate` on the independent generator's samples and clean images.
+
+    ``scorers`` maps method names to ``score(plane) -> (K, M, N)`` (see
+    :func:`evaluate`). For reporting only: never choose a threshold from it.
+    """
+    def cases():
+        for case in independent_samples(n_per_class, size=size, seed=seed):
+            yield f"{case.name}:{case.index}", case.damaged, truth_masks(case.labels)
+        for k, clean in enumerate(independent_clean_images(n_clean, size=size, seed=seed)):
+            yield f"clean:{k}", clean, None
+
+    acc = _score_cases(cases(), scorers, threshold, tick)
+    return {"methods": _method_results(acc), "per_class": n_per_class, "clean_images": n_clean,
+            "size": size, "seed": seed,
+            "pixels": {"damaged": acc["damaged_pixels"], "clean": acc["clean_pixels"]}}
 
 
 def restore_ablation(*, model: str = "detector", images=None, split: str = "val",
@@ -204,6 +277,80 @@ def restore_ablation(*, model: str = "detector", images=None, split: str = "val"
             "seed": seed}
 
 
+def independent_restore(*, model: str = "detector", classes, threshold: float = 0.5,
+                        n_per_class: int = 8, n_clean: int = 8, size: int = 256,
+                        seed: int = INDEPENDENT_SEED, progress=None) -> dict:
+    """Whole-image PSNR of unattended restores on the independent generator's images.
+
+    The restore mends ``classes`` at ``threshold`` (chosen by
+    :func:`restore_ablation` on the own validation images, never here) as
+    ``napari_mend.restore`` does, on ``n_per_class`` damaged samples per
+    class and on ``n_clean`` clean images (how much a clean image loses).
+
+    Returns
+    -------
+    results : dict
+        ``{'psnr': {'input': {'damaged', 'clean'}, 'restored': {...}}``
+        (mean dB, each capped at 100), ``'per_class': {class: {'input',
+        'restored'}}``, ``'classes'``, ``'threshold'``, ``'per_class_samples'``,
+        ``'clean_images'``, ``'size'``, ``'seed'``.
+    """
+    from ..detection.api import detect_scores
+
+    total = n_per_class * len(DEFECT_CLASSES) + n_clean
+    cases, names = [], []  # restore_ablation's (kind, truth, damaged, scores, axis)
+    samples = [(c.name, c.clean, c.damaged) for c in independent_samples(
+        n_per_class, size=size, seed=seed, layout="image")]
+    samples += [("clean", im, im) for im in independent_clean_images(
+        n_clean, size=size, seed=seed, layout="image")]
+    for name, clean, damaged in samples:
+        axis = -1 if damaged.ndim == 3 else None
+        cases.append(("clean" if name == "clean" else "damaged", clean, damaged,
+                      detect_scores(damaged, channel_axis=axis, model=model), axis))
+        names.append(name)
+        if progress is not None:
+            progress(len(cases), total)
+    restored = partial(_restored, classes=list(classes), threshold=threshold)
+    outputs = [restored(case) for case in cases]
+    by_case = dict(zip(map(id, cases), outputs))
+
+    def psnr(subset):
+        return {"input": _mean_psnr(subset, lambda case: case[2]),
+                "restored": _mean_psnr(subset, lambda case: by_case[id(case)])}
+
+    both = psnr(cases)
+    per_class = {}
+    for name in DEFECT_CLASSES.values():
+        subset = [c for c, n in zip(cases, names) if n == name]
+        if subset:
+            per_class[name] = {k: v["damaged"] for k, v in psnr(subset).items()}
+    return {"psnr": both, "per_class": per_class, "classes": list(classes),
+            "threshold": threshold, "per_class_samples": n_per_class, "clean_images": n_clean,
+            "size": size, "seed": seed}
+
+
+def restore_table(ablation: dict, independent: dict) -> str:
+    """Own beside independent: whole-image PSNR of the unattended restore."""
+    best = ablation["threshold_psnr"][ablation["restore_threshold"]]
+    own_in, ind = ablation["psnr"]["input"], independent["psnr"]
+    rows = [("damaged images, input", own_in["damaged"], ind["input"]["damaged"]),
+            ("damaged images, restored", best["damaged"], ind["restored"]["damaged"]),
+            ("damaged images, gain", best["damaged"] - own_in["damaged"],
+             ind["restored"]["damaged"] - ind["input"]["damaged"]),
+            ("clean images, restored (100 = untouched)", best["clean"],
+             ind["restored"]["clean"])]
+    rows += [(f"{name} samples, input -> restored", None,
+              f"{v['input']:.2f} -> {v['restored']:.2f}")
+             for name, v in independent["per_class"].items()]
+    classes = ", ".join(independent["classes"]) or "none"
+    return side_by_side(
+        f"Unattended restore ({classes}; threshold {independent['threshold']}), whole-image "
+        f"PSNR (dB): own validation images ({ablation['repeats']} damaged versions each) | "
+        f"independent generator ({independent['per_class_samples']} per class and "
+        f"{independent['clean_images']} clean, {independent['size']} px, seed "
+        f"{independent['seed']}):", rows)
+
+
 def _restored(case, *, classes, threshold):
     """A case's damaged image restored from its scores as ``restore`` would."""
     from ..detection.text_completion import complete_text
@@ -241,6 +388,42 @@ def ablation_table(results: dict) -> str:
     for t, v in results["threshold_psnr"].items():
         lines.append(f"| {t} | {v['damaged']:.2f} | {v['clean']:.2f} |")
     return "\n".join(lines)
+
+
+def comparison_table(results: dict) -> str:
+    """Own beside independent: per-class precision / recall / F1 and clean pixels flagged."""
+    ind = results.get("independent", {}).get("methods", {})
+    methods = list(results["methods"])
+    head = ["class"]
+    for m in methods:
+        head += [f"{m} {OWN} P / R / F1", f"{m} {INDEPENDENT} P / R / F1"]
+
+    def prf(entry):
+        return None if entry is None else (
+            f"{entry['precision']:.3f} / {entry['recall']:.3f} / {entry['f1']:.3f}")
+
+    rows = []
+    for name in DEFECT_CLASSES.values():
+        row = [name]
+        for m in methods:
+            row += [prf(results["methods"][m]["per_class"][name]),
+                    prf(ind[m]["per_class"][name]) if m in ind else None]
+        rows.append(row)
+    flagged = ["clean pixels flagged (%)"]
+    for m in methods:
+        flagged += [f"{100 * results['methods'][m]['clean_false_alarm']:.3f}",
+                    f"{100 * ind[m]['clean_false_alarm']:.3f}" if m in ind else None]
+    rows.append(flagged)
+    own = (f"own: {len(results['images'])} validation images x {results['repeats']} damaged "
+           "versions + the clean images")
+    if "independent" in results:
+        i = results["independent"]
+        other = (f"independent: {i['per_class']} samples per class + {i['clean_images']} clean "
+                 f"images, {i['size']} px, seed {i['seed']}")
+    else:
+        other = "independent: not measured"
+    return side_by_side(f"Detection at threshold {results['threshold']} ({own}; {other}):",
+                        rows, head=head)
 
 
 def markdown_table(results: dict) -> str:
@@ -296,7 +479,16 @@ def main(argv=None, prog=None) -> int:
                              "store them in the card's inference.restore_classes and "
                              "restore_threshold")
     parser.add_argument("--write-card", action="store_true")
+    parser.add_argument("--independent-per-class", type=int, default=8,
+                        help="samples per class of the independent generator reported beside "
+                             "the own images (0: none; reporting only, never calibration)")
+    parser.add_argument("--independent-clean", type=int, default=None,
+                        help="clean independent images (default: --independent-per-class)")
+    parser.add_argument("--independent-size", type=int, default=256)
+    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)
     args = parser.parse_args(argv)
+    n_clean = (args.independent_per_class if args.independent_clean is None
+               else args.independent_clean)
     if args.restore_classes:
         from ..models.registry import model_card, update_card
 
@@ -307,6 +499,18 @@ def main(argv=None, prog=None) -> int:
         print(ablation_table(ablation))
         print(f"classes that help: {', '.join(ablation['restore_classes'])}; "
               f"threshold {ablation['restore_threshold']}")
+        independent = None
+        if args.independent_per_class:
+            # reported with the classes and threshold chosen above, never chosen from it
+            independent = independent_restore(
+                model=args.model, classes=ablation["restore_classes"],
+                threshold=ablation["restore_threshold"], n_per_class=args.independent_per_class,
+                n_clean=n_clean, size=args.independent_size, seed=args.independent_seed)
+            print()
+            print(restore_table(ablation, independent))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump({"own": ablation, "independent": independent}, fh, indent=2)
         if args.write_card:
             inference = {**model_card(args.model).get("inference", {}),
                          "restore_classes": ablation["restore_classes"],
@@ -314,7 +518,14 @@ def main(argv=None, prog=None) -> int:
             update_card(args.model, inference=inference, restore_ablation=ablation)
         return 0
     results = evaluate(methods=tuple(args.methods.split(",")), model=args.model,
-                       repeats=args.repeats or 2, seed=args.seed)
+                       repeats=args.repeats or 2, seed=args.seed,
+                       independent_per_class=args.independent_per_class,
+                       independent_clean=n_clean, independent_size=args.independent_size,
+                       independent_seed=args.independent_seed)
+    print(comparison_table(results))
+    print()
+    print("Own validation images, details:")
+    print()
     print(markdown_table(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -17,6 +17,14 @@ up to a hole radius, the learned model above) and the width of the learned
 fills' rim that is mixed with the biharmonic fill, from a separate set of
 cases (another seed), comparing the fills group by group of holes.
 
+Beside these ("own"), the same fills are measured on the independent
+generator (:mod:`napari_mend.evaluation.independent`, through
+:mod:`napari_mend.evaluation.cross`; "independent"): the hole is a sample's
+true defect labels (the pixels the defect visibly changed) and the truth its
+clean image; PSNR in the hole per class. Moire is left out: its label is a
+region (up to the whole frame), mended by ``demoire``, not by a fill.
+Reporting only: ``calibrate_auto`` never sees these cases.
+
 Run ``python -m napari_mend.evaluation.inpainter --help``.
 """
 
@@ -28,6 +36,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .cross import INDEPENDENT, INDEPENDENT_SEED, OWN, independent_samples, side_by_side
 
 METHOD_NAMES = ("learned", "auto", "telea", "ns", "biharmonic")
 FIGURE_METHODS = ("learned", "auto", "telea", "biharmonic")
@@ -70,6 +80,26 @@ def evaluation_cases(*, crop: int = 256, per_family: int = 6, seed: int = 2026,
             cases.append({"family": family, "image": name, "mask": mask,
                           "clean": np.ascontiguousarray(plane[r:r + crop, c:c + crop], np.float32)})
     return cases
+
+
+INDEPENDENT_CLASSES = ("scratch", "dust", "blotch", "text", "watermark")
+"""Classes of the independent generator whose labels make holes (moire is a region)."""
+FAMILY_OF_CLASS = {"scratch": "thin", "dust": "dust", "blotch": "blotch", "text": "text",
+                   "watermark": "logo"}
+"""The own mask family shown beside each independent class."""
+
+
+def independent_cases(*, per_class: int = 4, size: int = 256, seed: int = INDEPENDENT_SEED,
+                      classes=INDEPENDENT_CLASSES):
+    """Cases like :func:`evaluation_cases` from the independent generator.
+
+    ``family`` is the class name, ``mask`` the sample's defect labels (every
+    visibly changed pixel) and ``clean`` its clean image, float32 ``(size,
+    size, C)``. For reporting only.
+    """
+    return [{"family": c.name, "image": f"independent:{c.name}:{c.index}", "mask": c.mask,
+             "clean": c.clean}
+            for c in independent_samples(per_class, size=size, seed=seed, classes=classes)]
 
 
 def fill_function(method: str, model: str = "inpainter"):
@@ -350,6 +380,30 @@ def markdown_table(results: dict, methods=METHOD_NAMES) -> str:
     return "\n".join(lines)
 
 
+def comparison_table(own: dict, independent: dict, methods=METHOD_NAMES, *,
+                     title: str = "") -> str:
+    """Own beside independent: PSNR in the hole (dB) per defect class and method.
+
+    ``own`` and ``independent`` are :func:`summarize` results, keyed by mask
+    family and by independent class; each class is shown beside its own
+    family (:data:`FAMILY_OF_CLASS`).
+    """
+    rows = []
+    for name, per_method in independent.items():
+        family = FAMILY_OF_CLASS.get(name)
+        for method in methods:
+            mine = own.get(family, {}).get(method)
+            theirs = per_method[method]
+            coverage = (("-" if mine is None else f"{100 * mine['coverage']:.1f}%")
+                        + f" / {100 * theirs['coverage']:.1f}%")
+            rows.append((name, family or "-", method, None if mine is None else mine["psnr_mask"],
+                         theirs["psnr_mask"], coverage))
+    return side_by_side(title or "PSNR in the hole (dB), own mask family | independent "
+                        "generator's true defect labels:", rows,
+                        head=("class", "own family", "method", f"{OWN} PSNR hole",
+                              f"{INDEPENDENT} PSNR hole", "hole coverage own / independent"))
+
+
 def comparison_figure(cases, outputs, path, methods=FIGURE_METHODS) -> Path:
     """Side-by-side crops (input, each method, truth), one row per family; saved to ``path``."""
     import matplotlib
@@ -428,6 +482,13 @@ def evaluate(*, model: str = "inpainter", methods=METHOD_NAMES, crop: int = 256,
     return summarize(cases, outputs, methods)
 
 
+def evaluate_independent(*, model: str = "inpainter", methods=METHOD_NAMES, per_class: int = 4,
+                         size: int = 256, seed: int = INDEPENDENT_SEED, log=None) -> dict:
+    """:func:`evaluate` on :func:`independent_cases`: ``results[class][method]``."""
+    cases = independent_cases(per_class=per_class, size=size, seed=seed)
+    return summarize(cases, run_methods(cases, methods, model=model, log=log), methods)
+
+
 def main(argv=None, prog=None) -> int:
     """``python -m napari_mend.evaluation.inpainter``: print (and store) the table."""
     parser = argparse.ArgumentParser(prog=prog or "python -m napari_mend.evaluation.inpainter",
@@ -446,6 +507,11 @@ def main(argv=None, prog=None) -> int:
     parser.add_argument("--write-card", action="store_true",
                         help="store the results in the model card (the card must be a file path "
                              "or a writable shipped card)")
+    parser.add_argument("--independent-per-class", type=int, default=4,
+                        help="samples per class of the independent generator, holes = their "
+                             "true labels, reported beside the own families (0: none)")
+    parser.add_argument("--independent-size", type=int, default=256)
+    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)
     args = parser.parse_args(argv)
     if args.split != "val" and (args.write_card or args.calibrate):
         parser.error("--write-card and --calibrate take the validation images; "
@@ -465,6 +531,20 @@ def main(argv=None, prog=None) -> int:
                        per_family=args.per_family, seed=args.seed, split=args.split,
                        figure=args.figure, log=print)
     print(markdown_table(results, methods))
+    if args.independent_per_class:
+        independent = evaluate_independent(model=args.model, methods=methods,
+                                           per_class=args.independent_per_class,
+                                           size=args.independent_size,
+                                           seed=args.independent_seed, log=print)
+        print()
+        print(comparison_table(results, independent, methods, title=(
+            f"PSNR in the hole (dB): own mask family ({args.per_family} cases, {args.crop} px) | "
+            f"independent generator, hole = true defect labels ({args.independent_per_class} "
+            f"per class, {args.independent_size} px, seed {args.independent_seed}):")))
+        print()
+        print("Independent generator, details:")
+        print()
+        print(markdown_table(independent, methods))
     if args.write_card:
         update_card(args.model, metrics={
             "evaluation": "napari_mend.evaluation.inpainter "

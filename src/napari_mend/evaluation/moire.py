@@ -12,6 +12,11 @@ the model is installed) and ``'auto'``. The undamaged images measure what
 each method does to images without moire (PSNR of the output against the
 input; ``inf`` = unchanged).
 
+Beside these ("own"), the same methods run on the independent generator's
+moire samples (:mod:`napari_mend.evaluation.independent`: halftone screens and
+display grids aliased by a sensor, through :mod:`napari_mend.evaluation.cross`;
+"independent") and on its clean images. Reporting only.
+
 Run ``napari-mend evaluate moire [--json PATH] [--figure PATH]``.
 """
 
@@ -22,6 +27,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, independent_clean, independent_samples,
+                    side_by_side)
 
 BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0)
 
@@ -83,10 +91,38 @@ def plain_notch(image: np.ndarray) -> np.ndarray:
     return out
 
 
+def _outputs(clean: np.ndarray, damaged: np.ndarray, methods) -> dict:
+    """Every method's output for one damaged image (``(M, N, C)`` float32)."""
+    from ..special import demoire
+
+    outputs = {"input": damaged, "gaussian_blur": best_blur(damaged, clean),
+               "plain_notch": plain_notch(damaged)}
+    for m in methods:
+        outputs[m] = demoire(damaged, channel_axis=-1, method=m)
+    return outputs
+
+
+def _clean_row(name: str, clean: np.ndarray, methods) -> dict:
+    """PSNR of each method's output on an image without moire against that image."""
+    from ..special import demoire
+
+    return {"image": name, **{m: metrics(clean, demoire(clean, channel_axis=-1, method=m))[0]
+                              for m in methods}}
+
+
+def _summary(rows, clean_rows, methods) -> tuple[dict, dict]:
+    """Mean PSNR, gain and SSIM per method; worst clean-image PSNR per method."""
+    keys = ["input", "gaussian_blur", "plain_notch"] + list(methods)
+    summary = {k: {"psnr": round(float(np.mean([r[k][0] for r in rows])), 2),
+                   "gain": round(float(np.mean([r[k][0] - r["input"][0] for r in rows])), 2),
+                   "ssim": round(float(np.mean([r[k][1] for r in rows])), 4)} for k in keys}
+    clean_summary = {m: round(float(min(r[m] for r in clean_rows)), 2) for m in methods}
+    return summary, clean_summary
+
+
 def evaluate(*, repeats: int = 4, seed: int = 3, min_side: int = 128,
              include_learned: bool = True, keep_examples: bool = False) -> dict:
     """Run the evaluation (see the module docstring)."""
-    from ..special import demoire
     from ..synthesis import add_moire, corpus_images
 
     methods = _methods(include_learned)
@@ -94,34 +130,67 @@ def evaluate(*, repeats: int = 4, seed: int = 3, min_side: int = 128,
               if min(im.shape[:2]) >= min_side]
     rows, clean_rows, examples = [], [], []
     for i, (name, clean) in enumerate(images):
-        clean_row = {"image": name}
-        for m in methods:
-            clean_row[m] = metrics(clean, demoire(clean, channel_axis=-1, method=m))[0]
-        clean_rows.append(clean_row)
+        clean_rows.append(_clean_row(name, clean, methods))
         for r in range(repeats):
             rng = np.random.default_rng([seed, i, r])
             damaged, region = add_moire(clean, rng)
-            damaged = damaged.astype(np.float32)
-            outputs = {"input": damaged, "gaussian_blur": best_blur(damaged, clean),
-                       "plain_notch": plain_notch(damaged)}
-            for m in methods:
-                outputs[m] = demoire(damaged, channel_axis=-1, method=m)
+            outputs = _outputs(clean, damaged.astype(np.float32), methods)
             row = {"image": name, "repeat": r, "region_fraction": round(float(region.mean()), 3)}
             row.update({k: metrics(clean, v) for k, v in outputs.items()})
             rows.append(row)
             if keep_examples:
                 examples.append((name, clean, outputs))
-    keys = ["input", "gaussian_blur", "plain_notch"] + methods
-    summary = {k: {"psnr": round(float(np.mean([r[k][0] for r in rows])), 2),
-                   "gain": round(float(np.mean([r[k][0] - r["input"][0] for r in rows])), 2),
-                   "ssim": round(float(np.mean([r[k][1] for r in rows])), 4)} for k in keys}
-    clean_summary = {m: round(float(min(r[m] for r in clean_rows)), 2) for m in methods}
+    summary, clean_summary = _summary(rows, clean_rows, methods)
     results = {"rows": rows, "clean": clean_rows, "summary": summary,
                "clean_worst_psnr": clean_summary, "methods": methods, "repeats": repeats,
                "seed": seed, "images": [n for n, _ in images]}
     if keep_examples:
         results["_examples"] = examples
     return results
+
+
+def evaluate_independent(*, samples: int = 8, clean_images: int = 8, size: int = 256,
+                         seed: int = INDEPENDENT_SEED, include_learned: bool = True) -> dict:
+    """The same measures on the independent generator's moire samples and clean images.
+
+    Returns the keys of :func:`evaluate` (``rows``, ``clean``, ``summary``,
+    ``clean_worst_psnr``, ``methods``), plus ``samples``, ``clean_images``,
+    ``size`` and ``seed``.
+    """
+    methods = _methods(include_learned)
+    rows = []
+    for case in independent_samples(samples, size=size, seed=seed, classes=["moire"]):
+        outputs = _outputs(case.clean, case.damaged, methods)
+        rows.append({"image": f"independent:moire:{case.index}",
+                     "region_fraction": round(float(case.mask.mean()), 3),
+                     **{k: metrics(case.clean, v) for k, v in outputs.items()}})
+    clean_rows = [_clean_row(f"independent:clean:{k}", im, methods)
+                  for k, im in enumerate(independent_clean(clean_images, size=size, seed=seed))]
+    summary, clean_summary = _summary(rows, clean_rows, methods)
+    return {"rows": rows, "clean": clean_rows, "summary": summary,
+            "clean_worst_psnr": clean_summary, "methods": methods, "samples": samples,
+            "clean_images": clean_images, "size": size, "seed": seed}
+
+
+def comparison(results: dict, independent: dict) -> str:
+    """Own beside independent: mean dB gain on moire images, worst PSNR on clean images."""
+    labels = {"input": "moire input", "gaussian_blur": "Gaussian blur (best sigma)",
+              "plain_notch": "plain notch (whole-image FFT)",
+              "notch": "demoire notch", "learned": "demoire learned", "auto": "demoire auto"}
+    rows = []
+    for key, s in results["summary"].items():
+        other = independent["summary"].get(key)
+        rows.append((labels.get(key, key), s["psnr"], None if other is None else other["psnr"],
+                     f"{s['gain']:+.2f}", None if other is None else f"{other['gain']:+.2f}",
+                     results["clean_worst_psnr"].get(key),
+                     independent["clean_worst_psnr"].get(key)))
+    return side_by_side(
+        f"Moire, whole-image PSNR (dB): own ({len(results['rows'])} cases) | independent "
+        f"generator ({len(independent['rows'])} moire samples and {len(independent['clean'])} "
+        f"clean images, {independent['size']} px, seed {independent['seed']}); clean images: "
+        "worst PSNR of the output against the unchanged input:", rows,
+        head=("method", f"{OWN} PSNR", f"{INDEPENDENT} PSNR", f"{OWN} gain",
+              f"{INDEPENDENT} gain", f"{OWN} clean worst", f"{INDEPENDENT} clean worst"))
 
 
 def markdown(results: dict) -> str:
@@ -179,10 +248,24 @@ def main(argv=None, prog=None) -> int:
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--figure", default=None, help="also save an example figure here")
     parser.add_argument("--figure-case", type=int, default=0, help="which case the figure shows")
+    parser.add_argument("--independent", type=int, default=8,
+                        help="moire samples (and as many clean images) of the independent "
+                             "generator reported beside the own images (0: none)")
+    parser.add_argument("--independent-size", type=int, default=256)
+    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)
     args = parser.parse_args(argv)
     results = evaluate(repeats=args.repeats, seed=args.seed, include_learned=not args.no_learned,
                        keep_examples=bool(args.figure))
     print(markdown(results))
+    if args.independent:
+        independent = evaluate_independent(samples=args.independent,
+                                           clean_images=args.independent,
+                                           size=args.independent_size,
+                                           seed=args.independent_seed,
+                                           include_learned=not args.no_learned)
+        results["independent"] = independent
+        print()
+        print(comparison(results, independent))
     if args.figure:
         example_figure(results, args.figure, index=args.figure_case)
     if args.json:

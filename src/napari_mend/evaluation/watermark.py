@@ -16,6 +16,15 @@ with a side of at least ``min_side`` px; never trained on), with fixed seeds:
   mean PSNR over the K images gives the curve. ``--shift`` also moves the mark
   by up to that many pixels between images.
 
+* **own | independent** (``--independent N``): single images, PSNR in the mark
+  region (the pixels the mark visibly changed) of ``remove_watermark``'s
+  output minus the input's, (a) unattended (``mask=None``: the learned
+  detector finds the mark) and (b) given the true region grown by
+  :data:`HINT_PX` px as a rough hint, on the own watermarked validation images
+  (as in the single-image experiment) beside ``N`` watermark samples of the
+  independent generator (:mod:`napari_mend.evaluation.independent`, through
+  :mod:`napari_mend.evaluation.cross`). Reporting only.
+
 Run ``napari-mend evaluate watermark [--figure PATH] [--json PATH]``.
 """
 
@@ -27,7 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, grow, independent_samples, mean,
+                    region_psnr, side_by_side)
+
 SIZES = (1, 2, 4, 8, 16)
+HINT_PX = 6
+"""The rough hint of :func:`region_gain`: the true mark region grown by this many pixels."""
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -54,29 +68,120 @@ def _images(min_side: int, *, colour: bool = False):
     return out
 
 
-def single_image(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64,
-                 fill: str = "telea") -> dict:
-    """PSNR/SSIM of input, true-mask Telea and ``remove_watermark`` per validation image."""
-    from ..inpainting.auto import classical_fill
-    from ..special import remove_watermark
+def own_cases(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64):
+    """Yield ``(name, repeat, opacity, clean, marked, mask)`` of the single-image experiment."""
     from ..synthesis import add_watermark
 
-    telea = classical_fill("telea")
-    rows = []
     for i, (name, clean) in enumerate(_images(min_side)):
         for r in range(repeats):
             rng = np.random.default_rng([seed, i, r])
             opacity = rng.uniform(0.15, max_opacity)
             marked, mask, _ = add_watermark(clean, rng, opacity=opacity)
-            removed = remove_watermark(marked, mask=mask, channel_axis=-1, method="single",
-                                       fill=fill)
-            rows.append({"image": name, "repeat": r, "opacity": round(opacity, 3),
-                         "mask_fraction": round(float(mask.mean()), 4),
-                         "input": metrics(clean, marked),
-                         "telea_true_mask": metrics(clean, telea(marked, mask)),
-                         "remove_watermark": metrics(clean, removed)})
+            yield name, r, opacity, clean, marked, mask
+
+
+def single_image(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64,
+                 fill: str = "telea") -> dict:
+    """PSNR/SSIM of input, true-mask Telea and ``remove_watermark`` per validation image."""
+    from ..inpainting.auto import classical_fill
+    from ..special import remove_watermark
+
+    telea = classical_fill("telea")
+    rows = []
+    for name, r, opacity, clean, marked, mask in own_cases(
+            repeats=repeats, max_opacity=max_opacity, seed=seed, min_side=min_side):
+        removed = remove_watermark(marked, mask=mask, channel_axis=-1, method="single", fill=fill)
+        rows.append({"image": name, "repeat": r, "opacity": round(opacity, 3),
+                     "mask_fraction": round(float(mask.mean()), 4),
+                     "input": metrics(clean, marked),
+                     "telea_true_mask": metrics(clean, telea(marked, mask)),
+                     "remove_watermark": metrics(clean, removed)})
     keys = ("input", "telea_true_mask", "remove_watermark")
     return {"rows": rows, "summary": _summary(rows, keys)}
+
+
+def region_gain(cases, *, fill: str = "telea", hint_px: float = HINT_PX) -> dict:
+    """PSNR gain of single-image ``remove_watermark`` in the mark region, unattended and hinted.
+
+    Parameters
+    ----------
+    cases : iterable of (name, clean, marked, region)
+        Images ``(M, N, C)`` in [0, 1] and the bool region ``(M, N)`` the mark
+        visibly changed.
+    fill : str
+        Fill for opaque pixels.
+    hint_px : float
+        The hint is ``region`` grown by this many pixels.
+
+    Returns
+    -------
+    results : dict
+        ``rows`` (per case: ``region_fraction``, ``input`` region PSNR,
+        ``unattended`` and ``hinted`` gains in dB) and ``summary`` (means,
+        worst gains, ``cases``).
+    """
+    from ..special import remove_watermark
+
+    rows = []
+    for name, clean, marked, region in cases:
+        before = region_psnr(clean, marked, region)
+        unattended = remove_watermark(marked, channel_axis=-1, method="single", fill=fill)
+        hinted = remove_watermark(marked, mask=grow(region, hint_px), channel_axis=-1,
+                                  method="single", fill=fill)
+        rows.append({"image": name, "region_fraction": round(float(region.mean()), 4),
+                     "input": before,
+                     "unattended": region_psnr(clean, unattended, region) - before,
+                     "hinted": region_psnr(clean, hinted, region) - before})
+    summary = {"cases": len(rows), "input": mean(r["input"] for r in rows),
+               "unattended": mean(r["unattended"] for r in rows),
+               "hinted": mean(r["hinted"] for r in rows),
+               "unattended_worst": _worst(r["unattended"] for r in rows),
+               "hinted_worst": _worst(r["hinted"] for r in rows),
+               "region_fraction": mean((r["region_fraction"] for r in rows), 4)}
+    return {"rows": rows, "summary": summary, "hint_px": hint_px, "fill": fill}
+
+
+def _worst(values):
+    values = list(values)
+    return round(float(min(values)), 2) if values else None
+
+
+def region_gains(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5,
+                 independent: int = 8, size: int = 256, independent_seed: int = INDEPENDENT_SEED,
+                 fill: str = "telea", hint_px: float = HINT_PX) -> dict:
+    """:func:`region_gain` on the own single-image cases and on ``independent`` independent ones."""
+    own = ((name, clean, marked, mask) for name, _, _, clean, marked, mask in own_cases(
+        repeats=repeats, max_opacity=max_opacity, seed=seed))
+    theirs = ((f"independent:watermark:{c.index}", c.clean, c.damaged, c.mask)
+              for c in independent_samples(independent, size=size, seed=independent_seed,
+                                           classes=["watermark"]))
+    return {OWN: region_gain(own, fill=fill, hint_px=hint_px),
+            INDEPENDENT: {**region_gain(theirs, fill=fill, hint_px=hint_px), "size": size,
+                          "seed": independent_seed}}
+
+
+def region_table(results: dict) -> str:
+    """Own beside independent: the :func:`region_gains` summary."""
+    own, ind = results[OWN], results[INDEPENDENT]
+    a, b = own["summary"], ind["summary"]
+
+    def gain(v):
+        return None if v is None else f"{v:+.2f}"
+
+    rows = [("cases", str(a["cases"]), str(b["cases"])),
+            ("mark region, % of the image", a["region_fraction"] and 100 * a["region_fraction"],
+             b["region_fraction"] and 100 * b["region_fraction"]),
+            ("input PSNR in the mark region", a["input"], b["input"]),
+            ("gain, unattended (mask=None)", gain(a["unattended"]), gain(b["unattended"])),
+            (f"gain, mask = true region grown by {own['hint_px']:g} px", gain(a["hinted"]),
+             gain(b["hinted"])),
+            ("worst gain, unattended", gain(a["unattended_worst"]), gain(b["unattended_worst"])),
+            (f"worst gain, grown by {own['hint_px']:g} px", gain(a["hinted_worst"]),
+             gain(b["hinted_worst"]))]
+    return side_by_side(
+        "Single image, remove_watermark: PSNR (dB) in the mark region and its gain, own "
+        f"validation images | independent generator ({b['cases']} watermark samples, "
+        f"{ind['size']} px, seed {ind['seed']}):", rows)
 
 
 def _summary(rows, keys) -> dict:
@@ -196,6 +301,8 @@ def text_recall(*, repeats: int = 4, seed: int = 7, min_side: int = 64, threshol
 def markdown(results: dict) -> str:
     """Tables of :func:`evaluate`'s results."""
     lines = []
+    if results.get("region"):
+        lines += [region_table(results["region"]), ""]
     single = results.get("single")
     if single:
         s = single["summary"]
@@ -294,11 +401,17 @@ def example_figure(path, *, image: str = "chelsea", seed: int = 2, opacity: floa
 
 
 def evaluate(*, repeats: int = 4, trials: int = 4, max_opacity: float = 0.5, shifts=(0, 3),
-             fill: str = "telea") -> dict:
-    """Run both experiments; see the module docstring."""
-    return {"max_opacity": max_opacity, "fill": fill,
-            "single": single_image(repeats=repeats, max_opacity=max_opacity, fill=fill),
-            "collections": [collection(trials=trials, shift=s, fill=fill) for s in shifts]}
+             fill: str = "telea", independent: int = 0, independent_size: int = 256,
+             independent_seed: int = INDEPENDENT_SEED) -> dict:
+    """Run the experiments; see the module docstring (``independent``: samples, 0 for none)."""
+    results = {"max_opacity": max_opacity, "fill": fill,
+               "single": single_image(repeats=repeats, max_opacity=max_opacity, fill=fill),
+               "collections": [collection(trials=trials, shift=s, fill=fill) for s in shifts]}
+    if independent:
+        results["region"] = region_gains(repeats=repeats, max_opacity=max_opacity,
+                                         independent=independent, size=independent_size,
+                                         independent_seed=independent_seed, fill=fill)
+    return results
 
 
 def main(argv=None, prog=None) -> int:
@@ -320,12 +433,20 @@ def main(argv=None, prog=None) -> int:
                         help="with --text: mend the text as detected, without completing it")
     parser.add_argument("--example", default=None,
                         help="also save a single-image example figure here")
+    parser.add_argument("--independent", type=int, default=8,
+                        help="watermark samples of the independent generator: single-image gain "
+                             "in the mark region, unattended and with a rough hint, beside the "
+                             "own images (0: none)")
+    parser.add_argument("--independent-size", type=int, default=256)
+    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)
     args = parser.parse_args(argv)
     if args.example:
         example_figure(args.example)
     results = evaluate(repeats=args.repeats, trials=args.trials, max_opacity=args.max_opacity,
                        shifts=tuple(int(s) for s in args.shifts.split(",") if s != ""),
-                       fill=args.fill)
+                       fill=args.fill, independent=args.independent,
+                       independent_size=args.independent_size,
+                       independent_seed=args.independent_seed)
     if args.text:
         results["text"] = text_recall(repeats=args.repeats, complete_text=args.complete_text)
     print(markdown(results))
