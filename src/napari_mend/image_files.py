@@ -12,7 +12,6 @@ images are restored in memory.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,9 +184,11 @@ def restored_in_blocks(out: Path, data, axis, **options):
     attribute; the work folder is removed on the way out, also after an
     error or an interruption.
     """
+    from .io.atomic import remove_stale, temporary_name
     from .scale.lazy import restore_to_zarr
 
-    work = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
+    remove_stale(out.parent, out.name)
+    work = temporary_name(out)
     work.mkdir()
     try:
         yield tuple(_open_zarr(p) for p in restore_to_zarr(

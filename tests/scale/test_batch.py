@@ -147,8 +147,16 @@ def test_resumed_batch_gives_the_same_outputs_and_no_partial_files(archive, tmp_
     interrupted = read_manifest(resumed)
     assert interrupted["finished"] is None and interrupted["counts"]["total"] < 4
     # what a killed process leaves behind: a half-written bundle under a temporary name
-    (resumed / ".photo.mend.0123abcd.tmp").mkdir(exist_ok=True)
-    (resumed / ".photo.mend.0123abcd.tmp" / "original.tif").write_bytes(b"half")
+    import subprocess
+
+    from napari_mend.io import atomic
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = atomic.temporary_name(resumed / "photo.mend").name.replace(f"-{os.getpid()}-",
+                                                                      f"-{dead.pid}-")
+    (resumed / left).mkdir()
+    (resumed / left / "original.tif").write_bytes(b"half")
     result = run_batch(inputs, resumed, **OPTIONS)
     assert result.counts["skipped"] >= 1 and result.counts["total"] == 4
     assert sorted(p.name for p in resumed.iterdir() if p.name.startswith(".")) == []

@@ -1,12 +1,67 @@
-"""Atomic writes: a file or folder appears complete under its name, or not at all."""
+"""Atomic writes: a file or folder appears complete under its name, or not at all.
+
+Temporaries are hidden siblings of the output named by :func:`temporary_name`:
+``.NAME.nmHOST-PID-TOKEN.tmp``. A process killed with SIGKILL (or a machine
+that lost power) leaves its temporary behind; :func:`remove_stale` removes those
+it can prove are napari-mend's and abandoned: the name's pattern, this machine's
+``HOST`` and a ``PID`` that no longer runs. Every atomic write cleans its own
+output's stale temporaries first.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import secrets
 import shutil
+import socket
 from contextlib import contextmanager
 from pathlib import Path
+
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.nm(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}"
+                        r"\.(?:tmp|old)$")
+
+
+def temporary_name(path, kind: str = "tmp") -> Path:
+    """A hidden, unique sibling of ``path`` for this process (``kind``: ``'tmp'`` or
+    ``'old'``), recognisable by :func:`remove_stale`."""
+    path = Path(path)
+    return path.parent / f".{path.name}.nm{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.{kind}"
+
+
+def remove_stale(folder, name: str | None = None) -> list[Path]:
+    """Remove the temporaries in ``folder`` that napari-mend processes of this machine left
+    when they were killed (their process no longer runs); only ``name``'s, if given.
+
+    Returns
+    -------
+    removed : list of Path
+    """
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if (match is None or match["host"] != _HOST or (name is not None and match["name"] != name)
+                or _running(int(match["pid"]))):
+            continue
+        _remove(entry)
+        removed.append(entry)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 @contextmanager
@@ -47,7 +102,8 @@ def atomic_path(path, *, overwrite=False):
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    remove_stale(path.parent, path.name)
+    tmp = temporary_name(path)
     try:
         yield tmp
         if not tmp.exists():
@@ -66,7 +122,7 @@ def _move_into_place(tmp: Path, path: Path, *, overwrite: bool) -> None:
     if not (tmp.is_dir() and path.is_dir()):
         os.replace(tmp, path)
         return
-    old = path.parent / f".{path.name}.{secrets.token_hex(4)}.old"
+    old = temporary_name(path, "old")
     os.replace(path, old)
     try:
         os.replace(tmp, path)

@@ -6,8 +6,9 @@ calls :func:`run_batch`. Every input file becomes one bundle
 :mod:`napari_mend.io.bundle`) and ``OUT_DIR/manifest.json`` lists them all
 (:mod:`napari_mend.scale.manifest`).
 
-* Work runs on a ``distributed.LocalCluster`` (one single-threaded worker
-  process per core by default) or on an existing cluster (``scheduler``).
+* Work runs on a ``distributed.LocalCluster`` (by default one worker process
+  per CPU, sharing :func:`napari_mend.threads.thread_count` threads) or on an
+  existing cluster (``scheduler``).
 * Bundles are written atomically (temporary folder + rename): a killed batch
   leaves complete bundles or none; its leftover temporary folders are removed
   by the next run, which skips the inputs whose bundle exists.
@@ -23,13 +24,12 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
-import re
 import secrets
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..io.atomic import remove_stale
 from ..io.bundle import BUNDLE_SUFFIX
 from .manifest import build_manifest, utc_now, write_manifest
 
@@ -37,7 +37,6 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".we
 """Files taken from input folders (files named explicitly are always tried)."""
 LOG_NAME = "batch.log"
 CONNECT_TIMEOUT_S = 5.0
-_STALE_TMP = re.compile(r"^\..+\.mend\.[0-9a-f]+\.(tmp|old)$")
 
 
 class BatchError(Exception):
@@ -196,13 +195,7 @@ def prepare_output_dir(out_dir) -> Path:
     except OSError as err:
         raise BatchError(f"cannot write into the output folder {out_dir}: "
                          f"{err.strerror or err}; pick a folder you may write to") from None
-    for leftover in out_dir.iterdir():
-        if not _STALE_TMP.match(leftover.name):
-            continue
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
+    remove_stale(out_dir)  # temporaries of runs killed with SIGKILL
     return out_dir
 
 
