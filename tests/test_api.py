@@ -120,6 +120,7 @@ def test_rgba_alpha_kept():
         (np.zeros((8, 8, 3)), np.zeros((8, 8), bool), {"channel_axis": 0}, ValueError,
          "not a channel axis"),
         (np.full((8, 8), np.nan), np.zeros((8, 8), bool), {}, ValueError, "NaN"),
+        (np.full((8, 8), 1e300), np.eye(8, dtype=bool), {}, ValueError, "float32's range"),
         (np.zeros((8, 8), bool), np.zeros((8, 8), bool), {}, TypeError, "dtype bool"),
         (np.zeros((8, 8), complex), np.zeros((8, 8), bool), {}, TypeError, "complex"),
         (np.zeros((8, 8)), np.ones((8, 8), bool), {}, ValueError, "covers the whole image"),

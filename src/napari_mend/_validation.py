@@ -130,6 +130,12 @@ def plane_view(image, *, channel_axis=None, name: str = "image") -> PlaneView:
             f"{name} contains NaN or infinite values; replace them first "
             "(e.g. np.nan_to_num(image)) or mask them and inpaint"
         )
+    if image.dtype == np.float64 and image.size and \
+            np.abs(image).max() > np.finfo(np.float32).max:
+        raise ValueError(
+            f"{name} holds values beyond float32's range (|x| > {np.finfo(np.float32).max:.3g}), "
+            "which napari-mend computes in; rescale it first (e.g. image / np.abs(image).max())"
+        )
     planes = moved.reshape((-1,) + moved.shape[-3:])
     out_dtype = np.dtype(np.float32) if image.dtype == np.float16 else image.dtype
     return PlaneView(planes, image.shape, image.dtype, channel_axis, out_dtype)
