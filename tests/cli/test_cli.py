@@ -192,3 +192,21 @@ def test_sigterm_removes_unfinished_outputs(tmp_path):
     assert run.returncode == 128 + signal.SIGTERM, err
     assert "terminated; unfinished outputs were removed" in err
     assert list(out_dir.iterdir()) == []
+
+
+def test_damaged_compressed_tiff_on_the_block_path_is_a_clear_error(tmp_path, capsys):
+    image = (np.random.default_rng(0).random((512, 512)) * 255).astype(np.uint8)
+    good = tmp_path / "good.tif"
+    tifffile.imwrite(good, image, tile=(256, 256), compression="zlib")
+    raw = bytearray(good.read_bytes())
+    with tifffile.TiffFile(good) as tif:
+        start = tif.pages[0].dataoffsets[1]
+    raw[start + 10:start + 400] = b"\x55" * 390
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(bytes(raw))
+    out = tmp_path / "out.zarr"
+    assert main(["restore", str(bad), "-o", str(out), "--detector", "classical",
+                 "--fill", "biharmonic"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.tif" in err and "damaged" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif", "good.tif"]

@@ -121,11 +121,29 @@ def open_lazy(path, *, chunk: int = DEFAULT_CHUNK):
 
             node = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
             array = node if isinstance(node, zarr.Array) else node[sorted(node.array_keys())[0]]
-            return da.from_zarr(array)
+            return da.from_array(_NamedReads(array, path), chunks=array.chunks,
+                                 meta=np.empty((0,) * array.ndim, array.dtype))
         colour = mapped.ndim >= 3 and mapped.shape[-1] <= 4
         image_axes = (chunk, chunk, -1) if colour else (chunk, chunk)
         return da.from_array(mapped, chunks=(1,) * (mapped.ndim - len(image_axes)) + image_axes)
     return da.from_zarr(str(path))
+
+
+class _NamedReads:
+    """A TIFF's zarr view whose failed reads (a damaged or truncated tile) raise an OSError
+    naming the file, instead of the codec's own error from deep inside a dask task."""
+
+    def __init__(self, array, path: Path):
+        self.array, self.path = array, path
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, key):
+        try:
+            return self.array[key]
+        except Exception as err:  # noqa: BLE001 - zlib, imagecodecs, struct... all mean damage
+            raise OSError(f"{self.path}: part of the image cannot be decoded "
+                          f"({type(err).__name__}: {err}); the file is damaged or "
+                          "truncated") from None
 
 
 @dataclass(frozen=True)
