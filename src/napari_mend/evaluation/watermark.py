@@ -68,11 +68,15 @@ def _images(min_side: int, *, colour: bool = False):
     return out
 
 
-def own_cases(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64):
-    """Yield ``(name, repeat, opacity, clean, marked, mask)`` of the single-image experiment."""
+def own_cases(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64,
+              images=None):
+    """Yield ``(name, repeat, opacity, clean, marked, mask)`` of the single-image experiment.
+
+    ``images``: named ``(M, N, C)`` images instead of the validation images.
+    """
     from ..synthesis import add_watermark
 
-    for i, (name, clean) in enumerate(_images(min_side)):
+    for i, (name, clean) in enumerate(_images(min_side) if images is None else images):
         for r in range(repeats):
             rng = np.random.default_rng([seed, i, r])
             opacity = rng.uniform(0.15, max_opacity)
@@ -148,10 +152,13 @@ def _worst(values):
 
 def region_gains(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5,
                  independent: int = 8, size: int = 256, independent_seed: int = INDEPENDENT_SEED,
-                 fill: str = "telea", hint_px: float = HINT_PX) -> dict:
-    """:func:`region_gain` on the own single-image cases and on ``independent`` independent ones."""
+                 fill: str = "telea", hint_px: float = HINT_PX, images=None) -> dict:
+    """:func:`region_gain` on the own single-image cases and on ``independent`` independent ones.
+
+    ``images``: named ``(M, N, C)`` images instead of the validation images.
+    """
     own = ((name, clean, marked, mask) for name, _, _, clean, marked, mask in own_cases(
-        repeats=repeats, max_opacity=max_opacity, seed=seed))
+        repeats=repeats, max_opacity=max_opacity, seed=seed, images=images))
     theirs = ((f"independent:watermark:{c.index}", c.clean, c.damaged, c.mask)
               for c in independent_samples(independent, size=size, seed=independent_seed,
                                            classes=["watermark"]))
