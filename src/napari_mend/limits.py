@@ -29,7 +29,7 @@ DEFAULTS = {
 (1 Gpx, e.g. 32768 x 32768). ``MAX_BYTES``: bytes of an image read into
 memory, all planes and channels (16 GiB). ``MAX_MODEL_BYTES``: bytes of a
 ``.mendmodel`` file and of its weights once unpacked (256 MiB; shipped
-models have about 10 MB). ``MAX_JSON_BYTES``: bytes of a JSON file read whole
+models have 2 to 10 MB). ``MAX_JSON_BYTES``: bytes of a JSON file read whole
 (``bundle.json``, ``provenance.json``, a batch manifest, a model card: 64 MiB).
 ``MAX_PARAMS``: parameters of the network a model card describes (67 M;
 shipped models have up to 2.6 M).
@@ -38,8 +38,9 @@ _CHUNK = 2**20
 """Bytes read at a time by :func:`read_capped`."""
 MAX_CONFIG_VALUE = 1024
 """Largest number a model card's ``config`` may hold (a width, a depth, a dilation)."""
-MAX_CONFIG_LENGTH = 16
-"""Most entries of a list in a model card's ``config`` (e.g. widths: one per level)."""
+MAX_CONFIG_LENGTH = 8
+"""Most entries of a list in a model card's ``config`` (e.g. widths: one per level; inputs are
+padded to a multiple of 2 ** (levels - 1), so levels are bounded as well as parameters)."""
 
 
 class LimitError(ValueError):
