@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -357,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the terminal as one line that says what happened, without source lines."""
+    return f"napari-mend: note: {message}\n"
+
+
 def _command_end(argv: list[str]) -> int:
     """Where the arguments of ``napari-mend [--threads N] train`` end (else ``len(argv)``)."""
     i = 0
@@ -381,6 +387,7 @@ def main(argv=None) -> int:
     folders of unfinished outputs are removed, nothing is left half-written,
     and the exit status is 130 or 143.
     """
+    warnings.formatwarning = _format_warning
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     split = _command_end(argv)

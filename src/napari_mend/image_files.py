@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .limits import LimitError
+
 IN_BLOCKS_ABOVE = 8192 * 8192
 """TIFF inputs with more pixels than this (per channel) are restored block by block."""
 LAZY_SUFFIXES = (".tif", ".tiff", ".zarr")
@@ -45,7 +47,12 @@ def read_image(path: Path, channel_axis: str):
         else:
             from skimage.io import imread
 
+            from .limits import check_image_file
+
+            check_image_file(path)  # the header's size, before decoding
             data = imread(path)
+    except LimitError as err:
+        raise CLIError(str(err)) from None
     except Exception as err:  # corrupt, truncated or not an image
         raise CLIError(f"{path}: cannot read it as an image ({err}); is the file complete?") from None
     data = np.asarray(data)

@@ -210,3 +210,18 @@ def test_damaged_compressed_tiff_on_the_block_path_is_a_clear_error(tmp_path, ca
     err = capsys.readouterr().err
     assert "bad.tif" in err and "damaged" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif", "good.tif"]
+
+
+def test_a_tiff_of_several_sizes_says_which_image_is_read(tmp_path):
+    path = tmp_path / "pages.tif"
+    tifffile.imwrite(path, data.camera()[:64, :64])
+    tifffile.imwrite(path, data.camera()[:32, :48], append=True)
+    with pytest.warns(UserWarning, match=r"2 images of different sizes.*\(64x64\).*\(32x48\)"):
+        assert main(["restore", str(path), "-o", str(tmp_path / "r.zarr"), "--detector",
+                     "classical", "--fill", "biharmonic"]) == 0  # block by block
+    run = subprocess.run([sys.executable, "-m", "napari_mend.cli", "detect", str(path), "-o",
+                          str(tmp_path / "d.tif"), "--method", "classical"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0
+    assert "napari-mend: note:" in run.stderr and "2 images of different sizes" in run.stderr
+    assert "Traceback" not in run.stderr and "warnings.warn" not in run.stderr

@@ -114,3 +114,14 @@ def test_large_json_files_are_refused(sandbox, make_bundle, monkeypatch):
     with pytest.raises(ValueError, match="provenance.json: its size in bytes.*"
                                          "NAPARI_MEND_MAX_JSON_BYTES"):
         limits.read_json(bundle / "provenance.json")
+
+
+def test_png_bomb_input_is_refused_from_its_header(sandbox, capsys, monkeypatch):
+    bomb = png_bomb(sandbox.files / "bomb.png")
+    monkeypatch.setattr("PIL.Image.MAX_IMAGE_PIXELS", None)  # napari-mend's own limit decides
+    before = sandbox.snapshot()
+    assert main(["detect", str(bomb), "-o", str(sandbox.files / "d.tif"),
+                 "--method", "classical"]) == 2
+    err = capsys.readouterr().err
+    assert "NAPARI_MEND_MAX_PIXELS" in err and "Traceback" not in err
+    assert sandbox.snapshot() == before

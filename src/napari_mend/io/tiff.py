@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -302,6 +303,7 @@ def _write(path, data, *, kind, compression, provenance, channel_axis, overwrite
 def _read(path):
     with _open_tiff(path) as tif:
         meta = _own_metadata(tif, path)
+        warn_other_series(tif, path)
         _check_declared_size(tif, path)
         try:
             data = tif.asarray()
@@ -325,6 +327,21 @@ def _read(path):
             "another program"
         )
     return data, meta
+
+
+def warn_other_series(tif, path) -> None:
+    """Warn when a TIFF holds several images (series) of different shapes: napari-mend reads
+    the first one only."""
+    try:
+        shapes = [tuple(s.shape) for s in tif.series]
+    except Exception:  # noqa: BLE001 - a damaged file: the read that follows reports it
+        return
+    if len(set(shapes)) > 1:
+        others = ", ".join("x".join(map(str, s)) for s in shapes[1:4])
+        warnings.warn(f"{path} holds {len(shapes)} images of different sizes; napari-mend reads "
+                      f"the first ({'x'.join(map(str, shapes[0]))}) and not the others ({others}"
+                      f"{', ...' if len(shapes) > 4 else ''}); save each as a file of its own to "
+                      "mend them", UserWarning, stacklevel=3)
 
 
 def _check_declared_size(tif, path) -> None:

@@ -284,14 +284,15 @@ def _worker_threads() -> int | None:
 def _done_entry(job: Job, status: str = "skipped") -> dict | None:
     """The entry of an input whose bundle exists (``status``: ``'skipped'`` when a previous
     run wrote it, ``'done'`` when a worker finished it while the run was stopping), else None."""
-    import json
-
     from ..io.bundle import is_bundle
+    from ..io.confine import confined
+    from ..limits import read_json
 
     if not is_bundle(job.output):
         return None
+
     try:
-        provenance = json.loads((job.output / "provenance.json").read_text(encoding="utf-8"))
+        provenance = read_json(confined(job.output, "provenance.json"))
     except (OSError, ValueError):
         provenance = None
     return {"input": str(job.source), "output": job.output.name, "status": status,

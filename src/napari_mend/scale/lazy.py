@@ -114,6 +114,10 @@ def open_lazy(path, *, chunk: int = DEFAULT_CHUNK):
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
+        from ..io.tiff import warn_other_series
+
+        with tifffile.TiffFile(path) as tif:
+            warn_other_series(tif, path)
         try:
             mapped = tifffile.memmap(path, mode="r")
         except ValueError:  # compressed, tiled or striped: not one contiguous block
