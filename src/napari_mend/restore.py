@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
-from .detection.api import detect_scores, restore_defaults
+from .detection.api import detect_scores, resolve_detector, restore_defaults
 from .detection.text_completion import complete_text as complete_detected_text
 from .detection.text_completion import may_find_text
 from .inpainting.api import inpaint
@@ -124,6 +124,10 @@ def restore_provenance(image, labels, *, detector, fill, threshold, classes, sou
     from .models.registry import card_or_none
 
     classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
+    method, taught = resolve_detector(detector)
+    detector_card = card_or_none(detection_model(method)) if taught is None else taught.card
+    if taught is not None:  # a JSON value: the file's path, else the model's name
+        detector = detector if isinstance(detector, str) else f"taught:{taught.name}"
     parameters = {"detector": detector, "fill": fill, "threshold": threshold, "classes": classes,
                   "complete_text": complete_text, "source": source, "channel_axis": channel_axis}
     if chunk is not None:
@@ -131,7 +135,7 @@ def restore_provenance(image, labels, *, detector, fill, threshold, classes, sou
     return make_provenance(
         operation="restore", method=f"{detector}+{fill}", parameters=parameters,
         image=image, mask=labels,
-        model=[card_or_none(detection_model(detector)), card_or_none(fill_model(fill))])
+        model=[detector_card, card_or_none(fill_model(fill))])
 
 
 def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=None,
@@ -144,20 +148,22 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
         Image or stack with leading plane axes.
     channel_axis : int or None, optional
         Colour axis; ``None`` means gray.
-    detector : {'learned', 'classical'}, optional
-        Detection method (see :func:`napari_mend.detect`).
+    detector : {'learned', 'classical'} or TaughtModel, optional
+        Detection method (see :func:`napari_mend.detect`), or a model taught
+        by example (:func:`napari_mend.teach`) or the path of its
+        ``.mendmodel`` file (in-memory images).
     fill : str, optional
         Inpainting method (see :func:`napari_mend.inpaint`), also used for
         watermark pixels too opaque to invert.
     threshold : float, optional
         Detection threshold in ``[0, 1]``. Default: the detector's model card's
         threshold for unattended mending (the shipped learned detector: 0.7,
-        which restored the held-out images best), else 0.5.
+        which restored the held-out images best), else 0.5 (taught models too).
     classes : iterable of str or int, optional
         Classes to detect and mend. Default: those the detector's model card
         lists for unattended mending (the shipped learned detector: all but
         ``'watermark'``, whose detections, mended, lowered the held-out
-        images' PSNR), or all. See
+        images' PSNR), or all; a taught model's taught classes. See
         :func:`napari_mend.detection.api.restore_defaults`.
     complete_text : bool, optional
         Grow detected burned-in text to whole annotations by colour before
@@ -186,13 +192,15 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     where their opacity allows) and moire by :func:`napari_mend.demoire`,
     each within its detected pixels.
     """
-    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
+    method, taught = resolve_detector(detector)
+    classes, threshold = restore_defaults(taught or detector, classes=classes,
+                                          threshold=threshold)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    scores = detect_scores(image, channel_axis=channel_axis, method=detector,
+    scores = detect_scores(image, channel_axis=channel_axis, method=method, model=taught,
                            progress=scaled(progress, 0, 4))
     labels = scores.labels(threshold=threshold, classes=classes)
-    if complete_text and may_find_text(detector, classes):
+    if complete_text and may_find_text(method, classes):
         labels = complete_detected_text(image, labels, channel_axis=channel_axis)
     mended = mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                          progress=scaled(progress, 1, 4, span=3))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .._validation import plane_view
@@ -11,6 +13,52 @@ from .scores import DefectScores
 
 METHODS = ("learned", "classical")
 DEFAULT_DETECTOR = "detector"
+
+
+def taught_model(model):
+    """The :class:`~napari_mend.teach.TaughtModel` that ``model`` is or names, else None.
+
+    ``model`` names one when it is the path of a ``.mendmodel`` file written by
+    :meth:`TaughtModel.save <napari_mend.teach.TaughtModel.save>` (read and checked by
+    :func:`napari_mend.teach.load`); names of registry models and their files give None.
+    """
+    if model is None or isinstance(model, str) and model in METHODS:
+        return None
+    from ..teach.model import TaughtModel
+
+    if isinstance(model, TaughtModel):
+        return model
+    if isinstance(model, (str, os.PathLike)) and os.fspath(model).endswith(".mendmodel"):
+        from ..teach.storage import is_taught_file, load
+
+        if is_taught_file(model):
+            return load(model)
+    return None
+
+
+def resolve_detector(detector) -> tuple:
+    """``(method, model)`` of :func:`napari_mend.restore`'s ``detector``: a method name gives
+    ``(detector, None)``; a taught model, or the path of its file, ``('learned', model)``.
+
+    Raises
+    ------
+    ValueError
+        Neither a method nor a taught model.
+    """
+    if isinstance(detector, str) and detector in METHODS:
+        return detector, None
+    taught = taught_model(detector)
+    if taught is None:
+        raise ValueError(f"unknown method {str(detector)[:200]!r}; choose one of "
+                         f"{', '.join(METHODS)}, a taught model or its .mendmodel file")
+    return "learned", taught
+
+
+def _refuse_lazy(image, taught) -> None:
+    if taught is not None and is_lazy(image):
+        raise ValueError("a taught model scores images in memory; read the image whole "
+                         "(numpy.asarray) or use a shipped detector for images too large "
+                         "for memory")
 
 
 def method_model(method: str, model: str | None = None) -> str | None:
@@ -23,11 +71,18 @@ def restore_defaults(method: str, *, classes=None, threshold=None) -> tuple:
     detector card's ``inference.restore_classes`` and ``inference.restore_threshold``, else
     all classes (``None``) and 0.5.
 
+    A taught model (``method`` is a :class:`~napari_mend.teach.TaughtModel` or the path
+    of its file) gives the classes it was taught and 0.5.
+
     A learned detector's card holds what was measured for unattended mending (see
     ``napari-mend evaluate detector --restore-classes``): the classes whose mending raised
     the whole-image PSNR of held-out images, and the threshold that restored them best.
     Detection for review (:func:`detect`, the widget) keeps every class at 0.5.
     """
+    taught = taught_model(method)
+    if taught is not None:
+        return (taught.classes if classes is None else classes,
+                0.5 if threshold is None else threshold)
     name = method_model(method)
     settings = {}
     if name is not None and (classes is None or threshold is None):
@@ -54,9 +109,12 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
     method : {'learned', 'classical'}, optional
         The trained network (default) or the classical detector, which
         only finds scratches, dust and blotches.
-    model : str, optional
+    model : str or TaughtModel, optional
         Name or path of a detector model (``method='learned'``); default
-        the shipped ``'detector'``.
+        the shipped ``'detector'``. A model taught by example
+        (:func:`napari_mend.teach`) or the path of its ``.mendmodel`` file
+        replaces the learned detector (in-memory images only); the classes
+        it was not taught score 0.
     progress : callable, optional
         ``progress(done, total)``; may raise
         :class:`napari_mend.progress.Cancelled`.
@@ -69,6 +127,13 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
         ``scores.labels()`` thresholds it. For a dask or zarr ``image`` both are lazy dask
         arrays (see :mod:`napari_mend.scale.lazy`).
     """
+    taught = taught_model(model)
+    _refuse_lazy(image, taught)
+    if taught is not None:
+        if method != "learned":
+            raise ValueError(f"a taught model replaces the learned detector; pass "
+                             f"method='learned', not {method!r}")
+        return taught.detect_scores(image, channel_axis=channel_axis, progress=progress)
     if is_lazy(image):
         from ..scale import lazy
 
@@ -118,8 +183,9 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
     classes : iterable of str or int, optional
         Classes to look for (names or values of :data:`DEFECT_CLASSES`);
         default all.
-    model : str, optional
-        Detector model name or path (learned method).
+    model : str or TaughtModel, optional
+        Detector model name or path (learned method), or a model taught by
+        example (:func:`napari_mend.teach`) or its ``.mendmodel`` file.
     progress : callable, optional
         ``progress(done, total)``.
 
@@ -130,6 +196,9 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
         class's label value (see :data:`napari_mend.DEFECT_CLASSES`); a lazy
         dask array for a dask or zarr ``image``.
     """
+    taught = taught_model(model)
+    _refuse_lazy(image, taught)
+    model = taught or model
     if is_lazy(image):
         from ..scale import lazy
 

@@ -1,0 +1,18 @@
+"""Teach a defect detector by example: paint a few strokes, fit a pixel classifier.
+
+``teach(images, strokes)`` computes per-pixel features (the shipped detector
+network's features and scikit-image filter banks, :mod:`.features`), fits a
+scikit-learn random forest on a class-balanced sample of the stroke pixels
+and returns a :class:`TaughtModel`, usable as ``detect(image, model=taught)``,
+``detect_scores(image, model=taught)`` and ``restore(image, detector=taught)``.
+``taught.save(path)`` writes a ``.mendmodel`` file that :func:`load` reads back
+with every byte checked and nothing unpickled (:mod:`.storage`). Pure compute.
+"""
+
+from .api import teach
+from .features import FeatureSettings
+from .model import CLEAN_LABEL, TaughtModel
+from .storage import SUFFIX, TaughtModelError, is_taught_file, load
+
+__all__ = ["CLEAN_LABEL", "FeatureSettings", "SUFFIX", "TaughtModel", "TaughtModelError",
+           "is_taught_file", "load", "teach"]

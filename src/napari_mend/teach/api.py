@@ -1,0 +1,232 @@
+"""``teach``: fit a defect detector to a curator's strokes (teaching by example)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..classes import DEFECT_CLASSES
+from .features import FeatureSettings, feature_names, pixel_features
+from .model import CLEAN_LABEL, TaughtModel
+
+MAX_SAMPLES_PER_CLASS = 4000
+"""Stroke pixels per class the classifier is fitted on (drawn at random, the same number per
+class where the strokes allow: a long clean stroke does not outweigh a few dust specks)."""
+CROP_MARGIN = 64
+"""Pixels around the strokes' bounding box whose features are computed while teaching."""
+DEFAULT_CLASSIFIER = {"n_estimators": 48, "max_depth": 18, "min_samples_leaf": 2,
+                      "max_features": "sqrt", "class_weight": "balanced", "random_state": 0}
+"""RandomForestClassifier settings (``class_weight``: classes weigh alike however many
+pixels they have)."""
+
+
+def _as_list(value, what: str) -> list:
+    if isinstance(value, (list, tuple)):
+        if len(value) == 0:
+            raise ValueError(f"{what}: give at least one array")
+        return list(value)
+    return [value]
+
+
+def _check_strokes(strokes, view, i: int) -> np.ndarray:
+    """``strokes`` as int ``(P, M, N)`` matching ``view``'s planes."""
+    strokes = np.asarray(strokes)
+    if strokes.dtype.kind not in "ui":
+        raise TypeError(f"strokes {i} have dtype {strokes.dtype}; pass an integer Labels array "
+                        f"(0 unmarked, 1..6 classes, {CLEAN_LABEL} clean)")
+    spatial = view.spatial_shape
+    if strokes.shape == spatial:
+        flat = strokes.reshape((-1,) + spatial[-2:])
+    elif strokes.shape == spatial[-2:] and view.n_planes == 1:
+        flat = strokes[None]
+    else:
+        raise ValueError(f"strokes {i} have shape {strokes.shape} but image {i}'s spatial shape "
+                         f"is {spatial}; paint the strokes on a Labels layer of the image's shape")
+    allowed = np.zeros(256, bool)
+    allowed[[0, *DEFECT_CLASSES, CLEAN_LABEL]] = True
+    values = np.unique(flat)
+    wrong = [int(v) for v in values if not (0 <= v < 256 and allowed[v])]
+    if wrong:
+        raise ValueError(f"strokes {i} hold the values {wrong[:8]}; use 0 (unmarked), "
+                         f"1..6 ({', '.join(DEFECT_CLASSES.values())}) or {CLEAN_LABEL} (clean)")
+    return flat
+
+
+def _class_name(label: int) -> str:
+    return "clean" if label == CLEAN_LABEL else DEFECT_CLASSES[label]
+
+
+def _crop(mask: np.ndarray, margin: int):
+    """Row and column slices of ``mask``'s bounding box grown by ``margin``."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (slice(max(rows[0] - margin, 0), rows[-1] + margin + 1),
+            slice(max(cols[0] - margin, 0), cols[-1] + margin + 1))
+
+
+def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
+          classifier=None, max_samples_per_class=MAX_SAMPLES_PER_CLASS, seed=0,
+          progress=None) -> TaughtModel:
+    """Teach a defect detector by example: fit a pixel classifier to painted strokes.
+
+    Parameters
+    ----------
+    images : (M, N[, ..., P][, C]) ndarray or list of them
+        Images (gray or colour, all alike; uint8, uint16, int8, int16 or float)
+        or stacks with leading plane axes.
+    strokes : integer ndarray or list of them
+        One Labels array per image, of its spatial shape (or ``(M, N)`` for a
+        single plane): 0 = not marked, 1..6 = the defect classes of
+        :data:`napari_mend.DEFECT_CLASSES`, :data:`CLEAN_LABEL` (7) = marked
+        clean. Both clean strokes and at least one defect class are needed.
+    channel_axis : int or None, optional
+        Colour axis of every image; ``None`` means gray.
+    base_model : str, optional
+        Detector model whose features are used (default the shipped
+        ``'detector'``); ignored when ``features.network`` is False.
+    features : FeatureSettings, optional
+        Filter scales, top-hat radii, network features (default
+        :class:`FeatureSettings`).
+    classifier : dict, optional
+        ``RandomForestClassifier`` parameters replacing those of
+        :data:`DEFAULT_CLASSIFIER`.
+    max_samples_per_class : int, optional
+        Stroke pixels per class the forest is fitted on (a random subset).
+    seed : int, optional
+        Seed of the pixel subsampling (the forest has its own ``random_state``).
+    progress : callable, optional
+        ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
+
+    Returns
+    -------
+    model : TaughtModel
+        Use it as ``detect(image, model=model)``, ``restore(image, detector=model)``;
+        ``model.save('name.mendmodel')`` shares it.
+
+    Raises
+    ------
+    ValueError
+        Images and strokes of different counts or shapes, stroke values other
+        than 0..7, images mixing gray and colour, no strokes, no clean strokes
+        (without examples of clean pixels every pixel would be called a
+        defect), or no defect strokes.
+    TypeError
+        Unsupported image dtype, or strokes that are not integers.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    from .. import __version__
+    from .._validation import plane_view
+    from ..detection.api import DEFAULT_DETECTOR
+    from ..progress import report, scaled
+    from ..threads import configured_threads, thread_count
+    from .features import base_model_card
+
+    start = time.perf_counter()
+    images, strokes = _as_list(images, "images"), _as_list(strokes, "strokes")
+    if len(images) != len(strokes):
+        raise ValueError(f"got {len(images)} images but {len(strokes)} strokes arrays; give one "
+                         "strokes array per image")
+    views = [plane_view(image, channel_axis=channel_axis, name=f"image {i}")
+             for i, image in enumerate(images)]
+    colours = {view.n_color for view in views}
+    if len(colours) > 1:
+        raise ValueError("the images mix gray and colour; teach a model on images of one kind")
+    n_color = colours.pop()
+    marks = [_check_strokes(s, view, i) for i, (s, view) in enumerate(zip(strokes, views))]
+    counts = {}
+    for flat in marks:
+        for v, n in zip(*np.unique(flat, return_counts=True)):
+            if v:
+                counts[int(v)] = counts.get(int(v), 0) + int(n)
+    if not counts:
+        raise ValueError("the strokes mark no pixels: paint defects with their class (1..6) and "
+                         f"clean pixels with {CLEAN_LABEL}")
+    if CLEAN_LABEL not in counts:
+        raise ValueError(f"no clean strokes: also paint some clean pixels with label {CLEAN_LABEL}"
+                         " (the classifier needs examples of what is not a defect, else it "
+                         "calls every pixel a defect)")
+    if len(counts) < 2:
+        raise ValueError("only clean strokes: also paint the defects, each with its class "
+                         f"({', '.join(f'{v} {n}' for v, n in DEFECT_CLASSES.items())})")
+    settings = features or FeatureSettings()
+    if not isinstance(settings, FeatureSettings):
+        raise TypeError("features must be a FeatureSettings")
+    if base_model is not None:
+        settings = FeatureSettings(sigmas=settings.sigmas, tophat_radii=settings.tophat_radii,
+                                   network=settings.network,
+                                   network_factor=settings.network_factor, base_model=base_model)
+    elif settings.base_model is None:
+        settings = FeatureSettings(base_model=DEFAULT_DETECTOR)
+    base = base_model_card(settings)  # loads it: a missing model fails before the slow part
+
+    # the same number of pixels of every class where the strokes allow
+    rng = np.random.default_rng(seed)
+    chosen = {}  # (image, plane) -> flat indices, labels
+    for label, total in counts.items():
+        take = np.sort(rng.choice(total, size=min(total, max_samples_per_class), replace=False))
+        seen = 0
+        for i, flat in enumerate(marks):
+            for p in range(flat.shape[0]):
+                where = np.flatnonzero(flat[p] == label)
+                picked = take[(take >= seen) & (take < seen + where.size)] - seen
+                seen += where.size
+                if picked.size:
+                    idx, lab = chosen.setdefault((i, p), ([], []))
+                    idx.append(where[picked])
+                    lab.append(np.full(picked.size, label))
+    n_features = settings.n_features(n_color)
+    rows, labels = [], []
+    jobs = sorted(chosen)
+    for j, (i, p) in enumerate(jobs):
+        report(progress, j, len(jobs) + 1)
+        view, flat = views[i], marks[i][p]
+        raw = view.raw_plane(p)
+        from ..detection.learned import intensity_range
+
+        intensity = intensity_range(raw)  # of the whole plane, crop or not
+        idx = np.concatenate(chosen[(i, p)][0])
+        r, c = np.unravel_index(idx, flat.shape)
+        box = _crop(flat > 0, CROP_MARGIN)
+        crop = raw[box]
+        if crop.size > 0.7 * raw.size:
+            box, crop = (slice(0, None), slice(0, None)), raw
+        plane_features = pixel_features(crop, settings, intensity=intensity,
+                                        progress=scaled(progress, j, len(jobs) + 1))
+        rows.append(plane_features[r - box[0].start, c - box[1].start])
+        labels.append(np.concatenate(chosen[(i, p)][1]))
+        del plane_features
+    x = np.concatenate(rows)
+    y = np.concatenate(labels)
+    y[y == CLEAN_LABEL] = 0
+    assert x.shape[1] == n_features
+    params = dict(DEFAULT_CLASSIFIER, **(classifier or {}))
+    forest = RandomForestClassifier(n_jobs=configured_threads() or thread_count(), **params)
+    report(progress, len(jobs), len(jobs) + 1)
+    forest.fit(x, y)
+    report(progress, len(jobs) + 1, len(jobs) + 1)
+    import sklearn
+
+    samples = {_class_name(v if v else CLEAN_LABEL): int(n)
+               for v, n in zip(*np.unique(y, return_counts=True))}
+    card = {
+        "name": "taught",
+        "kind": TaughtModel.kind,
+        "classes": {str(v): DEFECT_CLASSES[v] for v in sorted(counts) if v != CLEAN_LABEL},
+        "clean_label": CLEAN_LABEL,
+        "strokes": {_class_name(v): counts[v] for v in sorted(counts)},
+        "samples": samples,
+        "images": len(images),
+        "n_color": n_color,
+        "features": settings.to_json(),
+        "n_features": n_features,
+        "feature_names": feature_names(settings, n_color),
+        "classifier": {"type": "RandomForestClassifier", "library": "scikit-learn",
+                       "version": sklearn.__version__, "params": params},
+        "base_model": None if base is None else {"name": base["name"], "sha256": base["sha256"]},
+        "threshold": 0.5,
+        "teach_seconds": round(time.perf_counter() - start, 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "napari_mend": __version__,
+    }
+    return TaughtModel(forest, settings, card)

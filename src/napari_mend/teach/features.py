@@ -1,0 +1,284 @@
+"""Per-pixel features for teaching by example: the base detector's own features and filter banks.
+
+Each pixel of a plane gets a vector of:
+
+* **classical filter banks** of the plane's gray intensity (the mean of its colour
+  channels), normalised by the plane's robust range
+  (:func:`napari_mend.detection.learned.intensity_range`, the same 0.5 / 99.5
+  percentiles the network sees, so uint8, uint16 and float images of any range
+  look alike): :func:`skimage.feature.multiscale_basic_features` (Gaussian
+  intensity, gradient magnitude and the two Hessian eigenvalues at
+  :attr:`FeatureSettings.sigmas`) and white and black top-hats
+  (:mod:`skimage.morphology`, disks of :attr:`FeatureSettings.tophat_radii`),
+  which pick out thin bright or dark structures narrower than the disk, such as
+  scratches and dust; for colour planes also each channel's Gaussian
+  (sigma 1) minus the gray one, so coloured ink and stains stand out;
+* **the base detector network's features** (when :attr:`FeatureSettings.network`):
+  the 16 channels its head reads (the decoder's last, full-resolution
+  activations, which merge every scale of the U-Net) and its 6 calibrated
+  per-class scores, computed on the plane shrunk by
+  :attr:`FeatureSettings.network_factor` (area mean) for speed and enlarged back
+  bilinearly. They are read with a forward hook on the network's head: the
+  shipped weights are used as they are.
+
+Everything here is pure compute (NumPy, SciPy, scikit-image, torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..detection.learned import calibration_offsets, intensity_range, network_input
+
+NETWORK_FEATURES = 16 + 6
+"""Channels taken from the base network: its head's input and its calibrated scores."""
+MIN_NETWORK_SIDE = 64
+"""The network runs at full resolution on planes whose shrunk side would be shorter."""
+MAX_SIGMAS = 8
+MAX_RADII = 8
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """What :func:`pixel_features` computes; recorded in a taught model's card.
+
+    Attributes
+    ----------
+    sigmas : tuple of float
+        Scales of :func:`skimage.feature.multiscale_basic_features`.
+    tophat_radii : tuple of int
+        Disk radii of the white and black top-hats.
+    network : bool
+        Add the base detector network's features.
+    network_factor : int
+        The network sees the plane shrunk by this factor (1, 2 or 4).
+    base_model : str
+        Name of the detector model whose features are used.
+    """
+
+    sigmas: tuple = (1.0, 2.0, 4.0, 8.0)
+    tophat_radii: tuple = (2, 4, 8)
+    network: bool = True
+    network_factor: int = 2
+    base_model: str = "detector"
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
+        object.__setattr__(self, "tophat_radii", tuple(int(r) for r in self.tophat_radii))
+        check_settings(self)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out.pop("extra")
+        out["sigmas"], out["tophat_radii"] = list(self.sigmas), list(self.tophat_radii)
+        return out
+
+    @classmethod
+    def from_json(cls, data) -> "FeatureSettings":
+        """Settings from a card's ``features`` entry; ValueError if anything is off."""
+        if not isinstance(data, dict):
+            raise ValueError("feature settings are not a mapping")
+        known = {"sigmas", "tophat_radii", "network", "network_factor", "base_model"}
+        if set(data) != known:
+            raise ValueError(f"feature settings must have exactly the keys {sorted(known)}")
+        sigmas, radii = data["sigmas"], data["tophat_radii"]
+        if not (isinstance(sigmas, list) and isinstance(radii, list)
+                and all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in sigmas)
+                and all(isinstance(r, int) and not isinstance(r, bool) for r in radii)
+                and isinstance(data["network"], bool)
+                and isinstance(data["network_factor"], int)
+                and not isinstance(data["network_factor"], bool)
+                and isinstance(data["base_model"], str)):
+            raise ValueError("feature settings have values of the wrong types")
+        return cls(sigmas=tuple(sigmas), tophat_radii=tuple(radii), network=data["network"],
+                   network_factor=data["network_factor"], base_model=data["base_model"])
+
+    def n_features(self, n_color: int) -> int:
+        """Length of a pixel's feature vector for planes of ``n_color`` channels (1 or 3)."""
+        return len(feature_names(self, n_color))
+
+
+def check_settings(settings: FeatureSettings) -> None:
+    """ValueError unless the settings are bounded (they may come from a hostile file)."""
+    s = settings
+    if not 1 <= len(s.sigmas) <= MAX_SIGMAS or not all(0.3 <= v <= 64 for v in s.sigmas):
+        raise ValueError(f"sigmas must be 1 to {MAX_SIGMAS} values in [0.3, 64], got {s.sigmas}")
+    if len(s.tophat_radii) > MAX_RADII or not all(1 <= r <= 50 for r in s.tophat_radii):
+        raise ValueError(f"tophat_radii must be at most {MAX_RADII} integers in [1, 50], "
+                         f"got {s.tophat_radii}")
+    if s.network_factor not in (1, 2, 4):
+        raise ValueError(f"network_factor must be 1, 2 or 4, got {s.network_factor}")
+    if not isinstance(s.base_model, str) or not 0 < len(s.base_model) <= 4096:
+        raise ValueError("base_model must be a model name or path")
+
+
+def feature_names(settings: FeatureSettings, n_color: int) -> list[str]:
+    """Names of the features :func:`pixel_features` returns, in order."""
+    names = []
+    for s in settings.sigmas:  # multiscale_basic_features: per sigma intensity, edges, texture
+        names += [f"gauss_{s:g}", f"edges_{s:g}", f"hessian1_{s:g}", f"hessian2_{s:g}"]
+    for r in settings.tophat_radii:
+        names += [f"white_tophat_{r}", f"black_tophat_{r}"]
+    if n_color == 3:
+        names += ["chroma_r", "chroma_g", "chroma_b"]
+    if settings.network:
+        names += [f"net_{k}" for k in range(16)]
+        from ..classes import DEFECT_CLASSES
+
+        names += [f"net_score_{c}" for c in DEFECT_CLASSES.values()]
+    return names
+
+
+def normalised_gray(raw_plane: np.ndarray, intensity=None) -> tuple[np.ndarray, tuple]:
+    """Gray float32 ``(M, N)`` of a raw ``(M, N, C)`` plane mapped so its robust range is [0, 1]."""
+    low, high = intensity_range(raw_plane) if intensity is None else intensity
+    gray = np.asarray(raw_plane, np.float32).mean(axis=-1, dtype=np.float32)
+    scale = np.float32(1.0 / (high - low)) if high > low else np.float32(0.0)
+    gray -= np.float32(low)
+    gray *= scale
+    np.clip(gray, -1.0, 2.0, out=gray)
+    return gray, (low, high)
+
+
+def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensity=None,
+                   progress=None) -> np.ndarray:
+    """Feature vector of every pixel of one plane.
+
+    Parameters
+    ----------
+    raw_plane : (M, N, C) ndarray
+        One plane in its own dtype and values, C = 1 (gray) or 3 (RGB), as
+        :meth:`napari_mend._validation.PlaneView.raw_plane` gives it.
+    settings : FeatureSettings
+    intensity : (float, float), optional
+        ``(low, high)`` mapped to 0 and 1; default the plane's own robust range
+        (a crop of a larger plane passes the whole plane's).
+    progress : callable, optional
+        ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
+
+    Returns
+    -------
+    features : (M, N, F) float32 ndarray
+        F = ``settings.n_features(C)``, in :func:`feature_names` order.
+    """
+    from skimage.feature import multiscale_basic_features
+    from skimage.morphology import black_tophat, disk, white_tophat
+
+    from ..progress import report
+
+    raw_plane = np.asarray(raw_plane)
+    if raw_plane.ndim != 3 or raw_plane.shape[-1] not in (1, 3) or 0 in raw_plane.shape:
+        raise ValueError(f"expected a non-empty (M, N, 1) or (M, N, 3) plane, got "
+                         f"{raw_plane.shape}")
+    n_color = raw_plane.shape[-1]
+    n_features = settings.n_features(n_color)
+    height, width = raw_plane.shape[:2]
+    out = np.empty((height, width, n_features), np.float32)
+    steps = 3 if settings.network else 2
+    report(progress, 0, steps)
+    gray, intensity = normalised_gray(raw_plane, intensity)
+    k = 0
+    for s in settings.sigmas:  # per sigma: Gaussian, its gradient, its two Hessian eigenvalues
+        out[..., k:k + 4] = multiscale_basic_features(gray, sigma_min=s, sigma_max=s,
+                                                      num_sigma=1)
+        k += 4
+    report(progress, 1, steps)
+    for r in settings.tophat_radii:
+        footprint = disk(r, decomposition="sequence")
+        out[..., k] = white_tophat(gray, footprint)
+        out[..., k + 1] = black_tophat(gray, footprint)
+        k += 2
+    if n_color == 3:
+        from scipy import ndimage as ndi
+
+        low, high = intensity
+        scale = np.float32(1.0 / (high - low)) if high > low else np.float32(0.0)
+        smooth_gray = ndi.gaussian_filter(gray, 1.0)
+        for c in range(3):
+            channel = (np.asarray(raw_plane[..., c], np.float32) - np.float32(low)) * scale
+            out[..., k] = ndi.gaussian_filter(np.clip(channel, -1, 2), 1.0) - smooth_gray
+            k += 1
+    report(progress, 2, steps)
+    if settings.network:
+        out[..., k:k + NETWORK_FEATURES] = network_features(
+            raw_plane, settings, intensity=intensity).transpose(1, 2, 0)
+        k += NETWORK_FEATURES
+    report(progress, steps, steps)
+    assert k == n_features
+    return out
+
+
+def base_model_card(settings: FeatureSettings) -> dict | None:
+    """The base detector's card (None without network features)."""
+    if not settings.network:
+        return None
+    from ..models.registry import get_model
+
+    return get_model(settings.base_model).card
+
+
+def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
+                     intensity=None, tile: int = 512, overlap: int = 32) -> np.ndarray:
+    """The base network's head input (16) and calibrated scores (6) at every pixel.
+
+    Returns
+    -------
+    features : (22, M, N) float32 ndarray
+    """
+    import torch
+
+    from ..detection.learned import _prepare
+    from ..models.device import inference_autocast
+    from ..models.registry import get_model
+    from ..tiling import Downscaled, tiled_map
+
+    loaded = get_model(settings.base_model)
+    net = _prepare(loaded)
+    height, width = raw_plane.shape[:2]
+    low, high = intensity_range(raw_plane) if intensity is None else intensity
+    if not high > low:
+        return np.zeros((NETWORK_FEATURES, height, width), np.float32)
+    factor = settings.network_factor
+    if min(height, width) // factor < MIN_NETWORK_SIDE:
+        factor = 1
+    source = raw_plane if factor == 1 else Downscaled(raw_plane, factor)
+    offsets = torch.from_numpy(calibration_offsets(loaded.card)).to(loaded.device)[:, None, None]
+    captured = {}
+
+    def hook(module, inputs):
+        captured["x"] = inputs[0]
+
+    def features_of(piece):
+        x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
+        with torch.inference_mode(), inference_autocast(loaded):
+            logits = net(x.contiguous(memory_format=torch.channels_last))[0].float()
+            scores = torch.sigmoid(logits - offsets)
+            return torch.cat([captured["x"][0].float(), scores]).cpu().numpy()
+
+    side = min(tile, max(source.shape[:2]))
+    side = max(net.multiple, -(-side // net.multiple) * net.multiple)
+    handle = net.head.register_forward_pre_hook(hook)
+    try:
+        small = tiled_map(source, features_of, out_channels=NETWORK_FEATURES, tile=side,
+                          overlap=min(overlap, side // 4), multiple=net.multiple)
+    finally:
+        handle.remove()
+    if factor == 1:
+        return small
+    return enlarge(small, factor, (height, width))
+
+
+def enlarge(small: np.ndarray, factor: int, shape: tuple) -> np.ndarray:
+    """``(K, m, n)`` enlarged bilinearly by ``factor`` (pixel centres aligned) to ``(K,) + shape``;
+    rows and columns beyond ``m * factor`` / ``n * factor`` repeat the edge."""
+    import torch
+
+    big = torch.nn.functional.interpolate(torch.from_numpy(np.ascontiguousarray(small))[None],
+                                          scale_factor=factor, mode="bilinear",
+                                          align_corners=False)[0].numpy()
+    height, width = shape
+    pad = ((0, 0), (0, max(0, height - big.shape[1])), (0, max(0, width - big.shape[2])))
+    return np.pad(big, pad, mode="edge")[:, :height, :width]

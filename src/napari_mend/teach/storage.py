@@ -1,0 +1,447 @@
+"""Save and load taught models as one ``.mendmodel`` file, treated as hostile when read.
+
+A taught model file is a zip (stored, not compressed) of exactly three members:
+
+``package.json``
+    ``{"format": "napari-mend-taught-model", "version": 1, "napari_mend": ...}``.
+``card.json``
+    The model card (see :class:`~napari_mend.teach.model.TaughtModel`) with
+    ``sha256``: the hex sha256 of ``forest.npz``.
+``forest.npz``
+    The fitted random forest as plain arrays (NumPy ``.npz``, no pickles):
+    ``classes`` (K label values, 0 = clean), ``node_offsets`` (T + 1: where
+    each tree's nodes start), and per node ``left``, ``right``, ``feature``,
+    ``threshold``, ``missing_left`` and ``value`` (K class fractions).
+
+Nothing in it is ever unpickled or executed. :func:`load` reads the file
+whole, at most ``MAX_MODEL_BYTES`` (:mod:`napari_mend.limits`), checks every
+member's declared and actual size, the header, every card entry's type and
+bounds, the sha256, each array's ``.npy`` header (dtype and shape, before
+NumPy allocates anything) and every tree's structure (children after their
+parent, one parent per node, features and values in range, so the
+classifier's compiled tree walk never reads outside its arrays), and only
+then rebuilds scikit-learn trees from the arrays. Features taken from the
+base detector network must come from the same network: its sha256 is
+recorded and compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..limits import LimitError, parse_json, read_capped
+from ..models.registry import ModelError
+from .features import FeatureSettings
+
+SUFFIX = ".mendmodel"
+FORMAT = "napari-mend-taught-model"
+VERSION = 1
+MEMBERS = ("package.json", "card.json", "forest.npz")
+ARRAYS = {"classes": "<i8", "node_offsets": "<i8", "left": "<i8", "right": "<i8",
+          "feature": "<i8", "threshold": "<f8", "missing_left": "|u1", "value": "<f8"}
+"""Arrays of ``forest.npz`` and their exact dtypes."""
+MAX_TREES = 1024
+MAX_NODES = 1 << 22
+"""Most nodes of all trees together (about 250 MB of arrays for 7 classes)."""
+MAX_HEADER = 1 << 16
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+CLASSIFIER_PARAMS = {
+    "n_estimators": (int,), "max_depth": (int, type(None)), "min_samples_leaf": (int,),
+    "min_samples_split": (int,), "max_features": (str, int, float, type(None)),
+    "class_weight": (str, type(None)), "random_state": (int, type(None)),
+    "criterion": (str,), "bootstrap": (bool,), "max_samples": (int, float, type(None)),
+}
+"""RandomForestClassifier parameters a card may record, and their JSON types."""
+HINT = "the file is damaged or was not written by napari-mend; ask for it again"
+
+
+class TaughtModelError(ModelError):
+    """A taught model file is unreadable, out of bounds, tampered with, or needs another base model."""
+
+
+# ------------------------------------------------------------------ writing
+
+
+def forest_arrays(forest) -> dict:
+    """The plain arrays of a fitted ``RandomForestClassifier`` (see the module docstring)."""
+    trees = [est.tree_ for est in forest.estimators_]
+    offsets = np.zeros(len(trees) + 1, np.int64)
+    offsets[1:] = np.cumsum([t.node_count for t in trees])
+    value = np.concatenate([t.value[:, 0, :] for t in trees]).astype("<f8")
+    sums = value.sum(axis=1, keepdims=True)  # fractions (scikit-learn >= 1.4 stores them so)
+    value = np.divide(value, sums, out=np.zeros_like(value), where=sums > 0)
+    leaf = np.concatenate([t.children_left == -1 for t in trees])
+    return {
+        "classes": np.asarray(forest.classes_, "<i8"),
+        "node_offsets": offsets.astype("<i8"),
+        "left": np.concatenate([t.children_left for t in trees]).astype("<i8"),
+        "right": np.concatenate([t.children_right for t in trees]).astype("<i8"),
+        "feature": np.where(leaf, -2, np.concatenate([t.feature for t in trees])).astype("<i8"),
+        "threshold": np.where(leaf, -2.0,
+                              np.concatenate([t.threshold for t in trees])).astype("<f8"),
+        "missing_left": np.concatenate([t.missing_go_to_left for t in trees]).astype("|u1"),
+        "value": value,
+    }
+
+
+def save(model, path, *, overwrite: bool = False) -> Path:
+    """Write ``model`` (a :class:`~napari_mend.teach.model.TaughtModel`) to ``path``.
+
+    :data:`SUFFIX` is appended when missing; the file appears complete or not
+    at all (:func:`napari_mend.io.atomic.atomic_path`). ``model.card`` gets
+    the file's ``sha256`` (of its forest) and ``name`` (the file's stem when it
+    can name a model).
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
+    """
+    from .. import __version__
+    from ..io.atomic import atomic_path
+
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        path = path.with_name(path.name + SUFFIX)
+    buffer = io.BytesIO()
+    np.savez(buffer, **forest_arrays(model.classifier))
+    forest = buffer.getvalue()
+    card = dict(model.card, sha256=hashlib.sha256(forest).hexdigest())
+    stem = path.name[:-len(SUFFIX)]
+    if NAME.match(stem):
+        card["name"] = stem
+    header = {"format": FORMAT, "version": VERSION, "napari_mend": __version__}
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("package.json", json.dumps(header, indent=2))
+            zf.writestr("card.json", json.dumps(card, indent=2))
+            zf.writestr("forest.npz", forest)
+    model.card = card
+    return path
+
+
+# ------------------------------------------------------------------ reading
+
+
+def is_taught_file(path) -> bool:
+    """Whether ``path`` is a ``.mendmodel`` file whose header says it holds a taught model
+    (it is not checked further: :func:`load` does that)."""
+    try:
+        path = Path(path)
+        if path.suffix != SUFFIX or not path.is_file():
+            return False
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("package.json")
+            if info.file_size > 4096:
+                return False
+            header = json.loads(zf.read(info))
+        return isinstance(header, dict) and header.get("format") == FORMAT
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, RuntimeError,
+            NotImplementedError, EOFError, TypeError, RecursionError):
+        return False
+
+
+_CACHE: dict = {}
+
+
+def load(path):
+    """Read a taught model file, checking everything before anything is built.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by :meth:`TaughtModel.save`.
+
+    Returns
+    -------
+    model : TaughtModel
+
+    Raises
+    ------
+    TaughtModelError
+        (a :class:`napari_mend.models.ModelError`) Not a taught model file,
+        larger than the limits, damaged or tampered with (sha256), values of
+        the wrong types or out of bounds, or taught on another base network
+        than the one installed.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as stream:
+            data = read_capped(stream, "MAX_MODEL_BYTES", source=path)
+    except FileNotFoundError:
+        raise TaughtModelError(f"{path}: no such model file") from None
+    except LimitError as err:
+        raise TaughtModelError(str(err)) from None
+    except OSError as err:
+        raise TaughtModelError(f"{path}: cannot read it ({err.strerror})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in _CACHE:
+        return _CACHE[digest]
+    model = loads(data, source=path)
+    _CACHE.clear()  # one file's model kept: batch and the widget load the same file again
+    _CACHE[digest] = model
+    return model
+
+
+def loads(data: bytes, *, source="model file"):
+    """:func:`load` of the bytes of a file (``source`` names it in messages)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from .model import TaughtModel
+
+    header, card, forest_bytes = _members(data, source)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise TaughtModelError(f"{source} is not a taught napari-mend model file")
+    if header.get("version") != VERSION:
+        raise TaughtModelError(f"{source} is a taught model of format version "
+                               f"{header.get('version')!r}; this napari-mend reads version "
+                               f"{VERSION}: update napari-mend, or teach the model again")
+    settings, n_features, params = _check_card(card, source)
+    if hashlib.sha256(forest_bytes).hexdigest() != card["sha256"]:
+        raise TaughtModelError(f"{source}: the forest does not match the card's sha256 "
+                               "(corrupt or tampered with); ask for the file again")
+    arrays = _arrays(forest_bytes, source)
+    classes = _check_forest(arrays, n_features, source)
+    _check_base(card, settings, source)
+    forest = RandomForestClassifier(**params)
+    _rebuild(forest, arrays, classes, n_features)
+    return TaughtModel(forest, settings, card)
+
+
+def _members(data: bytes, source) -> tuple:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = [info.filename for info in zf.infolist()]
+            if sorted(names) != sorted(MEMBERS):
+                raise TaughtModelError(f"{source}: a taught model file holds exactly "
+                                       f"{', '.join(MEMBERS)}; this one holds "
+                                       f"{', '.join(n[:40] for n in names[:8])}; {HINT}")
+            out = []
+            for name, cap in zip(MEMBERS, ("MAX_JSON_BYTES", "MAX_JSON_BYTES", "MAX_MODEL_BYTES")):
+                info = zf.getinfo(name)
+                with zf.open(info) as stream:
+                    out.append(read_capped(stream, cap, source=f"{source}:{name}",
+                                           declared=info.file_size))
+    except LimitError as err:
+        raise TaughtModelError(str(err)) from None
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError,
+            NotImplementedError, zlib.error, ValueError) as err:
+        raise TaughtModelError(f"{source} is not a taught model file "
+                               f"({type(err).__name__}); {HINT}") from None
+    try:
+        header = parse_json(out[0], source=f"{source}:package.json")
+        card = parse_json(out[1], source=f"{source}:card.json")
+    except ValueError as err:
+        raise TaughtModelError(f"{err}; {HINT}") from None
+    return header, card, out[2]
+
+
+def _is(value, *kinds) -> bool:
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    return isinstance(value, kinds)
+
+
+def _check_card(card, source) -> tuple:
+    """``(settings, n_features, classifier params)`` of a card, every entry type-checked."""
+    def bad(what):
+        return TaughtModelError(f"{source}: its card's {what}; {HINT}")
+
+    if not isinstance(card, dict):
+        raise bad("top level is not a mapping")
+    required = {"name": str, "kind": str, "sha256": str, "features": dict, "n_features": int,
+                "n_color": int, "classifier": dict, "classes": dict, "strokes": dict}
+    for key, kind in required.items():
+        if key not in card or not _is(card[key], kind):
+            raise bad(f"entry {key!r} is missing or not a {kind.__name__}")
+    if card["kind"] != "taught-detector":
+        raise bad(f"kind is {card['kind'][:40]!r}, not 'taught-detector'")
+    if not NAME.match(card["name"]):
+        raise bad("name cannot name a model")
+    if not re.fullmatch(r"[0-9a-f]{64}", card["sha256"]):
+        raise bad("sha256 is not a hex digest")
+    try:
+        settings = FeatureSettings.from_json(card["features"])
+    except (ValueError, TypeError) as err:
+        raise bad(f"feature settings are invalid ({err})") from None
+    if card["n_color"] not in (1, 3) or card["n_features"] != settings.n_features(card["n_color"]):
+        raise bad("feature count does not match its feature settings")
+    classifier = card["classifier"]
+    if classifier.get("type") != "RandomForestClassifier" or not isinstance(
+            classifier.get("params"), dict):
+        raise bad("classifier is not a RandomForestClassifier with params")
+    params = classifier["params"]
+    for key, value in params.items():
+        if key not in CLASSIFIER_PARAMS or not _is(value, *CLASSIFIER_PARAMS[key]):
+            raise bad(f"classifier parameter {key[:40]!r} is unknown or of the wrong type")
+        if isinstance(value, str) and len(value) > 32:
+            raise bad(f"classifier parameter {key!r} is too long")
+    params = {k: v for k, v in params.items() if k != "n_jobs"}
+    return settings, card["n_features"], params
+
+
+def _arrays(data: bytes, source) -> dict:
+    """The arrays of ``forest.npz``, each ``.npy`` header checked before NumPy reads it."""
+    out = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = sorted(info.filename for info in zf.infolist())
+            if names != sorted(f"{k}.npy" for k in ARRAYS):
+                raise TaughtModelError(f"{source}: forest.npz does not hold the arrays "
+                                       f"{', '.join(ARRAYS)}; {HINT}")
+            for key, dtype in ARRAYS.items():
+                info = zf.getinfo(f"{key}.npy")
+                with zf.open(info) as stream:
+                    raw = read_capped(stream, "MAX_MODEL_BYTES", source=f"{source}:{key}",
+                                      declared=info.file_size)
+                out[key] = _npy(raw, np.dtype(dtype), f"{source}:forest.npz:{key}")
+    except TaughtModelError:
+        raise
+    except LimitError as err:
+        raise TaughtModelError(str(err)) from None
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError,
+            NotImplementedError, zlib.error, ValueError, SyntaxError) as err:
+        raise TaughtModelError(f"{source}: forest.npz is unreadable "
+                               f"({type(err).__name__}); {HINT}") from None
+    return out
+
+
+def _npy(raw: bytes, dtype: np.dtype, source) -> np.ndarray:
+    """A 1-D or 2-D array of exactly ``dtype`` from ``.npy`` bytes, its header checked first."""
+    from numpy.lib import format as npy
+
+    stream = io.BytesIO(raw)
+    version = npy.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, found = npy.read_array_header_1_0(stream, max_header_size=MAX_HEADER)
+    elif version == (2, 0):
+        shape, fortran, found = npy.read_array_header_2_0(stream, max_header_size=MAX_HEADER)
+    else:
+        raise TaughtModelError(f"{source}: .npy format {version} is not read; {HINT}")
+    if found != dtype or fortran or not 1 <= len(shape) <= 2:
+        raise TaughtModelError(f"{source}: expected a 1-D or 2-D {dtype} array, found "
+                               f"{str(found)[:40]} of {len(shape)} axes; {HINT}")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    body = raw[stream.tell():]
+    if count < 0 or len(body) != count * dtype.itemsize:
+        raise TaughtModelError(f"{source}: its header declares {count} values but it holds "
+                               f"{len(body)} bytes; {HINT}")
+    return np.frombuffer(body, dtype).reshape(shape).copy()
+
+
+def _check_forest(a: dict, n_features: int, source) -> np.ndarray:
+    """Check the forest's arrays; returns the class labels."""
+    def bad(what):
+        return TaughtModelError(f"{source}: its forest {what}; {HINT}")
+
+    classes, offsets = a["classes"], a["node_offsets"]
+    if classes.ndim != 1 or not 2 <= classes.size <= 7 or np.any(np.diff(classes) <= 0) \
+            or classes.min() < 0 or classes.max() > 6:
+        raise bad("classes are not 2 to 7 increasing label values in 0..6")
+    if offsets.ndim != 1 or not 2 <= offsets.size <= MAX_TREES + 1 or offsets[0] != 0 \
+            or np.any(np.diff(offsets) < 1) or offsets[-1] > MAX_NODES:
+        raise bad(f"has a bad tree layout (1 to {MAX_TREES} trees, at most {MAX_NODES:,} nodes)")
+    n = int(offsets[-1])
+    for key in ("left", "right", "feature", "threshold", "missing_left"):
+        if a[key].shape != (n,):
+            raise bad(f"array {key!r} does not have one value per node")
+    if a["value"].shape != (n, classes.size):
+        raise bad("values do not have one row per node and one column per class")
+    if not np.isfinite(a["value"]).all() or a["value"].min() < 0:
+        raise bad("values are not finite non-negative fractions")
+    if np.any(a["missing_left"] > 1):
+        raise bad("missing-value directions are not 0 or 1")
+    for t in range(offsets.size - 1):
+        lo, hi = int(offsets[t]), int(offsets[t + 1])
+        left, right, feature = a["left"][lo:hi], a["right"][lo:hi], a["feature"][lo:hi]
+        index = np.arange(hi - lo)
+        leaf = left == -1
+        if np.any((right == -1) != leaf):
+            raise bad(f"tree {t} has a node with one child")
+        inner = ~leaf
+        if np.any(left[inner] <= index[inner]) or np.any(right[inner] <= index[inner]) \
+                or np.any(left[inner] >= hi - lo) or np.any(right[inner] >= hi - lo):
+            raise bad(f"tree {t} has a child that does not follow its parent")
+        parents = np.bincount(np.concatenate([left[inner], right[inner]]), minlength=hi - lo)
+        if parents[0] != 0 or np.any(parents[1:] != 1):
+            raise bad(f"tree {t} is not a tree (a node without or with two parents)")
+        if np.any(feature[inner] < 0) or np.any(feature[inner] >= n_features):
+            raise bad(f"tree {t} splits on a feature it does not have")
+        if not np.isfinite(a["threshold"][lo:hi][inner]).all():
+            raise bad(f"tree {t} has a non-finite threshold")
+    return classes
+
+
+def _check_base(card: dict, settings: FeatureSettings, source) -> None:
+    """The installed base network must be the one the model was taught with."""
+    if not settings.network:
+        return
+    base = card.get("base_model")
+    if not isinstance(base, dict) or not _is(base.get("sha256"), str):
+        raise TaughtModelError(f"{source}: its card does not record the base model's sha256; "
+                               f"{HINT}")
+    from .features import base_model_card
+
+    try:
+        installed = base_model_card(settings)
+    except ModelError as err:
+        raise TaughtModelError(f"{source} was taught on base model {settings.base_model!r}, "
+                               f"which cannot be loaded here ({err})") from None
+    if installed["sha256"] != base["sha256"]:
+        raise TaughtModelError(
+            f"{source} was taught on base model {settings.base_model!r} with sha256 "
+            f"{base['sha256'][:12]}..., but the installed one has {installed['sha256'][:12]}...: "
+            "its features differ, so teach the model again with this base model")
+
+
+def _rebuild(forest, a: dict, classes: np.ndarray, n_features: int) -> None:
+    """Give ``forest`` scikit-learn trees built from the checked arrays."""
+    from sklearn.tree import DecisionTreeClassifier
+    from sklearn.tree._tree import NODE_DTYPE, Tree
+
+    from ..threads import configured_threads, thread_count
+
+    k = classes.size
+    offsets = a["node_offsets"]
+    estimators = []
+    for t in range(offsets.size - 1):
+        lo, hi = int(offsets[t]), int(offsets[t + 1])
+        nodes = np.zeros(hi - lo, dtype=NODE_DTYPE)
+        nodes["left_child"], nodes["right_child"] = a["left"][lo:hi], a["right"][lo:hi]
+        nodes["feature"], nodes["threshold"] = a["feature"][lo:hi], a["threshold"][lo:hi]
+        nodes["missing_go_to_left"] = a["missing_left"][lo:hi]
+        nodes["n_node_samples"], nodes["weighted_n_node_samples"] = 1, 1.0
+        tree = Tree(n_features, np.array([k], dtype=np.intp), 1)
+        tree.__setstate__({"max_depth": _depth(a["left"][lo:hi], a["right"][lo:hi]),
+                           "node_count": hi - lo, "nodes": nodes,
+                           "values": np.ascontiguousarray(a["value"][lo:hi].reshape(-1, 1, k))})
+        est = DecisionTreeClassifier(max_features=forest.max_features,
+                                     random_state=None)
+        est.tree_, est.n_outputs_, est.n_features_in_ = tree, 1, n_features
+        est.classes_, est.n_classes_ = classes.copy(), k
+        est.max_features_ = n_features
+        estimators.append(est)
+    forest.estimator_ = DecisionTreeClassifier()
+    forest.estimators_ = estimators
+    forest.classes_, forest.n_classes_ = classes.copy(), k
+    forest.n_outputs_, forest.n_features_in_ = 1, n_features
+    forest.n_jobs = configured_threads() or thread_count()
+
+
+def _depth(left: np.ndarray, right: np.ndarray) -> int:
+    """Depth of a checked tree (root alone: 0)."""
+    depth, frontier = 0, np.array([0])
+    while True:
+        children = np.concatenate([left[frontier], right[frontier]])
+        children = children[children >= 0]
+        if children.size == 0:
+            return depth
+        depth, frontier = depth + 1, children
