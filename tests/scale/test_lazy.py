@@ -352,19 +352,3 @@ def test_reads_never_go_to_the_ambient_dask_scheduler(tmp_path):
         write_image_tiff(tmp_path / "a.tif", image)
     np.testing.assert_array_equal(read_image_tiff(tmp_path / "a.tif")[0],
                                   image.compute(scheduler="sync"))
-
-
-def test_overwrite_replaces_only_zarr_arrays(tmp_path):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    (folder / "keep.txt").write_text("data")
-    array = da.zeros((8, 8), chunks=4, dtype=np.uint8)
-    with pytest.raises(FileExistsError, match="not a zarr array"):
-        lazy.store([array], [folder], overwrite=True)
-    assert (folder / "keep.txt").read_text() == "data"
-    target = tmp_path / "out.zarr"
-    lazy.store([array], [target])
-    lazy.store([array + 1], [target], overwrite=True)  # its own kind of output: replaced
-    import zarr
-
-    assert int(zarr.open_array(str(target), mode="r")[0, 0]) == 1
