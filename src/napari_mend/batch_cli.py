@@ -19,7 +19,8 @@ def cmd_batch(args) -> int:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        result = run_batch(args.inputs, args.output, detector=args.detector, fill=args.fill,
+        result = run_batch(args.inputs, args.output,
+                           detector=args.detector_model or args.detector, fill=args.fill,
                            threshold=args.threshold, classes=args.classes,
                            channel_axis=args.channel_axis, workers=args.workers,
                            scheduler=args.scheduler, log=show)
@@ -57,6 +58,9 @@ def register(subparsers) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
+    p.add_argument("--detector-model", default=None, metavar="FILE",
+                   help="a taught model file (NAME.mendmodel from 'napari-mend teach') to "
+                        "detect with instead of --detector (images restored in memory)")
     p.add_argument("--fill", choices=fills, default="auto")
     p.add_argument("--threshold", type=float, default=None,
                    help="0..1; lower finds more (default: the detector card's threshold for "

@@ -27,7 +27,7 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
 COMMAND_MODULES: tuple[str, ...] = ("napari_mend.batch_cli", "napari_mend.special_cli",
-                                     "napari_mend.finetune_cli")
+                                     "napari_mend.finetune_cli", "napari_mend.teach_cli")
 """Modules that add subcommands: each has ``register(subparsers)``, which adds its
 parsers with ``set_defaults(func=...)``; ``func(args)`` returns the exit code."""
 
@@ -190,8 +190,14 @@ def cmd_restore(args) -> int:
         written = str(out)
         data, axis, source, in_blocks = input_for_restore(args)
     check_image_fits(fmt, data, axis, args, lazy=in_blocks)
+    detector = args.detector
+    if args.detector_model:
+        if in_blocks:
+            raise CLIError("a taught --detector-model scores images in memory; this image is "
+                           "restored block by block (too large, or a .zarr output)")
+        detector = args.detector_model
     provenance = restore_file(out, data, axis, source, in_blocks=in_blocks,
-                              detector=args.detector, fill=args.fill, threshold=args.threshold,
+                              detector=detector, fill=args.fill, threshold=args.threshold,
                               classes=args.classes, complete_text=args.complete_text,
                               overwrite=args.overwrite, progress=terminal_progress("restore"))
     found = provenance["mask"]["label_counts"]
@@ -312,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     io_args(p, output_help="output bundle (NAME.mend), zarr array (NAME.zarr), or image: "
                            + IMAGE_OUTPUT_HELP)
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
+    p.add_argument("--detector-model", default=None, metavar="FILE",
+                   help="a taught model file (NAME.mendmodel from 'napari-mend teach') to "
+                        "detect with instead of --detector")
     p.add_argument("--fill", choices=list(FILL_METHODS),
                    default="auto")
     p.add_argument("--threshold", type=float, default=None,

@@ -218,7 +218,16 @@ def check_options(options: dict) -> None:
     from ..models.registry import ModelError, model_card
 
     if options["detector"] not in DETECTORS:
-        raise BatchError(f"unknown detector {options['detector']!r}; choose from {DETECTORS}")
+        from ..detection.api import taught_model
+
+        try:  # a taught model file: read and checked here, before any work
+            taught = taught_model(options["detector"])
+        except ModelError as err:
+            raise BatchError(str(err)) from None
+        if taught is None:
+            raise BatchError(f"unknown detector {options['detector']!r}; choose from "
+                             f"{DETECTORS} or give a taught model file")
+        options["detector"] = str(Path(options["detector"]).resolve())  # workers' folder
     if options["fill"] not in FILLS:
         raise BatchError(f"unknown fill {options['fill']!r}; choose from {FILLS}")
     if options["threshold"] is not None and not 0.0 <= options["threshold"] <= 1.0:
