@@ -32,6 +32,7 @@ from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
 from ..models.registry import card_or_none, list_models
 from ..restore import mend_labels
+from ..teach.model import CLEAN_LABEL
 from ..scale.lazy import compute as lazy_compute
 from ..scale.lazy import is_lazy
 from ._events import MODEL_EVENTS, connect_while_alive
@@ -49,6 +50,22 @@ def _model_choices(kind: str, default: str):
         return sorted(names, key=lambda n: (n != default, n)) or [default]
 
     return choices
+
+
+def strokes_layer_name(image_name: str) -> str:
+    """Name of the strokes layer the curator paints on ``image_name`` to teach a detector."""
+    return f"{image_name} strokes"
+
+
+def _strokes_layer_kwargs() -> dict:
+    """The defects colours for 1..6 and green for :data:`CLEAN_LABEL`, with class names."""
+    kwargs = defects_layer_kwargs()
+    kwargs["colormap"] = {**kwargs["colormap"], CLEAN_LABEL: "#20c020"}
+    kwargs["features"] = {"index": [*kwargs["features"]["index"], CLEAN_LABEL],
+                          "class": [*kwargs["features"]["class"][:1], *DEFECT_CLASSES.values(),
+                                    "clean (taught)"]}
+    kwargs["features"]["class"][0] = "not marked"
+    return kwargs
 
 
 def _layer_data(layer):
@@ -75,6 +92,18 @@ class MendWidget(Container):
         self.legend = Label(value=" ".join(
             f'<span style="color:{CLASS_COLORS[v]}">&#9632;</span>&nbsp;{v}&nbsp;{name}'
             for v, name in DEFECT_CLASSES.items()))
+        self.strokes_button = PushButton(
+            text="Add strokes layer",
+            tooltip=f"paint defects with their class (1..6) and clean pixels with {CLEAN_LABEL}")
+        self.teach_button = PushButton(text="Teach",
+                                       tooltip="fit a detector to the strokes, then detect")
+        self.use_taught = CheckBox(text="detect with the taught model", value=False,
+                                   enabled=False)
+        self.taught_info = Label(value="")
+        self.detect_all_button = PushButton(text="Detect in every open image")
+        self.taught_path = FileEdit(label="taught model", mode="w", filter="*.mendmodel")
+        self.save_taught_button = PushButton(text="Save taught model")
+        self._taught = None  # the last TaughtModel
         self.detect_button = PushButton(text="Detect")
         self.sensitivity = FloatSlider(label="sensitivity", min=0.0, max=1.0, step=0.01,
                                        value=0.5)
@@ -95,13 +124,21 @@ class MendWidget(Container):
             self.image,
             Label(value="<b>1. Detect</b>"), self.detect_method, self.detector_model,
             self.model_info, self.classes, self.legend,
-            self.detect_button, self.sensitivity, self.complete_text,
+            Label(value=f"<i>Teach by example (optional): paint defects 1..6 and clean "
+                        f"{CLEAN_LABEL}</i>"),
+            self.strokes_button, self.teach_button, self.use_taught, self.taught_info,
+            self.detect_button, self.detect_all_button, self.sensitivity, self.complete_text,
             Label(value="<b>2. Check</b>"), self.defects, self.edit_hint,
             Label(value="<b>3. Mend</b>"), self.fill_method, self.inpainter_model, self.mend_button,
             Label(value="<b>4. Save</b>"), self.save_path, self.save_button,
+            self.taught_path, self.save_taught_button,
             self.runner,
         ])
         self.detect_button.changed.connect(self.run_detect)
+        self.strokes_button.changed.connect(self.add_strokes_layer)
+        self.teach_button.changed.connect(self.run_teach)
+        self.detect_all_button.changed.connect(self.run_detect_all)
+        self.save_taught_button.changed.connect(self.save_taught)
         self.sensitivity.changed.connect(self._rethreshold)
         self.classes.changed.connect(self._rethreshold)
         self.complete_text.changed.connect(self._rethreshold)
@@ -176,6 +213,132 @@ class MendWidget(Container):
 
         return task
 
+    # --- Teach ---------------------------------------------------------
+    def add_strokes_layer(self, event=None):
+        """Add (or select) an empty ``"<image> strokes"`` Labels layer to paint on."""
+        layer = self.image.value
+        if layer is None:
+            show_info("napari-mend: open or choose an image first")
+            return None
+        name = strokes_layer_name(layer.name)
+        existing = self._layer_by_name(name)
+        if isinstance(existing, Labels):
+            target = existing
+        else:
+            shape = layer.data.shape[:-1] if layer.rgb else layer.data.shape
+            target = self._viewer.add_labels(
+                np.zeros(shape, np.uint8), name=name, scale=layer.scale[-len(shape):],
+                translate=layer.translate[-len(shape):], metadata={"source": layer.name},
+                **_strokes_layer_kwargs())
+        target.selected_label = 1
+        target.mode = "paint"
+        self._viewer.layers.selection.active = target
+        return target
+
+    def _strokes_pairs(self):
+        """``(image layer, strokes)`` for every image with a painted strokes layer."""
+        pairs = []
+        for layer in list(self._viewer.layers):
+            strokes = self._layer_by_name(strokes_layer_name(layer.name))
+            if isinstance(layer, Image) and isinstance(strokes, Labels):
+                marks = np.asarray(strokes.data)
+                if marks.any():
+                    pairs.append((layer, marks.copy()))
+        return pairs
+
+    def run_teach(self, event=None):
+        """Fit a detector to every image's strokes (in a worker), then detect with it."""
+        from ..teach import teach
+
+        pairs = self._strokes_pairs()
+        if not pairs:
+            show_info("napari-mend: press 'Add strokes layer' and paint some defects "
+                      f"(1..6) and clean pixels ({CLEAN_LABEL}) first")
+            return None
+        if len({layer.rgb for layer, _ in pairs}) > 1:
+            show_info("napari-mend: the painted images mix gray and colour; paint images "
+                      "of one kind")
+            return None
+        images = [np.asarray(layer.data) for layer, _ in pairs]
+        strokes = [marks for _, marks in pairs]
+        axis = _channel_axis(pairs[0][0])
+        model = self.detector_model.value if self.detect_method.value == "learned" else None
+        taught = {}
+
+        def compute(progress):
+            return teach(images, strokes, channel_axis=axis, base_model=model, progress=progress)
+
+        def done(result):
+            taught["model"] = result
+            self._set_taught(result)
+
+        def finished():
+            if "model" in taught:  # detect with it once the runner is free
+                self.run_detect()
+
+        return self.runner.run(compute, done, "teach", on_finished=finished)
+
+    def _set_taught(self, model):
+        self._taught = model
+        self.use_taught.enabled = True
+        self.use_taught.value = True
+        card = model.card
+        self.taught_info.value = (
+            f"taught: {', '.join(card['classes'].values())} vs clean "
+            f"({sum(card['strokes'].values())} stroke px, {card['teach_seconds']:.1f} s)")
+
+    def save_taught(self, event=None):
+        """Write the taught model as a ``.mendmodel`` file to share."""
+        if self._taught is None:
+            show_info("napari-mend: teach a model first")
+            return None
+        path = Path(self.taught_path.value)
+        model = self._taught
+        return self.runner.run(lambda progress: model.save(path, overwrite=True),
+                               lambda p: show_info(f"napari-mend: saved {p}"), "save model")
+
+    def _detector(self):
+        """``(method, model)`` of the Detect step: the taught model when it is chosen."""
+        if self.use_taught.value and self._taught is not None:
+            return "learned", self._taught
+        method = self.detect_method.value
+        return method, (self.detector_model.value if method == "learned" else None)
+
+    def run_detect_all(self, event=None):
+        """Detect in every open image (not the napari-mend outputs), in one worker."""
+        suffixes = (" mended",)
+        layers = [layer for layer in self._viewer.layers
+                  if isinstance(layer, Image) and not layer.name.endswith(suffixes)]
+        if not layers:
+            show_info("napari-mend: open some images first")
+            return None
+        method, model = self._detector()
+        jobs = [(layer, _layer_data(layer), _channel_axis(layer)) for layer in layers]
+        threshold, classes = self.threshold, self._selected_classes()
+        complete = self.complete_text.value
+
+        def compute(progress):
+            from ..progress import scaled
+
+            results = []
+            for i, (layer, data, axis) in enumerate(jobs):
+                step = scaled(progress, i, len(jobs))
+                scores = detect_scores(data, channel_axis=axis, method=method, model=model,
+                                       progress=step)
+                labels = scores.labels(threshold=threshold, classes=classes)
+                if complete and may_find_text(scores.method, classes):
+                    labels = complete_text(data, labels, channel_axis=axis)
+                if is_lazy(labels):
+                    (labels,) = lazy_compute(labels, progress=step)
+                results.append((layer, data, scores, labels))
+            return results
+
+        def done(results):
+            for layer, data, scores, labels in results:
+                self._detected(layer, data, scores, labels)
+
+        return self.runner.run(compute, done, "detect all")
+
     # --- Detect --------------------------------------------------------
     def run_detect(self, event=None):
         """Start detection on the chosen image (in a worker thread)."""
@@ -184,8 +347,7 @@ class MendWidget(Container):
             show_info("napari-mend: open or choose an image first")
             return None
         data = _layer_data(layer)
-        method = self.detect_method.value
-        model = self.detector_model.value if method == "learned" else None
+        method, model = self._detector()
         axis = _channel_axis(layer)
 
         def compute(progress):
@@ -215,7 +377,8 @@ class MendWidget(Container):
                 **defects_layer_kwargs(),
             )
         target.metadata["scores_of"] = layer.name
-        self.defects.value = target
+        if layer is self.image.value:
+            self.defects.value = target
         n = int((labels > 0).sum())
         show_info(f"napari-mend: {n} defect pixels found in {layer.name!r}")
 
