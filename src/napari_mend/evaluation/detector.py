@@ -335,8 +335,8 @@ def restore_table(ablation: dict, independent: dict) -> str:
     own_in, ind = ablation["psnr"]["input"], independent["psnr"]
     rows = [("damaged images, input", own_in["damaged"], ind["input"]["damaged"]),
             ("damaged images, restored", best["damaged"], ind["restored"]["damaged"]),
-            ("damaged images, gain", best["damaged"] - own_in["damaged"],
-             ind["restored"]["damaged"] - ind["input"]["damaged"]),
+            ("damaged images, gain", f"{best['damaged'] - own_in['damaged']:+.2f}",
+             f"{ind['restored']['damaged'] - ind['input']['damaged']:+.2f}"),
             ("clean images, restored (100 = untouched)", best["clean"],
              ind["restored"]["clean"])]
     rows += [(f"{name} samples, input -> restored", None,

@@ -507,6 +507,7 @@ def main(argv=None, prog=None) -> int:
     parser.add_argument("--write-card", action="store_true",
                         help="store the results in the model card (the card must be a file path "
                              "or a writable shipped card)")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--independent-per-class", type=int, default=4,
                         help="samples per class of the independent generator, holes = their "
                              "true labels, reported beside the own families (0: none)")
@@ -531,6 +532,7 @@ def main(argv=None, prog=None) -> int:
                        per_family=args.per_family, seed=args.seed, split=args.split,
                        figure=args.figure, log=print)
     print(markdown_table(results, methods))
+    independent = None
     if args.independent_per_class:
         independent = evaluate_independent(model=args.model, methods=methods,
                                            per_class=args.independent_per_class,
@@ -545,6 +547,9 @@ def main(argv=None, prog=None) -> int:
         print("Independent generator, details:")
         print()
         print(markdown_table(independent, methods))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"own": results, "independent": independent},
+                                              indent=2) + "\n", encoding="utf-8")
     if args.write_card:
         update_card(args.model, metrics={
             "evaluation": "napari_mend.evaluation.inpainter "
