@@ -15,7 +15,7 @@ MAX_SAMPLES_PER_CLASS = 4000
 class where the strokes allow: a long clean stroke does not outweigh a few dust specks)."""
 CROP_MARGIN = 64
 """Pixels around the strokes' bounding box whose features are computed while teaching."""
-DEFAULT_CLASSIFIER = {"n_estimators": 48, "max_depth": 18, "min_samples_leaf": 2,
+DEFAULT_CLASSIFIER = {"n_estimators": 32, "max_depth": 16, "min_samples_leaf": 2,
                       "max_features": "sqrt", "class_weight": "balanced", "random_state": 0}
 """RandomForestClassifier settings (``class_weight``: classes weigh alike however many
 pixels they have)."""

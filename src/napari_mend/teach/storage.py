@@ -230,6 +230,8 @@ def _members(data: bytes, source) -> tuple:
                 with zf.open(info) as stream:
                     out.append(read_capped(stream, cap, source=f"{source}:{name}",
                                            declared=info.file_size))
+    except TaughtModelError:
+        raise
     except LimitError as err:
         raise TaughtModelError(str(err)) from None
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError,

@@ -1,0 +1,122 @@
+"""teach(): the contract (shapes, dtypes, channel_axis, bad input) and what it learns."""
+
+import numpy as np
+import pytest
+
+import napari_mend as nm
+from napari_mend import CLEAN_LABEL
+from napari_mend.teach import FeatureSettings, TaughtModel
+
+FAST = FeatureSettings(sigmas=(1, 4), tophat_radii=(2,), network=False)
+
+
+def test_public_names():
+    assert CLEAN_LABEL == 7 and CLEAN_LABEL not in nm.DEFECT_CLASSES
+    assert "teach" in nm.__all__ and "CLEAN_LABEL" in nm.__all__
+    assert nm.teach.load is nm.teach.TaughtModel.save.__globals__.get("load", nm.teach.load)
+
+
+def test_taught_finds_the_rest_of_the_scratches(pair, taught):
+    first, truth1, second, truth2 = pair
+    assert isinstance(taught, TaughtModel) and taught.classes == [1]
+    assert taught.card["strokes"]["scratch"] > 0 and taught.card["strokes"]["clean"] > 0
+    assert taught.card["base_model"]["name"] == "detector"
+    labels = nm.detect(second, model=taught)
+    assert labels.dtype == np.uint8 and labels.shape == second.shape
+    found = labels == 1
+    recall = (found & truth2).sum() / truth2.sum()
+    precision = (found & truth2).sum() / max(found.sum(), 1)
+    assert recall > 0.6 and precision > 0.3, (recall, precision)
+    # nothing taught (the shipped detector, zero-shot) does worse on these scratches
+    zero_shot = nm.detect(second) == 1
+
+    def f1(found):
+        return 2 * (found & truth2).sum() / (found.sum() + truth2.sum())
+
+    assert f1(found) > f1(zero_shot) + 0.1, (f1(found), f1(zero_shot))
+    scores = nm.detect_scores(second, model=taught)
+    assert scores.scores.shape == (6,) + second.shape and scores.method == "taught"
+    assert not scores.scores[1:].any()  # classes not taught score 0
+
+
+def test_restore_with_a_taught_detector(pair, taught):
+    _, _, second, truth2 = pair
+    mended, labels = nm.restore(second, detector=taught, fill="telea")
+    assert mended.dtype == second.dtype and mended.shape == second.shape
+    assert np.array_equal(mended[labels == 0], second[labels == 0])
+    assert (labels[truth2] == 1).mean() > 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("channel_axis", [None, -1, 0])
+def test_contract_dtypes_and_channel_axis(pair, dtype, channel_axis):
+    first, truth1, second, _ = pair
+    scale = {np.uint8: 1, np.uint16: 257, np.float32: 1 / 255}[dtype]
+
+    def convert(image):
+        out = (image.astype(np.float64) * scale).astype(dtype)
+        if channel_axis is not None:
+            out = np.moveaxis(np.stack([out, out, out], axis=-1), -1, channel_axis)
+        return out
+
+    image, before = convert(first), None
+    before = image.copy()
+    strokes = np.zeros(truth1.shape, np.uint8)
+    strokes[truth1] = 1
+    strokes[::7, ::7][~truth1[::7, ::7]] = CLEAN_LABEL
+    model = nm.teach(image, strokes, channel_axis=channel_axis, features=FAST)
+    np.testing.assert_array_equal(image, before)  # inputs never modified
+    assert model.card["n_color"] == (1 if channel_axis is None else 3)
+    labels = nm.detect(convert(second), channel_axis=channel_axis, model=model)
+    assert labels.shape == second.shape and labels.dtype == np.uint8
+    # a stack: leading plane axis, one strokes plane per image plane
+    if channel_axis in (None, -1):
+        stack = np.stack([image, image])
+        model = nm.teach(stack, np.stack([strokes, strokes]), channel_axis=channel_axis,
+                         features=FAST)
+        scores = nm.detect_scores(stack, channel_axis=channel_axis, model=model)
+        assert scores.scores.shape == (2, 6) + second.shape
+
+
+def test_several_images_and_classes(pair):
+    first, truth1, second, truth2 = pair
+    s1 = np.zeros(truth1.shape, np.uint8)
+    s1[truth1] = 1
+    s1[:20, :20] = CLEAN_LABEL
+    s2 = np.zeros(truth2.shape, np.uint8)
+    s2[truth2] = 2  # call them dust here: two classes
+    s2[-20:, -20:] = CLEAN_LABEL
+    model = nm.teach([first, second], [s1, s2], features=FAST)
+    assert model.classes == [1, 2] and model.card["images"] == 2
+    assert set(model.card["classes"].values()) == {"scratch", "dust"}
+
+
+@pytest.mark.parametrize("strokes, error, match", [
+    (lambda t: np.zeros(t.shape, np.uint8), ValueError, "mark no pixels"),
+    (lambda t: t.astype(np.uint8), ValueError, "no clean strokes"),
+    (lambda t: np.where(t, 0, CLEAN_LABEL).astype(np.uint8), ValueError, "only clean"),
+    (lambda t: np.full(t.shape, 9, np.uint8), ValueError, "hold the values"),
+    (lambda t: np.zeros((5, 5), np.uint8), ValueError, "shape"),
+    (lambda t: t.astype(np.float32), TypeError, "integer Labels"),
+])
+def test_bad_strokes(pair, strokes, error, match):
+    first, truth1, _, _ = pair
+    with pytest.raises(error, match=match):
+        nm.teach(first, strokes(truth1), features=FAST)
+
+
+def test_bad_input(pair):
+    first, truth1, second, _ = pair
+    strokes = np.where(truth1, 1, CLEAN_LABEL).astype(np.uint8)
+    with pytest.raises(ValueError, match="one strokes array per image"):
+        nm.teach([first, second], [strokes], features=FAST)
+    with pytest.raises(ValueError, match="mix gray and colour"):
+        nm.teach([first[..., None], np.stack([second] * 3, -1)], [strokes, strokes], channel_axis=-1,
+                 features=FAST)
+    with pytest.raises(TypeError, match="dtype"):
+        nm.teach(first.astype(np.int64), strokes, features=FAST)
+    model = nm.teach(first, strokes, features=FAST)
+    with pytest.raises(ValueError, match="gray"):
+        nm.detect(np.stack([second] * 3, -1), channel_axis=-1, model=model)
+    with pytest.raises(ValueError, match="replaces the learned detector"):
+        nm.detect_scores(second, method="classical", model=model)

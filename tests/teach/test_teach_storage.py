@@ -1,0 +1,147 @@
+"""Saved taught models: identical scores after a round trip; hostile files refused."""
+
+import hashlib
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import napari_mend as nm
+from napari_mend.teach import TaughtModelError, is_taught_file, load
+from napari_mend.teach.storage import forest_arrays
+
+
+def test_round_trip_gives_identical_scores(pair, taught, tmp_path):
+    _, _, second, _ = pair
+    path = taught.save(tmp_path / "scratches")  # the suffix is added
+    assert path.name == "scratches.mendmodel" and is_taught_file(path)
+    loaded = nm.teach.load(path)
+    assert loaded.card["name"] == "scratches" and len(loaded.card["sha256"]) == 64
+    for key in ("strokes", "features", "classifier", "base_model", "teach_seconds"):
+        assert loaded.card[key] == taught.card[key]
+    np.testing.assert_array_equal(loaded.detect_scores(second).scores,
+                                  taught.detect_scores(second).scores)
+    # the file's path works as a model too
+    np.testing.assert_array_equal(nm.detect(second, model=str(path)),
+                                  nm.detect(second, model=taught))
+    with pytest.raises(FileExistsError):
+        taught.save(path)
+
+
+def members(path):
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def write(path, parts):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def npz(arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def with_forest(parts, arrays):
+    forest = npz(arrays)
+    card = json.loads(parts["card.json"])
+    card["sha256"] = hashlib.sha256(forest).hexdigest()  # an attacker can fix the checksum
+    return dict(parts, **{"forest.npz": forest, "card.json": json.dumps(card)})
+
+
+@pytest.fixture
+def saved(taught, tmp_path):
+    return taught.save(tmp_path / "good.mendmodel")
+
+
+def test_tampered_forest_fails_the_checksum(saved, tmp_path):
+    parts = members(saved)
+    forest = bytearray(parts["forest.npz"])
+    forest[-20] ^= 1
+    bad = write(tmp_path / "bad.mendmodel", dict(parts, **{"forest.npz": bytes(forest)}))
+    with pytest.raises(TaughtModelError, match="sha256"):
+        load(bad)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda a: dict(a, left=np.where(a["left"] > 0, 10**9, a["left"])), "follow its parent"),
+    (lambda a: dict(a, left=np.where(a["left"] > 0, 0, a["left"])), "follow its parent"),
+    (lambda a: dict(a, feature=np.where(a["feature"] >= 0, 999, a["feature"])), "feature"),
+    (lambda a: dict(a, value=-a["value"]), "non-negative"),
+    (lambda a: dict(a, threshold=a["threshold"].astype("<f4")), "expected"),
+    (lambda a: dict(a, classes=np.array([0, 1], object)), "unreadable|expected"),
+    (lambda a: dict(a, classes=np.array([0, 9])), "classes"),
+    (lambda a: {k: v for k, v in a.items() if k != "value"}, "does not hold"),
+    (lambda a: dict(a, node_offsets=np.array([0, 10**8])), "tree layout"),
+])
+def test_hostile_forest_arrays_are_refused(saved, taught, tmp_path, change, match):
+    arrays = change(forest_arrays(taught.classifier))
+    bad = write(tmp_path / "bad.mendmodel", with_forest(members(saved), arrays))
+    with pytest.raises(TaughtModelError, match=match):
+        load(bad)
+
+
+def test_lying_npy_header_is_refused_before_allocating(saved, taught, tmp_path):
+    arrays = forest_arrays(taught.classifier)
+    forest = io.BytesIO()
+    with zipfile.ZipFile(forest, "w") as zf:
+        for key, value in arrays.items():
+            raw = io.BytesIO()
+            np.save(raw, value)
+            data = raw.getvalue()
+            if key == "value":  # claims 10**12 rows, holds a few
+                data = data.replace(str(value.shape).encode(),
+                                    str((10**12, value.shape[1])).encode())
+            zf.writestr(f"{key}.npy", data)
+    parts = members(saved)
+    card = json.loads(parts["card.json"])
+    card["sha256"] = hashlib.sha256(forest.getvalue()).hexdigest()
+    bad = write(tmp_path / "bad.mendmodel", dict(parts, **{"forest.npz": forest.getvalue(),
+                                                           "card.json": json.dumps(card)}))
+    with pytest.raises(TaughtModelError, match="declares"):
+        load(bad)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda c: dict(c, n_features="44"), "n_features"),
+    (lambda c: dict(c, kind="detector"), "kind"),
+    (lambda c: dict(c, features=dict(c["features"], sigmas=[1e9])), "feature settings"),
+    (lambda c: dict(c, features=dict(c["features"], extra=1)), "feature settings"),
+    (lambda c: dict(c, classifier={"type": "os.system", "params": {}}), "RandomForest"),
+    (lambda c: dict(c, classifier=dict(c["classifier"], params={"n_jobs": -1, "x": 1})),
+     "unknown"),
+    (lambda c: dict(c, base_model=dict(c["base_model"], sha256="0" * 64)), "base model"),
+    (lambda c: [c], "mapping"),
+])
+def test_wrong_card_types_are_refused(saved, tmp_path, edit, match):
+    parts = members(saved)
+    card = edit(json.loads(parts["card.json"]))
+    bad = write(tmp_path / "bad.mendmodel", dict(parts, **{"card.json": json.dumps(card)}))
+    with pytest.raises(TaughtModelError, match=match):
+        load(bad)
+
+
+def test_oversize_files_and_members_are_refused(saved, tmp_path, monkeypatch):
+    parts = members(saved)
+    extra = write(tmp_path / "extra.mendmodel", dict(parts, **{"evil.pkl": b"x"}))
+    with pytest.raises(TaughtModelError, match="exactly"):
+        load(extra)
+    not_zip = tmp_path / "junk.mendmodel"
+    not_zip.write_bytes(b"\x80\x04not a zip")
+    with pytest.raises(TaughtModelError, match="not a taught model"):
+        load(not_zip)
+    assert not is_taught_file(not_zip)
+    size = saved.stat().st_size
+    monkeypatch.setenv("NAPARI_MEND_MAX_MODEL_BYTES", str(size - 1))
+    with pytest.raises(TaughtModelError, match="NAPARI_MEND_MAX_MODEL_BYTES"):
+        load(saved)
+    monkeypatch.setenv("NAPARI_MEND_MAX_MODEL_BYTES", str(2**28))
+    monkeypatch.setenv("NAPARI_MEND_MAX_JSON_BYTES", "16")
+    with pytest.raises(TaughtModelError, match="NAPARI_MEND_MAX_JSON_BYTES"):
+        load(tmp_path / "good.mendmodel")
