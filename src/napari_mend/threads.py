@@ -30,8 +30,9 @@ _POOL_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 """Read by the OpenMP and BLAS runtimes when they start (that is, on a later import)."""
 
 WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
-"""OpenMP threads that finish a parallel region sleep instead of spinning on a core; without it,
-two processes on 2 cores took 187.7 s where one took 44.7 s (``benchmarks/bench_threads.py``)."""
+"""OpenMP threads that finish a parallel region sleep instead of spinning on a core. Two runs at
+once on 2 cores took 1.10 times as long as one with it, 3.06 times with spinning threads
+(``benchmarks/bench_threads.py``, docs/user_guide.md)."""
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _configured: int | None = None
 
