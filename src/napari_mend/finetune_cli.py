@@ -3,9 +3,11 @@
 * ``napari-mend train detector|inpainter --from-model NAME --images FOLDER_OR_FILES --minutes N``:
   fine-tune a registered model on your own images (options added to the
   ``train`` parser of :mod:`napari_mend.training` by :func:`add_finetune_arguments`).
-* ``napari-mend models list [--kind KIND]``: shipped and user models.
-* ``napari-mend models export NAME FILE``: one file holding weights and card.
-* ``napari-mend models import FILE [--name NAME] [--overwrite]``: install it.
+* ``napari-mend models list [--kind KIND]``: shipped and user models, taught detectors too.
+* ``napari-mend models export NAME FILE``: one file holding weights and card (or a taught
+  model's file, checked).
+* ``napari-mend models import FILE [--name NAME] [--overwrite]``: check a model file (a
+  network or a taught detector) completely, then install it.
 """
 
 from __future__ import annotations
@@ -79,14 +81,20 @@ def run_finetune(args) -> int:
 
 def cmd_models(args) -> int:
     from .models.package import export_model, import_model
-    from .models.registry import list_models
+    from .models.registry import TAUGHT_KIND, list_models
 
     if args.action == "list":
         for card in list_models(args.kind):
             origin = "shipped" if card["shipped"] else "user"
-            base = card.get("base_model", {}).get("name")
-            extra = f", fine-tuned from {base}" if base else ""
-            print(f"{card['name']:28s} {card['kind']:10s} {origin}{extra}  {card['path']}")
+            base = card.get("base_model")
+            base = base.get("name") if isinstance(base, dict) else None
+            if card["kind"] == TAUGHT_KIND:
+                classes = "+".join(map(str, card.get("classes", {}).values()))
+                extra = f", taught ({classes}) on {base} features" if base else \
+                    f", taught ({classes}) on filter features"
+            else:
+                extra = f", fine-tuned from {base}" if base else ""
+            print(f"{card['name']:28s} {card['kind']:16s} {origin}{extra}  {card['path']}")
         return 0
     if args.action == "export":
         path = export_model(args.name, args.file)
@@ -104,12 +112,14 @@ def register(subparsers) -> None:
                                           "file (weights + card); import such a file.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("list", help="list the models")
-    a.add_argument("--kind", choices=["detector", "inpainter", "demoire"], default=None)
+    a.add_argument("--kind", choices=["detector", "inpainter", "demoire", "taught-detector"],
+                   default=None, help="only models of this kind ('detector': networks; "
+                                      "'taught-detector': detectors taught by example)")
     a = actions.add_parser("export", help="write a model as one file")
     a.add_argument("name", help="model name (see 'napari-mend models list')")
     a.add_argument("file", help="output file (.mendmodel)")
     a = actions.add_parser("import", help="install a model file into the user model folder")
-    a.add_argument("file", help="a .mendmodel file")
+    a.add_argument("file", help="a .mendmodel file (a network, or a taught detector)")
     a.add_argument("--name", default=None, help="install under this name")
     a.add_argument("--overwrite", action="store_true", help="replace a user model of that name")
     p.set_defaults(func=cmd_models)

@@ -30,7 +30,7 @@ from ..inpainting.api import METHODS as FILL_METHODS
 from ..inpainting.api import method_model as fill_model
 from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
-from ..models.registry import card_or_none, list_models
+from ..models.registry import TAUGHT_KIND, card_or_none, list_models
 from ..restore import mend_labels
 from ..teach.model import CLEAN_LABEL
 from ..scale.lazy import compute as lazy_compute
@@ -44,10 +44,15 @@ def _channel_axis(layer: Image):
 
 
 def _model_choices(kind: str, default: str):
-    """Model names of ``kind`` for a ComboBox, the shipped default first."""
+    """Model names of ``kind`` for a ComboBox, the shipped default first; for detectors the
+    installed taught detectors follow the networks."""
     def choices(widget=None):
         names = [card["name"] for card in list_models(kind)]
-        return sorted(names, key=lambda n: (n != default, n)) or [default]
+        names = sorted(names, key=lambda n: (n != default, n)) or [default]
+        if kind == "detector":
+            names += sorted(card["name"] for card in list_models(TAUGHT_KIND)
+                            if card["name"] not in names)
+        return names
 
     return choices
 

@@ -18,9 +18,10 @@ DEFAULT_DETECTOR = "detector"
 def taught_model(model):
     """The :class:`~napari_mend.teach.TaughtModel` that ``model`` is or names, else None.
 
-    ``model`` names one when it is the path of a ``.mendmodel`` file written by
-    :meth:`TaughtModel.save <napari_mend.teach.TaughtModel.save>` (read and checked by
-    :func:`napari_mend.teach.load`); names of registry models and their files give None.
+    ``model`` names one when it is the name of an installed taught model or the path of a
+    ``.mendmodel`` file written by :meth:`TaughtModel.save <napari_mend.teach.TaughtModel.save>`
+    (found by the registry, :func:`napari_mend.models.registry.taught_or_none`, and checked
+    by :func:`napari_mend.teach.load`); networks and unknown names give None.
     """
     if model is None or isinstance(model, str) and model in METHODS:
         return None
@@ -28,11 +29,10 @@ def taught_model(model):
 
     if isinstance(model, TaughtModel):
         return model
-    if isinstance(model, (str, os.PathLike)) and os.fspath(model).endswith(".mendmodel"):
-        from ..teach.storage import is_taught_file, load
+    if isinstance(model, (str, os.PathLike)):
+        from ..models.registry import taught_or_none
 
-        if is_taught_file(model):
-            return load(model)
+        return taught_or_none(model)
     return None
 
 

@@ -11,6 +11,14 @@ Card keys used here: ``name``, ``kind`` (``'detector'``, ``'inpainter'``,
 (constructor keyword arguments), ``sha256`` (of the ``.pt`` file). Other keys
 (training, data, metrics, thresholds, ...) are documentation and settings for
 the inference code of that kind.
+
+Detectors taught by example (:mod:`napari_mend.teach`) are registry models too:
+one ``<name>.mendmodel`` file in the user model folder (``napari-mend models
+import``), kind :data:`TAUGHT_KIND`. :func:`locate` finds a model of either kind
+by name or path; :func:`get_model` returns a taught model as a
+:class:`LoadedModel` whose ``module`` is the
+:class:`~napari_mend.teach.TaughtModel` (checked completely by
+:func:`napari_mend.teach.load` each time its file changes).
 """
 
 from __future__ import annotations
@@ -68,20 +76,77 @@ def _search_dirs() -> list[Path]:
     return [WEIGHTS_DIR, user_model_dir()]
 
 
-def _card_path(name: str) -> Path:
+TAUGHT_KIND = "taught-detector"
+"""Kind of a detector taught by example (its card's ``kind``)."""
+TAUGHT_SUFFIX = ".mendmodel"
+
+
+def locate(name) -> tuple[str, Path]:
+    """Where model ``name`` (a name, or a path to its file) is, and what it is.
+
+    Returns
+    -------
+    kind, path : str, Path
+        ``('network', card)`` for a ``.json`` + ``.pt`` model, ``('package', file)``
+        for a network as one ``.mendmodel`` file, ``('taught', file)`` for a taught
+        model's ``.mendmodel`` file. What a ``.mendmodel`` holds is read from its
+        header (:func:`napari_mend.models.package.file_kind`); nothing else is checked.
+
+    Raises
+    ------
+    ModelError
+        Unknown name, or a ``.mendmodel`` file that is missing or not a model file.
+    """
+    name = os.fspath(name)
     path = Path(name)
     if path.suffix in (".json", ".pt"):
-        return path.with_suffix(".json")
-    if path.suffix == ".mendmodel":  # one-file model (models.package)
-        from .package import unpacked_card
+        return "network", path.with_suffix(".json")
+    if path.suffix == TAUGHT_SUFFIX:  # one-file model (models.package)
+        from .package import file_kind
 
-        return unpacked_card(path)
+        return ("taught" if file_kind(path) == "taught" else "package"), path
     for folder in _search_dirs():
         candidate = folder / f"{name}.json"
         if candidate.is_file():
-            return candidate
+            return "network", candidate
+        candidate = folder / f"{name}{TAUGHT_SUFFIX}"
+        if folder != WEIGHTS_DIR and candidate.is_file():
+            return "taught", candidate
     known = ", ".join(repr(m["name"]) for m in list_models()) or "none"
-    raise ModelError(f"unknown model {name!r}; known models: {known}")
+    raise ModelError(f"unknown model {name[:200]!r}; known models: {known}")
+
+
+def _card_path(name: str) -> Path:
+    """Card file of network model ``name`` (a package is checked and unpacked first)."""
+    kind, path = locate(name)
+    if kind == "taught":
+        raise ModelError(f"{name!r} is a taught model (a .mendmodel file), not a network; "
+                         "it has no separate card or weight file")
+    if kind == "package":
+        from .package import unpacked_card
+
+        return unpacked_card(path)
+    return path
+
+
+def taught_or_none(name):
+    """The :class:`~napari_mend.teach.TaughtModel` that ``name`` names (an installed taught
+    model or the path of its file), checked completely; None for networks and unknown names.
+
+    Raises
+    ------
+    napari_mend.teach.TaughtModelError
+        (a :class:`ModelError`) The file says it holds a taught model but fails a check.
+    """
+    try:
+        kind, path = locate(name)
+    except ModelError:
+        return None
+    if kind != "taught":
+        return None
+    from ..teach.storage import load
+
+    return load(path)
 
 
 def _read_card(path: Path) -> dict:
@@ -124,13 +189,17 @@ def list_models(kind: str | None = None) -> list[dict]:
     Parameters
     ----------
     kind : str, optional
-        Only models of this kind (``'detector'``, ``'inpainter'``, ...).
+        Only models of this kind (``'detector'``, ``'inpainter'``, ``'demoire'``,
+        :data:`TAUGHT_KIND`); default every model. Taught detectors are listed
+        only for ``None`` and :data:`TAUGHT_KIND` (``'detector'`` means networks,
+        which can be fine-tuned).
 
     Returns
     -------
     cards : list of dict
-        One card per model, with an added ``'path'`` key (the ``.pt`` file)
-        and ``'shipped'`` (bool).
+        One card per model, with an added ``'path'`` key (the ``.pt`` file, or a
+        taught model's ``.mendmodel``) and ``'shipped'`` (bool). A taught model's
+        ``name`` is its file's.
     """
     cards = []
     for folder in _search_dirs():
@@ -145,11 +214,27 @@ def list_models(kind: str | None = None) -> list[dict]:
                 card = dict(card, path=str(card_file.with_suffix(".pt")),
                             shipped=folder == WEIGHTS_DIR)
                 cards.append(card)
+        if folder == WEIGHTS_DIR or kind not in (None, TAUGHT_KIND):
+            continue
+        from ..teach.storage import read_card
+
+        for file in sorted(folder.glob(f"*{TAUGHT_SUFFIX}")):
+            try:
+                card = read_card(file)  # header, card and checksum; get_model checks the rest
+            except ModelError:
+                continue
+            if (folder / f"{file.stem}.json").is_file():
+                continue  # a network of that name is listed; locate finds it first
+            cards.append(dict(card, name=file.stem, path=str(file), shipped=False))
     return cards
 
 
 def model_card(name: str) -> dict:
-    """Return the model card of ``name`` (a model name or a path to its file)."""
+    """Return the model card of ``name`` (a model name or a path to its file); a taught
+    model's file is checked completely first."""
+    taught = taught_or_none(name)
+    if taught is not None:
+        return taught.card
     return _read_card(_card_path(name))
 
 
@@ -294,7 +379,9 @@ def get_model(name: str, *, device=None) -> LoadedModel:
     ----------
     name : str
         Model name as listed by :func:`list_models`, or a file path (its
-        ``.pt``/``.json``, or a one-file ``.mendmodel`` package).
+        ``.pt``/``.json``, or a one-file ``.mendmodel`` package). A taught
+        model gives a :class:`LoadedModel` whose ``module`` is its
+        :class:`~napari_mend.teach.TaughtModel` (on the CPU, whatever ``device``).
     device : str or torch.device, optional
         Defaults to :func:`napari_mend.models.device.default_device`.
 
@@ -312,6 +399,10 @@ def get_model(name: str, *, device=None) -> LoadedModel:
 
     from .device import default_device
 
+    taught = taught_or_none(name)
+    if taught is not None:
+        return LoadedModel(name=taught.name, module=taught, card=taught.card,
+                           device=torch.device("cpu"))
     device = torch.device(device) if device is not None else default_device()
     card_file = _card_path(name)
     key = (str(card_file.resolve()), str(device))

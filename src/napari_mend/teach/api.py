@@ -83,7 +83,8 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         Colour axis of every image; ``None`` means gray.
     base_model : str, optional
         Detector model whose features are used (default the shipped
-        ``'detector'``); ignored when ``features.network`` is False.
+        ``'detector'``; a taught detector stands for the network it was taught
+        on); ignored when ``features.network`` is False.
     features : FeatureSettings, optional
         Filter scales, top-hat radii, network features (default
         :class:`FeatureSettings`).
@@ -153,6 +154,11 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     if not isinstance(settings, FeatureSettings):
         raise TypeError("features must be a FeatureSettings")
     if base_model is not None:
+        from ..models.registry import taught_or_none
+
+        taught = taught_or_none(base_model)
+        if taught is not None:  # a taught detector: teach on the network it was taught on
+            base_model = taught.settings.base_model
         settings = FeatureSettings(sigmas=settings.sigmas, tophat_radii=settings.tophat_radii,
                                    network=settings.network,
                                    network_factor=settings.network_factor, base_model=base_model)

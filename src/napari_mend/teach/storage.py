@@ -32,17 +32,17 @@ import io
 import json
 import re
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..limits import LimitError, parse_json, read_capped
+from ..models.package import TAUGHT_FORMAT, file_kind, zip_members
 from ..models.registry import ModelError
 from .features import FeatureSettings
 
 SUFFIX = ".mendmodel"
-FORMAT = "napari-mend-taught-model"
+FORMAT = TAUGHT_FORMAT
 VERSION = 1
 MEMBERS = ("package.json", "card.json", "forest.npz")
 ARRAYS = {"classes": "<i8", "node_offsets": "<i8", "left": "<i8", "right": "<i8",
@@ -133,19 +133,14 @@ def save(model, path, *, overwrite: bool = False) -> Path:
 
 def is_taught_file(path) -> bool:
     """Whether ``path`` is a ``.mendmodel`` file whose header says it holds a taught model
-    (it is not checked further: :func:`load` does that)."""
+    (:func:`napari_mend.models.package.file_kind`; it is not checked further: :func:`load`
+    does that)."""
+    path = Path(path)
+    if path.suffix != SUFFIX or not path.is_file():
+        return False
     try:
-        path = Path(path)
-        if path.suffix != SUFFIX or not path.is_file():
-            return False
-        with zipfile.ZipFile(path) as zf:
-            info = zf.getinfo("package.json")
-            if info.file_size > 4096:
-                return False
-            header = json.loads(zf.read(info))
-        return isinstance(header, dict) and header.get("format") == FORMAT
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, RuntimeError,
-            NotImplementedError, EOFError, TypeError, RecursionError):
+        return file_kind(path) == "taught"
+    except ModelError:
         return False
 
 
@@ -173,15 +168,7 @@ def load(path):
         than the one installed.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as stream:
-            data = read_capped(stream, "MAX_MODEL_BYTES", source=path)
-    except FileNotFoundError:
-        raise TaughtModelError(f"{path}: no such model file") from None
-    except LimitError as err:
-        raise TaughtModelError(str(err)) from None
-    except OSError as err:
-        raise TaughtModelError(f"{path}: cannot read it ({err.strerror})") from None
+    data = _read(path)
     digest = hashlib.sha256(data).hexdigest()
     if digest in _CACHE:
         return _CACHE[digest]
@@ -191,23 +178,26 @@ def load(path):
     return model
 
 
+def _read(path: Path) -> bytes:
+    """The bytes of a file, at most ``MAX_MODEL_BYTES`` of them."""
+    try:
+        with open(path, "rb") as stream:
+            return read_capped(stream, "MAX_MODEL_BYTES", source=path)
+    except FileNotFoundError:
+        raise TaughtModelError(f"{path}: no such model file") from None
+    except LimitError as err:
+        raise TaughtModelError(str(err)) from None
+    except OSError as err:
+        raise TaughtModelError(f"{path}: cannot read it ({err.strerror})") from None
+
+
 def loads(data: bytes, *, source="model file"):
     """:func:`load` of the bytes of a file (``source`` names it in messages)."""
     from sklearn.ensemble import RandomForestClassifier
 
     from .model import TaughtModel
 
-    header, card, forest_bytes = _members(data, source)
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise TaughtModelError(f"{source} is not a taught napari-mend model file")
-    if header.get("version") != VERSION:
-        raise TaughtModelError(f"{source} is a taught model of format version "
-                               f"{header.get('version')!r}; this napari-mend reads version "
-                               f"{VERSION}: update napari-mend, or teach the model again")
-    settings, n_features, params = _check_card(card, source)
-    if hashlib.sha256(forest_bytes).hexdigest() != card["sha256"]:
-        raise TaughtModelError(f"{source}: the forest does not match the card's sha256 "
-                               "(corrupt or tampered with); ask for the file again")
+    card, forest_bytes, (settings, n_features, params) = _card(data, source)
     arrays = _arrays(forest_bytes, source)
     classes = _check_forest(arrays, n_features, source)
     _check_base(card, settings, source)
@@ -216,34 +206,48 @@ def loads(data: bytes, *, source="model file"):
     return TaughtModel(forest, settings, card)
 
 
+def _card(data: bytes, source) -> tuple:
+    """``(card, forest bytes, (settings, n_features, params))``: header, card and sha256
+    checked; the forest's arrays are not read yet."""
+    header, card, forest_bytes = _members(data, source)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise TaughtModelError(f"{source} is not a taught napari-mend model file")
+    if header.get("version") != VERSION:
+        raise TaughtModelError(f"{source} is a taught model of format version "
+                               f"{str(header.get('version'))[:20]!r}; this napari-mend reads "
+                               f"version {VERSION}: update napari-mend, or teach the model again")
+    checked = _check_card(card, source)
+    if hashlib.sha256(forest_bytes).hexdigest() != card["sha256"]:
+        raise TaughtModelError(f"{source}: the forest does not match the card's sha256 "
+                               "(corrupt or tampered with); ask for the file again")
+    return card, forest_bytes, checked
+
+
+def read_card(path) -> dict:
+    """The card of a taught model file, for listing: the file's and members' sizes, the
+    header, every card entry and the forest's sha256 are checked, the trees are not
+    (:func:`load` checks everything).
+
+    Raises
+    ------
+    TaughtModelError
+    """
+    return _card(_read(Path(path)), Path(path))[0]
+
+
 def _members(data: bytes, source) -> tuple:
+    """``package.json``, ``card.json`` (parsed) and ``forest.npz`` (bytes), each size-capped;
+    the zip must hold exactly these (:func:`napari_mend.models.package.zip_members`)."""
+    parts = zip_members(data, dict(zip(MEMBERS, ("MAX_JSON_BYTES", "MAX_JSON_BYTES",
+                                                 "MAX_MODEL_BYTES"))),
+                        source=source, error=TaughtModelError, what="taught model file",
+                        hint=HINT, exact=True)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = [info.filename for info in zf.infolist()]
-            if sorted(names) != sorted(MEMBERS):
-                raise TaughtModelError(f"{source}: a taught model file holds exactly "
-                                       f"{', '.join(MEMBERS)}; this one holds "
-                                       f"{', '.join(n[:40] for n in names[:8])}; {HINT}")
-            out = []
-            for name, cap in zip(MEMBERS, ("MAX_JSON_BYTES", "MAX_JSON_BYTES", "MAX_MODEL_BYTES")):
-                info = zf.getinfo(name)
-                with zf.open(info) as stream:
-                    out.append(read_capped(stream, cap, source=f"{source}:{name}",
-                                           declared=info.file_size))
-    except TaughtModelError:
-        raise
-    except LimitError as err:
-        raise TaughtModelError(str(err)) from None
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError,
-            NotImplementedError, zlib.error, ValueError) as err:
-        raise TaughtModelError(f"{source} is not a taught model file "
-                               f"({type(err).__name__}); {HINT}") from None
-    try:
-        header = parse_json(out[0], source=f"{source}:package.json")
-        card = parse_json(out[1], source=f"{source}:card.json")
+        header = parse_json(parts["package.json"], source=f"{source}:package.json")
+        card = parse_json(parts["card.json"], source=f"{source}:card.json")
     except ValueError as err:
         raise TaughtModelError(f"{err}; {HINT}") from None
-    return header, card, out[2]
+    return header, card, parts["forest.npz"]
 
 
 def _is(value, *kinds) -> bool:
@@ -292,27 +296,16 @@ def _check_card(card, source) -> tuple:
 
 def _arrays(data: bytes, source) -> dict:
     """The arrays of ``forest.npz``, each ``.npy`` header checked before NumPy reads it."""
+    raw = zip_members(data, {f"{key}.npy": "MAX_MODEL_BYTES" for key in ARRAYS},
+                      source=f"{source}:forest.npz", error=TaughtModelError,
+                      what="taught model's forest.npz", hint=HINT, exact=True)
     out = {}
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = sorted(info.filename for info in zf.infolist())
-            if names != sorted(f"{k}.npy" for k in ARRAYS):
-                raise TaughtModelError(f"{source}: forest.npz does not hold the arrays "
-                                       f"{', '.join(ARRAYS)}; {HINT}")
-            for key, dtype in ARRAYS.items():
-                info = zf.getinfo(f"{key}.npy")
-                with zf.open(info) as stream:
-                    raw = read_capped(stream, "MAX_MODEL_BYTES", source=f"{source}:{key}",
-                                      declared=info.file_size)
-                out[key] = _npy(raw, np.dtype(dtype), f"{source}:forest.npz:{key}")
-    except TaughtModelError:
-        raise
-    except LimitError as err:
-        raise TaughtModelError(str(err)) from None
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError,
-            NotImplementedError, zlib.error, ValueError, SyntaxError) as err:
-        raise TaughtModelError(f"{source}: forest.npz is unreadable "
-                               f"({type(err).__name__}); {HINT}") from None
+    for key, dtype in ARRAYS.items():
+        try:
+            out[key] = _npy(raw[f"{key}.npy"], np.dtype(dtype), f"{source}:forest.npz:{key}")
+        except (ValueError, SyntaxError, EOFError, OSError) as err:
+            raise TaughtModelError(f"{source}: forest.npz is unreadable "
+                                   f"({type(err).__name__}); {HINT}") from None
     return out
 
 
