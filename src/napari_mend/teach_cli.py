@@ -44,7 +44,8 @@ def cmd_teach(args) -> int:
         strokes.append(_read_strokes(Path(strokes_path)))
     if len(axes) > 1:
         raise CLIError("the images mix gray and colour; teach a model on images of one kind")
-    features = FeatureSettings(network=not args.no_network)
+    features = FeatureSettings(network=not args.no_network,
+                               network_features=args.network_features)
     model = teach(images, strokes, channel_axis=axes.pop(), base_model=args.base_model,
                   features=features, progress=terminal_progress("teach"))
     path = model.save(out, overwrite=args.overwrite)
@@ -78,6 +79,9 @@ def register(subparsers) -> None:
                    help="detector model whose features are used (default: the shipped one)")
     p.add_argument("--no-network", action="store_true",
                    help="filter-bank features only (faster; no base network features)")
+    p.add_argument("--network-features", choices=["scores", "all"], default="scores",
+                   help="base network features: its 6 class scores (default) or also the 16 "
+                        "channels its head reads ('all': more to overfit on few strokes)")
     p.add_argument("--channel-axis", default="auto",
                    help="colour axis of every image: 'auto' (last axis of length 3/4), "
                         "'none' (gray), or an integer")

@@ -145,3 +145,41 @@ def test_oversize_files_and_members_are_refused(saved, tmp_path, monkeypatch):
     monkeypatch.setenv("NAPARI_MEND_MAX_JSON_BYTES", "16")
     with pytest.raises(TaughtModelError, match="NAPARI_MEND_MAX_JSON_BYTES"):
         load(tmp_path / "good.mendmodel")
+
+
+def test_files_from_before_the_feature_choices_still_load(pair, painter, tmp_path):
+    """A card without ``network_features`` / ``tophat_shape`` means all 22 network features and
+    the approximate disks: the features such files were taught on."""
+    first, truth1, second, _ = pair
+    old = nm.FeatureSettings(network_features="all", network_factor=2,
+                             tophat_shape="disk-sequence")
+    model = nm.teach(first[:96, :96], painter(truth1[:96, :96]), features=old,
+                     classifier={"n_estimators": 4})
+    path = model.save(tmp_path / "old.mendmodel")
+    parts = members(path)
+    card = json.loads(parts["card.json"])
+    del card["features"]["network_features"], card["features"]["tophat_shape"]
+    legacy = write(tmp_path / "legacy.mendmodel", dict(parts, **{"card.json": json.dumps(card)}))
+    loaded = load(legacy)
+    assert loaded.settings == old and loaded.n_features == 44
+    np.testing.assert_array_equal(loaded.detect_scores(second[:64, :64]).scores,
+                                  model.detect_scores(second[:64, :64]).scores)
+    for key, value in (("network_features", "hidden"), ("tophat_shape", ["disk"])):
+        card["features"][key] = value
+        bad = write(tmp_path / "bad.mendmodel", dict(parts, **{"card.json": json.dumps(card)}))
+        with pytest.raises(TaughtModelError, match="feature settings"):
+            load(bad)
+        del card["features"][key]
+
+
+@pytest.mark.parametrize("settings", [
+    dict(network=False), dict(tophat_shape="square"), dict(network_features="all"),
+    dict(network_factor=2)])
+def test_feature_variants_give_their_feature_count(pair, settings):
+    from napari_mend.teach.features import feature_names, pixel_features
+
+    first = pair[0][:80, :80, None]
+    features = nm.FeatureSettings(**settings)
+    out = pixel_features(first, features)
+    assert out.shape == (80, 80, len(feature_names(features, 1)))
+    assert np.isfinite(out).all()

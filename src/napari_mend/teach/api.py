@@ -118,7 +118,6 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
 
     from .. import __version__
     from .._validation import plane_view
-    from ..detection.api import DEFAULT_DETECTOR
     from ..progress import report, scaled
     from ..threads import configured_threads, thread_count
     from .features import base_model_card
@@ -159,11 +158,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         taught = taught_or_none(base_model)
         if taught is not None:  # a taught detector: teach on the network it was taught on
             base_model = taught.settings.base_model
-        settings = FeatureSettings(sigmas=settings.sigmas, tophat_radii=settings.tophat_radii,
-                                   network=settings.network,
-                                   network_factor=settings.network_factor, base_model=base_model)
-    elif settings.base_model is None:
-        settings = FeatureSettings(base_model=DEFAULT_DETECTOR)
+        settings = settings.replace(base_model=base_model)
     base = base_model_card(settings)  # loads it: a missing model fails before the slow part
 
     # the same number of pixels of every class where the strokes allow

@@ -9,14 +9,14 @@ Each pixel of a plane gets a vector of:
   look alike): :func:`skimage.feature.multiscale_basic_features` (Gaussian
   intensity, gradient magnitude and the two Hessian eigenvalues at
   :attr:`FeatureSettings.sigmas`) and white and black top-hats
-  (:mod:`skimage.morphology`, disks of :attr:`FeatureSettings.tophat_radii`),
+  (disks of :attr:`FeatureSettings.tophat_radii`),
   which pick out thin bright or dark structures narrower than the disk, such as
   scratches and dust; for colour planes also each channel's Gaussian
   (sigma 1) minus the gray one, so coloured ink and stains stand out;
 * **the base detector network's features** (when :attr:`FeatureSettings.network`):
-  the 16 channels its head reads (the decoder's last, full-resolution
-  activations, which merge every scale of the U-Net) and its 6 calibrated
-  per-class scores, computed on the plane shrunk by
+  its 6 calibrated per-class scores and, with ``network_features='all'``, the 16
+  channels its head reads (the decoder's last, full-resolution activations,
+  which merge every scale of the U-Net), computed on the plane shrunk by
   :attr:`FeatureSettings.network_factor` (area mean) for speed and enlarged back
   bilinearly. They are read with a forward hook on the network's head: the
   shipped weights are used as they are.
@@ -32,8 +32,16 @@ import numpy as np
 
 from ..detection.learned import calibration_offsets, intensity_range, network_input
 
-NETWORK_FEATURES = 16 + 6
-"""Channels taken from the base network: its head's input and its calibrated scores."""
+HIDDEN_FEATURES = 16
+"""Channels of the base network's head input (its decoder's last activations)."""
+SCORE_FEATURES = 6
+"""The base network's calibrated per-class scores."""
+NETWORK_FEATURES = HIDDEN_FEATURES + SCORE_FEATURES
+"""Channels taken from the base network with ``network_features='all'``."""
+NETWORK_CHOICES = ("scores", "all")
+"""What :attr:`FeatureSettings.network_features` may be."""
+TOPHAT_SHAPES = ("disk", "square", "disk-sequence")
+"""What :attr:`FeatureSettings.tophat_shape` may be."""
 MIN_NETWORK_SIDE = 64
 """The network runs at full resolution on planes whose shrunk side would be shorter."""
 MAX_SIGMAS = 8
@@ -56,13 +64,27 @@ class FeatureSettings:
         The network sees the plane shrunk by this factor (1, 2 or 4).
     base_model : str
         Name of the detector model whose features are used.
+    network_features : {'scores', 'all'}
+        Which of the network's features: its 6 calibrated class scores
+        (``'scores'``, the default: what the network knows, in 6 numbers a
+        forest fitted on a few strokes cannot overfit as easily), or also the 16
+        channels its head reads (``'all'``; files written before this setting
+        existed mean ``'all'``).
+    tophat_shape : {'disk', 'square', 'disk-sequence'}
+        Footprint of the top-hats: disks of radius ``r`` (the default; exact, as a
+        sequence of small crosses, :func:`skimage.morphology.disk` ``decomposition=
+        'crosses'``), squares of side ``2 r + 1`` (separable) or the approximate disks of
+        ``decomposition='sequence'`` (what files written before this setting existed
+        use).
     """
 
     sigmas: tuple = (1.0, 2.0, 4.0, 8.0)
     tophat_radii: tuple = (2, 4, 8)
     network: bool = True
-    network_factor: int = 2
+    network_factor: int = 1
     base_model: str = "detector"
+    network_features: str = "scores"
+    tophat_shape: str = "disk"
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -82,8 +104,16 @@ class FeatureSettings:
         if not isinstance(data, dict):
             raise ValueError("feature settings are not a mapping")
         known = {"sigmas", "tophat_radii", "network", "network_factor", "base_model"}
-        if set(data) != known:
-            raise ValueError(f"feature settings must have exactly the keys {sorted(known)}")
+        optional = {"network_features", "tophat_shape"}  # absent from older files
+        if not known <= set(data) <= known | optional:
+            raise ValueError(f"feature settings must have exactly the keys {sorted(known)} "
+                             f"and optionally {sorted(optional)}")
+        which = data.get("network_features", "all")  # older files: all 22 network features
+        if not isinstance(which, str) or which not in NETWORK_CHOICES:
+            raise ValueError(f"network_features must be one of {NETWORK_CHOICES}")
+        shape = data.get("tophat_shape", "disk-sequence")  # older files
+        if not isinstance(shape, str) or shape not in TOPHAT_SHAPES:
+            raise ValueError(f"tophat_shape must be one of {TOPHAT_SHAPES}")
         sigmas, radii = data["sigmas"], data["tophat_radii"]
         if not (isinstance(sigmas, list) and isinstance(radii, list)
                 and all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in sigmas)
@@ -94,7 +124,14 @@ class FeatureSettings:
                 and isinstance(data["base_model"], str)):
             raise ValueError("feature settings have values of the wrong types")
         return cls(sigmas=tuple(sigmas), tophat_radii=tuple(radii), network=data["network"],
-                   network_factor=data["network_factor"], base_model=data["base_model"])
+                   network_factor=data["network_factor"], base_model=data["base_model"],
+                   network_features=which, tophat_shape=shape)
+
+    def replace(self, **changes) -> "FeatureSettings":
+        """These settings with ``changes``."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
 
     def n_features(self, n_color: int) -> int:
         """Length of a pixel's feature vector for planes of ``n_color`` channels (1 or 3)."""
@@ -113,6 +150,12 @@ def check_settings(settings: FeatureSettings) -> None:
         raise ValueError(f"network_factor must be 1, 2 or 4, got {s.network_factor}")
     if not isinstance(s.base_model, str) or not 0 < len(s.base_model) <= 4096:
         raise ValueError("base_model must be a model name or path")
+    if s.tophat_shape not in TOPHAT_SHAPES:
+        raise ValueError(f"tophat_shape must be one of {TOPHAT_SHAPES}, "
+                         f"got {str(s.tophat_shape)[:40]!r}")
+    if s.network_features not in NETWORK_CHOICES:
+        raise ValueError(f"network_features must be one of {NETWORK_CHOICES}, "
+                         f"got {str(s.network_features)[:40]!r}")
 
 
 def feature_names(settings: FeatureSettings, n_color: int) -> list[str]:
@@ -125,7 +168,8 @@ def feature_names(settings: FeatureSettings, n_color: int) -> list[str]:
     if n_color == 3:
         names += ["chroma_r", "chroma_g", "chroma_b"]
     if settings.network:
-        names += [f"net_{k}" for k in range(16)]
+        if settings.network_features == "all":
+            names += [f"net_{k}" for k in range(HIDDEN_FEATURES)]
         from ..classes import DEFECT_CLASSES
 
         names += [f"net_score_{c}" for c in DEFECT_CLASSES.values()]
@@ -164,10 +208,8 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
     features : (M, N, F) float32 ndarray
         F = ``settings.n_features(C)``, in :func:`feature_names` order.
     """
-    from skimage.feature import multiscale_basic_features
-    from skimage.morphology import black_tophat, disk, white_tophat
-
     from ..progress import report
+    from ..threads import configured_threads, thread_count
 
     raw_plane = np.asarray(raw_plane)
     if raw_plane.ndim != 3 or raw_plane.shape[-1] not in (1, 3) or 0 in raw_plane.shape:
@@ -177,21 +219,91 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
     n_features = settings.n_features(n_color)
     height, width = raw_plane.shape[:2]
     out = np.empty((height, width, n_features), np.float32)
-    steps = 3 if settings.network else 2
-    report(progress, 0, steps)
     gray, intensity = normalised_gray(raw_plane, intensity)
-    k = 0
+    # each filter group writes its own channels of ``out``; SciPy's filters release the GIL,
+    # so the groups run side by side on the configured threads
+    tasks, k = [], 0
     for s in settings.sigmas:  # per sigma: Gaussian, its gradient, its two Hessian eigenvalues
-        out[..., k:k + 4] = multiscale_basic_features(gray, sigma_min=s, sigma_max=s,
-                                                      num_sigma=1)
+        tasks.append(_gaussian_task(gray, s, out, k))
         k += 4
-    report(progress, 1, steps)
     for r in settings.tophat_radii:
-        footprint = disk(r, decomposition="sequence")
-        out[..., k] = white_tophat(gray, footprint)
-        out[..., k + 1] = black_tophat(gray, footprint)
+        tasks.append(_tophat_task(gray, r, settings.tophat_shape, out, k))
         k += 2
     if n_color == 3:
+        tasks.append(_chroma_task(raw_plane, gray, intensity, out, k))
+        k += 3
+    if settings.network:  # first: the longest task (torch runs it on its own threads)
+        tasks.insert(0, _network_task(raw_plane, settings, intensity, out, k))
+        k += SCORE_FEATURES + HIDDEN_FEATURES * (settings.network_features == "all")
+    assert k == n_features
+    steps = len(tasks)
+    report(progress, 0, steps)
+    workers = min(len(tasks), configured_threads() or thread_count())
+    if workers > 1 and height * width >= PARALLEL_PIXELS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(task) for task in tasks]
+            try:
+                for done, future in enumerate(futures):
+                    future.result()
+                    report(progress, done + 1, steps)
+            finally:
+                for future in futures:
+                    future.cancel()
+    else:
+        for done, task in enumerate(tasks):
+            task()
+            report(progress, done + 1, steps)
+    return out
+
+
+PARALLEL_PIXELS = 1 << 16
+"""Planes of at least this many pixels compute their filter groups on several threads."""
+
+
+def _gaussian_task(gray, sigma, out, k):
+    """Writes :func:`skimage.feature.multiscale_basic_features` at ``sigma`` (Gaussian,
+    its Sobel gradient, its two Hessian eigenvalues) into ``out[..., k:k + 4]``."""
+    def task():
+        from skimage.feature import multiscale_basic_features
+
+        out[..., k:k + 4] = multiscale_basic_features(gray, sigma_min=sigma, sigma_max=sigma,
+                                                      num_sigma=1)
+    return task
+
+
+def _tophat_task(gray, radius, shape, out, k):
+    """Writes the white and black top-hats (:attr:`FeatureSettings.tophat_shape` of
+    ``radius``) into ``out[..., k:k + 2]``."""
+    def task():
+        if shape == "square":  # separable minimum and maximum filters
+            from scipy import ndimage as ndi
+
+            side = (2 * radius + 1,) * 2
+            np.subtract(gray, ndi.grey_opening(gray, size=side), out=out[..., k])
+            np.subtract(ndi.grey_closing(gray, size=side), gray, out=out[..., k + 1])
+            return
+        from skimage.morphology import black_tophat, disk, white_tophat
+
+        footprint = disk(radius, decomposition="crosses" if shape == "disk" else "sequence")
+        out[..., k] = white_tophat(gray, footprint)
+        out[..., k + 1] = black_tophat(gray, footprint)
+    return task
+
+
+def _network_task(raw_plane, settings, intensity, out, k):
+    """Writes :func:`network_features` into ``out[..., k:]``."""
+    def task():
+        net = network_features(raw_plane, settings, intensity=intensity)
+        out[..., k:k + net.shape[0]] = net.transpose(1, 2, 0)
+    return task
+
+
+def _chroma_task(raw_plane, gray, intensity, out, k):
+    """Writes each colour channel's Gaussian (sigma 1) minus the gray one into
+    ``out[..., k:k + 3]``."""
+    def task():
         from scipy import ndimage as ndi
 
         low, high = intensity
@@ -199,16 +311,8 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
         smooth_gray = ndi.gaussian_filter(gray, 1.0)
         for c in range(3):
             channel = (np.asarray(raw_plane[..., c], np.float32) - np.float32(low)) * scale
-            out[..., k] = ndi.gaussian_filter(np.clip(channel, -1, 2), 1.0) - smooth_gray
-            k += 1
-    report(progress, 2, steps)
-    if settings.network:
-        out[..., k:k + NETWORK_FEATURES] = network_features(
-            raw_plane, settings, intensity=intensity).transpose(1, 2, 0)
-        k += NETWORK_FEATURES
-    report(progress, steps, steps)
-    assert k == n_features
-    return out
+            out[..., k + c] = ndi.gaussian_filter(np.clip(channel, -1, 2), 1.0) - smooth_gray
+    return task
 
 
 def base_model_card(settings: FeatureSettings) -> dict | None:
@@ -221,12 +325,13 @@ def base_model_card(settings: FeatureSettings) -> dict | None:
 
 
 def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
-                     intensity=None, tile: int = 512, overlap: int = 32) -> np.ndarray:
-    """The base network's head input (16) and calibrated scores (6) at every pixel.
+                     intensity=None, tile: int = 1024, overlap: int = 32) -> np.ndarray:
+    """The base network's head input (16, with ``network_features='all'``) and calibrated
+    scores (6) at every pixel.
 
     Returns
     -------
-    features : (22, M, N) float32 ndarray
+    features : (22 or 6, M, N) float32 ndarray
     """
     import torch
 
@@ -239,8 +344,10 @@ def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
     net = _prepare(loaded)
     height, width = raw_plane.shape[:2]
     low, high = intensity_range(raw_plane) if intensity is None else intensity
+    hidden = settings.network_features == "all"
+    channels = NETWORK_FEATURES if hidden else SCORE_FEATURES
     if not high > low:
-        return np.zeros((NETWORK_FEATURES, height, width), np.float32)
+        return np.zeros((channels, height, width), np.float32)
     factor = settings.network_factor
     if min(height, width) // factor < MIN_NETWORK_SIDE:
         factor = 1
@@ -256,13 +363,15 @@ def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
         with torch.inference_mode(), inference_autocast(loaded):
             logits = net(x.contiguous(memory_format=torch.channels_last))[0].float()
             scores = torch.sigmoid(logits - offsets)
+            if not hidden:
+                return scores.cpu().numpy()
             return torch.cat([captured["x"][0].float(), scores]).cpu().numpy()
 
     side = min(tile, max(source.shape[:2]))
     side = max(net.multiple, -(-side // net.multiple) * net.multiple)
     handle = net.head.register_forward_pre_hook(hook)
     try:
-        small = tiled_map(source, features_of, out_channels=NETWORK_FEATURES, tile=side,
+        small = tiled_map(source, features_of, out_channels=channels, tile=side,
                           overlap=min(overlap, side // 4), multiple=net.multiple)
     finally:
         handle.remove()
