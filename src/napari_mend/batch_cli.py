@@ -58,8 +58,9 @@ def register(subparsers) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
-    p.add_argument("--detector-model", default=None, metavar="FILE",
-                   help="a taught model file (NAME.mendmodel from 'napari-mend teach') to "
+    p.add_argument("--detector-model", default=None, metavar="FILE_OR_NAME",
+                   help="a taught model (a NAME.mendmodel file from 'napari-mend teach', or "
+                        "the name of one installed with 'napari-mend models import') to "
                         "detect with instead of --detector (images restored in memory)")
     p.add_argument("--fill", choices=fills, default="auto")
     p.add_argument("--threshold", type=float, default=None,

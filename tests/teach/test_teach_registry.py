@@ -89,6 +89,11 @@ def test_models_command_and_model_options(pair, saved, model_dir, tmp_path, caps
     assert (tifffile.imread(tmp_path / "b.tif")[truth2] == 1).mean() > 0.6
     assert main(["restore", str(tmp_path / "b.png"), "--detector-model", "cli-taught",
                  "--fill", "telea", "-o", str(tmp_path / "b_mended.png")]) == 0
+    from napari_mend.scale.batch import check_options
+
+    options = {"detector": "cli-taught", "fill": "telea", "threshold": None, "classes": None}
+    check_options(options)  # an installed name stays a name: workers find it in the registry
+    assert options["detector"] == "cli-taught"
 
 
 def test_widget_model_choices_list_taught_detectors(saved, model_dir):

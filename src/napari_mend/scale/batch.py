@@ -227,7 +227,8 @@ def check_options(options: dict) -> None:
         if taught is None:
             raise BatchError(f"unknown detector {options['detector']!r}; choose from "
                              f"{DETECTORS} or give a taught model file")
-        options["detector"] = str(Path(options["detector"]).resolve())  # workers' folder
+        if Path(options["detector"]).exists():  # a file, for workers in another folder
+            options["detector"] = str(Path(options["detector"]).resolve())
     if options["fill"] not in FILLS:
         raise BatchError(f"unknown fill {options['fill']!r}; choose from {FILLS}")
     if options["threshold"] is not None and not 0.0 <= options["threshold"] <= 1.0:
