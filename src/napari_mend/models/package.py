@@ -117,7 +117,7 @@ def package_kind(data: bytes, source) -> str:
 
 def file_kind(path) -> str:
     """:func:`package_kind` of the file ``path`` (read whole, at most ``MAX_MODEL_BYTES``)."""
-    return package_kind(_read_file(path), Path(path))
+    return package_kind(read_model_file(path), Path(path))
 
 
 def _installed(name: str) -> list[Path]:
@@ -167,7 +167,7 @@ def export_model(name: str, path) -> Path:
     if kind == "taught":
         from ..teach.storage import loads
 
-        data = _read_file(source)
+        data = read_model_file(source)
         loads(data, source=source)  # every check: never share a damaged file
         if path.exists():
             raise FileExistsError(f"{path} exists; choose another file name")
@@ -208,20 +208,21 @@ def read_package(path) -> tuple[dict, bytes]:
         read, a card out of bounds, or weights that do not match the card's
         sha256 (corrupt or tampered with) or its network.
     """
-    return _checked(_read_file(path), Path(path))
+    return _checked(read_model_file(path), Path(path))
 
 
-def _read_file(path) -> bytes:
-    """The bytes of a package file, at most ``MAX_MODEL_BYTES`` of them."""
+def read_model_file(path, error=ModelError) -> bytes:
+    """The bytes of a model file, at most ``MAX_MODEL_BYTES`` of them; problems raise
+    ``error`` (a :class:`ModelError`)."""
     try:
         with open(path, "rb") as stream:
             return read_capped(stream, "MAX_MODEL_BYTES", source=path)
     except FileNotFoundError:
-        raise ModelError(f"{path}: no such model file") from None
+        raise error(f"{path}: no such model file") from None
     except LimitError as err:
-        raise ModelError(str(err)) from None
+        raise error(str(err)) from None
     except OSError as err:
-        raise ModelError(f"{path}: cannot read it ({err.strerror})") from None
+        raise error(f"{path}: cannot read it ({err.strerror})") from None
 
 
 def _checked(data: bytes, path: Path) -> tuple[dict, bytes]:
@@ -315,7 +316,7 @@ def import_model(path, *, name: str | None = None, overwrite: bool = False) -> d
         the other kind exists.
     """
     path = Path(path)
-    data = _read_file(path)
+    data = read_model_file(path)
     kind = package_kind(data, path)
     if kind == "taught":
         from ..teach.storage import loads, save
@@ -354,7 +355,7 @@ def unpacked_card(path) -> Path:
     complete or not at all.
     """
     path = Path(path)
-    data = _read_file(path)
+    data = read_model_file(path)
     folder = user_model_dir() / ".unpacked" / hashlib.sha256(data).hexdigest()
     card_path = folder / "model.json"
     if card_path.is_file():

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..limits import LimitError, parse_json, read_capped
-from ..models.package import TAUGHT_FORMAT, file_kind, zip_members
+from ..limits import parse_json
+from ..models.package import TAUGHT_FORMAT, file_kind, read_model_file, zip_members
 from ..models.registry import ModelError
 from .features import FeatureSettings
 
@@ -168,7 +168,7 @@ def load(path):
         than the one installed.
     """
     path = Path(path)
-    data = _read(path)
+    data = read_model_file(path, TaughtModelError)
     digest = hashlib.sha256(data).hexdigest()
     if digest in _CACHE:
         return _CACHE[digest]
@@ -176,19 +176,6 @@ def load(path):
     _CACHE.clear()  # one file's model kept: batch and the widget load the same file again
     _CACHE[digest] = model
     return model
-
-
-def _read(path: Path) -> bytes:
-    """The bytes of a file, at most ``MAX_MODEL_BYTES`` of them."""
-    try:
-        with open(path, "rb") as stream:
-            return read_capped(stream, "MAX_MODEL_BYTES", source=path)
-    except FileNotFoundError:
-        raise TaughtModelError(f"{path}: no such model file") from None
-    except LimitError as err:
-        raise TaughtModelError(str(err)) from None
-    except OSError as err:
-        raise TaughtModelError(f"{path}: cannot read it ({err.strerror})") from None
 
 
 def loads(data: bytes, *, source="model file"):
@@ -232,7 +219,7 @@ def read_card(path) -> dict:
     ------
     TaughtModelError
     """
-    return _card(_read(Path(path)), Path(path))[0]
+    return _card(read_model_file(Path(path), TaughtModelError), Path(path))[0]
 
 
 def _members(data: bytes, source) -> tuple:
