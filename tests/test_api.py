@@ -172,3 +172,14 @@ def test_restore_returns_mended_and_labels():
 def test_defect_classes():
     assert nm.DEFECT_CLASSES == {1: "scratch", 2: "dust", 3: "blotch", 4: "text",
                                  5: "watermark", 6: "moire"}
+
+
+def test_class_counts_names_classes_and_other_values():
+    from napari_mend.classes import class_counts
+
+    labels = np.zeros((4, 5), np.uint16)
+    labels[0, :3] = 1
+    labels[1, 0] = 6
+    labels[2, :2] = 40
+    assert class_counts(labels) == {"scratch": 3, "moire": 1, "40": 2}
+    assert class_counts(np.zeros((3, 3), np.uint8)) == {}

@@ -61,3 +61,13 @@ def class_ids(classes=None) -> list[int]:
                 f"or their label values {sorted(DEFECT_CLASSES)}"
             )
     return sorted(ids)
+
+
+def class_counts(labels) -> dict[str, int]:
+    """Pixels per label value of a Labels array, by class name (other values as text), in
+    label order; background (0) left out."""
+    import numpy as np
+
+    values, counts = np.unique(np.asarray(labels), return_counts=True)
+    return {DEFECT_CLASSES.get(int(v), str(int(v))): int(c)
+            for v, c in zip(values, counts, strict=True) if v != 0}

@@ -56,6 +56,8 @@ def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
     edited[rr, np.minimum(cc + 1, 255)] = 1
     edited[100:110, 200:220] = 3
     defects.data = edited
+    n_scratch = int((edited == 1).sum())
+    assert widget.counts.value == f"Mend will change: scratch {n_scratch:,} px, blotch 200 px"
     widget.fill_method.value = "biharmonic"
     wait_for(qtbot, widget, widget.run_mend())
     mended = viewer.layers[mended_layer_name("film")]

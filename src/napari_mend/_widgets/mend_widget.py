@@ -20,7 +20,7 @@ from magicgui.widgets import (
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_info
 
-from ..classes import CLASS_COLORS, DEFECT_CLASSES
+from ..classes import CLASS_COLORS, DEFECT_CLASSES, class_counts
 from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
 from ..detection.api import DEFAULT_DETECTOR
@@ -117,6 +117,8 @@ class MendWidget(Container):
                                               "rims and label backgrounds join the text")
         self.defects = create_widget(annotation=Labels, label="defects")
         self.edit_hint = Label(value="Edit the defects layer with napari's brush and eraser.")
+        self.counts = Label(value="")  # what Mend will change, per class
+        self._counted = None  # the defects layer whose edits update self.counts
         self.fill_method = ComboBox(label="fill", choices=list(FILL_METHODS), value="auto")
         self.inpainter_model = ComboBox(label="fill model",
                                         choices=_model_choices("inpainter", DEFAULT_INPAINTER))
@@ -133,7 +135,7 @@ class MendWidget(Container):
                         f"{CLEAN_LABEL}</i>"),
             self.strokes_button, self.teach_button, self.use_taught, self.taught_info,
             self.detect_button, self.detect_all_button, self.sensitivity, self.complete_text,
-            Label(value="<b>2. Check</b>"), self.defects, self.edit_hint,
+            Label(value="<b>2. Check</b>"), self.defects, self.edit_hint, self.counts,
             Label(value="<b>3. Mend</b>"), self.fill_method, self.inpainter_model, self.mend_button,
             Label(value="<b>4. Save</b>"), self.save_path, self.save_button,
             self.taught_path, self.save_taught_button,
@@ -152,6 +154,7 @@ class MendWidget(Container):
         self.detect_method.changed.connect(self._show_model)
         self.detector_model.changed.connect(self._show_model)
         self.fill_method.changed.connect(self._show_fill_model)
+        self.defects.changed.connect(self._watch_defects)
         self._show_fill_model()
         self._show_model()
         connect_while_alive(MODEL_EVENTS.changed, self._refresh_models, self)
@@ -386,6 +389,27 @@ class MendWidget(Container):
             self.defects.value = target
         n = int((labels > 0).sum())
         show_info(f"napari-mend: {n} defect pixels found in {layer.name!r}")
+
+    def _watch_defects(self, event=None):
+        """Show the chosen defects layer's counts, and keep them current as it is edited."""
+        if self._counted is not None:
+            for emitter in (self._counted.events.data, self._counted.events.paint):
+                emitter.disconnect(self._show_counts)
+        self._counted = self.defects.value
+        if self._counted is not None:
+            for emitter in (self._counted.events.data, self._counted.events.paint):
+                emitter.connect(self._show_counts)
+        self._show_counts()
+
+    def _show_counts(self, event=None):
+        """What Mend will change: the pixels of each class in the defects layer."""
+        layer = self.defects.value
+        if layer is None or is_lazy(layer.data):
+            self.counts.value = ""
+            return
+        counts = class_counts(layer.data)
+        self.counts.value = ("Mend will change: " + ", ".join(
+            f"{name} {n:,} px" for name, n in counts.items())) if counts else "nothing to mend"
 
     def _rethreshold(self, event=None):
         """Re-threshold cached scores into the defects layer.
