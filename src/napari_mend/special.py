@@ -105,6 +105,7 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         common mark (nothing is changed then).
     """
     from .watermark import remove_collection, remove_single
+    from .watermark.hint import remove_hinted
 
     if method not in WATERMARK_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(WATERMARK_METHODS)}")
@@ -137,7 +138,10 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
             m = np.array(marks[i])
             if not m.any():
                 continue
-            clean, _ = remove_single(view.plane(i), m, fill=fill)
+            if mask is None:
+                clean, _ = remove_single(view.plane(i), m, fill=fill)
+            else:  # a given mask may be a rough hint: the mark is found inside it
+                clean, _, m = remove_hinted(view.plane(i), m, fill=fill)
             out[i, ..., :n][m] = from_unit_float(clean[m], view.out_dtype)
             changed[i] = m
         report(progress, view.n_planes, view.n_planes)
