@@ -7,6 +7,7 @@ and after an attack shows whether anything was written or changed.
 
 import hashlib
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,18 @@ def make_bundle():
                             provenance={"operation": "test"})
 
     return make
+
+
+@pytest.fixture
+def peak_bytes():
+    """``peak_bytes(action)``: the most memory Python allocated while ``action()`` ran."""
+    def measure(action) -> int:
+        tracemalloc.start()
+        try:
+            action()
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return peak
+
+    return measure

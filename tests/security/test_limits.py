@@ -1,7 +1,6 @@
 """Images that declare more pixels than the limits are refused before their pixels are read."""
 
 import struct
-import tracemalloc
 import zlib
 
 import numpy as np
@@ -36,17 +35,7 @@ def png_bomb(path, side=50_000):
     return path
 
 
-def _peak(action) -> int:
-    tracemalloc.start()
-    try:
-        action()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
-def test_tiff_bomb_is_refused_before_reading(sandbox):
+def test_tiff_bomb_is_refused_before_reading(sandbox, peak_bytes):
     bomb = tiff_bomb(sandbox.files / "bomb.tif")
     assert bomb.stat().st_size < 4096
 
@@ -54,10 +43,10 @@ def test_tiff_bomb_is_refused_before_reading(sandbox):
         with pytest.raises(LimitError, match="2,500,000,000 pixels per image plane.*"
                                              "NAPARI_MEND_MAX_PIXELS"):
             read_image_tiff(bomb)
-    assert _peak(read) < 16 * 2**20
+    assert peak_bytes(read) < 16 * 2**20
 
 
-def test_tiff_bomb_in_a_bundle_is_refused_by_the_reader(sandbox, make_bundle):
+def test_tiff_bomb_in_a_bundle_is_refused_by_the_reader(sandbox, make_bundle, peak_bytes):
     bundle = make_bundle(sandbox.files / "shared.mend")
     tiff_bomb(bundle / "original.tif")
     before = sandbox.snapshot()
@@ -65,7 +54,7 @@ def test_tiff_bomb_in_a_bundle_is_refused_by_the_reader(sandbox, make_bundle):
     def read():
         with pytest.raises(ValueError, match="NAPARI_MEND_MAX_PIXELS"):
             read_layers(str(bundle))
-    assert _peak(read) < 16 * 2**20
+    assert peak_bytes(read) < 16 * 2**20
     assert sandbox.snapshot() == before
 
 

@@ -4,7 +4,6 @@ check has passed; zip bombs and oversized networks are refused before memory is 
 import hashlib
 import io
 import json
-import tracemalloc
 import zipfile
 
 import numpy as np
@@ -117,16 +116,6 @@ def test_unpacked_cache_uses_fixed_names_keyed_by_the_whole_file(sandbox):
     assert get_model(str(first), device="cpu").card["description"] == "first card"
 
 
-def _peak_bytes(action) -> int:
-    tracemalloc.start()
-    try:
-        action()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
 def _expect_refusal(call, match):
     def action():
         with pytest.raises(ModelError, match=match):
@@ -134,27 +123,27 @@ def _expect_refusal(call, match):
     return action
 
 
-def test_zip_bomb_is_refused_before_it_is_inflated(sandbox):
+def test_zip_bomb_is_refused_before_it_is_inflated(sandbox, peak_bytes):
     bomb = bytes(300 * 2**20)  # 300 MiB of zeros: deflated to about 300 kB
     package = make_package(sandbox.files / "bomb.mendmodel", weights=bomb,
                            compress=zipfile.ZIP_DEFLATED)
     del bomb
     assert package.stat().st_size < 2**20
     before = sandbox.snapshot()
-    peak = _peak_bytes(_expect_refusal(lambda: read_package(package),
+    peak = peak_bytes(_expect_refusal(lambda: read_package(package),
                                        "NAPARI_MEND_MAX_MODEL_BYTES"))
     assert peak < 32 * 2**20
     assert sandbox.snapshot() == before
 
 
-def test_zip_member_larger_than_declared_is_not_read_past_its_declared_size(sandbox):
+def test_zip_member_larger_than_declared_is_not_read_past_its_declared_size(sandbox, peak_bytes):
     package = make_package(sandbox.files / "liar.mendmodel", weights=bytes(300 * 2**20),
                            compress=zipfile.ZIP_DEFLATED)
     raw = bytearray(package.read_bytes())
     entry = raw.rindex(b"PK\x01\x02", 0, raw.rindex(b"weights.pt") + 1)
     raw[entry + 24:entry + 28] = (1000).to_bytes(4, "little")  # central directory: 1000 bytes
     package.write_bytes(bytes(raw))
-    peak = _peak_bytes(_expect_refusal(lambda: read_package(package),
+    peak = peak_bytes(_expect_refusal(lambda: read_package(package),
                                        "not a napari-mend model file"))
     assert peak < 32 * 2**20
 
@@ -167,10 +156,10 @@ def test_zip_member_larger_than_declared_is_not_read_past_its_declared_size(sand
     ({"widths": [1024, 1024, 1024], "blocks": 200}, "NAPARI_MEND_MAX_PARAMS"),
     ({"widths": [4, 8], "blocks": 1, "exec": 1}, "does not describe a demoire_net"),
 ])
-def test_oversized_network_is_refused_before_it_is_built(sandbox, config, match):
+def test_oversized_network_is_refused_before_it_is_built(sandbox, config, match, peak_bytes):
     package = make_package(sandbox.files / "big.mendmodel", config=config)
     before = sandbox.snapshot()
-    peak = _peak_bytes(_expect_refusal(lambda: import_model(package, name="big"), match))
+    peak = peak_bytes(_expect_refusal(lambda: import_model(package, name="big"), match))
     assert peak < 64 * 2**20
     assert sandbox.snapshot() == before
 
