@@ -26,7 +26,8 @@ def _inpaint(src, mask, out, *extra):
                  *extra])
 
 
-def test_output_in_unwritable_folder_refused_first(scratched, sandbox, tmp_path, capsys, monkeypatch):
+def test_output_in_unwritable_folder_refused_first(scratched, sandbox, tmp_path, capsys,
+                                                  monkeypatch):
     src, mask_path, _, _ = scratched
     locked = tmp_path / "locked"
     locked.mkdir()
