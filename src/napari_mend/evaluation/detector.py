@@ -29,7 +29,7 @@ import numpy as np
 
 from ..classes import DEFECT_CLASSES
 from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, confusion, independent_samples,
-                    side_by_side, truth_masks)
+                    region_psnr, side_by_side, truth_masks)
 from .cross import independent_clean as independent_clean_images
 
 METHOD_NAMES = ("learned", "classical")
@@ -367,13 +367,8 @@ def _mean_psnr(cases, result) -> dict:
     """Mean PSNR of ``result(case)`` against each case's truth, per kind of case."""
     values = {"damaged": [], "clean": []}
     for case in cases:
-        values[case[0]].append(_psnr(case[1], result(case)))
+        values[case[0]].append(region_psnr(case[1], result(case)))
     return {kind: round(float(np.mean(v)), 3) for kind, v in values.items() if v}
-
-
-def _psnr(truth: np.ndarray, image: np.ndarray) -> float:
-    error = float(np.mean((np.clip(image, 0, 1) - truth) ** 2))
-    return min(100.0, 10 * np.log10(1 / error)) if error > 0 else 100.0
 
 
 def ablation_table(results: dict) -> str:

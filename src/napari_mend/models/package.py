@@ -225,16 +225,23 @@ def read_model_file(path, error=ModelError) -> bytes:
         raise error(f"{path}: cannot read it ({err.strerror})") from None
 
 
+def check_header(header, *, fmt: str, version: int, source, what: str, remedy: str,
+                 error=ModelError) -> None:
+    """Refuse a package whose ``package.json`` is not ``fmt`` at ``version``: raise ``error``
+    saying ``source`` is not a ``what``, or what to do (``remedy``) about another version.
+    Values from the file are quoted at most 20 characters long."""
+    if not isinstance(header, dict) or header.get("format") != fmt:
+        raise error(f"{source} is not a {what}")
+    if header.get("version") != version:
+        raise error(f"{source} is a {what} of format version {str(header.get('version'))[:20]}; "
+                    f"this napari-mend reads version {version}: update napari-mend, or {remedy}")
+
+
 def _checked(data: bytes, path: Path) -> tuple[dict, bytes]:
     """Card and weights of the package ``data`` (the file ``path``), every check passed."""
     header, card, weights = _members(data, path)
-    if not isinstance(header, dict) or header.get("format") != PACKAGE_FORMAT:
-        raise ModelError(f"{path} is not a napari-mend model file")
-    if header.get("version") != PACKAGE_VERSION:
-        raise ModelError(f"{path} is a model file of format version {header.get('version')!r} "
-                         f"(napari-mend {header.get('napari_mend', '?')!r}); this napari-mend "
-                         f"reads version {PACKAGE_VERSION}: update napari-mend, or re-export the "
-                         "model with this version")
+    check_header(header, fmt=PACKAGE_FORMAT, version=PACKAGE_VERSION, source=path,
+                 what="napari-mend model file", remedy="re-export the model with this version")
     hint = "the file is damaged or was not written by napari-mend; ask for it again"
     check_card(card, f"{path}: its model card", hint=hint)
     if not NAME_PATTERN.match(card["name"]) or card["name"].endswith(PACKAGE_SUFFIX):

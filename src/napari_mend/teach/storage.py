@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from ..limits import parse_json
-from ..models.package import TAUGHT_FORMAT, file_kind, read_model_file, zip_members
+from ..models.package import (TAUGHT_FORMAT, check_header, file_kind, read_model_file,
+                              zip_members)
 from ..models.registry import ModelError
 from .features import FeatureSettings
 
@@ -197,12 +198,9 @@ def _card(data: bytes, source) -> tuple:
     """``(card, forest bytes, (settings, n_features, params))``: header, card and sha256
     checked; the forest's arrays are not read yet."""
     header, card, forest_bytes = _members(data, source)
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise TaughtModelError(f"{source} is not a taught napari-mend model file")
-    if header.get("version") != VERSION:
-        raise TaughtModelError(f"{source} is a taught model of format version "
-                               f"{str(header.get('version'))[:20]!r}; this napari-mend reads "
-                               f"version {VERSION}: update napari-mend, or teach the model again")
+    check_header(header, fmt=FORMAT, version=VERSION, source=source,
+                 what="taught napari-mend model file", remedy="teach the model again",
+                 error=TaughtModelError)
     checked = _check_card(card, source)
     if hashlib.sha256(forest_bytes).hexdigest() != card["sha256"]:
         raise TaughtModelError(f"{source}: the forest does not match the card's sha256 "
