@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .io.atomic import remove_stale
 from .limits import LimitError
 
 IN_BLOCKS_ABOVE = 8192 * 8192
@@ -124,7 +125,9 @@ def check_output(path, overwrite: bool, *, inputs=()) -> Path:
     It must not be one of the ``inputs`` (paths) nor a folder holding one;
     it must not exist unless ``overwrite``, and a folder is replaced only if
     napari-mend wrote it (a ``.mend`` bundle or a ``.zarr`` output). Missing
-    folders above it are created, and the folder must be writable.
+    folders above it are created, and the folder must be writable. Temporaries
+    that an earlier run writing ``path`` left when it was killed are removed
+    (:func:`napari_mend.io.atomic.remove_stale`).
     """
     out = Path(path)
     inputs = [Path(p) for p in inputs if p]
@@ -143,6 +146,7 @@ def check_output(path, overwrite: bool, *, inputs=()) -> Path:
             raise CLIError(f"{out} is a folder that napari-mend did not write; it is not "
                            "replaced: choose another output name, or remove it yourself")
     make_folder(out.parent)
+    remove_stale(out.parent, out.name)  # temporaries of an earlier run killed with SIGKILL
     return out
 
 
@@ -191,10 +195,9 @@ def restored_in_blocks(out: Path, data, axis, **options):
     attribute; the work folder is removed on the way out, also after an
     error or an interruption.
     """
-    from .io.atomic import remove_stale, temporary_name
+    from .io.atomic import temporary_name
     from .scale.lazy import restore_to_zarr
 
-    remove_stale(out.parent, out.name)
     work = temporary_name(out)
     work.mkdir()
     try:

@@ -4,9 +4,10 @@ import os
 import subprocess
 
 import numpy as np
+import tifffile
 
+from napari_mend.cli import main
 from napari_mend.io import atomic
-from napari_mend.io.tiff import write_image_tiff
 
 
 def _dead_pid() -> int:
@@ -24,7 +25,7 @@ def _left_by(path, pid, host=None):
     return leftover
 
 
-def test_a_write_removes_its_abandoned_temporaries_only(tmp_path):
+def test_a_command_removes_its_outputs_abandoned_temporaries_only(tmp_path):
     out = tmp_path / "scan.tif"
     abandoned = _left_by(out, _dead_pid())
     running = _left_by(out, os.getpid())  # a write in progress in a live process
@@ -32,7 +33,10 @@ def test_a_write_removes_its_abandoned_temporaries_only(tmp_path):
     other_output = _left_by(tmp_path / "other.tif", _dead_pid())  # another output's
     foreign = tmp_path / ".scan.tif.12345678.tmp"  # not napari-mend's pattern
     foreign.write_bytes(b"someone else's")
-    write_image_tiff(out, np.zeros((4, 4), np.uint8))
+    tifffile.imwrite(tmp_path / "in.tif", np.full((16, 16), 90, np.uint8))
+    tifffile.imwrite(tmp_path / "mask.tif", np.eye(16, dtype=np.uint8))
+    assert main(["inpaint", str(tmp_path / "in.tif"), "--mask", str(tmp_path / "mask.tif"),
+                 "-o", str(out), "--method", "biharmonic"]) == 0
     assert not abandoned.exists()
     assert running.exists() and other_host.exists() and other_output.exists() and foreign.exists()
 

@@ -4,8 +4,10 @@ Temporaries are hidden siblings of the output named by :func:`temporary_name`:
 ``.NAME.nmHOST-PID-TOKEN.tmp``. A process killed with SIGKILL (or a machine
 that lost power) leaves its temporary behind; :func:`remove_stale` removes those
 it can prove are napari-mend's and abandoned: the name's pattern, this machine's
-``HOST`` and a ``PID`` that no longer runs. Every atomic write cleans its own
-output's stale temporaries first.
+``HOST`` and a ``PID`` that no longer runs. It runs once per command and
+output (:func:`napari_mend.image_files.check_output`) or per batch folder,
+not on every write: listing a folder of thousands of outputs for each of them
+would cost a batch time that grows with the square of its size.
 """
 
 from __future__ import annotations
@@ -102,7 +104,6 @@ def atomic_path(path, *, overwrite=False):
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
-    remove_stale(path.parent, path.name)
     tmp = temporary_name(path)
     try:
         yield tmp
