@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from napari_mend.synthesis import DEFECT_FUNCTIONS, add_moire, add_watermark
-from napari_mend.synthesis.defects import CHANGE_TOL
+from napari_mend.synthesis.layers import CHANGE_TOL
 
 CLASSES = list(DEFECT_FUNCTIONS)
 

@@ -150,3 +150,19 @@ def soften(coverage, sigma):
     if sigma < 0.2:
         return coverage
     return ndi.gaussian_filter(coverage, sigma, truncate=3.0)
+
+
+def place(rng, shape, patch_shape, where):
+    """Top-left (row, col) of a patch placed in a corner, along an edge, or anywhere."""
+    H, W = shape
+    h, w = patch_shape
+    margin = rng.uniform(1, max(2, 0.04 * min(H, W)))
+    top, bottom = margin, H - h - margin
+    left, right = margin, W - w - margin
+    if where == "corner":
+        return rng.choice([top, bottom]), rng.choice([left, right])
+    if where == "edge":
+        if rng.random() < 0.5:
+            return rng.choice([top, bottom]), rng.uniform(min(left, right), max(left, right))
+        return rng.uniform(min(top, bottom), max(top, bottom)), rng.choice([left, right])
+    return rng.uniform(min(0, H - h), max(0, H - h)), rng.uniform(min(0, W - w), max(0, W - w))

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..classes import DEFECT_CLASSES, class_ids
 from ._dtype import from_unit, to_unit
-from .defects import _draw
+from .defects import DRAWERS
+from .layers import redraw
 
 OPAQUE = 0.98
 """Opacity above which a later defect hides an earlier one (clears its mask)."""
@@ -82,7 +83,7 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
     -----
     Moire, when drawn, comes first (it lies under everything else); the other
     classes are drawn in random order. See :mod:`napari_mend.synthesis.defects`
-    for each class and for the mask rule.
+    for each class and :mod:`napari_mend.synthesis.layers` for the mask rule.
     """
     rng = np.random.default_rng(rng)
     clean = np.array(image, copy=True)
@@ -110,7 +111,7 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
     masks = np.zeros((len(DEFECT_CLASSES), H, W), bool)
     labels = np.zeros((H, W), np.uint8)
     for cid in order:
-        layer = _draw(DEFECT_CLASSES[cid], unit, rng)
+        layer = redraw(DRAWERS[DEFECT_CLASSES[cid]], unit, rng)
         hidden = layer.mask & (layer.cover >= OPAQUE)
         masks &= ~hidden
         masks[cid - 1] = layer.mask

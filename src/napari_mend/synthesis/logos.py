@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._draw import Canvas, ellipse_points
-from .text import _pick_font, random_word, render_text
+from .text import pick_font, random_word, render_text
 
 
 def _star(center, r_out, r_in, n, angle):
@@ -60,7 +60,7 @@ def emblem(rng, size):
     cov = cv.coverage()
     if rng.random() < 0.35:  # an initial letter, cut out or drawn
         letter = render_text(
-            random_word(rng)[0].upper(), size=size * 0.55, font=_pick_font(rng)
+            random_word(rng)[0].upper(), size=size * 0.55, font=pick_font(rng)
         )
         h, w = letter.shape
         r0, c0 = (size - h) // 2, (size - w) // 2
@@ -109,7 +109,7 @@ def procedural_logo(rng, *, height):
     """
     height = max(8, int(height))
     layout = rng.choice(["side", "stacked", "text", "emblem", "framed"], p=[0.3, 0.2, 0.2, 0.15, 0.15])
-    font = _pick_font(rng)
+    font = pick_font(rng)
     if layout == "emblem":
         return emblem(rng, height)
     if layout == "text":

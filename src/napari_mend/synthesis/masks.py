@@ -11,13 +11,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ._draw import Canvas, random_walk
-from .defects import (
-    _blotch_coverages,
-    _dust_coverages,
-    _scratch_coverages,
-    _text_layers,
-    _watermark_coverage,
-)
+from .annotations import text_layers
+from .blotches import blotch_coverages
+from .dust import dust_coverages
+from .scratches import scratch_coverages
+from .watermarks import watermark_coverage
 
 MASK_FAMILIES = ("thin", "dust", "text", "logo", "blotch", "large")
 """Names of the mask families of :func:`inpainting_mask`."""
@@ -37,27 +35,27 @@ def _union(coverages, shape):
 
 def _thin(rng, shape):
     count = 1 + int(rng.integers(0, 8) * min(1.0, min(shape) / 128))
-    return _union(_scratch_coverages(rng, shape, count=count).values(), shape)
+    return _union(scratch_coverages(rng, shape, count=count).values(), shape)
 
 
 def _dust(rng, shape):
-    return _union(_dust_coverages(rng, shape).values(), shape)
+    return _union(dust_coverages(rng, shape).values(), shape)
 
 
 def _text(rng, shape):
-    mask = _union((cov for cov, _ in _text_layers(rng, shape)), shape)
+    mask = _union((cov for cov, _ in text_layers(rng, shape)), shape)
     grow = int(rng.integers(0, 3))  # a halo, as a text-removal mask would have
     return ndi.binary_dilation(mask, iterations=grow) if grow else mask
 
 
 def _logo(rng, shape):
-    mask = _watermark_coverage(rng, shape, layout=rng.choice(["single", "single", "tiled", "diagonal"])) > _THRESHOLD
+    mask = watermark_coverage(rng, shape, layout=rng.choice(["single", "single", "tiled", "diagonal"])) > _THRESHOLD
     grow = int(rng.integers(0, 3))
     return ndi.binary_dilation(mask, iterations=grow) if grow else mask
 
 
 def _blotch(rng, shape):
-    return _union((cov for _, cov in _blotch_coverages(rng, shape)), shape)
+    return _union((cov for _, cov in blotch_coverages(rng, shape)), shape)
 
 
 def _large(rng, shape):

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ._draw import Canvas, ellipse_points, smooth_field, soften
-from .text import _pick_font, _truetype, random_word
+from .text import pick_font, random_word, truetype
 
 _KINDS = ("gradient", "fractal", "blobs", "shapes", "page")
 
@@ -82,7 +82,7 @@ def _page(rng, shape):
     img = Image.new("L", (W, H), 0)
     draw = ImageDraw.Draw(img)
     size = int(np.clip(rng.uniform(0.02, 0.06) * min(H, W), 6, 40))
-    font = _truetype(_pick_font(rng), size)
+    font = truetype(pick_font(rng), size)
     y = rng.uniform(0, size)
     margin = rng.uniform(0, 0.1) * W
     while y < H:

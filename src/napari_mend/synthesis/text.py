@@ -61,11 +61,11 @@ def font_paths() -> list[Path]:
 
 
 @functools.lru_cache(maxsize=256)
-def _truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
+def truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _pick_font(rng, font=None) -> str:
+def pick_font(rng, font=None) -> str:
     if font is not None:
         return str(font)
     paths = _font_paths()
@@ -80,7 +80,7 @@ def render_text(text, *, size, font, angle=0.0, stroke_width=0, align="left"):
     ``font`` is a font file path, ``size`` the font size in pixels, ``angle``
     a counter-clockwise rotation in degrees. Lines are separated by ``\\n``.
     """
-    f = _truetype(str(font), max(4, int(round(size))))
+    f = truetype(str(font), max(4, int(round(size))))
     sw = int(stroke_width)
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     left, top, right, bottom = probe.multiline_textbbox(
@@ -127,7 +127,7 @@ def render_text_mask(shape, text, *, rng=None, size, position, angle=0.0, font=N
         Glyph coverage in [0, 1] (anti-aliased), 0 where there is no text.
     """
     patch = render_text(
-        text, size=size, font=_pick_font(rng, font), angle=angle, stroke_width=stroke_width
+        text, size=size, font=pick_font(rng, font), angle=angle, stroke_width=stroke_width
     )
     out = np.zeros((int(shape[0]), int(shape[1])), np.float32)
     return paste_max(out, patch, (round(position[0]), round(position[1])))
