@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_mend.batch.manifest import is_manifest, manifest_bundles
 from napari_mend.classes import DEFECT_CLASSES
 from napari_mend.io.bundle import find_bundles, is_bundle, read_bundle
-from napari_mend.io.tiff import read_image_tiff, read_labels_tiff, read_tiff_metadata
+from napari_mend.io.images import TIFF_SUFFIXES, read_image
+from napari_mend.io.tiff import read_tiff_metadata
 from napari_mend.layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
-from napari_mend.scale.manifest import is_manifest, manifest_bundles
-
-_TIFF_SUFFIXES = (".tif", ".tiff")
 
 
 def get_reader(path):
@@ -51,7 +50,7 @@ def _is_ours(path: Path) -> bool:
         return True
     if path.is_dir():
         return bool(find_bundles(path))
-    if path.suffix.lower() not in _TIFF_SUFFIXES or not path.is_file():
+    if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
         return False
     return read_tiff_metadata(path) is not None
 
@@ -126,13 +125,11 @@ def _bundle_layers(path: Path) -> list[tuple]:
 
 
 def _tiff_layer(path: Path) -> tuple:
-    meta = read_tiff_metadata(path)
-    if meta is not None and meta.get("kind") == "labels":
-        labels, class_names, provenance = read_labels_tiff(path)
-        return _labels_layer(labels, path.stem, class_names, {"provenance": provenance})
-    data, provenance = read_image_tiff(path)
-    channel_axis = None if meta is None else meta.get("channel_axis")
-    return _image_layer(data, path.stem, channel_axis, {"provenance": provenance})
+    image = read_image(path, channel_axis="stored")
+    metadata = {"provenance": image.provenance}
+    if image.kind == "labels":
+        return _labels_layer(image.data, path.stem, image.class_names, metadata)
+    return _image_layer(image.data, path.stem, image.channel_axis, metadata)
 
 
 def _image_layer(data, name, channel_axis, metadata) -> tuple:

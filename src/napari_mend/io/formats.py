@@ -17,8 +17,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, PngImagePlugin
 
 from napari_mend.io.atomic import atomic_path
+from napari_mend.io.tiff import write_image_tiff, write_labels_tiff
 
 IMAGE_FORMATS = {".tif": "tiff", ".tiff": "tiff", ".png": "png", ".jpg": "jpeg",
                  ".jpeg": "jpeg"}
@@ -100,8 +102,6 @@ def write_image(path, data, *, provenance=None, channel_axis=None, overwrite=Fal
     """
     fmt = output_format(path)
     if fmt == "tiff":
-        from napari_mend.io.tiff import write_image_tiff
-
         return write_image_tiff(path, data, provenance=provenance, channel_axis=channel_axis,
                                 overwrite=overwrite)
     data = np.asarray(data)
@@ -115,8 +115,6 @@ def write_labels(path, labels, *, class_names, provenance=None, overwrite=False)
     """Write Labels as a TIFF (with class names) or an 8-bit PNG (values up to 255)."""
     fmt = output_format(path, LABELS_FORMATS, what="Labels")
     if fmt == "tiff":
-        from napari_mend.io.tiff import write_labels_tiff
-
         return write_labels_tiff(path, labels, class_names=class_names, provenance=provenance,
                                  overwrite=overwrite)
     labels = np.asarray(labels)
@@ -128,8 +126,6 @@ def write_labels(path, labels, *, class_names, provenance=None, overwrite=False)
 
 
 def _write_pillow(path, data, fmt, record, overwrite) -> Path:
-    from PIL import Image, PngImagePlugin
-
     if data.ndim == 3 and data.shape[-1] == 1:
         data = data[..., 0]
     image = Image.fromarray(np.ascontiguousarray(data))

@@ -19,7 +19,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import tifffile
 
+from napari_mend.arrays import as_dask, is_lazy, materialize
 from napari_mend.io.atomic import atomic_path
 from napari_mend.io.provenance import array_sha256
 from napari_mend.limits import check_image_size
@@ -218,8 +220,6 @@ def read_tiff_metadata(path) -> dict | None:
 
 def array_or_lazy(data):
     """``data`` as a NumPy array, or as a dask array when it is lazy (dask, zarr)."""
-    from napari_mend.scale.lazy import as_dask, is_lazy
-
     return as_dask(data) if is_lazy(data) else np.asarray(data)
 
 
@@ -229,8 +229,6 @@ def _tiles(stored, *, contig_channels: bool):
     ``stored`` is ``(..., M, N)``, or ``(..., M, N, C)`` with ``contig_channels``;
     every leading index is a page.
     """
-    from napari_mend.scale.lazy import materialize
-
     spatial = stored.ndim - (3 if contig_channels else 2)
     rows, cols = stored.shape[spatial:spatial + 2]
     for page in np.ndindex(*stored.shape[:spatial]):
@@ -244,8 +242,6 @@ def _tiles(stored, *, contig_channels: bool):
 
 
 def _open_tiff(path):
-    import tifffile
-
     try:
         return tifffile.TiffFile(path)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
@@ -256,8 +252,6 @@ def _open_tiff(path):
 
 
 def _write(path, data, *, kind, compression, provenance, channel_axis, overwrite, class_names=None):
-    import tifffile
-
     if data.ndim < 2 + (channel_axis is not None):
         raise ValueError(f"cannot store {data.ndim}D data: an image needs two spatial axes")
     if data.size == 0:

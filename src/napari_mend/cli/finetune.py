@@ -15,6 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..finetune import finetune, run_dir
+from ..models.package import export_model, import_model
+from ..models.registry import TAUGHT_KIND, list_models
+
 EXIT_STOPPED = 130
 
 
@@ -48,8 +52,6 @@ def add_finetune_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_finetune(args) -> int:
     """Fine-tune from parsed ``train`` arguments; print the before/after metric."""
-    from .finetune import finetune, run_dir
-
     if args.kind not in ("detector", "inpainter"):
         raise ValueError(f"fine-tuning supports detector and inpainter, not {args.kind}")
     if not args.images:
@@ -80,9 +82,6 @@ def run_finetune(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .models.package import export_model, import_model
-    from .models.registry import TAUGHT_KIND, list_models
-
     if args.action == "list":
         for card in list_models(args.kind):
             origin = "shipped" if card["shipped"] else "user"

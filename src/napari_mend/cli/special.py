@@ -14,14 +14,26 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import (IMAGE_OUTPUT_HELP, _input, check_image_fits, image_output, input_for_restore,
-                  terminal_progress, text_completion_arg)
-from .detection.api import METHODS as DETECT_METHODS
-from .image_files import CLIError, check_output, make_folder, read_image
-from .inpainting.api import METHODS as FILL_METHODS
-from .progress import report
+from ..batch.one_file import restored_in_blocks
+from ..classes import DEFECT_CLASSES
+from ..detection.api import METHODS as DETECT_METHODS
+from ..inpainting import fill_names
+from ..io.formats import write_image
+from ..io.images import IMAGE_SUFFIXES, read_image
+from ..io.provenance import make_provenance
+from ..io.tiff import write_image_tiff
+from ..models.registry import card_or_none
+from ..progress import report
+from ..moire.api import auto_demoire_method, demoire
+from ..regions import regions_report, report_path, write_regions_report
+from ..restore import restore, restore_provenance
+from ..watermark.api import collection_watermark, remove_collection_watermark, remove_watermark
+from .files import (CLIError, check_image_fits, check_output, image_output, input_for_restore,
+                    make_folder, read_input)
+from .options import IMAGE_OUTPUT_HELP, input_arguments, terminal_progress, text_completion_arg
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+CHANNEL_AXIS_HELP = "colour axis: 'auto' (last axis of length 3/4), 'none', or an integer"
+"""``--channel-axis`` help of these subcommands."""
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -36,16 +48,16 @@ def _folder_files(folder: Path) -> list[Path]:
 def _read_collection(files: list[Path], channel_axis: str):
     """``(stack, channel_axis)`` of images that must share one size and dtype."""
     images = [read_image(p, channel_axis) for p in files]
-    shapes = {data.shape for data, _, _ in images}
+    shapes = {image.data.shape for image in images}
     if len(shapes) > 1:
-        sizes = ", ".join(f"{p.name} {data.shape}" for p, (data, _, _) in zip(files, images))
+        sizes = ", ".join(f"{p.name} {image.data.shape}" for p, image in zip(files, images))
         raise CLIError(f"the images differ in size ({sizes}); a collection must share one size "
                        "so its watermark lines up: crop them to a common size first")
-    dtypes = {data.dtype for data, _, _ in images}
+    dtypes = {image.data.dtype for image in images}
     if len(dtypes) > 1:
         raise CLIError(f"the images differ in dtype ({', '.join(map(str, dtypes))}); convert "
                        "them to one dtype first")
-    return np.stack([data for data, _, _ in images]), images[0][1]
+    return np.stack([image.data for image in images]), images[0].channel_axis
 
 
 def _sample(files: list[Path], size: int) -> list[Path]:
@@ -68,10 +80,6 @@ def _targets(files: list[Path], out_dir: Path) -> list[Path]:
 
 
 def cmd_unwatermark(args) -> int:
-    from .io.provenance import make_provenance
-    from .io.tiff import write_image_tiff
-    from .special import collection_watermark, remove_collection_watermark, remove_watermark
-
     if args.sample < 2:
         raise CLIError(f"--sample must be at least 2 (got {args.sample})")
     files = _folder_files(Path(args.folder))
@@ -81,7 +89,7 @@ def cmd_unwatermark(args) -> int:
         check_output(str(target), args.overwrite, inputs=[*files, args.mask])
     mask = None
     if args.mask:
-        mask = read_image(Path(args.mask), "none")[0]
+        mask = read_image(Path(args.mask), "none").data
     streamed = args.method != "single" and len(files) > args.sample
     sample = _sample(files, args.sample) if streamed else files
     stack, axis = _read_collection(sample, args.channel_axis)
@@ -96,7 +104,8 @@ def cmd_unwatermark(args) -> int:
         parameters["estimated_from"] = [p.name for p in sample]
         del stack
         for i, (source, target) in enumerate(zip(files, targets)):
-            data, image_axis, _ = read_image(source, args.channel_axis)
+            image = read_image(source, args.channel_axis)
+            data, image_axis = image.data, image.channel_axis
             try:
                 clean, changed = remove_collection_watermark(
                     data, mark, channel_axis=image_axis, fill=args.fill, return_mask=True)
@@ -127,14 +136,9 @@ def cmd_unwatermark(args) -> int:
 
 
 def cmd_demoire(args) -> int:
-    from .io.formats import write_image
-    from .io.provenance import make_provenance
-    from .models.registry import card_or_none
-    from .special import auto_demoire_method, demoire
-
     fmt = image_output(args)
     out = check_output(args.output, args.overwrite, inputs=[args.input])
-    data, axis, source = _input(args)
+    data, axis, source = read_input(args)
     check_image_fits(fmt, data, axis, args)
     method = auto_demoire_method(args.model) if args.method == "auto" else args.method
     clean, reports = demoire(data, channel_axis=axis, method=method, model=args.model,
@@ -153,11 +157,6 @@ def cmd_demoire(args) -> int:
 
 
 def cmd_deidentify(args) -> int:
-    from .image_files import restored_in_blocks
-    from .io.formats import write_image
-    from .restore import (regions_report, report_path, restore, restore_provenance,
-                          write_regions_report)
-
     fmt = image_output(args)
     out = check_output(args.output, args.overwrite, inputs=[args.input])
     report_file = report_path(out)
@@ -182,20 +181,17 @@ def cmd_deidentify(args) -> int:
             write(mended, dict(labels.attrs["provenance"]),
                   regions_report(labels, classes=args.classes))
         return 0
-    mended, labels, report = restore(data, channel_axis=axis, progress=progress,
-                                     return_report=True, **options)
-    # both models: the detector found the regions, the fill's model (if any) replaced them
-    write(mended, restore_provenance(data, labels, source=source, channel_axis=axis, **options),
-          report)
+    # its provenance names both models: the detector found the regions, the fill replaced them
+    mended, _, report, provenance = restore(data, channel_axis=axis, progress=progress,
+                                            source=source, return_report=True,
+                                            return_provenance=True, **options)
+    write(mended, provenance, report)
     return 0
 
 
 def register(subparsers) -> None:
     """Add the ``unwatermark``, ``demoire`` and ``deidentify`` subcommands."""
-    from ._sample_data import SAMPLES
-    from .classes import DEFECT_CLASSES
-
-    fills = list(FILL_METHODS)
+    fills = list(fill_names())
     p = subparsers.add_parser(
         "unwatermark", help="remove the watermark shared by a folder of images",
         description="Remove a semi-transparent watermark shared by the images of FOLDER "
@@ -217,19 +213,9 @@ def register(subparsers) -> None:
                    help="with more images than this, the mark is estimated on this many "
                         "(spread over the folder) and removed from one image at a time, so "
                         "any number of images fits in memory")
-    p.add_argument("--channel-axis", default="auto",
-                   help="colour axis: 'auto' (last axis of length 3/4), 'none', or an integer")
+    p.add_argument("--channel-axis", default="auto", help=CHANNEL_AXIS_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=cmd_unwatermark)
-
-    def io_args(p, output_help):
-        p.add_argument("input", nargs="?", help="image file (TIFF, PNG, JPEG, ...)")
-        p.add_argument("-o", "--output", required=True, help=output_help)
-        p.add_argument("--sample", choices=sorted(SAMPLES),
-                       help="use a bundled sample image instead of INPUT")
-        p.add_argument("--channel-axis", default="auto",
-                       help="colour axis: 'auto' (last axis of length 3/4), 'none', or an integer")
-        p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
     p = subparsers.add_parser(
         "demoire", help="remove moire patterns; write the cleaned image",
@@ -237,7 +223,7 @@ def register(subparsers) -> None:
                     "filters the periodic peaks of the spectrum where they occur; 'learned' "
                     "runs the shipped network; 'auto' uses the one the model card recommends. "
                     "The peaks found are recorded in the output's provenance.")
-    io_args(p, IMAGE_OUTPUT_HELP)
+    input_arguments(p, output_help=IMAGE_OUTPUT_HELP, channel_axis_help=CHANNEL_AXIS_HELP)
     p.add_argument("--method", choices=["auto", "notch", "learned"], default="auto")
     p.add_argument("--model", default=None, help="demoire model name or file (learned)")
     p.set_defaults(func=cmd_demoire)
@@ -250,7 +236,7 @@ def register(subparsers) -> None:
                     "pixels, detector score). TIFFs of more than 8192 x 8192 pixels and zarr "
                     "arrays are processed block by block in bounded memory (their report "
                     "has no scores). Check the result: detection can miss text.")
-    io_args(p, IMAGE_OUTPUT_HELP)
+    input_arguments(p, output_help=IMAGE_OUTPUT_HELP, channel_axis_help=CHANNEL_AXIS_HELP)
     p.add_argument("--classes", nargs="+", choices=list(DEFECT_CLASSES.values()),
                    default=["text"], help="classes to remove (default: text)")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
@@ -259,4 +245,3 @@ def register(subparsers) -> None:
                    help="0..1; lower finds more (and removes more)")
     text_completion_arg(p)
     p.set_defaults(func=cmd_deidentify)
-

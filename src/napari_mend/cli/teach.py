@@ -5,29 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .image_files import CLIError
-
-
-def _read_strokes(path: Path):
-    """A strokes Labels file (TIFF Labels, or any one-channel image file) as an integer array."""
-    from .image_files import read_image
-
-    if path.suffix.lower() in (".tif", ".tiff") and path.exists():
-        from .io.tiff import read_labels_tiff, read_tiff_metadata
-
-        try:
-            if (read_tiff_metadata(path) or {}).get("kind") == "labels":
-                return read_labels_tiff(path)[0]
-        except Exception as err:  # corrupt or truncated file
-            raise CLIError(f"{path}: cannot read it as strokes ({err})") from None
-    return read_image(path, "none")[0]
+from ..io.images import read_image
+from ..teaching import CLEAN_LABEL, SUFFIX, FeatureSettings, teach
+from .files import CLIError
+from .options import terminal_progress
 
 
 def cmd_teach(args) -> int:
-    from .cli import terminal_progress
-    from .image_files import read_image
-    from .teach import SUFFIX, FeatureSettings, teach
-
     if len(args.images) != len(args.strokes):
         raise CLIError(f"give one --strokes file per image: {len(args.images)} images, "
                        f"{len(args.strokes)} strokes files")
@@ -38,10 +22,11 @@ def cmd_teach(args) -> int:
         raise CLIError(f"{out} exists; pass --overwrite to replace it")
     images, strokes, axes = [], [], set()
     for image_path, strokes_path in zip(args.images, args.strokes):
-        data, axis, _ = read_image(Path(image_path), args.channel_axis)
-        images.append(data)
-        axes.add(axis)
-        strokes.append(_read_strokes(Path(strokes_path)))
+        image = read_image(Path(image_path), args.channel_axis)
+        images.append(image.data)
+        axes.add(image.channel_axis)
+        # a strokes Labels TIFF's values, or any one-channel image file
+        strokes.append(read_image(Path(strokes_path), "none").data)
     if len(axes) > 1:
         raise CLIError("the images mix gray and colour; teach a model on images of one kind")
     features = FeatureSettings(network=not args.no_network,
@@ -59,8 +44,6 @@ def cmd_teach(args) -> int:
 
 def register(subparsers) -> None:
     """Add the ``teach`` subcommand to the ``napari-mend`` parser."""
-    from .teach import CLEAN_LABEL
-
     p = subparsers.add_parser(
         "teach", help="teach a defect detector by example (strokes painted on images)",
         description="Fit a detector to strokes painted on images: each STROKES file is a "

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from .cli import CLIError
-from .detection.api import METHODS as DETECT_METHODS
-from .inpainting.api import METHODS as FILL_METHODS
+from ..batch.plan import BatchError
+from ..batch.run import run_batch
+from ..classes import DEFECT_CLASSES
+from ..detection.api import METHODS as DETECT_METHODS
+from ..inpainting import fill_names
+from .files import CLIError
 
 EXIT_FAILED = 1
 """Exit code when the batch ran but at least one file failed (2: nothing ran)."""
 
 
 def cmd_batch(args) -> int:
-    from .scale.batch import BatchError, run_batch
-
     def show(line):
         print(line, file=sys.stderr, flush=True)
 
@@ -36,9 +37,7 @@ def cmd_batch(args) -> int:
 
 def register(subparsers) -> None:
     """Add the ``batch`` subcommand to the ``napari-mend`` parser."""
-    from .classes import DEFECT_CLASSES
-
-    fills = list(FILL_METHODS)
+    fills = list(fill_names())
     p = subparsers.add_parser(
         "batch", help="detect and mend many files (folders, globs) on a dask cluster",
         description="Detect and mend every input file into OUT_DIR: one NAME.mend bundle "

@@ -15,6 +15,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .._version import __version__
+
 from ..io.atomic import atomic_path
 from ..io.confine import confined
 from ..limits import read_json
@@ -49,8 +51,6 @@ def build_manifest(entries, *, settings: dict, started: str, finished: str | Non
     -------
     manifest : dict
     """
-    from napari_mend import __version__
-
     counts = {status: sum(e["status"] == status for e in entries) for status in STATUSES}
     return {
         "format": MANIFEST_FORMAT,
