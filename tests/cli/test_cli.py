@@ -8,8 +8,9 @@ import pytest
 import tifffile
 from skimage import data, draw
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.io.bundle import read_bundle
+from napari_mend.io.images import open_lazy
 from napari_mend.io.tiff import read_image_tiff, read_labels_tiff
 
 
@@ -66,7 +67,8 @@ def test_restore_sample(tmp_path):
 
 def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp_path, capsys):
     zarr = pytest.importorskip("zarr")
-    from napari_mend.scale import lazy
+    from napari_mend import blocks
+    from napari_mend.restore import restore
 
     _, image, (rr, cc) = scratched_tif
     tiled = tmp_path / "tiled.tif"
@@ -76,8 +78,7 @@ def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp
     assert main(args) == 0
     labels_out = tmp_path / "film.labels.zarr"
     assert f"wrote {out} and {labels_out} (block by block): scratch" in capsys.readouterr().out
-    expected = lazy.compute(*lazy.restore(lazy.open_lazy(tiled), detector="classical",
-                                          fill="telea"))
+    expected = blocks.compute(*restore(open_lazy(tiled), detector="classical", fill="telea"))
     for path, want in zip((out, labels_out), expected):
         stored = zarr.open_array(str(path), mode="r")
         np.testing.assert_array_equal(stored[:], want)
@@ -91,22 +92,23 @@ def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp
 
 def test_large_tiffs_are_restored_block_by_block(scratched_tif, tmp_path, monkeypatch, capsys):
     pytest.importorskip("zarr")
-    from napari_mend import image_files
+    from napari_mend.batch import one_file
     from napari_mend.io import tiff
-    from napari_mend.scale import lazy
+    from napari_mend import blocks
+    from napari_mend.restore import restore
 
-    monkeypatch.setattr(image_files, "IN_BLOCKS_ABOVE", 100 * 100)  # the 200 x 200 scan is "large"
+    monkeypatch.setattr(one_file, "IN_BLOCKS_ABOVE", 100 * 100)  # the 200 x 200 scan is "large"
     monkeypatch.setattr(tiff, "TILE", 64)
     path, image, (rr, cc) = scratched_tif
-    expected_mended, expected_labels = lazy.compute(
-        *lazy.restore(lazy.open_lazy(path), detector="classical", fill="telea"))
+    expected_mended, expected_labels = blocks.compute(
+        *restore(open_lazy(path), detector="classical", fill="telea"))
     options = ["--detector", "classical", "--fill", "telea"]
     out = tmp_path / "film_mended.tif"
     assert main(["restore", str(path), "-o", str(out), *options]) == 0
     assert "(block by block): scratch" in capsys.readouterr().out
     mended, prov = read_image_tiff(out)
     np.testing.assert_array_equal(mended, expected_mended)
-    assert prov["parameters"]["chunk"] == lazy.DEFAULT_CHUNK
+    assert prov["parameters"]["chunk"] == blocks.DEFAULT_CHUNK
     assert prov["mask"]["changed_pixels"] == int((expected_labels > 0).sum())
     with tifffile.TiffFile(out) as tif:
         assert tif.pages[0].is_tiled
@@ -121,7 +123,7 @@ def test_large_tiffs_are_restored_block_by_block(scratched_tif, tmp_path, monkey
     # the work folders are gone; below the threshold the image is restored in memory
     assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mend", "film.tif",
                                                          "film_mended.tif"]
-    monkeypatch.setattr(image_files, "IN_BLOCKS_ABOVE", 200 * 200)
+    monkeypatch.setattr(one_file, "IN_BLOCKS_ABOVE", 200 * 200)
     assert main(["restore", str(path), "-o", str(tmp_path / "small.tif"), *options]) == 0
     assert "block by block" not in capsys.readouterr().out
     assert "chunk" not in read_image_tiff(tmp_path / "small.tif")[1]["parameters"]

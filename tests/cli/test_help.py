@@ -2,7 +2,7 @@
 
 import pytest
 
-from napari_mend.cli import build_parser, main
+from napari_mend.cli.main import build_parser, main
 
 
 def _commands():

@@ -9,7 +9,7 @@ import tifffile
 from PIL import Image
 from skimage import data, draw
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.io.formats import (FormatError, check_storable, output_format, write_image,
                                     write_labels)
 

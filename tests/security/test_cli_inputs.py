@@ -5,7 +5,7 @@ import tifffile
 
 
 def test_batch_does_not_follow_a_symlinked_provenance(sandbox, tmp_path):
-    from napari_mend.scale.batch import run_batch
+    from napari_mend.batch.run import run_batch
 
     secret = sandbox.home / "secret.json"
     secret.write_text('{"password": "hunter2"}')

@@ -11,7 +11,7 @@ from napari_mend._reader import get_reader, read_layers
 from napari_mend.io.bundle import read_bundle
 from napari_mend.io.confine import confined
 from napari_mend.io.tiff import read_image_tiff, write_image_tiff
-from napari_mend.scale.manifest import MANIFEST_NAME, build_manifest, manifest_bundles
+from napari_mend.batch.manifest import MANIFEST_NAME, build_manifest, manifest_bundles
 
 SECRET = b"SECRET-TOKEN-0123456789 do not show"
 

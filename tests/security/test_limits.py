@@ -10,7 +10,7 @@ from skimage.io import imsave
 
 from napari_mend import limits
 from napari_mend._reader import read_layers
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.io.tiff import read_image_tiff, write_image_tiff
 from napari_mend.limits import LimitError
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.models import registry
 from napari_mend.models.package import import_model, read_package
 from napari_mend.models.registry import ModelError, get_model

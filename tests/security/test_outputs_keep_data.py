@@ -8,7 +8,7 @@ import tifffile
 from PIL import Image
 from skimage import data
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 
 
 @pytest.fixture
@@ -31,9 +31,9 @@ def test_output_in_unwritable_folder_refused_first(scratched, sandbox, tmp_path,
     src, mask_path, _, _ = scratched
     locked = tmp_path / "locked"
     locked.mkdir()
-    import napari_mend.image_files as image_files
+    import napari_mend.cli.files as cli_files
 
-    real_access = image_files.os.access
+    real_access = cli_files.os.access
     monkeypatch.setattr(image_files.os, "access",
                         lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
     called = []
@@ -84,7 +84,7 @@ def test_unwatermark_refuses_two_inputs_with_one_output_name(sandbox, tmp_path, 
 def test_overwrite_replaces_only_zarr_arrays(sandbox, tmp_path):
     import dask.array as da
 
-    from napari_mend.scale import lazy
+    from napari_mend.io import zarr_store
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -92,11 +92,11 @@ def test_overwrite_replaces_only_zarr_arrays(sandbox, tmp_path):
     array = da.zeros((8, 8), chunks=4, dtype=np.uint8)
     before = sandbox.snapshot()
     with pytest.raises(FileExistsError, match="not a zarr array"):
-        lazy.store([array], [folder], overwrite=True)
+        zarr_store.store([array], [folder], overwrite=True)
     assert sandbox.snapshot() == before
     target = tmp_path / "out.zarr"
-    lazy.store([array], [target])
-    lazy.store([array + 1], [target], overwrite=True)  # its own kind of output: replaced
+    zarr_store.store([array], [target])
+    zarr_store.store([array + 1], [target], overwrite=True)  # its own kind of output: replaced
     import zarr
 
     assert int(zarr.open_array(str(target), mode="r")[0, 0]) == 1

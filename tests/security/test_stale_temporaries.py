@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import tifffile
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.io import atomic
 
 

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.models.package import import_model
 from napari_mend.models.registry import ModelError, get_model, list_models
 

@@ -10,11 +10,13 @@ import pytest
 distributed = pytest.importorskip("distributed")
 tifffile = pytest.importorskip("tifffile")
 
-from napari_mend.cli import main  # noqa: E402
+from napari_mend.batch.manifest import manifest_bundles, read_manifest  # noqa: E402
+from napari_mend.batch.plan import BatchError, plan_jobs  # noqa: E402
+from napari_mend.batch.run import run_batch  # noqa: E402
+from napari_mend.cli.main import main  # noqa: E402
 from napari_mend.io.bundle import find_bundles, read_bundle  # noqa: E402
+from napari_mend.io.images import open_lazy  # noqa: E402
 from napari_mend.restore import restore  # noqa: E402
-from napari_mend.scale.batch import BatchError, plan_jobs, run_batch  # noqa: E402
-from napari_mend.scale.manifest import manifest_bundles, read_manifest  # noqa: E402
 
 OPTIONS = {"detector": "classical", "fill": "telea", "processes": False, "workers": 2}
 
@@ -112,18 +114,18 @@ def test_batch_mends_every_file_and_records_provenance(archive):
 
 
 def test_large_tiffs_in_a_batch_are_mended_block_by_block(archive, tmp_path, monkeypatch):
-    from napari_mend import image_files
-    from napari_mend.scale import lazy
+    from napari_mend.batch import one_file
+    from napari_mend import blocks
 
-    monkeypatch.setattr(image_files, "IN_BLOCKS_ABOVE", 50 * 50)  # the TIFFs are "large"
+    monkeypatch.setattr(one_file, "IN_BLOCKS_ABOVE", 50 * 50)  # the TIFFs are "large"
     out = tmp_path / "out"
     result = run_batch([str(archive)], out, **OPTIONS)
     assert result.counts["done"] == 3
     for name, source in (("sub__film.mend", "sub/film.tif"), ("height.mend", "height.tif")):
         bundle = read_bundle(out / name)
-        assert bundle.provenance["parameters"]["chunk"] == lazy.DEFAULT_CHUNK
-        mended, labels = lazy.compute(*lazy.restore(lazy.open_lazy(archive / source),
-                                                    detector="classical", fill="telea"))
+        assert bundle.provenance["parameters"]["chunk"] == blocks.DEFAULT_CHUNK
+        mended, labels = blocks.compute(*restore(open_lazy(archive / source),
+                                                 detector="classical", fill="telea"))
         np.testing.assert_array_equal(bundle.mended, mended)
         np.testing.assert_array_equal(bundle.labels, labels)
         np.testing.assert_array_equal(bundle.original, tifffile.imread(archive / source))
