@@ -10,7 +10,7 @@ Prints two markdown tables:
 Run: ``python benchmarks/bench_classical.py`` (about a minute on 2 cores).
 """
 
-from napari_mend.evaluation import detector, inpainter
+from napari_mend.evaluation import detector, fill_cases, inpainter
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     print(detector.markdown_table(det))
     fill = inpainter.evaluate(methods=fills)
     print("\n## Classical fills (validation crops, synthesized masks)\n")
-    print(inpainter.markdown_table(fill, fills))
+    print(fill_cases.markdown_table(fill, fills))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 
 from napari_mend.classes import DEFECT_CLASSES
-from napari_mend.evaluation import cross
+from napari_mend.evaluation import cross, fill_cases, moire, unattended_restore, watermark
 from napari_mend.evaluation import detector as det_eval
 from napari_mend.evaluation import inpainter as inp_eval
+from napari_mend.evaluation import watermark_experiments as wm_experiments
 from napari_mend.evaluation.independent import dataset
+from napari_mend.synthesis import load_corpus_image
 
 SIZE = 48
 
@@ -81,8 +83,6 @@ def test_perfect_detector_gets_f1_one_on_the_independent_column():
 
 
 def test_detector_table_shows_own_beside_independent():
-    from napari_mend.synthesis import load_corpus_image
-
     gray = (load_corpus_image("camera")[:64, :80] / 255.0).astype(np.float32)
     results = det_eval.evaluate(methods=("classical",), images=[("gray", gray)], repeats=1,
                                 seed=3, independent_per_class=1, independent_size=SIZE)
@@ -100,8 +100,8 @@ def test_detector_table_shows_own_beside_independent():
 
 def test_independent_restore_row():
     pytest.importorskip("torch")
-    results = det_eval.independent_restore(classes=["scratch", "dust"], threshold=0.5,
-                                           n_per_class=1, n_clean=1, size=SIZE)
+    results = unattended_restore.independent_restore(
+        classes=["scratch", "dust"], threshold=0.5, n_per_class=1, n_clean=1, size=SIZE)
     psnr = results["psnr"]
     for kind in ("damaged", "clean"):
         for key in ("input", "restored"):
@@ -111,7 +111,7 @@ def test_independent_restore_row():
     own = {"psnr": {"input": {"damaged": 20.0, "clean": 100.0}},
            "threshold_psnr": {0.5: {"damaged": 21.0, "clean": 99.0}}, "restore_threshold": 0.5,
            "repeats": 1}
-    table = det_eval.restore_table(own, results)
+    table = unattended_restore.restore_table(own, results)
     assert "| damaged images, restored | 21.00 |" in table and "| own | independent |" in table
 
 
@@ -119,27 +119,25 @@ def test_inpainter_independent_column():
     methods = ("telea", "biharmonic")
     own = inp_eval.evaluate(methods=methods, crop=64, per_family=1)
     independent = inp_eval.evaluate_independent(methods=methods, per_class=1, size=SIZE)
-    assert list(independent) == list(inp_eval.INDEPENDENT_CLASSES)  # moire is a region
+    assert list(independent) == list(fill_cases.INDEPENDENT_CLASSES)  # moire is a region
     for per_method in independent.values():
         for entry in per_method.values():
             assert np.isfinite(entry["psnr_mask"]) and 0 < entry["psnr_mask"] < 120
             assert 0 < entry["coverage"] < 1
-    table = inp_eval.comparison_table(own, independent, methods)
+    table = fill_cases.comparison_table(own, independent, methods)
     assert "| own PSNR hole | independent PSNR hole |" in table
     assert "| watermark | logo | telea |" in table and "nan" not in table
 
 
 def test_inpainter_holes_are_the_true_labels():
-    cases = inp_eval.independent_cases(per_class=1, size=SIZE)
-    samples = list(cross.independent_samples(1, size=SIZE, classes=inp_eval.INDEPENDENT_CLASSES))
+    cases = fill_cases.independent_cases(per_class=1, size=SIZE)
+    samples = list(cross.independent_samples(1, size=SIZE, classes=fill_cases.INDEPENDENT_CLASSES))
     for case, sample in zip(cases, samples):
         np.testing.assert_array_equal(case["mask"], sample.labels > 0)
         assert case["family"] == sample.name
 
 
 def test_moire_independent_column():
-    from napari_mend.evaluation import moire
-
     independent = moire.evaluate_independent(samples=1, clean_images=1, size=64,
                                              include_learned=False)
     assert len(independent["rows"]) == 1 and len(independent["clean"]) == 1
@@ -153,12 +151,8 @@ def test_moire_independent_column():
 
 def test_watermark_independent_column():
     pytest.importorskip("torch")
-    from napari_mend.evaluation import watermark
-
-    from napari_mend.synthesis import load_corpus_image
-
     crop = (load_corpus_image("astronaut")[:64, :80] / 255.0).astype(np.float32)
-    results = watermark.region_gains(repeats=1, independent=1, size=64, images=[("a", crop)])
+    results = wm_experiments.region_gains(repeats=1, independent=1, size=64, images=[("a", crop)])
     own, ind = results["own"]["summary"], results["independent"]["summary"]
     assert own["cases"] == 1 and ind["cases"] == 1
     for s in (own, ind):

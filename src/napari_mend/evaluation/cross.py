@@ -11,7 +11,10 @@ never shaped a model or a setting. This module is the bridge between the two:
   uint8, or the generator's own ``(M, N[, 3])`` layout);
 * :func:`truth_masks`, :func:`confusion` and :func:`region_psnr` are the
   metrics the evaluations share;
-* :func:`side_by_side` prints an ``own | independent`` table.
+* :func:`side_by_side` prints an ``own | independent`` table;
+* :func:`validation_planes` gives the own validation images in the same
+  ``(M, N, C)`` float layout, and :func:`add_independent_options` the
+  command-line options every evaluation takes for its independent column.
 
 The independent samples are for reporting only: nothing here may choose a
 threshold, a rule or a class list (see ``docs/independent_validation.md``).
@@ -22,8 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from ..classes import DEFECT_CLASSES
+from ..synthesis import corpus_images
+from .independent import CLASSES, clean_images, dataset
 
 INDEPENDENT_SEED = 2024
 """Default seed of the independent samples every evaluation reports on."""
@@ -104,8 +110,6 @@ def independent_samples(n_per_class: int, *, size=256, seed: int = INDEPENDENT_S
     ------
     IndependentCase
     """
-    from .independent import CLASSES, dataset
-
     if classes is not None:
         ids = {name: k for k, name in DEFECT_CLASSES.items()}
         classes = [ids[c] if isinstance(c, str) else int(c) for c in classes]
@@ -125,8 +129,6 @@ def independent_clean(n: int, *, size=256, seed: int = INDEPENDENT_SEED, layout:
 
     Drawn from their own stream (``[seed, 0]``), unlike the damaged samples'.
     """
-    from .independent import clean_images
-
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0]))
     return [convert(im, layout, dtype) for im in clean_images(rng, int(n), size=size)]
 
@@ -149,8 +151,6 @@ def confusion(detected: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 def grow(mask: np.ndarray, pixels: float) -> np.ndarray:
     """``mask`` grown by ``pixels`` (Euclidean distance), bool ``(M, N)``."""
-    from scipy import ndimage as ndi
-
     mask = np.asarray(mask, bool)
     if pixels <= 0 or not mask.any():
         return mask.copy()
@@ -199,3 +199,55 @@ def side_by_side(title: str, rows, *, head=("", OWN, INDEPENDENT), fmt: str = "{
     for label, *values in rows:
         lines.append("| " + " | ".join([str(label), *(cell(v, fmt) for v in values)]) + " |")
     return "\n".join(lines)
+
+
+def as_plane(image) -> np.ndarray:
+    """``image`` as float32 ``(M, N, C)``: a gray ``(M, N)`` image gets a channel axis."""
+    image = np.asarray(image, np.float32)
+    return image[..., None] if image.ndim == 2 else image
+
+
+def validation_planes(min_side: int = 0, *, colour: bool = False) -> list:
+    """The own validation images at least ``min_side`` px on a side, by :func:`as_plane`.
+
+    Parameters
+    ----------
+    min_side : int
+        Smallest side kept.
+    colour : bool
+        Repeat gray images to three channels.
+
+    Returns
+    -------
+    images : list of (str, ndarray)
+        ``(name, float32 (M, N, C))`` pairs of ``napari_mend.synthesis.corpus_images('val')``.
+    """
+    planes = [(n, as_plane(im)) for n, im in corpus_images("val") if min(im.shape[:2]) >= min_side]
+    if colour:
+        planes = [(n, np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im) for n, im in planes]
+    return planes
+
+
+def add_independent_options(parser, count_option: str, *, default: int, help: str) -> None:
+    """Add an evaluation's independent-column options to an ``argparse`` parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The evaluation's parser.
+    count_option : str
+        Option giving how many independent samples (0: none), e.g.
+        ``'--independent-per-class'``.
+    default : int
+        Its default.
+    help : str
+        Its help text.
+
+    Notes
+    -----
+    Also adds ``--independent-size`` (px, default 256) and
+    ``--independent-seed`` (default :data:`INDEPENDENT_SEED`).
+    """
+    parser.add_argument(count_option, type=int, default=default, help=help)
+    parser.add_argument("--independent-size", type=int, default=256)
+    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)

@@ -13,24 +13,31 @@ The same metrics are reported beside these ("own") on the independent
 generator (:mod:`napari_mend.evaluation.independent`, through
 :mod:`napari_mend.evaluation.cross`): its damaged samples, whose labels mark
 exactly the changed pixels, and its clean images ("independent"). The
-unattended-restore ablation (``--restore-classes``) reports its chosen
-restore on the independent images too. Reporting only: nothing is chosen
-from the independent images.
+unattended-restore ablation (``--restore-classes``,
+:mod:`napari_mend.evaluation.unattended_restore`) reports its chosen restore
+on the independent images too. Reporting only: nothing is chosen from the
+independent images.
 
 Run ``python -m napari_mend.evaluation.detector`` to print the table.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
-from functools import partial
 
 import numpy as np
 
 from ..classes import DEFECT_CLASSES
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, confusion, independent_samples,
-                    region_psnr, side_by_side, truth_masks)
+from ..detection.classical import classical_scores
+from ..detection.learned import learned_scores
+from ..models.registry import model_card, update_card
+from ..synthesis import corpus_images, synthesize_defects
+from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, add_independent_options, as_plane,
+                    confusion, independent_samples, side_by_side, truth_masks)
 from .cross import independent_clean as independent_clean_images
+from .unattended_restore import ablation_table, independent_restore, restore_ablation, restore_table
 
 METHOD_NAMES = ("learned", "classical")
 
@@ -48,19 +55,10 @@ def prf_iou(tp, fp, fn):
 
 def _scorer(method: str, model: str):
     if method == "learned":
-        from ..detection.learned import learned_scores
-
         return lambda plane: learned_scores(plane, model=model)
     if method == "classical":
-        from ..detection.classical import classical_scores
-
         return classical_scores
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHOD_NAMES)}")
-
-
-def _plane(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image, np.float32)
-    return image[..., None] if image.ndim == 2 else image
 
 
 def _score_cases(cases, scorers, threshold, tick=None) -> dict:
@@ -77,7 +75,7 @@ def _score_cases(cases, scorers, threshold, tick=None) -> dict:
            "alarms_by_image": {m: {} for m in scorers},
            "seconds": dict.fromkeys(scorers, 0.0), "damaged_pixels": 0, "clean_pixels": 0}
     for name, plane, truth in cases:
-        plane = _plane(plane)
+        plane = as_plane(plane)
         pixels = plane.shape[0] * plane.shape[1]
         acc["clean_pixels" if truth is None else "damaged_pixels"] += pixels
         for m, score in scorers.items():
@@ -172,8 +170,6 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
         ``'independent'``: ``{'methods': {...}`` (the same per method),
         ``'per_class', 'clean_images', 'size', 'seed', 'pixels'}``.
     """
-    from ..synthesis import corpus_images, synthesize_defects
-
     if images is None:
         images = corpus_images("val")
     scorers = {m: _scorer(m, model) for m in methods}
@@ -220,169 +216,6 @@ def evaluate_independent(scorers, *, n_per_class: int = 8, n_clean: int = 8, siz
     return {"methods": _method_results(acc), "per_class": n_per_class, "clean_images": n_clean,
             "size": size, "seed": seed,
             "pixels": {"damaged": acc["damaged_pixels"], "clean": acc["clean_pixels"]}}
-
-
-def restore_ablation(*, model: str = "detector", images=None, split: str = "val",
-                     repeats: int = 4, seed: int = 41, min_side: int = 128,
-                     thresholds=(0.3, 0.5, 0.7, 0.9), progress=None) -> dict:
-    """Whole-image PSNR of unattended restores, to choose what they mend and at which threshold.
-
-    Every image of ``split`` (or ``images``) at least ``min_side`` px on a
-    side is kept clean once and damaged ``repeats`` times by
-    :func:`synthesize_defects` (all classes); the learned detector ``model`` finds the defects, and
-    :func:`napari_mend.restore.mend_labels` mends them as :func:`napari_mend.restore`
-    does (text completed). First at threshold 0.5, once with every class and
-    once without each class: a class whose leaving out lowers the damaged
-    images' mean PSNR helps an unattended restore. Then the classes that
-    help, at each of ``thresholds``: the one with the highest damaged-image
-    PSNR is the unattended threshold.
-
-    Returns
-    -------
-    results : dict
-        ``{'psnr': {config: {'damaged': dB, 'clean': dB}}`` with configs
-        ``'input'``, ``'all'``, ``'-scratch'``, ... (mean PSNR over the
-        cases, each capped at 100 dB), ``'restore_classes'`` (the classes
-        that help), ``'threshold_psnr': {threshold: {'damaged', 'clean'}}``,
-        ``'restore_threshold'``, ``'images'``, ``'repeats'``, ``'seed'``.
-    """
-    from ..detection.api import detect_scores
-    from ..synthesis import corpus_images, synthesize_defects
-
-    if images is None:
-        images = [(n, im) for n, im in corpus_images(split) if min(im.shape[:2]) >= min_side]
-    cases = []  # (kind, truth, damaged, scores, channel axis)
-    for i, (_, image) in enumerate(images):
-        image = np.asarray(image, np.float32)
-        axis = -1 if image.ndim == 3 else None
-        for r in range(repeats + 1):
-            damaged = image if r == 0 else np.asarray(synthesize_defects(
-                image, rng=np.random.default_rng([seed, i, r]), channel_axis=axis).image,
-                np.float32)
-            scores = detect_scores(damaged, channel_axis=axis, model=model)
-            cases.append(("clean" if r == 0 else "damaged", image, damaged, scores, axis))
-            if progress is not None:
-                progress(len(cases), len(images) * (repeats + 1))
-    names = list(DEFECT_CLASSES.values())
-    configs = {"all": names, **{f"-{c}": [k for k in names if k != c] for c in names}}
-    psnr = {"input": _mean_psnr(cases, lambda case: case[2])}
-    for key, classes in configs.items():
-        psnr[key] = _mean_psnr(cases, partial(_restored, classes=classes, threshold=0.5))
-    helps = [c for c in names if psnr[f"-{c}"]["damaged"] < psnr["all"]["damaged"]]
-    by_threshold = {t: _mean_psnr(cases, partial(_restored, classes=helps, threshold=t))
-                    for t in thresholds}
-    best = max(thresholds, key=lambda t: by_threshold[t]["damaged"])
-    return {"psnr": psnr, "restore_classes": helps, "threshold_psnr": by_threshold,
-            "restore_threshold": best, "images": [n for n, _ in images], "repeats": repeats,
-            "seed": seed}
-
-
-def independent_restore(*, model: str = "detector", classes, threshold: float = 0.5,
-                        n_per_class: int = 8, n_clean: int = 8, size: int = 256,
-                        seed: int = INDEPENDENT_SEED, progress=None) -> dict:
-    """Whole-image PSNR of unattended restores on the independent generator's images.
-
-    The restore mends ``classes`` at ``threshold`` (chosen by
-    :func:`restore_ablation` on the own validation images, never here) as
-    ``napari_mend.restore`` does, on ``n_per_class`` damaged samples per
-    class and on ``n_clean`` clean images (how much a clean image loses).
-
-    Returns
-    -------
-    results : dict
-        ``{'psnr': {'input': {'damaged', 'clean'}, 'restored': {...}}``
-        (mean dB, each capped at 100), ``'per_class': {class: {'input',
-        'restored'}}``, ``'classes'``, ``'threshold'``, ``'per_class_samples'``,
-        ``'clean_images'``, ``'size'``, ``'seed'``.
-    """
-    from ..detection.api import detect_scores
-
-    total = n_per_class * len(DEFECT_CLASSES) + n_clean
-    cases, names = [], []  # restore_ablation's (kind, truth, damaged, scores, axis)
-    samples = [(c.name, c.clean, c.damaged) for c in independent_samples(
-        n_per_class, size=size, seed=seed, layout="image")]
-    samples += [("clean", im, im) for im in independent_clean_images(
-        n_clean, size=size, seed=seed, layout="image")]
-    for name, clean, damaged in samples:
-        axis = -1 if damaged.ndim == 3 else None
-        cases.append(("clean" if name == "clean" else "damaged", clean, damaged,
-                      detect_scores(damaged, channel_axis=axis, model=model), axis))
-        names.append(name)
-        if progress is not None:
-            progress(len(cases), total)
-    restored = partial(_restored, classes=list(classes), threshold=threshold)
-    outputs = [restored(case) for case in cases]
-    by_case = dict(zip(map(id, cases), outputs))
-
-    def psnr(subset):
-        return {"input": _mean_psnr(subset, lambda case: case[2]),
-                "restored": _mean_psnr(subset, lambda case: by_case[id(case)])}
-
-    both = psnr(cases)
-    per_class = {}
-    for name in DEFECT_CLASSES.values():
-        subset = [c for c, n in zip(cases, names) if n == name]
-        if subset:
-            per_class[name] = {k: v["damaged"] for k, v in psnr(subset).items()}
-    return {"psnr": both, "per_class": per_class, "classes": list(classes),
-            "threshold": threshold, "per_class_samples": n_per_class, "clean_images": n_clean,
-            "size": size, "seed": seed}
-
-
-def restore_table(ablation: dict, independent: dict) -> str:
-    """Own beside independent: whole-image PSNR of the unattended restore."""
-    best = ablation["threshold_psnr"][ablation["restore_threshold"]]
-    own_in, ind = ablation["psnr"]["input"], independent["psnr"]
-    rows = [("damaged images, input", own_in["damaged"], ind["input"]["damaged"]),
-            ("damaged images, restored", best["damaged"], ind["restored"]["damaged"]),
-            ("damaged images, gain", f"{best['damaged'] - own_in['damaged']:+.2f}",
-             f"{ind['restored']['damaged'] - ind['input']['damaged']:+.2f}"),
-            ("clean images, restored (100 = untouched)", best["clean"],
-             ind["restored"]["clean"])]
-    rows += [(f"{name} samples, input -> restored", None,
-              f"{v['input']:.2f} -> {v['restored']:.2f}")
-             for name, v in independent["per_class"].items()]
-    classes = ", ".join(independent["classes"]) or "none"
-    return side_by_side(
-        f"Unattended restore ({classes}; threshold {independent['threshold']}), whole-image "
-        f"PSNR (dB): own validation images ({ablation['repeats']} damaged versions each) | "
-        f"independent generator ({independent['per_class_samples']} per class and "
-        f"{independent['clean_images']} clean, {independent['size']} px, seed "
-        f"{independent['seed']}):", rows)
-
-
-def _restored(case, *, classes, threshold):
-    """A case's damaged image restored from its scores as ``restore`` would."""
-    from ..detection.text_completion import complete_text
-    from ..restore import mend_labels
-
-    _, _, damaged, scores, axis = case
-    labels = scores.labels(classes=classes, threshold=threshold)
-    if "text" in classes:
-        labels = complete_text(damaged, labels, channel_axis=axis)
-    return mend_labels(damaged, labels, channel_axis=axis, classes=classes)
-
-
-def _mean_psnr(cases, result) -> dict:
-    """Mean PSNR of ``result(case)`` against each case's truth, per kind of case."""
-    values = {"damaged": [], "clean": []}
-    for case in cases:
-        values[case[0]].append(region_psnr(case[1], result(case)))
-    return {kind: round(float(np.mean(v)), 3) for kind, v in values.items() if v}
-
-
-def ablation_table(results: dict) -> str:
-    """The :func:`restore_ablation` results as two markdown tables."""
-    lines = ["| classes mended (threshold 0.5) | PSNR damaged images | PSNR clean images |",
-             "|---|---|---|"]
-    for key, v in results["psnr"].items():
-        label = {"input": "none (the input)", "all": "all"}.get(key, f"all but {key[1:]}")
-        lines.append(f"| {label} | {v['damaged']:.2f} | {v['clean']:.2f} |")
-    lines += ["", f"| threshold ({', '.join(results['restore_classes'])}) | PSNR damaged images "
-                  "| PSNR clean images |", "|---|---|---|"]
-    for t, v in results["threshold_psnr"].items():
-        lines.append(f"| {t} | {v['damaged']:.2f} | {v['clean']:.2f} |")
-    return "\n".join(lines)
 
 
 def comparison_table(results: dict) -> str:
@@ -454,9 +287,6 @@ def markdown_table(results: dict) -> str:
 
 def main(argv=None, prog=None) -> int:
     """Print the evaluation table (``--json FILE`` also writes the raw results)."""
-    import argparse
-    import json
-
     parser = argparse.ArgumentParser(prog=prog or "python -m napari_mend.evaluation.detector",
                                      description="Evaluate the defect detectors.")
     parser.add_argument("--model", default="detector")
@@ -474,19 +304,16 @@ def main(argv=None, prog=None) -> int:
                              "store them in the card's inference.restore_classes and "
                              "restore_threshold")
     parser.add_argument("--write-card", action="store_true")
-    parser.add_argument("--independent-per-class", type=int, default=8,
-                        help="samples per class of the independent generator reported beside "
-                             "the own images (0: none; reporting only, never calibration)")
+    add_independent_options(parser, "--independent-per-class", default=8,
+                            help="samples per class of the independent generator reported "
+                                 "beside the own images (0: none; reporting only, never "
+                                 "calibration)")
     parser.add_argument("--independent-clean", type=int, default=None,
                         help="clean independent images (default: --independent-per-class)")
-    parser.add_argument("--independent-size", type=int, default=256)
-    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)
     args = parser.parse_args(argv)
     n_clean = (args.independent_per_class if args.independent_clean is None
                else args.independent_clean)
     if args.restore_classes:
-        from ..models.registry import model_card, update_card
-
         if args.write_card and args.split != "val":
             parser.error("--write-card stores what the validation images show; drop --split")
         ablation = restore_ablation(model=args.model, split=args.split,

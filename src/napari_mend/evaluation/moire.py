@@ -27,21 +27,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
+from skimage.metrics import structural_similarity
 
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, independent_clean, independent_samples,
-                    side_by_side)
+from ..models.registry import card_or_none
+from ..moire.api import demoire
+from ..synthesis import add_moire
+from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, add_independent_options,
+                    independent_clean, independent_samples, side_by_side, validation_planes)
+from .figures import pyplot, save_figure
 
 BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0)
 
-
-def _rgb(image):
-    return image if image.ndim == 3 else image[..., None]
-
-
 def metrics(clean: np.ndarray, out: np.ndarray) -> tuple[float, float]:
     """Whole-image PSNR (dB, ``inf`` when identical) and SSIM, unit range ``(M, N, C)``."""
-    from skimage.metrics import structural_similarity
-
     out = np.clip(out, 0, 1)
     mse = float(np.mean((clean.astype(np.float64) - out) ** 2))
     psnr = float("inf") if mse == 0 else 10 * np.log10(1 / mse)
@@ -49,8 +48,6 @@ def metrics(clean: np.ndarray, out: np.ndarray) -> tuple[float, float]:
 
 
 def _methods(include_learned: bool):
-    from ..models.registry import card_or_none
-
     methods = ["notch"]
     if include_learned and card_or_none("demoire") is not None:
         methods.append("learned")
@@ -59,8 +56,6 @@ def _methods(include_learned: bool):
 
 def best_blur(image: np.ndarray, clean: np.ndarray) -> np.ndarray:
     """The Gaussian blur of ``image`` (sigma from :data:`BLUR_SIGMAS`) closest to ``clean``."""
-    from scipy import ndimage as ndi
-
     blurred = [ndi.gaussian_filter(image, (s, s, 0)) for s in BLUR_SIGMAS]
     return min(blurred, key=lambda b: float(np.mean((b - clean) ** 2)))
 
@@ -72,8 +67,6 @@ def plain_notch(image: np.ndarray) -> np.ndarray:
     plane, peaks standing 12 times above the median of their 9 x 9
     neighbourhood and above 0.05 cycles/px, zeroed with a 2-bin margin.
     """
-    from scipy import ndimage as ndi
-
     out = np.empty_like(image)
     m, n = image.shape[:2]
     radius = np.hypot(np.fft.fftfreq(m)[:, None], np.fft.fftfreq(n)[None, :])
@@ -93,8 +86,6 @@ def plain_notch(image: np.ndarray) -> np.ndarray:
 
 def _outputs(clean: np.ndarray, damaged: np.ndarray, methods) -> dict:
     """Every method's output for one damaged image (``(M, N, C)`` float32)."""
-    from ..special import demoire
-
     outputs = {"input": damaged, "gaussian_blur": best_blur(damaged, clean),
                "plain_notch": plain_notch(damaged)}
     for m in methods:
@@ -104,8 +95,6 @@ def _outputs(clean: np.ndarray, damaged: np.ndarray, methods) -> dict:
 
 def _clean_row(name: str, clean: np.ndarray, methods) -> dict:
     """PSNR of each method's output on an image without moire against that image."""
-    from ..special import demoire
-
     return {"image": name, **{m: metrics(clean, demoire(clean, channel_axis=-1, method=m))[0]
                               for m in methods}}
 
@@ -123,11 +112,8 @@ def _summary(rows, clean_rows, methods) -> tuple[dict, dict]:
 def evaluate(*, repeats: int = 4, seed: int = 3, min_side: int = 128,
              include_learned: bool = True, keep_examples: bool = False) -> dict:
     """Run the evaluation (see the module docstring)."""
-    from ..synthesis import add_moire, corpus_images
-
     methods = _methods(include_learned)
-    images = [(n, _rgb(im).astype(np.float32)) for n, im in corpus_images("val")
-              if min(im.shape[:2]) >= min_side]
+    images = validation_planes(min_side)
     rows, clean_rows, examples = [], [], []
     for i, (name, clean) in enumerate(images):
         clean_rows.append(_clean_row(name, clean, methods))
@@ -213,17 +199,12 @@ def markdown(results: dict) -> str:
 
 def example_figure(results: dict, path, *, index: int = 0) -> Path:
     """A crop of one case: clean, moire, blur and each demoire method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     name, clean, outputs = results["_examples"][index]
     panels = [("clean", clean)] + list(outputs.items())
     h, w = clean.shape[:2]
     size = min(h, w, 192)
     crop = (slice((h - size) // 2, (h + size) // 2), slice((w - size) // 2, (w + size) // 2))
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.5), dpi=110)
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(2.2 * len(panels), 2.5), dpi=110)
     for ax, (label, image) in zip(axes, panels):
         shown = np.clip(image[crop], 0, 1)
         ax.imshow(shown[..., 0] if shown.shape[-1] == 1 else shown, cmap="gray", vmin=0, vmax=1)
@@ -231,11 +212,7 @@ def example_figure(results: dict, path, *, index: int = 0) -> Path:
         ax.set_title(f"{label.replace('_', ' ')}{psnr}", fontsize=8)
         ax.axis("off")
     fig.suptitle(f"{name} (validation image)", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def main(argv=None, prog=None) -> int:
@@ -248,11 +225,9 @@ def main(argv=None, prog=None) -> int:
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--figure", default=None, help="also save an example figure here")
     parser.add_argument("--figure-case", type=int, default=0, help="which case the figure shows")
-    parser.add_argument("--independent", type=int, default=8,
-                        help="moire samples (and as many clean images) of the independent "
-                             "generator reported beside the own images (0: none)")
-    parser.add_argument("--independent-size", type=int, default=256)
-    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)
+    add_independent_options(parser, "--independent", default=8,
+                            help="moire samples (and as many clean images) of the independent "
+                                 "generator reported beside the own images (0: none)")
     args = parser.parse_args(argv)
     results = evaluate(repeats=args.repeats, seed=args.seed, include_learned=not args.no_learned,
                        keep_examples=bool(args.figure))

@@ -20,11 +20,13 @@ with a side of at least ``min_side`` px; never trained on), with fixed seeds:
   region (the pixels the mark visibly changed) of ``remove_watermark``'s
   output minus the input's, (a) unattended (``mask=None``: the learned
   detector finds the mark) and (b) given the true region grown by
-  :data:`HINT_PX` px as a rough hint, on the own watermarked validation images
+  :data:`~napari_mend.evaluation.watermark_experiments.HINT_PX` px as a
+  rough hint, on the own watermarked validation images
   (as in the single-image experiment) beside ``N`` watermark samples of the
   independent generator (:mod:`napari_mend.evaluation.independent`, through
   :mod:`napari_mend.evaluation.cross`). Reporting only.
 
+The experiments are in :mod:`napari_mend.evaluation.watermark_experiments`.
 Run ``napari-mend evaluate watermark [--figure PATH] [--json PATH]``.
 """
 
@@ -36,140 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, grow, independent_samples, mean,
-                    region_psnr, side_by_side)
-
-SIZES = (1, 2, 4, 8, 16)
-HINT_PX = 6
-"""The rough hint of :func:`region_gain`: the true mark region grown by this many pixels."""
-
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 3 else image[..., None]
-
-
-def metrics(clean: np.ndarray, out: np.ndarray) -> tuple[float, float]:
-    """Whole-image PSNR (dB) and SSIM of ``out`` against ``clean`` (``(M, N, C)``, unit range)."""
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
-    out = np.clip(out, 0, 1)
-    psnr = peak_signal_noise_ratio(clean, out, data_range=1.0)
-    ssim = structural_similarity(clean, out, data_range=1.0, channel_axis=-1)
-    return float(min(psnr, 99.0)), float(ssim)
-
-
-def _images(min_side: int, *, colour: bool = False):
-    from ..synthesis import corpus_images
-
-    out = [(n, _rgb(im).astype(np.float32)) for n, im in corpus_images("val")
-           if min(im.shape[:2]) >= min_side]
-    if colour:
-        out = [(n, np.repeat(im, 3, axis=-1) if im.shape[-1] == 1 else im) for n, im in out]
-    return out
-
-
-def own_cases(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64,
-              images=None):
-    """Yield ``(name, repeat, opacity, clean, marked, mask)`` of the single-image experiment.
-
-    ``images``: named ``(M, N, C)`` images instead of the validation images.
-    """
-    from ..synthesis import add_watermark
-
-    for i, (name, clean) in enumerate(_images(min_side) if images is None else images):
-        for r in range(repeats):
-            rng = np.random.default_rng([seed, i, r])
-            opacity = rng.uniform(0.15, max_opacity)
-            marked, mask, _ = add_watermark(clean, rng, opacity=opacity)
-            yield name, r, opacity, clean, marked, mask
-
-
-def single_image(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64,
-                 fill: str = "telea") -> dict:
-    """PSNR/SSIM of input, true-mask Telea and ``remove_watermark`` per validation image."""
-    from ..inpainting.auto import classical_fill
-    from ..special import remove_watermark
-
-    telea = classical_fill("telea")
-    rows = []
-    for name, r, opacity, clean, marked, mask in own_cases(
-            repeats=repeats, max_opacity=max_opacity, seed=seed, min_side=min_side):
-        removed = remove_watermark(marked, mask=mask, channel_axis=-1, method="single", fill=fill)
-        rows.append({"image": name, "repeat": r, "opacity": round(opacity, 3),
-                     "mask_fraction": round(float(mask.mean()), 4),
-                     "input": metrics(clean, marked),
-                     "telea_true_mask": metrics(clean, telea(marked, mask)),
-                     "remove_watermark": metrics(clean, removed)})
-    keys = ("input", "telea_true_mask", "remove_watermark")
-    return {"rows": rows, "summary": _summary(rows, keys)}
-
-
-def region_gain(cases, *, fill: str = "telea", hint_px: float = HINT_PX) -> dict:
-    """PSNR gain of single-image ``remove_watermark`` in the mark region, unattended and hinted.
-
-    Parameters
-    ----------
-    cases : iterable of (name, clean, marked, region)
-        Images ``(M, N, C)`` in [0, 1] and the bool region ``(M, N)`` the mark
-        visibly changed.
-    fill : str
-        Fill for opaque pixels.
-    hint_px : float
-        The hint is ``region`` grown by this many pixels.
-
-    Returns
-    -------
-    results : dict
-        ``rows`` (per case: ``region_fraction``, ``input`` region PSNR,
-        ``unattended``, ``hinted`` and, for reference, ``exact`` (the true
-        region as the mask) gains in dB) and ``summary`` (means, worst gains,
-        ``cases``).
-    """
-    from ..special import remove_watermark
-
-    rows = []
-    for name, clean, marked, region in cases:
-        before = region_psnr(clean, marked, region)
-        unattended = remove_watermark(marked, channel_axis=-1, method="single", fill=fill)
-        hinted = remove_watermark(marked, mask=grow(region, hint_px), channel_axis=-1,
-                                  method="single", fill=fill)
-        exact = remove_watermark(marked, mask=region, channel_axis=-1, method="single", fill=fill)
-        rows.append({"image": name, "region_fraction": round(float(region.mean()), 4),
-                     "input": before,
-                     "unattended": region_psnr(clean, unattended, region) - before,
-                     "hinted": region_psnr(clean, hinted, region) - before,
-                     "exact": region_psnr(clean, exact, region) - before})
-    summary = {"cases": len(rows), "input": mean(r["input"] for r in rows),
-               "unattended": mean(r["unattended"] for r in rows),
-               "hinted": mean(r["hinted"] for r in rows),
-               "exact": mean(r["exact"] for r in rows),
-               "unattended_worst": _worst(r["unattended"] for r in rows),
-               "hinted_worst": _worst(r["hinted"] for r in rows),
-               "region_fraction": mean((r["region_fraction"] for r in rows), 4)}
-    return {"rows": rows, "summary": summary, "hint_px": hint_px, "fill": fill}
-
-
-def _worst(values):
-    values = list(values)
-    return round(float(min(values)), 2) if values else None
-
-
-def region_gains(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5,
-                 independent: int = 8, size: int = 256, independent_seed: int = INDEPENDENT_SEED,
-                 fill: str = "telea", hint_px: float = HINT_PX, images=None) -> dict:
-    """:func:`region_gain` on the own single-image cases and on ``independent`` independent ones.
-
-    ``images``: named ``(M, N, C)`` images instead of the validation images.
-    """
-    own = ((name, clean, marked, mask) for name, _, _, clean, marked, mask in own_cases(
-        repeats=repeats, max_opacity=max_opacity, seed=seed, images=images))
-    theirs = ((f"independent:watermark:{c.index}", c.clean, c.damaged, c.mask)
-              for c in independent_samples(independent, size=size, seed=independent_seed,
-                                           classes=["watermark"]))
-    return {OWN: region_gain(own, fill=fill, hint_px=hint_px),
-            INDEPENDENT: {**region_gain(theirs, fill=fill, hint_px=hint_px), "size": size,
-                          "seed": independent_seed}}
-
+from ..inpainting.auto import classical_fill
+from ..synthesis import add_watermark, load_corpus_image
+from ..watermark.api import remove_watermark
+from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, add_independent_options, as_plane,
+                    side_by_side)
+from .figures import pyplot, save_figure
+from .watermark_experiments import collection, metrics, region_gains, single_image, text_recall
 
 def region_table(results: dict) -> str:
     """Own beside independent: the :func:`region_gains` summary."""
@@ -195,121 +70,6 @@ def region_table(results: dict) -> str:
         "Single image, remove_watermark: PSNR (dB) in the mark region and its gain, own "
         f"validation images | independent generator ({b['cases']} watermark samples, "
         f"{ind['size']} px, seed {ind['seed']}):", rows)
-
-
-def _summary(rows, keys) -> dict:
-    return {k: {"psnr": round(float(np.mean([r[k][0] for r in rows])), 2),
-                "psnr_min": round(float(np.min([r[k][0] for r in rows])), 2),
-                "ssim": round(float(np.mean([r[k][1] for r in rows])), 4)} for k in keys}
-
-
-def shared_mark(rng: np.random.Generator, size: int, opacity: float):
-    """Opacity ``(S, S)`` and colour ``(S, S, 3)`` of one synthetic watermark.
-
-    Drawn twice with one seed, over black and over white (the draw does not
-    depend on the image), so no part of the mark is lost where it would not
-    show on one of them.
-    """
-    from ..synthesis import add_watermark
-
-    seed = int(rng.integers(2**31))
-    dark = add_watermark(np.zeros((size, size, 3), np.float32), seed, opacity=opacity)[2]
-    light = add_watermark(np.ones((size, size, 3), np.float32), seed, opacity=opacity)[2]
-    return np.maximum(dark["alpha"], light["alpha"]), dark["mark"]
-
-
-def collection(*, trials: int = 4, crop: int = 160, sizes=SIZES, seed: int = 11, shift: int = 0,
-               fill: str = "telea") -> dict:
-    """Mean PSNR over the images of collections of growing size (see the module docstring)."""
-    from ..special import remove_watermark
-    from ..watermark import NoCommonMark
-
-    images = _images(crop + 2 * shift, colour=True)
-    rows = []
-    for t in range(trials):
-        rng = np.random.default_rng([seed, t])
-        alpha, colour = shared_mark(rng, crop, rng.uniform(0.2, 0.5))
-        marked, clean, masks = [], [], []
-        for _ in range(max(sizes)):
-            _, image = images[int(rng.integers(len(images)))]
-            r = int(rng.integers(0, image.shape[0] - crop + 1))
-            c = int(rng.integers(0, image.shape[1] - crop + 1))
-            content = image[r:r + crop, c:c + crop]
-            dy, dx = (rng.integers(-shift, shift + 1, 2) if shift else (0, 0))
-            a = np.roll(alpha, (dy, dx), axis=(0, 1))[..., None]
-            w = np.roll(colour, (dy, dx), axis=(0, 1))
-            marked.append((a * w + (1 - a) * content).astype(np.float32))
-            clean.append(content)
-            masks.append(a[..., 0] > 0.02)
-        mask = alpha > 0.02
-        row = {"trial": t, "mask_fraction": round(float(mask.mean()), 4),
-               "input": {}, "mask_given": {}, "mark_found": {}}
-        for k in sizes:
-            stack = np.stack(marked[:k])
-            given = np.stack(masks[:k]) if k > 1 else masks[0]  # each image's own mark
-            row["input"][k] = float(np.mean([metrics(clean[i], stack[i])[0] for i in range(k)]))
-            out = remove_watermark(stack if k > 1 else stack[0], mask=given, channel_axis=-1,
-                                   fill=fill, max_shift=shift)
-            out = out if k > 1 else out[None]
-            row["mask_given"][k] = float(np.mean([metrics(clean[i], out[i])[0] for i in range(k)]))
-            if k >= 4:
-                try:
-                    out = remove_watermark(stack, channel_axis=-1, fill=fill, max_shift=shift)
-                    row["mark_found"][k] = float(np.mean([metrics(clean[i], out[i])[0]
-                                                          for i in range(k)]))
-                except NoCommonMark:
-                    row["mark_found"][k] = None
-        rows.append(row)
-    curve = {}
-    for key in ("input", "mask_given", "mark_found"):
-        curve[key] = {}
-        for k in sizes:
-            values = [r[key][k] for r in rows if r[key].get(k) is not None]
-            curve[key][k] = round(float(np.mean(values)), 2) if values else None
-    return {"rows": rows, "curve": curve, "crop": crop, "shift": shift}
-
-
-def text_recall(*, repeats: int = 4, seed: int = 7, min_side: int = 64, threshold: float = 0.5,
-                grow: int = 2, complete_text: bool = True) -> dict:
-    """Burned-in annotations: how often the learned detector finds every annotation pixel.
-
-    Each validation image gets ``repeats`` annotation sets from
-    :func:`napari_mend.synthesis.add_text`; :func:`napari_mend.restore` with
-    ``classes=['text']`` detects and fills them. A case is recalled when every
-    annotation pixel is inside the detected text (``strict``), or inside it
-    grown by ``grow`` px (``grown``: faint anti-aliased rims). ``complete_text``
-    is passed to ``restore``.
-    """
-    from scipy import ndimage as ndi
-
-    from ..classes import CLASS_IDS
-    from ..restore import restore
-    from ..synthesis import add_text
-
-    rows = []
-    for i, (name, clean) in enumerate(_images(min_side)):
-        for r in range(repeats):
-            rng = np.random.default_rng([seed, i, r])
-            marked, mask = add_text(clean, rng)
-            mended, labels = restore(marked, channel_axis=-1, classes=["text"],
-                                     threshold=threshold, complete_text=complete_text)
-            found = labels == CLASS_IDS["text"]
-            grown = ndi.binary_dilation(found, iterations=grow) if grow else found
-            rows.append({"image": name, "repeat": r, "pixels": int(mask.sum()),
-                         "pixel_recall": float(found[mask].mean()) if mask.any() else 1.0,
-                         "strict": bool(found[mask].all()), "grown": bool(grown[mask].all()),
-                         "psnr_input": metrics(clean, marked)[0],
-                         "psnr_restored": metrics(clean, mended)[0]})
-    n = len(rows)
-    return {"rows": rows, "threshold": threshold, "grow": grow,
-            "summary": {"cases": n,
-                        "strict_recall": round(sum(r["strict"] for r in rows) / n, 3),
-                        "grown_recall": round(sum(r["grown"] for r in rows) / n, 3),
-                        "pixel_recall": round(float(np.mean([r["pixel_recall"] for r in rows])), 4),
-                        "psnr_input": round(float(np.mean([r["psnr_input"] for r in rows])), 2),
-                        "psnr_restored": round(float(np.mean([r["psnr_restored"] for r in rows])),
-                                               2)}}
-
 
 def markdown(results: dict) -> str:
     """Tables of :func:`evaluate`'s results."""
@@ -356,12 +116,7 @@ def markdown(results: dict) -> str:
 
 def curve_figure(results: dict, path) -> Path:
     """Plot the collection curves (PSNR against the number of images)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.4), dpi=120)
+    fig, ax = pyplot().subplots(figsize=(5, 3.4), dpi=120)
     for coll in results.get("collections", []):
         c = coll["curve"]
         for key, style in (("input", ":"), ("mask_given", "-o"), ("mark_found", "--s")):
@@ -374,43 +129,26 @@ def curve_figure(results: dict, path) -> Path:
     ax.set_ylabel("mean PSNR (dB)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def example_figure(path, *, image: str = "chelsea", seed: int = 2, opacity: float = 0.4,
                    layout: str | None = None) -> Path:
     """One validation image: watermarked, true mask + Telea, ``remove_watermark``, clean."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..inpainting.auto import classical_fill
-    from ..special import remove_watermark
-    from ..synthesis import add_watermark, load_corpus_image
-
-    clean = _rgb(load_corpus_image(image)).astype(np.float32)
+    clean = as_plane(load_corpus_image(image))
     marked, mask, _ = add_watermark(clean, np.random.default_rng(seed), opacity=opacity,
                                     layout=layout)
     panels = [("watermarked", marked), ("true mask + Telea", classical_fill("telea")(marked, mask)),
               ("remove_watermark", remove_watermark(marked, mask=mask, channel_axis=-1)),
               ("clean", clean)]
-    fig, axes = plt.subplots(1, 4, figsize=(11, 2.9), dpi=110)
+    fig, axes = pyplot().subplots(1, 4, figsize=(11, 2.9), dpi=110)
     for ax, (label, shown) in zip(axes, panels):
         shown = np.clip(shown, 0, 1)
         ax.imshow(shown[..., 0] if shown.shape[-1] == 1 else shown, cmap="gray", vmin=0, vmax=1)
         psnr = "" if label == "clean" else f" ({metrics(clean, shown)[0]:.1f} dB)"
         ax.set_title(label + psnr, fontsize=8)
         ax.axis("off")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def evaluate(*, repeats: int = 4, trials: int = 4, max_opacity: float = 0.5, shifts=(0, 3),
@@ -446,12 +184,10 @@ def main(argv=None, prog=None) -> int:
                         help="with --text: mend the text as detected, without completing it")
     parser.add_argument("--example", default=None,
                         help="also save a single-image example figure here")
-    parser.add_argument("--independent", type=int, default=8,
-                        help="watermark samples of the independent generator: single-image gain "
-                             "in the mark region, unattended and with a rough hint, beside the "
-                             "own images (0: none)")
-    parser.add_argument("--independent-size", type=int, default=256)
-    parser.add_argument("--independent-seed", type=int, default=INDEPENDENT_SEED)
+    add_independent_options(parser, "--independent", default=8,
+                            help="watermark samples of the independent generator: single-image "
+                                 "gain in the mark region, unattended and with a rough hint, "
+                                 "beside the own images (0: none)")
     args = parser.parse_args(argv)
     if args.example:
         example_figure(args.example)

@@ -18,6 +18,8 @@ import functools
 from pathlib import Path
 
 import numpy as np
+import skimage.data
+from PIL import Image
 
 _SKIMAGE_FILES = {
     "astronaut": "astronaut.png",
@@ -59,8 +61,6 @@ TRAIN_IMAGES: tuple[str, ...] = tuple(n for n in ALL_IMAGES if n not in set(VAL_
 
 
 def _skimage_data_dir() -> Path:
-    import skimage.data
-
     return Path(skimage.data.__file__).parent
 
 
@@ -73,14 +73,12 @@ def _lfw_subset() -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def _load(name: str) -> np.ndarray:
     if name in _SKIMAGE_FILES:
-        from PIL import Image
-
         with Image.open(_skimage_data_dir() / _SKIMAGE_FILES[name]) as im:
             if im.mode not in ("L", "RGB"):
                 im = im.convert("RGB")
             arr = np.asarray(im, dtype=np.float32) / 255.0
     elif name == "topobathy":
-        from matplotlib import cbook
+        from matplotlib import cbook  # deferred: heavy; only for the topobathy sample
 
         with cbook.get_sample_data("topobathy.npz") as data:
             topo = np.asarray(data["topo"], dtype=np.float64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
+from skimage.data import binary_blobs
 
 from ._draw import Canvas, ellipse_points, smooth_field, soften
 from .text import pick_font, random_word, truetype
@@ -39,8 +40,6 @@ def _fractal(rng, shape):
 
 
 def _blobs(rng, shape):
-    from skimage.data import binary_blobs
-
     H, W = shape
     length = int(max(H, W))
     b = binary_blobs(

@@ -29,7 +29,7 @@ _SYSTEM_FONT_DIRS = (
 
 @functools.lru_cache(maxsize=1)
 def _font_paths() -> tuple[Path, ...]:
-    import matplotlib
+    import matplotlib  # deferred: heavy; only its data folder (the DejaVu fonts) is needed
 
     def usable(paths):  # the *Display fonts hold only a few glyphs for mathtext
         return [p for p in sorted(paths) if "Display" not in p.name]

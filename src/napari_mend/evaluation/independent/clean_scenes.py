@@ -11,6 +11,7 @@ and only if they already exist there (nothing is ever downloaded).
 import os
 
 import numpy as np
+import skimage
 from PIL import Image
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
@@ -280,8 +281,6 @@ def star_field(rng, size=256):
 
 
 def _data_dir():
-    import skimage
-
     return os.path.join(os.path.dirname(skimage.__file__), "data")
 
 

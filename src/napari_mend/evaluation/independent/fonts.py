@@ -32,7 +32,7 @@ def candidate_fonts():
         ``(path, charset)``; ``charset`` is ``None`` when the font is assumed to
         cover Latin-1 (including ``µ``), otherwise the set of safe characters.
     """
-    from matplotlib import font_manager
+    from matplotlib import font_manager  # deferred: heavy; only when text is drawn
 
     paths = {entry.fname for entry in font_manager.fontManager.ttflist}
     out = []
