@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
+from napari_mend.detection.api import detect_scores
 from napari_mend.finetune import NotEnoughImages, finetune, has_checkpoint, prepare_images
 from napari_mend.finetune.data import crop_origins, split_regions
 from napari_mend.models import registry
@@ -85,8 +86,6 @@ def test_detector_finetune_saves_a_listed_model(model_dir, domain_images):
     assert "detector" in names and "cells-detector" in names
     loaded = registry.get_model("cells-detector", device="cpu")
     assert loaded.card["sha256"] == registry.sha256_of(model_dir / "cells-detector.pt")
-
-    from napari_mend.detection.api import detect_scores
 
     scores = detect_scores(domain_images[0][:64, :64], model="cells-detector")
     assert scores.scores.shape == (6, 64, 64) and scores.model["name"] == "cells-detector"

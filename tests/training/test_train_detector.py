@@ -11,7 +11,8 @@ from napari_mend.classes import DEFECT_CLASSES  # noqa: E402
 from napari_mend.detection.learned import learned_scores  # noqa: E402
 from napari_mend.models.registry import sha256_of  # noqa: E402
 from napari_mend.synthesis import VAL_IMAGES  # noqa: E402
-from napari_mend.training import CONFIG_DIR, main  # noqa: E402
+from napari_mend.training import CONFIG_DIR  # noqa: E402
+from napari_mend.training.command import main  # noqa: E402
 from napari_mend.training.common import load_config, read_log  # noqa: E402
 from napari_mend.training.detector import (  # noqa: E402
     THRESHOLD_GRID,
@@ -24,6 +25,7 @@ from napari_mend.training.detector import (  # noqa: E402
 )
 
 
+@pytest.mark.slow
 def test_tiny_training_learns_exports_and_resumes(tmp_path):
     torch.set_num_threads(2)
     config = load_config(CONFIG_DIR / "detector_tiny.json")

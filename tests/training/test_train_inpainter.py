@@ -7,9 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from napari_mend.inpainting.learned import fill_learned  # noqa: E402
+from napari_mend.synthesis import corpus_images  # noqa: E402
 from napari_mend.training import CONFIG_DIR  # noqa: E402
 from napari_mend.training.common import load_config, read_log  # noqa: E402
-from napari_mend.training.inpainter import inpainting_loss, make_sample, train  # noqa: E402
+from napari_mend.training.inpainter import DEFAULTS, inpainting_loss, make_sample, train  # noqa: E402
 
 
 def test_tiny_training_learns_exports_and_resumes(tmp_path):
@@ -27,8 +29,6 @@ def test_tiny_training_learns_exports_and_resumes(tmp_path):
     assert card["steps"] == config["max_steps"] and card["kind"] == "inpainter"
     assert "astronaut" in card["data"]["train_images"]
     assert not set(card["data"]["train_images"]) & set(card["data"]["validation_images"])
-
-    from napari_mend.inpainting.learned import fill_learned
 
     image = np.random.default_rng(0).random((40, 50, 3), dtype=np.float32)
     mask = np.zeros((40, 50), bool)
@@ -51,13 +51,8 @@ def test_tiny_training_learns_exports_and_resumes(tmp_path):
 
 
 def test_samples_are_reproducible_and_in_range():
-    from napari_mend.synthesis import corpus_images
-
     images = [im for _, im in corpus_images("train") if min(im.shape[:2]) >= 128][:3]
-    config = load_config(CONFIG_DIR / "inpainter_tiny.json")
-    from napari_mend.training.inpainter import DEFAULTS
-
-    config = {**DEFAULTS, **config}
+    config = {**DEFAULTS, **load_config(CONFIG_DIR / "inpainter_tiny.json")}
     a = make_sample(np.random.default_rng([0, 5]), images, config)
     b = make_sample(np.random.default_rng([0, 5]), images, config)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

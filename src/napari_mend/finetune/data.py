@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.tiff import read_image_tiff
+
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 ORIGIN_STRIDE = 4  # crop corners are taken on this grid (keeps the corner lists small)
 
@@ -49,10 +51,8 @@ class DomainImage:
 
 def _read_file(path: Path) -> np.ndarray:
     if path.suffix.lower() in (".tif", ".tiff"):
-        from ..io.tiff import read_image_tiff
-
         return np.asarray(read_image_tiff(path)[0])
-    from skimage.io import imread
+    from skimage.io import imread  # deferred: slow import, needed only for non-TIFF files
 
     return np.asarray(imread(path))
 

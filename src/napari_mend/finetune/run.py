@@ -10,15 +10,17 @@ killed leaves every installed model as it was; its checkpoint is kept and
 from __future__ import annotations
 
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..progress import Cancelled
+from ..models.device import default_device
+from ..models.package import check_name
+from ..models.registry import clear_cache, model_card, user_model_dir
+from ..training.common import CHECKPOINT, JsonlLog, environment, export_model, seed_everything
 from .data import prepare_images
-from .tasks import TASKS
 
 DEFAULT_LR = {"detector": 1e-3, "inpainter": 1.5e-3}
+"""Peak learning rate per model kind (the kinds fine-tuning supports)."""
 WARMUP_STEPS = 5
 CHECKPOINT_SECONDS = 30.0
 CARD_KEEP = ("kind", "architecture", "config", "classes", "calibration", "inference", "input",
@@ -51,42 +53,12 @@ class FinetuneResult:
 
 def run_dir(name: str) -> Path:
     """Folder of the checkpoint and log of the fine-tuning run of model ``name``."""
-    from ..models.registry import user_model_dir
-
     return user_model_dir() / ".finetune" / name
 
 
 def has_checkpoint(name: str) -> bool:
     """Whether a stopped run of model ``name`` can be continued."""
-    from ..training.common import CHECKPOINT
-
     return (run_dir(name) / CHECKPOINT).is_file()
-
-
-def _load_base(from_model: str, kind: str):
-    """Card and untouched weights of the base model (checked by the registry)."""
-    import torch
-
-    from ..models.package import model_files
-    from ..models.registry import build_module, get_model
-
-    card = get_model(from_model, device="cpu").card  # sha256, architecture, loadability
-    if card["kind"] != kind:
-        raise ValueError(f"model {from_model!r} is a {card['kind']}, not a {kind}")
-    net = build_module(card)
-    net.load_state_dict(torch.load(model_files(from_model)[1], map_location="cpu",
-                                   weights_only=True))
-    return card, net
-
-
-def _train_mode(net) -> None:
-    """Train mode with batch-norm statistics frozen (a few small batches would only add noise)."""
-    import torch
-
-    net.train()
-    for module in net.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.eval()
 
 
 def _settings(kind, base, domain, *, crop, batch, lr, seed, holdout, minutes, eval_crops) -> dict:
@@ -172,15 +144,8 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
     Cancelled
         ``progress`` cancelled the run (checkpoint kept).
     """
-    from ..models.device import default_device
-    from ..models.package import check_name
-    from ..models.registry import clear_cache, model_card, user_model_dir
-    from ..training.common import (CHECKPOINT, Budget, JsonlLog, environment, export_model,
-                                   load_checkpoint, save_checkpoint, seed_everything,
-                                   set_learning_rate)
-
-    if kind not in TASKS:
-        raise ValueError(f"kind must be one of {', '.join(TASKS)}, got {kind!r}")
+    if kind not in DEFAULT_LR:
+        raise ValueError(f"kind must be one of {', '.join(DEFAULT_LR)}, got {kind!r}")
     if not minutes > 0:
         raise ValueError(f"minutes must be positive, got {minutes}")
     from_model = from_model or kind
@@ -196,94 +161,54 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
                               "overwrite it")
     domain = prepare_images(images, masks=masks, holdout=holdout, crop=crop,
                             min_images=min_images)
-    import torch  # after the checks: a refusal costs no torch import
+    import torch  # deferred: heavy; a refused run costs no torch import
 
-    from ..models.device import training_autocast
+    from ..training.loop import LoopSettings, Trainer  # deferred: imports torch
+    from .tasks import TASKS, load_base  # deferred: imports torch
 
-    base, net = _load_base(from_model, kind)
+    base, net = load_base(from_model, kind)
     lr = float(lr if lr is not None else DEFAULT_LR[kind])
     settings = _settings(kind, base, domain, crop=crop, batch=batch, lr=lr, seed=seed,
                          holdout=holdout, minutes=minutes, eval_crops=eval_crops)
     device = torch.device(device) if device is not None else default_device()
     seed_everything(seed)
-    task = TASKS[kind](domain, crop=crop, seed=seed, eval_crops=eval_crops)
-    net.to(device, memory_format=torch.channels_last)  # faster convolutions
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    task = TASKS[kind](domain, crop=crop, seed=seed, batch=batch, device=device,
+                       eval_crops=eval_crops)
     if not resume:
         shutil.rmtree(work, ignore_errors=True)
-    journal = JsonlLog(work / "log.jsonl")
-
-    def emit(event, **fields):
-        record = journal(event, **fields)
-        if on_event is not None:
-            on_event(record)
-        return record
-
-    state = load_checkpoint(work, model=net, optimizer=optimizer) if resume else None
-    if state is not None:
-        previous = state["extra"]["settings"]
+    journal = JsonlLog(work / "log.jsonl", on_record=on_event)
+    loop = LoopSettings(lr=lr, max_steps=max_steps if max_steps is not None else 10**9,
+                        max_seconds=60.0 * minutes, warmup_steps=WARMUP_STEPS, clip_grad_norm=1.0,
+                        log_every=1, checkpoint_seconds=CHECKPOINT_SECONDS,
+                        freeze_batch_norm=True)
+    trainer = Trainer(net, settings=loop, out_dir=work, device=device, journal=journal,
+                      resume=resume)
+    if trainer.resumed:
+        previous = trainer.extra["settings"]
         changed = [k for k in ("kind", "from_sha256", "images", "holdout", "crop", "batch", "seed",
                                "eval_crops")
                    if previous[k] != settings[k]]
         if changed:
             raise ValueError(f"cannot continue the run of {name!r}: {', '.join(changed)} "
                              "differ from the stopped run; start over instead")
-        before, history = state["extra"]["before"], state["extra"]["history"]
-        step = state["step"]
+        before = trainer.extra["before"]
     else:
-        before = task.evaluate(net, device, thresholds=base.get("thresholds", {}))
+        before = task.evaluate(net, thresholds=base.get("thresholds", {}))
         if kind == "detector":  # how much re-chosen thresholds alone would give
-            before["recalibrated"] = task.evaluate(net, device,
-                                                   thresholds=task.calibrate(net, device))
-        history, step = [], 0
-    emit("start", name=name, resumed=state is not None, step=step, device=str(device),
-         images=len(domain), settings=settings)
-    emit("before", **before)
-    budget = Budget(max_steps=max_steps if max_steps is not None else 10**9,
-                    max_seconds=60.0 * minutes, elapsed=state["elapsed"] if state else 0.0)
-    total = int(round(60 * minutes))
-
-    def checkpoint():
-        save_checkpoint(work, model=net, optimizer=optimizer, step=step, elapsed=budget.elapsed(),
-                        extra={"settings": settings, "before": before, "history": history})
-        emit("checkpoint", step=step, elapsed=round(budget.elapsed(), 1))
-
-    _train_mode(net)
-    last_save = time.perf_counter()
-    try:
-        while not budget.done(step):
-            if progress is not None:
-                progress(min(int(budget.elapsed()), total), total)
-            set_learning_rate(optimizer, lr, step=step, warmup_steps=WARMUP_STEPS,
-                              fraction=budget.elapsed() / budget.max_seconds)
-            with training_autocast(device):
-                loss = task.loss(net, task.batch(step * batch, batch, device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            optimizer.step()
-            step += 1
-            history.append((step, round(float(loss.detach()), 5)))
-            emit("train", step=step, loss=history[-1][1], elapsed=round(budget.elapsed(), 2))
-            if time.perf_counter() - last_save > CHECKPOINT_SECONDS:
-                checkpoint()
-                last_save = time.perf_counter()
-    except (Cancelled, KeyboardInterrupt):
-        checkpoint()
-        emit("stopped", step=step, checkpoint=str(work))
-        raise
-    checkpoint()
-    if progress is not None:
-        progress(total, total)
-    wall = budget.elapsed()
-    thresholds = task.calibrate(net, device)
-    after = task.evaluate(net, device, thresholds=thresholds or base.get("thresholds", {}))
-    emit("after", **after)
+            before["recalibrated"] = task.evaluate(net, thresholds=task.calibrate(net))
+    task.checkpoint_values = {"settings": settings, "before": before}
+    journal("start", name=name, resumed=trainer.resumed, step=trainer.step, device=str(device),
+            images=len(domain), settings=settings)
+    journal("before", **before)
+    trainer.fit(task, progress=progress)
+    thresholds = task.calibrate(net)
+    after = task.evaluate(net, thresholds=thresholds or base.get("thresholds", {}))
+    journal("after", **after)
     card = {k: base[k] for k in CARD_KEEP if k in base}
     if thresholds:
         card["thresholds"] = thresholds
     card["base_model"] = {"name": base["name"], "sha256": base["sha256"]}
-    card["finetune"] = {**settings, "steps": step, "wall_time_s": round(wall, 1),
+    card["finetune"] = {**settings, "steps": trainer.step, "wall_time_s": round(trainer.elapsed(), 1),
                         "device": str(device), "environment": environment(),
                         "metric": task.summary_key, "before": before, "after": after,
                         "data": "the curator's images (names above); defects synthesized by "
@@ -299,6 +224,6 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
     (work / CHECKPOINT).unlink()  # finished: nothing left to continue; the log stays
     clear_cache()
     card = model_card(name)
-    emit("saved", name=name, path=str(folder / f"{name}.pt"))
+    journal("saved", name=name, path=str(folder / f"{name}.pt"))
     return FinetuneResult(name=name, card=card, before=before, after=after,
-                          history=[tuple(h) for h in history])
+                          history=[tuple(h) for h in trainer.history])

@@ -1,9 +1,10 @@
-"""What fine-tuning does for each kind of model: samples, loss, held-out metrics.
+"""What fine-tuning does for each kind of model: the training loop's hooks and held-out metrics.
 
 A task draws training samples from the fine-tune part of a curator's images
 (sample ``i`` depends only on ``(seed, i)``, so a resumed run continues the
 same stream), computes the loss with the training code of its kind, and
-measures the model on fixed cases drawn from the held-out part.
+measures the model on fixed cases drawn from the held-out part. It is run by
+the one training loop (:class:`napari_mend.training.loop.Trainer`).
 
 * ``detector``: synthetic defects (:func:`napari_mend.synthesis.synthesize_defects`)
   on fine-tune crops; a fifth of the crops stay clean. Metric: pixel F1 per
@@ -18,9 +19,18 @@ measures the model on fixed cases drawn from the held-out part.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..classes import DEFECT_CLASSES
+from ..detection.learned import intensity_range, network_input
+from ..models.package import model_files
+from ..models.registry import build_module, get_model
+from ..synthesis import MASK_FAMILIES, inpainting_mask, synthesize_defects
 from ..training.common import sample_rng
+from ..training.detector import calibrate, detector_step_loss, score_samples
+from ..training.inpainter import DEFAULTS as INPAINTER_DEFAULTS
+from ..training.inpainter import inpainter_step_loss, validate
+from ..training.loop import sample_batches
 from .data import augment, draw_crop
 
 EVAL_SEED = 7_000_001
@@ -29,25 +39,58 @@ P_CLEAN = 0.2
 P_CLASS = 0.5
 
 
-class DetectorTask:
+def load_base(from_model: str, kind: str):
+    """Card and untouched weights of the base model (checked by the registry)."""
+    card = get_model(from_model, device="cpu").card  # sha256, architecture, loadability
+    if card["kind"] != kind:
+        raise ValueError(f"model {from_model!r} is a {card['kind']}, not a {kind}")
+    net = build_module(card)
+    net.load_state_dict(torch.load(model_files(from_model)[1], map_location="cpu",
+                                   weights_only=True))
+    return card, net
+
+
+class _DomainTask:
+    """What both tasks share: the crops of a domain and the batch stream of the fine-tune part.
+
+    A subclass gives ``training_pair(index)``: training sample ``index`` as network arrays.
+    ``checkpoint_values`` (plain values) are saved with every checkpoint of the run.
+    """
+
+    def __init__(self, domain, *, crop: int, seed: int, batch: int, device):
+        self.domain = domain
+        self.crop = int(crop)
+        self.seed = int(seed)
+        self.batch = int(batch)
+        self.device = device
+        self.checkpoint_values: dict = {}
+
+    def draw(self, rng, part: str) -> np.ndarray:
+        """An augmented crop ``(S, S, C)`` of one part."""
+        return augment(draw_crop(self.domain, part, self.crop, rng), rng)
+
+    def batches(self, step: int):
+        return sample_batches(self.training_pair, start=step * self.batch,
+                              batch_size=self.batch, device=self.device)
+
+    def checkpoint_extra(self, step: int) -> dict:
+        return self.checkpoint_values
+
+
+class DetectorTask(_DomainTask):
     """Fine-tuning of a detector on the crops of a domain."""
 
     kind = "detector"
     summary_key = "f1_mean"
 
-    def __init__(self, domain, *, crop: int, seed: int, eval_crops: int = 24):
-        self.domain = domain
-        self.crop = int(crop)
-        self.seed = int(seed)
+    def __init__(self, domain, *, crop: int, seed: int, batch: int, device, eval_crops: int = 24):
+        super().__init__(domain, crop=crop, seed=seed, batch=batch, device=device)
         self.eval_crops = int(eval_crops)
         self._cases = {}
 
     def sample(self, rng, part: str, *, clean: bool | None = None):
         """One ``(input (3, S, S) float32, target (6, S, S) uint8)`` pair."""
-        from ..detection.learned import intensity_range, network_input
-        from ..synthesis import synthesize_defects
-
-        crop = augment(draw_crop(self.domain, part, self.crop, rng), rng)
+        crop = self.draw(rng, part)
         target = np.zeros((len(DEFECT_CLASSES),) + crop.shape[:2], np.uint8)
         if clean is None:
             clean = rng.random() < P_CLEAN
@@ -59,19 +102,11 @@ class DetectorTask:
             target = np.asarray(damage.masks, np.uint8)
         return network_input(crop, *intensity_range(crop)), target
 
-    def batch(self, start: int, size: int, device):
-        import torch
+    def training_pair(self, index: int):
+        return self.sample(sample_rng(self.seed, index), "finetune")
 
-        pairs = [self.sample(sample_rng(self.seed, start + k), "finetune") for k in range(size)]
-        x = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device)
-        y = torch.from_numpy(np.stack([p[1] for p in pairs])).to(device).float()
-        return x, y
-
-    def loss(self, net, batch):
-        from ..training.detector import detector_loss
-
-        x, y = batch
-        return detector_loss(net(x).float(), y)
+    def loss(self, model, batch):
+        return detector_step_loss(model, batch)
 
     def cases(self, part: str):
         """Fixed (damaged, clean) crop sets of one part, built once."""
@@ -84,38 +119,15 @@ class DetectorTask:
             self._cases[part] = (damaged, clean)
         return self._cases[part]
 
-    @staticmethod
-    def _probabilities(net, pairs, device):
-        import torch
-
-        modes = [(m, m.training) for m in net.modules()]
-        net.eval()
-        probs = []
-        with torch.inference_mode():
-            for start in range(0, len(pairs), 8):
-                x = torch.from_numpy(np.stack([p[0] for p in pairs[start:start + 8]])).to(device)
-                probs.append(torch.sigmoid(net(x).float()).cpu().numpy())
-        for module, mode in modes:
-            module.training = mode
-        return np.concatenate(probs), np.stack([p[1] for p in pairs]).astype(bool)
-
-    def calibrate(self, net, device) -> dict:
+    def calibrate(self, net) -> dict:
         """Per-class thresholds of best F1 on crops of the fine-tune part (never held-out ones)."""
-        from ..training.detector import choose_thresholds, counts_at_thresholds
+        return calibrate(net, *self.cases("finetune"), self.device)[0]
 
-        damaged, clean = self.cases("finetune")
-        prob, truth = self._probabilities(net, damaged, device)
-        clean_prob, clean_truth = self._probabilities(net, clean, device)
-        pixels = clean_prob.shape[0] * clean_prob.shape[2] * clean_prob.shape[3]
-        thresholds, _ = choose_thresholds(counts_at_thresholds(prob, truth),
-                                          counts_at_thresholds(clean_prob, clean_truth), pixels)
-        return thresholds
-
-    def evaluate(self, net, device, *, thresholds: dict) -> dict:
+    def evaluate(self, net, *, thresholds: dict) -> dict:
         """Held-out F1 per class at ``thresholds`` and their mean over the classes present."""
         damaged, clean = self.cases("heldout")
-        prob, truth = self._probabilities(net, damaged, device)
-        clean_prob, _ = self._probabilities(net, clean, device)
+        prob, truth = score_samples(net, damaged, self.device)
+        clean_prob, _ = score_samples(net, clean, self.device)
         per_class = {}
         for k, name in enumerate(DEFECT_CLASSES.values()):
             t = float(thresholds.get(name, 0.5))
@@ -130,52 +142,34 @@ class DetectorTask:
                 "crop": self.crop}
 
 
-class InpainterTask:
+class InpainterTask(_DomainTask):
     """Fine-tuning of an inpainter on the crops of a domain."""
 
     kind = "inpainter"
     summary_key = "psnr_hole_mean"
 
-    def __init__(self, domain, *, crop: int, seed: int, eval_crops: int = 24):
-        from ..synthesis import MASK_FAMILIES
-
-        self.domain = domain
-        self.crop = int(crop)
-        self.seed = int(seed)
+    def __init__(self, domain, *, crop: int, seed: int, batch: int, device, eval_crops: int = 24):
+        super().__init__(domain, crop=crop, seed=seed, batch=batch, device=device)
         self.eval_per_family = max(1, int(eval_crops) // len(MASK_FAMILIES))
         self._cases = None
 
     def sample(self, rng, part: str, family: str | None = None):
         """One ``(clean RGB crop (S, S, 3), hole (S, S) bool)`` pair."""
-        from ..synthesis import MASK_FAMILIES, inpainting_mask
-
-        crop = augment(draw_crop(self.domain, part, self.crop, rng), rng)
+        crop = self.draw(rng, part)
         if crop.shape[-1] == 1:
             crop = np.repeat(crop, 3, axis=-1)
         family = family or MASK_FAMILIES[int(rng.integers(len(MASK_FAMILIES)))]
         return crop, np.asarray(inpainting_mask(crop.shape[:2], rng, family=family), bool)
 
-    def batch(self, start: int, size: int, device):
-        import torch
+    def training_pair(self, index: int):
+        crop, hole = self.sample(sample_rng(self.seed, index), "finetune")
+        return np.ascontiguousarray(crop.transpose(2, 0, 1)), hole[None].astype(np.float32)
 
-        pairs = [self.sample(sample_rng(self.seed, start + k), "finetune") for k in range(size)]
-        target = torch.from_numpy(np.stack([p[0].transpose(2, 0, 1) for p in pairs])).to(device)
-        mask = torch.from_numpy(np.stack([p[1][None] for p in pairs]).astype(np.float32)).to(device)
-        return target, mask
-
-    def loss(self, net, batch):
-        import torch
-
-        from ..training.inpainter import DEFAULTS, inpainting_loss
-
-        target, mask = batch
-        pred = net(torch.cat([target * (1 - mask), mask], dim=1))
-        return inpainting_loss(pred.float(), target, mask, DEFAULTS["loss"])[0]
+    def loss(self, model, batch):
+        return inpainter_step_loss(model, batch, INPAINTER_DEFAULTS["loss"])
 
     def cases(self):
         """Fixed ``(family, crop, hole)`` cases of the held-out part, built once."""
-        from ..synthesis import MASK_FAMILIES
-
         if self._cases is None:
             self._cases = []
             for f, family in enumerate(MASK_FAMILIES):
@@ -184,15 +178,13 @@ class InpainterTask:
                     self._cases.append((family, crop, hole))
         return self._cases
 
-    def calibrate(self, net, device) -> dict:
+    def calibrate(self, net) -> dict:
         """Inpainters have no thresholds to re-choose."""
         return {}
 
-    def evaluate(self, net, device, *, thresholds: dict | None = None) -> dict:
+    def evaluate(self, net, *, thresholds: dict | None = None) -> dict:
         """Held-out PSNR (dB) inside the holes, per mask family and their mean."""
-        from ..training.inpainter import validate
-
-        metrics = {k: round(v, 3) for k, v in validate(net, self.cases(), device).items()}
+        metrics = {k: round(v, 3) for k, v in validate(net, self.cases(), self.device).items()}
         return {**metrics, "crops": len(self.cases()), "crop": self.crop}
 
 

@@ -1,19 +1,11 @@
-"""Loop utilities shared by every training script: seeding, logs, checkpoints, export.
+"""Pieces of the training loop that need no torch at import: seeding, logs, budget, checkpoints.
 
-Nothing here knows about a particular network. A training script uses it as::
-
-    rng = seed_everything(config["seed"])
-    log = JsonlLog(out_dir / "log.jsonl", echo=print)
-    state = load_checkpoint(out_dir, model=net, optimizer=opt) if resume else None
-    budget = Budget(max_steps=..., max_seconds=..., elapsed=state["elapsed"] if state else 0)
-    while not budget.done(step):
-        ...
-        if step % every == 0:
-            save_checkpoint(out_dir, model=net, optimizer=opt, step=step, elapsed=budget.elapsed())
-    export_model(out_dir, name, module=net, card={...})
-
-Checkpoints are written atomically (temporary file, then rename), so a run
-killed at any moment can be resumed from the last complete checkpoint.
+Nothing here knows about a particular network; :mod:`napari_mend.training.loop`
+puts the pieces together into the one training loop. Checkpoints are written
+atomically (temporary file, then rename), so a run killed at any moment can
+be resumed from the last complete checkpoint. This module imports torch only
+inside its functions: fine-tuning's checks and checkpoint listing use it
+without paying for torch.
 """
 
 from __future__ import annotations
@@ -27,6 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from ..models.registry import sha256_of
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -49,7 +43,7 @@ def seed_everything(seed: int) -> np.random.Generator:
     rng : numpy.random.Generator
         Seeded with ``seed``.
     """
-    import torch
+    import torch  # deferred: heavy; this module is imported without torch
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -72,12 +66,15 @@ class JsonlLog:
         (a resumed run continues its log).
     echo : callable, optional
         Called with a one-line summary of every record (e.g. ``print``).
+    on_record : callable, optional
+        Called with every record (a dict with ``'event'``, ``'time'`` and the fields).
     """
 
-    def __init__(self, path, *, echo=None):
+    def __init__(self, path, *, echo=None, on_record=None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.echo = echo
+        self.on_record = on_record
 
     def __call__(self, event: str, **fields) -> dict:
         record = {"event": event, "time": round(time.time(), 3), **fields}
@@ -86,6 +83,8 @@ class JsonlLog:
         if self.echo is not None:
             shown = " ".join(f"{k}={_short(v)}" for k, v in fields.items())
             self.echo(f"[{event}] {shown}")
+        if self.on_record is not None:
+            self.on_record(record)
         return record
 
 
@@ -141,6 +140,13 @@ class Budget:
         by_time = self.elapsed() / self.max_seconds if self.max_seconds else 0.0
         return min(1.0, max(step / self.max_steps, by_time))
 
+    def progress(self, step: int) -> tuple[int, int]:
+        """``(done, total)`` for a progress callback: seconds of a timed budget, else steps."""
+        if self.max_seconds:
+            total = int(round(self.max_seconds))
+            return min(int(self.elapsed()), total), total
+        return min(step, self.max_steps), self.max_steps
+
     def done(self, step: int) -> bool:
         """Whether training should stop before running ``step``."""
         if step >= self.max_steps:
@@ -169,7 +175,7 @@ def save_checkpoint(out_dir, *, model, optimizer=None, scheduler=None, step: int
     in its JSON form: tuples become lists), so :func:`load_checkpoint` reads
     it with ``torch.load(weights_only=True)``, which runs no code from the file.
     """
-    import torch
+    import torch  # deferred: heavy; this module is imported without torch
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +213,7 @@ def load_checkpoint(out_dir, *, model, optimizer=None, scheduler=None) -> dict |
         The checkpoint holds anything but tensors and plain values (it was
         not written by :func:`save_checkpoint`), or is damaged.
     """
-    import torch
+    import torch  # deferred: heavy; this module is imported without torch
 
     path = Path(out_dir) / CHECKPOINT
     if not path.is_file():
@@ -232,9 +238,18 @@ def count_params(module) -> int:
     return int(sum(p.numel() for p in module.parameters()))
 
 
+def device_name(device) -> str:
+    """The GPU's name for a CUDA device, else the device type (``'cpu'``, ``'mps'``)."""
+    import torch  # deferred: heavy; this module is imported without torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
+
+
 def environment() -> dict:
     """Versions and host facts recorded in model cards."""
-    import torch
+    import torch  # deferred: heavy; this module is imported without torch
 
     return {
         "python": platform.python_version(),
@@ -256,9 +271,7 @@ def export_model(out_dir, name: str, *, module, card: dict) -> tuple[Path, Path]
     paths : (Path, Path)
         The weight file and the card.
     """
-    import torch
-
-    from ..models.registry import sha256_of
+    import torch  # deferred: heavy; this module is imported without torch
 
     for key in ("kind", "architecture", "config"):
         if key not in card:

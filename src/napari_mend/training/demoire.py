@@ -19,14 +19,16 @@ Run with ``python -m napari_mend.training demoire --config demoire.json``.
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
 
 import numpy as np
+import torch
+from skimage.transform import rescale
 
+from ..models.demoire_net import DemoireNet
 from ..synthesis import add_moire, corpus_images, procedural_image
-from .common import (Budget, JsonlLog, count_params, environment, export_model, load_checkpoint,
-                     sample_rng, save_checkpoint, seed_everything, set_learning_rate)
+from .common import sample_rng
+from .corpus_pairs import CorpusPairTraining
+from .loop import LoopSettings, evaluating, train_and_export
 
 DEFAULTS = {
     "name": "demoire",
@@ -58,8 +60,6 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 def random_crop(rng: np.random.Generator, images: list, config: dict) -> np.ndarray:
     """A clean RGB crop ``(S, S, 3)`` in ``[0, 1]`` of a corpus or procedural image."""
-    from skimage.transform import rescale
-
     size = int(config["crop"])
     if not images or rng.random() < config["procedural_fraction"]:
         crop = _rgb(procedural_image(rng, (size, size), channels=int(rng.choice([1, 3]))))
@@ -92,6 +92,12 @@ def make_sample(rng: np.random.Generator, images: list, config: dict):
     return damaged.astype(np.float32), clean
 
 
+def training_pair(index: int, *, images: list, config: dict):
+    """Sample ``index`` of a run as network arrays ``(damaged, clean)``, both ``(3, S, S)``."""
+    pair = make_sample(sample_rng(config["seed"], index), images, config)
+    return tuple(np.ascontiguousarray(a.transpose(2, 0, 1)) for a in pair)
+
+
 def validation_set(config: dict):
     """Fixed ``(damaged, clean)`` crops of the validation images (``synthesis.VAL_IMAGES``)."""
     size = int(config["crop"])
@@ -113,18 +119,13 @@ def _psnr(a, b):
 
 def validate(net, cases) -> dict:
     """Mean PSNR (dB) of the damaged crops and of the network's output."""
-    import torch
-
-    was_training = net.training
-    net.eval()
     before, after = [], []
-    with torch.inference_mode():
+    with evaluating(net):
         for damaged, clean in cases:
             x = torch.from_numpy(damaged.transpose(2, 0, 1)[None].copy())
             out = net(x)[0].numpy().transpose(1, 2, 0)
             before.append(_psnr(damaged, clean))
             after.append(_psnr(np.clip(out, 0, 1), clean))
-    net.train(was_training)
     return {"psnr_input": float(np.mean(before)), "psnr_output": float(np.mean(after)),
             "psnr_gain": float(np.mean(after) - np.mean(before))}
 
@@ -138,102 +139,68 @@ def demoire_loss(pred, target, gradient_weight: float):
     return l1 + gradient_weight * grad, {"l1": float(l1.detach()), "grad": float(grad.detach())}
 
 
-def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
+def demoire_step_loss(model, batch, gradient_weight: float):
+    """:func:`demoire_loss` of ``model`` on a batch ``(damaged, clean)``, and its terms."""
+    damaged, clean = batch
+    return demoire_loss(model(damaged).float(), clean, gradient_weight)
+
+
+class DemoireTraining(CorpusPairTraining):
+    """Hooks of the moire remover's training; it trains on the CPU, with ``threads`` torch
+    threads when that is not 0."""
+
+    kind = "demoire"
+    architecture = "demoire_net"
+    description = "multi-scale residual encoder-decoder (napari_mend.models.demoire_net.DemoireNet)"
+    metric = "mean PSNR (dB) on moire crops, network alone"
+    training_pair = staticmethod(training_pair)
+
+    def __init__(self, config: dict):
+        settings = LoopSettings(
+            lr=config["lr"], max_steps=config["max_steps"], max_seconds=config["max_seconds"],
+            weight_decay=1e-5, clip_grad_norm=1.0, log_every=int(config["log_every"]),
+            checkpoint_every=int(config["checkpoint_every"]))
+        super().__init__(config, device=torch.device("cpu"), settings=settings,
+                         min_side=int(config["crop"]), val_cases=validation_set(config))
+
+    def build_model(self):
+        return DemoireNet(**self.config["model"])
+
+    def begin(self, trainer) -> dict:
+        if int(self.config["threads"]):
+            torch.set_num_threads(int(self.config["threads"]))
+        return super().begin(trainer)
+
+    def loss(self, model, batch):
+        return demoire_step_loss(model, batch, float(self.config["gradient_weight"]))
+
+    def validate(self, model) -> dict:
+        return validate(model, self.val_cases)
+
+    def data_card(self) -> dict:
+        crop = int(self.config["crop"])
+        return {"train_images_note": "synthesis.TRAIN_IMAGES with a side of at least "
+                                     f"{crop} px, plus procedural images",
+                "validation_images": sorted({n for n, im in corpus_images("val")
+                                             if min(im.shape[:2]) >= crop}),
+                "damage": "napari_mend.synthesis.add_moire (LCD subpixel grid or halftone "
+                          "screen, warped, whole image or region)"}
+
+
+def train(config: dict, out_dir, resume: bool = False, log=print):
     """Train a moire remover and export ``<name>.pt`` and ``<name>.json`` into ``out_dir``.
 
     Parameters
     ----------
     config : dict
         Keys of :data:`DEFAULTS` (missing ones take the default).
-    out_dir : path-like
-        Checkpoint, ``log.jsonl`` and the exported model go here.
-    resume : bool, optional
-        Continue from ``out_dir/checkpoint.pt`` when it exists.
-    log : callable, optional
-        Receives one line per log record.
+    out_dir, resume, log
+        As in :func:`~napari_mend.training.loop.train_and_export`.
 
     Returns
     -------
     card_path : Path
         The exported model card.
     """
-    import torch
-
-    from ..models.demoire_net import DemoireNet
-    from ..models.device import training_autocast
-
-    config = {**DEFAULTS, **config}
-    out_dir = Path(out_dir)
-    seed_everything(int(config["seed"]))
-    if int(config["threads"]):
-        torch.set_num_threads(int(config["threads"]))
-    net = DemoireNet(**config["model"]).to(memory_format=torch.channels_last)  # faster convolutions
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config["lr"], weight_decay=1e-5)
-    journal = JsonlLog(out_dir / "log.jsonl", echo=log)
-    state = load_checkpoint(out_dir, model=net, optimizer=optimizer) if resume else None
-    step = state["step"] if state else 0
-    named = [(n, im) for n, im in corpus_images("train")
-             if min(im.shape[:2]) >= int(config["crop"])]
-    images = [im for _, im in named]
-    val_cases = validation_set(config)
-    budget = Budget(max_steps=config["max_steps"], max_seconds=config["max_seconds"],
-                    elapsed=state["elapsed"] if state else 0.0)
-    journal("start", step=step, params=count_params(net), train_images=len(images),
-            resumed=state is not None)
-    batch = int(config["batch"])
-    net.train()
-    t_log, running = time.perf_counter(), []
-    while not budget.done(step):
-        set_learning_rate(optimizer, config["lr"], step=step, fraction=budget.fraction(step))
-        pairs = [make_sample(sample_rng(config["seed"], step * batch + k), images, config)
-                 for k in range(batch)]
-        x = torch.from_numpy(np.stack([p[0] for p in pairs]).transpose(0, 3, 1, 2).copy())
-        y = torch.from_numpy(np.stack([p[1] for p in pairs]).transpose(0, 3, 1, 2).copy())
-        with training_autocast("cpu"):  # this trainer runs on the CPU
-            pred = net(x)
-        loss, terms = demoire_loss(pred.float(), y, float(config["gradient_weight"]))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        step += 1
-        running.append(float(loss.detach()))
-        if step % int(config["log_every"]) == 0 or step == 1:
-            now = time.perf_counter()
-            journal("train", step=step, lr=optimizer.param_groups[0]["lr"],
-                    elapsed=round(budget.elapsed(), 1), loss=float(np.mean(running)),
-                    steps_per_s=round(len(running) / max(now - t_log, 1e-9), 3), **terms)
-            t_log, running = now, []
-        if step % int(config["checkpoint_every"]) == 0:
-            save_checkpoint(out_dir, model=net, optimizer=optimizer, step=step,
-                            elapsed=budget.elapsed())
-    save_checkpoint(out_dir, model=net, optimizer=optimizer, step=step, elapsed=budget.elapsed())
-    metrics = validate(net, val_cases)
-    journal("val", step=step, **metrics)
-    card = {
-        "kind": "demoire",
-        "architecture": "demoire_net",
-        "config": config["model"],
-        "description": "multi-scale residual encoder-decoder "
-                       "(napari_mend.models.demoire_net.DemoireNet)",
-        "training": config,
-        "data": {
-            "train_images": [n for n, _ in named],
-            "train_images_note": "synthesis.TRAIN_IMAGES with a side of at least "
-                                 f"{config['crop']} px, plus procedural images",
-            "validation_images": sorted({n for n, im in corpus_images("val")
-                                         if min(im.shape[:2]) >= int(config["crop"])}),
-            "damage": "napari_mend.synthesis.add_moire (LCD subpixel grid or halftone screen, "
-                      "warped, whole image or region)",
-        },
-        "seed": config["seed"],
-        "steps": step,
-        "wall_time_s": round(budget.elapsed(), 1),
-        "device": "cpu",
-        "environment": environment(),
-        "validation": {"crops": len(val_cases), "crop": config["crop"],
-                       "metric": "mean PSNR (dB) on moire crops, network alone", **metrics},
-    }
-    weights, card_path = export_model(out_dir, config["name"], module=net, card=card)
-    journal("export", weights=str(weights), card=str(card_path))
-    return card_path
+    return train_and_export(DemoireTraining({**DEFAULTS, **config}), out_dir=out_dir,
+                            resume=resume, log=log)

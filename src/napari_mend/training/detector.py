@@ -21,16 +21,20 @@ stored in the model card and used by the calibrated inference of
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import numpy as np
+import torch
+from skimage.transform import resize
+from torch.nn import functional as F
 
 from ..classes import DEFECT_CLASSES
 from ..detection.learned import intensity_range, network_input
 from ..evaluation.detector import prf_iou
-from .common import (Budget, JsonlLog, environment, export_model, load_checkpoint,
-                     sample_rng, save_checkpoint, seed_everything, set_learning_rate)
+from ..models.detector_net import DetectorUNet
+from ..models.device import default_device
+from ..synthesis import corpus_images, procedural_image, synthesize_defects
+from .common import device_name, environment, sample_rng
+from .loop import LoopSettings, evaluating, sample_batches, train_and_export
 
 N_CLASSES = len(DEFECT_CLASSES)
 THRESHOLD_GRID = np.round(np.concatenate([[0.01, 0.02, 0.03, 0.04], np.arange(0.05, 0.96, 0.025),
@@ -79,8 +83,6 @@ def full_config(config: dict) -> dict:
 
 def _random_crop(image: np.ndarray, size: int, rng) -> np.ndarray:
     """A size x size crop at a random scale (reflect-padded when the image is small)."""
-    from skimage.transform import resize
-
     scale = float(np.exp(rng.uniform(np.log(0.5), np.log(1.5))))
     span = max(2, int(round(size / scale)))
     h, w = image.shape[:2]
@@ -138,8 +140,6 @@ class DetectorSamples:
         return self.length
 
     def __getitem__(self, index):
-        from ..synthesis import procedural_image, synthesize_defects
-
         cfg = self.config
         rng = sample_rng(self.seed, index)
         size = int(cfg["crop"])
@@ -170,8 +170,6 @@ class DetectorSamples:
 
 def _corpus(split: str) -> tuple[list[str], list[np.ndarray]]:
     """Names and float32 images of a corpus split (``'train'`` or ``'val'``)."""
-    from ..synthesis import corpus_images
-
     pairs = corpus_images(split)
     return [name for name, _ in pairs], [np.asarray(im, np.float32) for _, im in pairs]
 
@@ -195,9 +193,6 @@ def detector_loss(logits, target, *, dice_weight=1.0):
     -------
     loss : scalar tensor
     """
-    import torch
-    from torch.nn import functional as F
-
     logits = logits.float()
     bce = F.binary_cross_entropy_with_logits(logits, target)
     prob = torch.sigmoid(logits)
@@ -207,19 +202,25 @@ def detector_loss(logits, target, *, dice_weight=1.0):
     return bce + dice_weight * dice.mean()
 
 
+def detector_step_loss(model, batch, *, dice_weight=1.0):
+    """:func:`detector_loss` of ``model`` on a batch ``(input, uint8 target)``; no terms."""
+    x, target = batch
+    return detector_loss(model(x), target.float(), dice_weight=dice_weight), {}
+
+
 # --------------------------------------------------------------- validation
 
-def _score_batches(net, loader, device):
-    import torch
+def score_samples(net, samples, device, *, workers: int = 0):
+    """Probabilities ``(N, K, H, W)`` and bool truth of ``(input, target)`` samples (a sequence).
 
+    Scored 8 at a time by ``workers`` loader processes; ``net``'s modules keep their modes.
+    """
     probs, targets = [], []
-    net.eval()
-    with torch.inference_mode():
+    loader = torch.utils.data.DataLoader(samples, batch_size=8, num_workers=int(workers))
+    with evaluating(net):
         for x, y in loader:
-            logits = net(x.to(device)).float()
-            probs.append(torch.sigmoid(logits).cpu().numpy())
+            probs.append(torch.sigmoid(net(x.to(device)).float()).cpu().numpy())
             targets.append(y.numpy().astype(bool))
-    net.train()
     return np.concatenate(probs), np.concatenate(targets)
 
 
@@ -286,49 +287,132 @@ def choose_thresholds(counts, clean_counts, clean_pixels, *, clean_fp_weight=1.0
     return thresholds, metrics
 
 
-def validate(net, config, device, log=None):
+def calibrate(net, damaged, clean, device, *, clean_fp_weight=1.0, workers: int = 0):
+    """Per-class thresholds of best F1 on damaged and clean ``(input, target)`` samples.
+
+    Returns
+    -------
+    thresholds, metrics : dict
+        As :func:`choose_thresholds`.
+    clean_prob : (N, K, H, W) float array
+        Probabilities of the clean samples.
+    """
+    prob, truth = score_samples(net, damaged, device, workers=workers)
+    clean_prob, clean_truth = score_samples(net, clean, device, workers=workers)
+    pixels = clean_prob.shape[0] * clean_prob.shape[2] * clean_prob.shape[3]
+    thresholds, metrics = choose_thresholds(counts_at_thresholds(prob, truth),
+                                            counts_at_thresholds(clean_prob, clean_truth), pixels,
+                                            clean_fp_weight=clean_fp_weight)
+    return thresholds, metrics, clean_prob
+
+
+def validate(net, config, device) -> dict:
     """Calibrate thresholds and measure metrics on validation crops.
 
     Returns
     -------
-    thresholds : dict
-        Class name -> raw probability threshold.
     metrics : dict
-        Per-class precision, recall, F1, IoU and clean false-alarm rate at
-        those thresholds, plus the union false-alarm rate on clean crops.
+        ``thresholds`` (class name -> raw probability threshold), ``per_class``
+        precision, recall, F1, IoU and clean false-alarm rate at those
+        thresholds, the union false-alarm rate on clean crops and what was measured.
     """
-    import torch
-
     names, images = _corpus("val")
-    kw = {"batch_size": 8, "num_workers": int(config["workers"])}
     damaged = DetectorSamples(images, config, config["val_seed"], length=config["val_crops"])
     clean = DetectorSamples(images, config, config["val_seed"] + 1, clean=True,
                             length=config["val_clean_crops"])
-    prob, truth = _score_batches(net, torch.utils.data.DataLoader(damaged, **kw), device)
-    counts = counts_at_thresholds(prob, truth)
-    clean_prob, clean_truth = _score_batches(net, torch.utils.data.DataLoader(clean, **kw), device)
-    clean_counts = counts_at_thresholds(clean_prob, clean_truth)
-    pixels = clean_prob.shape[0] * clean_prob.shape[2] * clean_prob.shape[3]
-    thresholds, metrics = choose_thresholds(counts, clean_counts, pixels,
-                                            clean_fp_weight=config["clean_fp_weight"])
+    thresholds, metrics, clean_prob = calibrate(net, damaged, clean, device,
+                                                clean_fp_weight=config["clean_fp_weight"],
+                                                workers=config["workers"])
     t = np.array([thresholds[n] for n in DEFECT_CLASSES.values()])[None, :, None, None]
     union_fa = float((clean_prob >= t).any(axis=1).mean())
-    summary = {"per_class": metrics, "clean_false_alarm_union": round(union_fa, 6),
-               "val_images": names, "val_crops": int(config["val_crops"]),
-               "val_clean_crops": int(config["val_clean_crops"]), "crop": int(config["crop"]),
-               "val_seed": int(config["val_seed"])}
-    if log is not None:
-        log("validation", thresholds=thresholds,
-            f1={n: m["f1"] for n, m in metrics.items()}, clean_false_alarm_union=union_fa)
-    return thresholds, summary
+    return {"thresholds": thresholds, "per_class": metrics,
+            "clean_false_alarm_union": round(union_fa, 6), "val_images": names,
+            "val_crops": int(config["val_crops"]), "val_clean_crops": int(config["val_clean_crops"]),
+            "crop": int(config["crop"]), "val_seed": int(config["val_seed"])}
 
 
 # ----------------------------------------------------------------- training
 
-def _worker_init(_):
-    import torch
+class DetectorTraining:
+    """Hooks of the detector's training for :func:`~napari_mend.training.loop.train_and_export`.
 
-    torch.set_num_threads(1)
+    A loaded batch is trained on ``reuse`` times, rotated by 90 degrees each
+    time. The checkpoint keeps the number of samples drawn and the history
+    of runs (config, device, steps and samples of each start and resume).
+    """
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.device = default_device()
+        self.settings = LoopSettings(
+            lr=config["lr"], max_steps=config["max_steps"], max_seconds=config["max_seconds"],
+            weight_decay=config["weight_decay"], warmup_steps=config["warmup_steps"],
+            log_every=config["log_every"], checkpoint_every=config["checkpoint_every"])
+        self.names, self.images = _corpus("train")
+        self.consumed = 0  # index of the next training sample
+        self.earlier_runs: list = []
+        self.run: dict = {}
+
+    def build_model(self):
+        return DetectorUNet(**self.config["model"])
+
+    def begin(self, trainer) -> dict:
+        self.consumed = int(trainer.extra.get("samples", 0))
+        self.earlier_runs = list(trainer.extra.get("runs", []))
+        self.run = {"config": self.config, "device": device_name(self.device),
+                    "from_step": trainer.step}
+        torch.backends.cudnn.benchmark = self.device.type == "cuda"
+        return {"train_images": len(self.names), "config": self.config}
+
+    def batches(self, step):
+        cfg = self.config
+        samples = DetectorSamples(self.images, cfg, cfg["seed"])
+        for x, y in sample_batches(samples.__getitem__, start=self.consumed,
+                                   batch_size=cfg["batch_size"], device=self.device,
+                                   workers=cfg["workers"]):
+            self.consumed += int(cfg["batch_size"])
+            for turn in range(int(cfg["reuse"])):
+                yield torch.rot90(x, turn, dims=(2, 3)), torch.rot90(y, turn, dims=(2, 3))
+
+    def loss(self, model, batch):
+        return detector_step_loss(model, batch, dice_weight=self.config["dice_weight"])
+
+    def validate(self, model) -> dict:
+        return validate(model, self.config, self.device)
+
+    def runs(self, step: int) -> list:
+        """Every start and resume of the run, this one up to ``step``."""
+        return self.earlier_runs + [dict(self.run, to_step=step, to_samples=self.consumed)]
+
+    def checkpoint_extra(self, step: int) -> dict:
+        return {"samples": self.consumed, "runs": self.runs(step)}
+
+    def card(self, trainer, metrics: dict) -> dict:
+        cfg = self.config
+        validation = dict(metrics)
+        thresholds = validation.pop("thresholds")
+        return {
+            "kind": "detector",
+            "architecture": "detector_unet",
+            "config": dict(cfg["model"]),
+            "classes": dict(DEFECT_CLASSES),
+            "thresholds": thresholds,
+            "calibration": "score = sigmoid(logit(p) - logit(threshold[class])); 0.5 = threshold",
+            "inference": dict(cfg["inference"]),
+            "input": "(N, 3, H, W), per-image 0.5/99.5 percentiles mapped to -1/+1, gray replicated",
+            "training": {"config": cfg, "steps": trainer.step,
+                         "wall_time_s": round(trainer.elapsed(), 1),
+                         "device": str(self.device), "device_name": device_name(self.device),
+                         "samples": self.consumed, "runs": self.runs(trainer.step),
+                         "environment": environment()},
+            "data": {"train_images": self.names, "procedural_share": cfg["p_procedural"],
+                     "clean_share": cfg["p_clean"],
+                     "source": "shared/TRAINING_DATA.md corpus ('train' split of "
+                               "napari_mend.synthesis) + napari_mend.synthesis.procedural_image; "
+                               "defects from napari_mend.synthesis.synthesize_defects"},
+            "seed": int(cfg["seed"]),
+            "validation": validation,
+        }
 
 
 def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
@@ -339,122 +423,14 @@ def train(config: dict, out_dir, resume: bool = False, log=print) -> dict:
     config : dict
         Training config (see :data:`DEFAULTS` for keys and defaults;
         ``configs/detector.json`` is the shipped model's).
-    out_dir : path-like
-        Receives ``checkpoint.pt``, ``log.jsonl`` and the exported
-        ``<name>.pt`` + ``<name>.json``.
-    resume : bool
-        Continue from ``out_dir/checkpoint.pt`` if there is one.
-    log : callable, optional
-        Receives a one-line summary of each log record.
+    out_dir, resume, log
+        As in :func:`~napari_mend.training.loop.train_and_export`.
 
     Returns
     -------
     card : dict
         The exported model card (as written to ``<name>.json``).
     """
-    import torch
-
-    from ..models.detector_net import DetectorUNet
-    from ..models.device import training_autocast
-    from ..models.device import default_device
-
-    config = full_config(config)
-    out_dir = Path(out_dir)
-    seed_everything(int(config["seed"]))
-    device = default_device()
-    logger = JsonlLog(out_dir / "log.jsonl", echo=log)
-    net = DetectorUNet(**config["model"]).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(net.parameters(), lr=config["lr"],
-                            weight_decay=config["weight_decay"])
-    state = load_checkpoint(out_dir, model=net, optimizer=opt) if resume else None
-    step = state["step"] if state else 0
-    budget = Budget(max_steps=config["max_steps"], max_seconds=config["max_seconds"],
-                    elapsed=state["elapsed"] if state else 0.0)
-    history = state["extra"] if state else {}
-    consumed = int(history.get("samples", 0))  # index of the next training sample
-    run = {"config": config, "device": _device_name(device), "from_step": step}
-
-    def checkpoint():
-        runs = list(history.get("runs", [])) + [dict(run, to_step=step, to_samples=consumed)]
-        save_checkpoint(out_dir, model=net, optimizer=opt, step=step,
-                        elapsed=budget.elapsed(), extra={"samples": consumed, "runs": runs})
-        return runs
-    names, images = _corpus("train")
-    logger("start", step=step, device=str(device), resumed=state is not None,
-           train_images=len(names), config=config)
-
-    batch = int(config["batch_size"])
-    dataset = DetectorSamples(images, config, config["seed"])
-    reuse = int(config["reuse"])
-    sampler = range(consumed, consumed + (config["max_steps"] // reuse + 1) * batch)
-    workers = int(config["workers"])
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch, sampler=sampler, num_workers=workers,
-        worker_init_fn=_worker_init if workers else None, pin_memory=device.type == "cuda",
-        prefetch_factor=4 if workers else None, persistent_workers=False)
-    autocast = training_autocast(device)
-    torch.backends.cudnn.benchmark = device.type == "cuda"
-    net.train()
-    running, seen, t_log = 0.0, 0, time.perf_counter()
-    for x, y in loader:
-        consumed += batch
-        x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True).float()
-        for turn in range(reuse):
-            if budget.done(step):
-                break
-            set_learning_rate(opt, config["lr"], step=step, fraction=budget.fraction(step),
-                              warmup_steps=config["warmup_steps"])
-            with autocast:
-                logits = net(torch.rot90(x, turn, dims=(2, 3)))
-            loss = detector_loss(logits, torch.rot90(y, turn, dims=(2, 3)),
-                                 dice_weight=config["dice_weight"])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            running += loss.item()
-            seen += 1
-            if step % config["log_every"] == 0 or step == 1:
-                now = time.perf_counter()
-                logger("train", step=step, loss=running / seen, lr=opt.param_groups[0]["lr"],
-                       elapsed=budget.elapsed(), steps_per_s=seen / (now - t_log))
-                running, seen, t_log = 0.0, 0, now
-            if step % config["checkpoint_every"] == 0:
-                checkpoint()
-        if budget.done(step):
-            break
-    wall = budget.elapsed()
-    runs = checkpoint()
-    thresholds, validation = validate(net, config, device, log=logger)
-    card = {
-        "kind": "detector",
-        "architecture": "detector_unet",
-        "config": dict(config["model"]),
-        "classes": dict(DEFECT_CLASSES),
-        "thresholds": thresholds,
-        "calibration": "score = sigmoid(logit(p) - logit(threshold[class])); 0.5 = threshold",
-        "inference": dict(config["inference"]),
-        "input": "(N, 3, H, W), per-image 0.5/99.5 percentiles mapped to -1/+1, gray replicated",
-        "training": {"config": config, "steps": step, "wall_time_s": round(wall, 1),
-                     "device": str(device), "device_name": _device_name(device),
-                     "samples": consumed, "runs": runs, "environment": environment()},
-        "data": {"train_images": names, "procedural_share": config["p_procedural"],
-                 "clean_share": config["p_clean"],
-                 "source": "shared/TRAINING_DATA.md corpus ('train' split of "
-                           "napari_mend.synthesis) + napari_mend.synthesis.procedural_image; "
-                           "defects from napari_mend.synthesis.synthesize_defects"},
-        "seed": int(config["seed"]),
-        "validation": validation,
-    }
-    weights, card_path = export_model(out_dir, config["name"], module=net, card=card)
-    logger("export", weights=str(weights), card=str(card_path), steps=step, wall_time_s=wall)
+    card_path = train_and_export(DetectorTraining(full_config(config)), out_dir=out_dir,
+                                 resume=resume, log=log)
     return json.loads(card_path.read_text(encoding="utf-8"))
-
-
-def _device_name(device) -> str:
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return device.type

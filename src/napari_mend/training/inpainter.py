@@ -25,14 +25,19 @@ Run with ``python -m napari_mend.training inpainter --config inpainter.json``.
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from skimage.transform import resize
 
+from ..models.device import default_device
+from ..models.inpainter_net import InpainterNet
+from ..models.registry import clear_cache, get_model
 from ..synthesis import MASK_FAMILIES, corpus_images, inpainting_mask, procedural_image
-from .common import (Budget, JsonlLog, count_params, environment, export_model, load_checkpoint,
-                     sample_rng, save_checkpoint, seed_everything, set_learning_rate)
+from .common import sample_rng
+from .corpus_pairs import CorpusPairTraining
+from .loop import LoopSettings, evaluating, train_and_export
 
 DEFAULTS = {
     "name": "inpainter",
@@ -63,8 +68,6 @@ DEFAULTS = {
 
 
 def _resize(image: np.ndarray, shape) -> np.ndarray:
-    from skimage.transform import resize
-
     return resize(image, shape, order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
 
 
@@ -121,28 +124,13 @@ def make_sample(rng: np.random.Generator, images: list, config: dict):
     return np.ascontiguousarray(crop, dtype=np.float32), np.asarray(mask, bool)
 
 
-def _dataset(images: list, config: dict, start: int):
-    import torch
-
-    class Samples(torch.utils.data.IterableDataset):
-        """Sample ``start + k`` for k = 0, 1, ..., split round-robin over workers."""
-
-        def __iter__(self):
-            info = torch.utils.data.get_worker_info()
-            worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-            index = start + worker
-            while True:
-                crop, mask = make_sample(sample_rng(config["seed"], index), images, config)
-                yield (torch.from_numpy(crop.transpose(2, 0, 1).copy()),
-                       torch.from_numpy(mask[None].astype(np.float32)))
-                index += n_workers
-
-    return Samples()
+def training_pair(index: int, *, images: list, config: dict):
+    """Sample ``index`` of a run as network tensors: crop ``(3, S, S)``, hole ``(1, S, S)`` float."""
+    crop, mask = make_sample(sample_rng(config["seed"], index), images, config)
+    return (np.ascontiguousarray(crop.transpose(2, 0, 1)), mask[None].astype(np.float32))
 
 
 def _box(x, k=7):
-    import torch.nn.functional as F
-
     return F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=False)
 
 
@@ -180,6 +168,13 @@ def inpainting_loss(pred, target, mask, weights: dict):
     return total, {k: float(v.detach()) for k, v in terms.items()}
 
 
+def inpainter_step_loss(model, batch, weights: dict):
+    """:func:`inpainting_loss` of ``model`` on a batch ``(clean crops, holes)``, and its terms."""
+    target, mask = batch
+    pred = model(torch.cat([target * (1 - mask), mask], dim=1))
+    return inpainting_loss(pred.float(), target, mask, weights)
+
+
 def validation_set(config: dict):
     """Fixed validation crops ``(family, crop, mask)`` of the validation images (``synthesis.VAL_IMAGES``)."""
     size = int(config["crop"])
@@ -198,19 +193,14 @@ def validation_set(config: dict):
 
 def validate(net, cases, device) -> dict:
     """PSNR (dB) inside the holes per mask family, on the network alone."""
-    import torch
-
-    was_training = net.training
-    net.eval()
     per_family: dict[str, list] = {}
-    with torch.inference_mode():
+    with evaluating(net):
         for family, crop, mask in cases:
             x = np.concatenate([crop * ~mask[..., None], mask[..., None]], axis=-1)
             t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32))
             pred = net(t.to(device))[0].float().cpu().numpy().transpose(1, 2, 0)
             err = np.mean((np.clip(pred, 0, 1)[mask] - crop[mask]) ** 2)
             per_family.setdefault(family, []).append(10 * np.log10(1 / max(err, 1e-10)))
-    net.train(was_training)
     metrics = {f"psnr_hole_{f}": float(np.mean(v)) for f, v in per_family.items()}
     metrics["psnr_hole_mean"] = float(np.mean(list(metrics.values())))
     return metrics
@@ -218,8 +208,6 @@ def validate(net, cases, device) -> dict:
 
 def _load_init(net, name: str) -> dict:
     """Start from the weights of a registered model (a continued run); return its provenance."""
-    from ..models.registry import clear_cache, get_model
-
     clear_cache()  # the files may have been rewritten by an earlier run in this process
     start = get_model(name, device="cpu")
     card = start.card
@@ -228,126 +216,72 @@ def _load_init(net, name: str) -> dict:
             "wall_time_s": card.get("wall_time_s"), "init": card.get("init")}
 
 
-def train(config: dict, out_dir, resume: bool = False, log=print) -> Path:
+class InpainterTraining(CorpusPairTraining):
+    """Hooks of the inpainter's training; a run may start from a registered model (``init``)."""
+
+    kind = "inpainter"
+    architecture = "inpainter_net"
+    description = ("LaMa-style fast-Fourier-convolution inpainting generator "
+                   "(napari_mend.models.inpainter_net.InpainterNet)")
+    metric = "PSNR (dB) inside the hole, network on 256-px crops"
+    training_pair = staticmethod(training_pair)
+
+    def __init__(self, config: dict):
+        device = default_device() if config["device"] == "auto" else torch.device(config["device"])
+        settings = LoopSettings(
+            lr=config["lr"], max_steps=config["max_steps"], max_seconds=config["max_seconds"],
+            weight_decay=config["weight_decay"], clip_grad_norm=1.0,
+            log_every=int(config["log_every"]), checkpoint_every=int(config["checkpoint_every"]),
+            validate_every=int(config["val_every"]) or None)
+        super().__init__(config, device=device, settings=settings,
+                         min_side=int(config["min_image_side"]), val_cases=validation_set(config))
+        self.init = None
+
+    def build_model(self):
+        return InpainterNet(**self.config["model"])
+
+    def begin(self, trainer) -> dict:
+        if self.config["init"] and not trainer.resumed:
+            self.init = _load_init(trainer.model, self.config["init"])
+        torch.backends.cudnn.benchmark = self.device.type == "cuda"
+        return super().begin(trainer)
+
+    def loss(self, model, batch):
+        return inpainter_step_loss(model, batch, self.config["loss"])
+
+    def validate(self, model) -> dict:
+        return validate(model, self.val_cases, self.device)
+
+    def data_card(self) -> dict:
+        config = self.config
+        return {"train_images_note": "synthesis.TRAIN_IMAGES with a side of at least "
+                                     f"{config['min_image_side']} px (the 25x25 lfw_subset crops "
+                                     "are too small for the crops), plus procedural images",
+                "validation_images": [n for n, im in corpus_images("val")
+                                      if min(im.shape[:2]) >= int(config["crop"])],
+                "procedural_fraction": config["procedural_fraction"],
+                "masks": "napari_mend.synthesis.inpainting_mask, families "
+                         + ", ".join(f"{k} (weight {v})"
+                                     for k, v in config["family_weights"].items())}
+
+    def card(self, trainer, metrics: dict) -> dict:
+        return {**super().card(trainer, metrics), "init": self.init}
+
+
+def train(config: dict, out_dir, resume: bool = False, log=print):
     """Train an inpainter and export ``<name>.pt`` and ``<name>.json`` into ``out_dir``.
 
     Parameters
     ----------
     config : dict
         Keys of :data:`DEFAULTS` (missing ones take the default).
-    out_dir : path-like
-        Checkpoint, ``log.jsonl`` and the exported model go here.
-    resume : bool, optional
-        Continue from ``out_dir/checkpoint.pt`` when it exists.
-    log : callable, optional
-        Receives one line per log record.
+    out_dir, resume, log
+        As in :func:`~napari_mend.training.loop.train_and_export`.
 
     Returns
     -------
     card_path : Path
         The exported model card.
     """
-    import torch
-
-    from ..models.device import training_autocast
-    from ..models.inpainter_net import InpainterNet
-
-    config = {**DEFAULTS, **config}
-    out_dir = Path(out_dir)
-    seed_everything(int(config["seed"]))
-    if config["device"] == "auto":
-        from ..models.device import default_device
-
-        device = default_device()
-    else:
-        device = torch.device(config["device"])
-    net = InpainterNet(**config["model"]).to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config["lr"],
-                                  weight_decay=config["weight_decay"])
-    journal = JsonlLog(out_dir / "log.jsonl", echo=log)
-    state = load_checkpoint(out_dir, model=net, optimizer=optimizer) if resume else None
-    init = _load_init(net, config["init"]) if config["init"] and state is None else None
-    step = state["step"] if state else 0
-    named = [(n, im) for n, im in corpus_images("train")
-             if min(im.shape[:2]) >= int(config["min_image_side"])]
-    images = [im for _, im in named]
-    val_cases = validation_set(config)
-    budget = Budget(max_steps=config["max_steps"], max_seconds=config["max_seconds"],
-                    elapsed=state["elapsed"] if state else 0.0)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    journal("start", step=step, device=str(device), params=count_params(net),
-            train_images=len(images), resumed=state is not None)
-
-    loader = torch.utils.data.DataLoader(
-        _dataset(images, config, start=step * int(config["batch"])),
-        batch_size=int(config["batch"]), num_workers=int(config["workers"]),
-        pin_memory=device.type == "cuda", persistent_workers=False,
-        prefetch_factor=4 if int(config["workers"]) > 0 else None)
-    net.train()
-    running: dict[str, float] = {}
-    n_running = 0
-    t_log = time.perf_counter()
-    for target, mask in loader:
-        if budget.done(step):
-            break
-        set_learning_rate(optimizer, config["lr"], step=step, fraction=budget.fraction(step))
-        target = target.to(device, non_blocking=True)
-        mask = mask.to(device, non_blocking=True)
-        x = torch.cat([target * (1 - mask), mask], dim=1)
-        with training_autocast(device):
-            pred = net(x)
-        loss, terms = inpainting_loss(pred.float(), target, mask, config["loss"])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        step += 1
-        for k, v in {"loss": float(loss.detach()), **terms}.items():
-            running[k] = running.get(k, 0.0) + v
-        n_running += 1
-        if step % int(config["log_every"]) == 0 or step == 1:
-            now = time.perf_counter()
-            journal("train", step=step, lr=optimizer.param_groups[0]["lr"],
-                    elapsed=round(budget.elapsed(), 2),
-                    steps_per_s=round(n_running / max(now - t_log, 1e-9), 3),
-                    **{k: v / n_running for k, v in running.items()})
-            running, n_running, t_log = {}, 0, now
-        if config["val_every"] and step % int(config["val_every"]) == 0:
-            journal("val", step=step, **validate(net, val_cases, device))
-        if step % int(config["checkpoint_every"]) == 0:
-            save_checkpoint(out_dir, model=net, optimizer=optimizer, step=step,
-                            elapsed=budget.elapsed())
-    save_checkpoint(out_dir, model=net, optimizer=optimizer, step=step, elapsed=budget.elapsed())
-    metrics = validate(net, val_cases, device)
-    journal("val", step=step, **metrics)
-    card = {
-        "kind": "inpainter",
-        "architecture": "inpainter_net",
-        "config": config["model"],
-        "description": "LaMa-style fast-Fourier-convolution inpainting generator "
-                       "(napari_mend.models.inpainter_net.InpainterNet)",
-        "training": config,
-        "data": {
-            "train_images": [n for n, _ in named],
-            "train_images_note": "synthesis.TRAIN_IMAGES with a side of at least "
-                                 f"{config['min_image_side']} px (the 25x25 lfw_subset crops are "
-                                 "too small for the crops), plus procedural images",
-            "validation_images": [n for n, im in corpus_images("val")
-                                  if min(im.shape[:2]) >= int(config["crop"])],
-            "procedural_fraction": config["procedural_fraction"],
-            "masks": "napari_mend.synthesis.inpainting_mask, families "
-                     + ", ".join(f"{k} (weight {v})" for k, v in config["family_weights"].items()),
-        },
-        "seed": config["seed"],
-        "init": init,
-        "steps": step,
-        "wall_time_s": round(budget.elapsed(), 1),
-        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
-        "environment": environment(),
-        "validation": {"crops": len(val_cases), "crop": config["crop"],
-                       "metric": "PSNR (dB) inside the hole, network on 256-px crops", **metrics},
-    }
-    weights, card_path = export_model(out_dir, config["name"], module=net, card=card)
-    journal("export", weights=str(weights), card=str(card_path))
-    return card_path
+    return train_and_export(InpainterTraining({**DEFAULTS, **config}), out_dir=out_dir,
+                            resume=resume, log=log)

@@ -7,13 +7,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from napari_mend.models.registry import get_model  # noqa: E402
+from napari_mend.training import CONFIG_DIR  # noqa: E402
+from napari_mend.training.common import load_config, read_log, sample_rng  # noqa: E402
+from napari_mend.training.demoire import DEFAULTS, make_sample, train  # noqa: E402
 
+
+@pytest.mark.slow
 def test_tiny_run_exports_a_loadable_model_and_resumes(tmp_path):
-    from napari_mend.models.registry import get_model
-    from napari_mend.training import CONFIG_DIR
-    from napari_mend.training.common import load_config, read_log
-    from napari_mend.training.demoire import train
-
     config = load_config(CONFIG_DIR / "demoire_tiny.json")
     config["max_steps"] = 4
     card_path = train(config, tmp_path, log=lambda line: None)
@@ -33,9 +34,6 @@ def test_tiny_run_exports_a_loadable_model_and_resumes(tmp_path):
 
 
 def test_samples_are_reproducible_and_sometimes_clean():
-    from napari_mend.training.common import sample_rng
-    from napari_mend.training.demoire import DEFAULTS, make_sample
-
     config = {**DEFAULTS, "crop": 32, "procedural_fraction": 1.0}
     a = make_sample(sample_rng(0, 5), [], config)
     b = make_sample(sample_rng(0, 5), [], config)
