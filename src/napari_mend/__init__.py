@@ -9,49 +9,27 @@ shape and dtype preserved, inputs never modified)::
     mended, labels = nm.restore(image)
     taught = nm.teach(image, strokes)       # strokes: 1..6 classes, nm.CLEAN_LABEL clean
     labels = nm.detect(other_image, model=taught)
+
+The names load lazily (scikit-image's ``lazy_loader`` pattern): ``import
+napari_mend`` is cheap, and each name imports its module on first use.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import lazy_loader
 
-from .classes import CLASS_COLORS, DEFECT_CLASSES
-from .detection import DefectScores, complete_text, detect, detect_scores
-from .inpainting import inpaint
-from .progress import Cancelled
-from .restore import restore
-from .special import demoire, remove_watermark
-from .teach import CLEAN_LABEL, FeatureSettings, TaughtModel, TaughtModelError
-from .teach import load as _load_taught
-from .teach import teach
-from .threads import configure_threads
+from ._version import __version__
 
-# ``napari_mend.teach`` is the function; it also carries the teach package's helpers, so
-# ``napari_mend.teach.load(path)`` reads a saved model (``napari_mend.teach`` the module
-# stays importable as ``from napari_mend.teach import load``).
-teach.load = _load_taught
-teach.TaughtModel = TaughtModel
-teach.FeatureSettings = FeatureSettings
-teach.TaughtModelError = TaughtModelError
-teach.CLEAN_LABEL = CLEAN_LABEL
-
-try:
-    __version__ = version("napari-mend")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
-
-__all__ = [
-    "CLASS_COLORS",
-    "CLEAN_LABEL",
-    "DEFECT_CLASSES",
-    "Cancelled",
-    "DefectScores",
-    "complete_text",
-    "configure_threads",
-    "__version__",
-    "demoire",
-    "detect",
-    "detect_scores",
-    "inpaint",
-    "remove_watermark",
-    "restore",
-    "teach",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "classes": ["CLASS_COLORS", "CLEAN_LABEL", "DEFECT_CLASSES"],
+        "detection": ["DefectScores", "complete_text", "detect", "detect_scores"],
+        "inpainting": ["inpaint"],
+        "moire": ["demoire"],
+        "progress": ["Cancelled"],
+        "restore": ["restore"],
+        "teaching": ["FeatureSettings", "TaughtModel", "TaughtModelError", "teach"],
+        "threads": ["configure_threads"],
+        "watermark": ["remove_watermark"],
+    },
+)
+__all__ = [*__all__, "__version__"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .synthesis import synthesize_defects
+
 SAMPLES = {
     "scratched_photo": ("Scratched and dusty photo", "chelsea", ("scratch", "dust"), -1, 11),
     "stained_micrograph": ("Stained micrograph", "cell", ("blotch", "dust"), None, 12),
@@ -15,8 +17,6 @@ SAMPLES = {
 def sample_image(key: str):
     """Return ``(damaged, truth_labels, channel_axis)`` for sample ``key``."""
     from skimage import data
-
-    from .synthesis import synthesize_defects
 
     try:
         _, source, classes, channel_axis, seed = SAMPLES[key]

@@ -1,128 +1,53 @@
-"""``restore``: detect defects and mend each class with the right remover.
+"""``restore``: detect defects and mend each class with its remover, in memory or block by block.
 
 Scratches, dust, blotches and burned-in text are holes: they are inpainted.
 Watermarks and moire leave the content underneath: watermarks are inverted
 (:func:`napari_mend.remove_watermark`), moire filtered out
-(:func:`napari_mend.demoire`), each only inside its detected pixels.
+(:func:`napari_mend.demoire`), each only inside its detected pixels. Which
+remover a class gets is part of its registration (:mod:`napari_mend.classes`).
 
-:func:`regions_report` lists every removed region (class, bounding box,
-size, detector score): a de-identification record of which burned-in
-annotations were found and removed, which :func:`write_regions_report`
-stores as JSON next to the mended file.
+Dask and zarr images are mended lazily through the block executor
+(:func:`napari_mend.blocks.map_planes`); :func:`restore_to_zarr` stores both
+results of a large image in two passes, with their provenance.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 
-from .classes import CLASS_IDS, DEFECT_CLASSES, class_ids
-from .detection.api import detect_scores, resolve_detector, restore_defaults
+from .arrays import as_dask, is_lazy
+from .blocks import DEFAULT_CHUNK, compute, map_planes
+from .classes import CLASSES, class_ids
+from .detection.api import (
+    detect_scores,
+    lazy_labels,
+    resolve_detector,
+    restore_defaults,
+)
+from .detection.api import method_model as detection_model
 from .detection.text_completion import complete_text as complete_detected_text
 from .detection.text_completion import may_find_text
-from .inpainting.api import inpaint
+from .inpainting.api import INPAINT_DEPTH, inpaint
+from .inpainting.api import method_model as fill_model
+from .io.atomic import atomic_path
+from .io.provenance import make_provenance
+from .io.zarr_store import check_targets, zarr_write
+from .models.registry import card_or_none
+from .moire.api import demoire
 from .progress import scaled
-from .scale.lazy import is_lazy
-
-FILLED_CLASSES = ("scratch", "dust", "blotch", "text", "watermark")
-"""Classes that inpainting alone can mend (:func:`mend_labels` inverts watermarks
-instead, where their opacity allows)."""
-
-REPORT_VERSION = 1
-
-
-def regions_report(labels, scores=None, *, classes=None) -> dict:
-    """Every connected region of every class in a Labels array.
-
-    Parameters
-    ----------
-    labels : (..., M, N) integer array-like
-        Labels as from :func:`napari_mend.detect` (0 = clean): NumPy, or a
-        zarr or dask array of any size, read a strip of rows at a time
-        (:func:`napari_mend.regions.plane_regions`).
-    scores : (..., 6, M, N) array-like, optional
-        The detector's per-class scores; each region then gets its mean and
-        highest score.
-    classes : iterable of str or int, optional
-        Only these classes (default all).
-
-    Returns
-    -------
-    report : dict
-        ``{'version', 'shape', 'counts': {class: regions}, 'regions': [...]}``
-        with one entry per region (8-connected): ``plane`` (index of the
-        plane in the leading axes, ``[]`` for a single image), ``class``,
-        ``label``, ``bbox`` (``[top, left, bottom, right]``, bottom/right
-        exclusive), ``pixels`` and, with scores, ``score`` and ``max_score``.
-    """
-    from .regions import plane_regions
-
-    if not hasattr(labels, "shape"):
-        labels = np.asarray(labels)
-    lead = tuple(labels.shape[:-2])
-    wanted = class_ids(classes)
-    regions = []
-    for plane_index in np.ndindex(*lead):
-        plane = labels[plane_index] if lead else labels
-        for value in wanted:
-            plane_scores = None if scores is None else scores[plane_index + (value - 1,)]
-            for region in plane_regions(plane, value, scores=plane_scores):
-                entry = {"plane": [int(v) for v in plane_index], "class": DEFECT_CLASSES[value],
-                         "label": value, "bbox": [int(v) for v in region["bbox"]],
-                         "pixels": int(region["pixels"])}
-                if scores is not None:
-                    entry["score"] = round(region["score_sum"] / region["pixels"], 4)
-                    entry["max_score"] = round(float(region["max_score"]), 4)
-                regions.append(entry)
-    counts = {DEFECT_CLASSES[v]: sum(r["label"] == v for r in regions) for v in wanted}
-    return {"version": REPORT_VERSION, "shape": list(labels.shape), "counts": counts,
-            "regions": regions}
-
-
-def report_path(output) -> Path:
-    """Where the regions report of ``output`` goes: ``<output>.regions.json``."""
-    output = Path(output)
-    return output.with_name(output.name + ".regions.json")
-
-
-def write_regions_report(path, report: dict, *, provenance: dict | None = None,
-                         overwrite: bool = False) -> Path:
-    """Write a :func:`regions_report` (and optionally a provenance record) as JSON.
-
-    Returns
-    -------
-    path : Path
-        The file written.
-
-    Raises
-    ------
-    FileExistsError
-        If ``path`` exists and ``overwrite`` is false.
-    """
-    from .io.atomic import atomic_path
-
-    path = Path(path)
-    body = dict(report, provenance=provenance) if provenance is not None else report
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-    return path
+from .regions import regions_report
+from .watermark.api import remove_watermark
 
 
 def restore_provenance(image, labels, *, detector, fill, threshold, classes, source,
                        channel_axis=None, complete_text=True, chunk=None) -> dict:
     """Provenance record of a :func:`restore` run (models of both steps included).
 
-    ``chunk``: the block side of a run made block by block
-    (:func:`napari_mend.scale.lazy.restore_to_zarr`), which decides a few
-    pixels near block edges; not recorded when None.
+    ``chunk``: the block side of a run made block by block (:func:`restore_to_zarr`),
+    which decides a few pixels near block edges; not recorded when None.
     """
-    from .detection.api import method_model as detection_model
-    from .inpainting.api import method_model as fill_model
-    from .io.provenance import make_provenance
-    from .models.registry import card_or_none
-
     classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
     method, taught = resolve_detector(detector)
     detector_card = card_or_none(detection_model(method)) if taught is None else taught.card
@@ -139,7 +64,9 @@ def restore_provenance(image, labels, *, detector, fill, threshold, classes, sou
 
 
 def restore(image, *, channel_axis=None, detector="learned", fill="auto", threshold=None,
-            classes=None, complete_text=True, progress=None, return_report=False):
+            classes=None, complete_text=True, progress=None, return_report=False,
+            return_provenance=False, source=None, chunk: int = DEFAULT_CHUNK,
+            depth: int = INPAINT_DEPTH):
     """Detect defects and mend them.
 
     Parameters
@@ -172,7 +99,16 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     progress : callable, optional
         ``progress(done, total)``.
     return_report : bool, optional
-        Also return the :func:`regions_report` of what was removed.
+        Also return the :func:`~napari_mend.regions.regions_report` of what was removed.
+    return_provenance : bool, optional
+        Also return the provenance record of the run (:func:`restore_provenance`:
+        the image's and labels' digests, the models, the parameters), for in-memory
+        images (:func:`restore_to_zarr` records it for lazy ones).
+    source : str, optional
+        Where the image came from, for the provenance record.
+    chunk, depth : int, optional
+        For a dask or zarr image: block side and the context (pixels) each block
+        is mended with (:func:`napari_mend.blocks.map_planes`).
 
     Returns
     -------
@@ -184,6 +120,13 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     report : dict, optional
         With ``return_report``: every removed region (class, bounding box,
         pixels, detector score).
+    provenance : dict, optional
+        With ``return_provenance``: the run's provenance record.
+
+    Results are lazy dask arrays for a dask or zarr ``image``: the detection is
+    fused with thresholding block by block, and runs again for each result
+    computed separately; compute or store them together
+    (:func:`napari_mend.io.zarr_store.store`), or use :func:`restore_to_zarr`.
 
     Notes
     -----
@@ -197,26 +140,43 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
                                           threshold=threshold)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    scores = detect_scores(image, channel_axis=channel_axis, method=method, model=taught,
-                           progress=scaled(progress, 0, 4))
-    labels = scores.labels(threshold=threshold, classes=classes)
+    lazy = is_lazy(image)
+    if lazy and return_provenance:
+        raise ValueError("the provenance of a dask or zarr image digests the stored results: "
+                         "use napari_mend.restore.restore_to_zarr, which records it")
+    scores = None
+    if lazy and not return_report:  # scores and thresholds fused per block
+        labels = lazy_labels(image, channel_axis=channel_axis, method=method,
+                             threshold=threshold, classes=classes, model=taught, chunk=chunk)
+    else:
+        scores = detect_scores(image, channel_axis=channel_axis, method=method, model=taught,
+                               progress=scaled(progress, 0, 4))
+        labels = scores.labels(threshold=threshold, classes=classes)
     if complete_text and may_find_text(method, classes):
-        labels = complete_detected_text(image, labels, channel_axis=channel_axis)
+        labels = complete_detected_text(image, labels, channel_axis=channel_axis, chunk=chunk)
     mended = mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
-                         progress=scaled(progress, 1, 4, span=3))
+                         progress=scaled(progress, 1, 4, span=3), chunk=chunk, depth=depth)
+    results = [mended, labels]
     if return_report:
-        return mended, labels, regions_report(labels, scores.scores, classes=classes)
-    return mended, labels
+        results.append(regions_report(labels, scores.scores, classes=classes))
+    if return_provenance:
+        results.append(restore_provenance(
+            image, labels, detector=detector, fill=fill, threshold=threshold, classes=classes,
+            source=source, channel_axis=channel_axis, complete_text=complete_text))
+    return tuple(results)
 
 
 def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, classes=None,
-                progress=None):
+                progress=None, chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH):
     """Mend the defects of a Labels array, each class with its remover.
 
-    Scratches, dust, blotches and burned-in text are inpainted with ``fill``;
-    watermark pixels go to :func:`napari_mend.remove_watermark` (inverted
-    where their opacity allows, ``fill`` elsewhere) and moire pixels are
-    replaced by :func:`napari_mend.demoire`'s output.
+    Each class's remover is that of its registration
+    (:class:`napari_mend.classes.DefectClass`): scratches, dust, blotches and
+    burned-in text are inpainted with ``fill``; watermark pixels go to
+    :func:`napari_mend.remove_watermark` (inverted where their opacity allows,
+    ``fill`` elsewhere) and moire pixels are replaced by
+    :func:`napari_mend.demoire`'s output; a registered class with a remover
+    function is mended by it, last.
 
     Parameters
     ----------
@@ -224,8 +184,9 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, cl
         Image or stack with leading plane axes.
     labels : (M, N[, ..., P]) integer ndarray
         Defect labels as from :func:`napari_mend.detect` (0 = clean), for
-        example after the curator corrected them. A dask or zarr ``image``
-        is mended lazily (:func:`napari_mend.scale.lazy.mend_labels`).
+        example after the curator corrected them (or one plane's Labels for
+        every plane). A dask or zarr ``image`` or ``labels`` is mended lazily,
+        each block with ``depth`` px of context.
     channel_axis : int or None, optional
         Colour axis; ``None`` means gray.
     fill : str, optional
@@ -236,6 +197,8 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, cl
         Only these classes are mended (default all).
     progress : callable, optional
         ``progress(done, total)``.
+    chunk, depth : int, optional
+        Block side and context (pixels) for lazy images.
 
     Returns
     -------
@@ -243,31 +206,138 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, cl
         Same shape and dtype as ``image`` (float16 gives float32); pixels
         outside the mended labels are bit-identical to the input's.
     """
-    from .special import demoire, remove_watermark
-
-    if is_lazy(image):
-        from .scale import lazy
-
-        return lazy.mend_labels(image, labels, channel_axis=channel_axis, fill=fill, model=model,
-                                classes=classes)
     wanted = class_ids(classes)
+    if is_lazy(image) or is_lazy(labels):
+        if not np.issubdtype(as_dask(labels).dtype, np.integer):
+            raise TypeError(f"labels have dtype {as_dask(labels).dtype}; pass an integer Labels "
+                            "array (values of napari_mend.DEFECT_CLASSES)")
+        kernel = partial(_mend_kernel, fill=fill, model=model, classes=wanted)
+        return map_planes(kernel, image, labels, channel_axis=channel_axis, unit=False,
+                          depth=depth, chunk=chunk, names=["labels"])
     labels = np.asarray(labels)
     view_dtype = np.float32 if np.asarray(image).dtype == np.float16 else None
     mended = np.array(image, dtype=view_dtype, copy=True)
-    fillable = [CLASS_IDS[c] for c in FILLED_CLASSES if c != "watermark" and CLASS_IDS[c] in wanted]
-    holes = np.isin(labels, fillable)
-    if holes.any():
-        mended = inpaint(mended, holes, channel_axis=channel_axis, method=fill, model=model,
-                         progress=scaled(progress, 0, 3))
-    marks = labels == CLASS_IDS["watermark"]
-    if marks.any() and CLASS_IDS["watermark"] in wanted:
-        mended = remove_watermark(mended, mask=marks, channel_axis=channel_axis, method="single",
-                                  fill=fill, progress=scaled(progress, 1, 3))
-    moire = labels == CLASS_IDS["moire"]
-    if moire.any() and CLASS_IDS["moire"] in wanted:
-        filtered = demoire(mended, channel_axis=channel_axis, progress=scaled(progress, 2, 3))
-        where = moire if channel_axis is None else np.expand_dims(moire, channel_axis)
-        mended = np.where(where, filtered, mended)
+    steps = _removal_steps(labels, wanted)
+    for k, (remover, where) in enumerate(steps):
+        mended = remover(mended, where, channel_axis=channel_axis, fill=fill, model=model,
+                         progress=scaled(progress, k, len(steps)))
     if progress is not None:
-        progress(3, 3)
+        progress(len(steps), len(steps))
     return mended
+
+
+def _inpaint_remover(image, where, *, channel_axis, fill, model, progress):
+    return inpaint(image, where, channel_axis=channel_axis, method=fill, model=model,
+                   progress=progress)
+
+
+def _watermark_remover(image, where, *, channel_axis, fill, model, progress):
+    return remove_watermark(image, mask=where, channel_axis=channel_axis, method="single",
+                            fill=fill, progress=progress)
+
+
+def _moire_remover(image, where, *, channel_axis, fill, model, progress):
+    filtered = demoire(image, channel_axis=channel_axis, progress=progress)
+    inside = where if channel_axis is None else np.expand_dims(where, channel_axis)
+    return np.where(inside, filtered, image)
+
+
+_REMOVERS = {"inpaint": _inpaint_remover, "watermark": _watermark_remover,
+             "moire": _moire_remover}
+
+
+def _removal_steps(labels: np.ndarray, wanted) -> list:
+    """``[(remover, where), ...]``: one step per named remover (its classes' pixels
+    together), in the order of :data:`napari_mend.classes.REMOVERS`, then one per class
+    with a remover function; steps with no pixels left out."""
+    named, custom = {}, []
+    for value in wanted:
+        remover = CLASSES[value].remover
+        if callable(remover):
+            custom.append((remover, [value]))
+        else:
+            named.setdefault(remover, []).append(value)
+    steps = [(_REMOVERS[name], values) for name, values in sorted(
+        named.items(), key=lambda item: list(_REMOVERS).index(item[0]))] + custom
+    return [(remover, where) for remover, values in steps
+            if (where := np.isin(labels, values)).any()]
+
+
+def _mend_kernel(raw, labels, *, plane_info=None, fill, model, classes):
+    """:func:`mend_labels` of one block plane ``(m, n, C)`` in its own dtype."""
+    return mend_labels(raw, labels, channel_axis=-1, fill=fill, model=model, classes=classes)
+
+
+def _restore_labels(image, *, channel_axis, detector, threshold, classes, complete_text, chunk):
+    """``(classes, threshold, labels)`` of a lazy restore: the defaults resolved
+    (:func:`napari_mend.detection.api.restore_defaults`), the lazy detection, text completed."""
+    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
+    labels = lazy_labels(image, channel_axis=channel_axis, method=detector, threshold=threshold,
+                         classes=classes, chunk=chunk)
+    if complete_text and may_find_text(detector, classes):
+        labels = complete_detected_text(image, labels, channel_axis=channel_axis, chunk=chunk)
+    return classes, threshold, labels
+
+
+def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detector="learned",
+                    fill="auto", threshold=None, classes=None, complete_text: bool = True,
+                    chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH, source=None,
+                    progress=None, overwrite=False, scheduler="threads",
+                    num_workers=None) -> tuple[Path, Path]:
+    """Detect and mend a dask or zarr image into two zarr arrays, in two passes.
+
+    :func:`restore` gives lazy results whose detection runs with the
+    mending of each block; this stores the labels first and mends from the
+    stored labels, so the two steps never hold each other's blocks (less
+    memory, see ``docs/scale.md``). Both arrays are moved into place only
+    when both are complete; each carries the provenance record of the run
+    in its ``provenance`` attribute (the image's and labels' digests, the
+    models, the parameters).
+
+    Parameters
+    ----------
+    image : dask.array.Array, zarr.Array or ndarray
+        Image or stack, any size.
+    mended_path, labels_path : str or os.PathLike
+        Zarr folders for the mended image (the image's shape and dtype;
+        float16 gives float32) and the defect Labels (uint8, the image's
+        shape without the channel axis).
+    channel_axis, detector, fill, threshold, classes, complete_text
+        As for :func:`napari_mend.restore`.
+    chunk, depth : int, optional
+        Block side and mending margin (see :func:`restore`).
+    source : str, optional
+        Where the image came from, for the provenance.
+    progress : callable, optional
+        ``progress(done, total)`` over both passes; may raise
+        :class:`napari_mend.progress.Cancelled` (nothing is left on disk).
+    overwrite : bool, optional
+        Replace existing zarr arrays at the two paths.
+    scheduler, num_workers
+        Dask scheduler and thread count.
+
+    Returns
+    -------
+    mended_path, labels_path : pathlib.Path
+    """
+    import dask.array as da  # deferred: dask is imported only for lazy images
+    import zarr  # deferred: zarr is imported only for lazy images
+
+    mended_path, labels_path = check_targets([mended_path, labels_path], overwrite)
+    classes, threshold, labels = _restore_labels(
+        image, channel_axis=channel_axis, detector=detector, threshold=threshold,
+        classes=classes, complete_text=complete_text, chunk=chunk)
+    run = {"scheduler": scheduler, "num_workers": num_workers}
+    with atomic_path(labels_path, overwrite=overwrite) as labels_tmp, \
+            atomic_path(mended_path, overwrite=overwrite) as mended_tmp:
+        compute(zarr_write(labels, labels_tmp), progress=scaled(progress, 0, 2), **run)
+        stored = da.from_zarr(str(labels_tmp))
+        provenance = {"provenance": restore_provenance(
+            image, stored, detector=detector, fill=fill, threshold=threshold, classes=classes,
+            source=source, channel_axis=channel_axis, complete_text=complete_text, chunk=chunk)}
+        zarr.open_array(str(labels_tmp), mode="r+").attrs.update(provenance)
+        mended = mend_labels(image, stored, channel_axis=channel_axis, fill=fill, classes=classes,
+                             chunk=chunk, depth=depth)
+        compute(zarr_write(mended, mended_tmp, provenance), progress=scaled(progress, 1, 2),
+                **run)
+    return mended_path, labels_path

@@ -1,8 +1,16 @@
-"""Finding defects: classical and learned detectors, scores and labels."""
+"""Finding defects: classical and learned detectors, scores and labels.
 
-from .api import METHODS, detect, detect_scores
-from .scores import DefectScores, scores_to_labels
-from .text_completion import complete_text
+Names load lazily (:mod:`lazy_loader`): importing this package imports none of
+its modules until a name is used.
+"""
 
-__all__ = ["METHODS", "DefectScores", "complete_text", "detect", "detect_scores",
-           "scores_to_labels"]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "api": ["METHODS", "detect", "detect_scores"],
+        "scores": ["DefectScores", "scores_to_labels"],
+        "text_completion": ["complete_text"],
+    },
+)

@@ -1,37 +1,63 @@
-"""Public ``detect``: per-class defect scores and Labels for any supported image."""
+"""Public ``detect``: per-class defect scores and Labels for any supported image.
+
+In-memory images are scored plane by plane; dask and zarr images lazily, block by
+block through :func:`napari_mend.blocks.map_planes`:
+
+``'learned'``
+    blocks go through the network tile by tile
+    (:func:`napari_mend.tiling.tiled_map`), normalised by the *plane's*
+    robust intensity range, taken once from the same regular subsample the
+    in-memory path uses; blocks therefore agree with each other, and with
+    the in-memory result up to the blending of network tiles near block
+    edges. ``depth`` is the model's tile overlap.
+``'classical'``
+    each block with its margin is scored on its own, so the detector's
+    plane-level statistics (intensity percentiles, noise floor, blotch
+    background, the length that makes a scratch) are those of the block:
+    pick ``chunk`` of the size of the images the detector was tuned on (the
+    default is 1024).
+"""
 
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import numpy as np
 
-from .._validation import plane_view
+from .._validation import plane_view, to_unit_float
+from ..arrays import is_lazy, materialize
+from ..blocks import DEFAULT_CHUNK, layout, map_planes
+from ..classes import DEFECT_CLASSES, class_ids
+from ..models.networks import get_network as get_model
+from ..models.networks import network_card as model_card
+from ..models.registry import taught_or_none
 from ..progress import report, scaled
-from ..scale.lazy import is_lazy
-from .scores import DefectScores
+from ..teaching.model import TaughtModel
+from .classical import classical_scores
+from .learned import DEFAULT_OVERLAP, intensity_range, learned_scores
+from .scores import DefectScores, LazyDefectScores, scores_to_labels
 
 METHODS = ("learned", "classical")
 DEFAULT_DETECTOR = "detector"
+CLASSICAL_DEPTH = 64
+"""Margin of a block for the classical detector (its largest filters are ~40 px)."""
+N_SCORES = len(DEFECT_CLASSES)
 
 
 def taught_model(model):
-    """The :class:`~napari_mend.teach.TaughtModel` that ``model`` is or names, else None.
+    """The :class:`~napari_mend.teaching.TaughtModel` that ``model`` is or names, else None.
 
     ``model`` names one when it is the name of an installed taught model or the path of a
-    ``.mendmodel`` file written by :meth:`TaughtModel.save <napari_mend.teach.TaughtModel.save>`
+    ``.mendmodel`` file written by :meth:`TaughtModel.save <napari_mend.teaching.TaughtModel.save>`
     (found by the registry, :func:`napari_mend.models.registry.taught_or_none`, and checked
-    by :func:`napari_mend.teach.load`); networks and unknown names give None.
+    by :func:`napari_mend.teaching.load`); networks and unknown names give None.
     """
     if model is None or isinstance(model, str) and model in METHODS:
         return None
-    from ..teach.model import TaughtModel
-
     if isinstance(model, TaughtModel):
         return model
     if isinstance(model, (str, os.PathLike)):
-        from ..models.registry import taught_or_none
-
         return taught_or_none(model)
     return None
 
@@ -71,7 +97,7 @@ def restore_defaults(method: str, *, classes=None, threshold=None) -> tuple:
     detector card's ``inference.restore_classes`` and ``inference.restore_threshold``, else
     all classes (``None``) and 0.5.
 
-    A taught model (``method`` is a :class:`~napari_mend.teach.TaughtModel` or the path
+    A taught model (``method`` is a :class:`~napari_mend.teaching.TaughtModel` or the path
     of its file) gives the classes it was taught and 0.5.
 
     A learned detector's card holds what was measured for unattended mending (see
@@ -86,8 +112,6 @@ def restore_defaults(method: str, *, classes=None, threshold=None) -> tuple:
     name = method_model(method)
     settings = {}
     if name is not None and (classes is None or threshold is None):
-        from ..models.registry import model_card
-
         settings = model_card(name).get("inference", {})
     if classes is None:
         classes = settings.get("restore_classes")
@@ -125,7 +149,7 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
         ``scores.scores`` has shape ``(..., 6, M, N)`` (float16: half the
         memory of float32, and finer than any threshold needs);
         ``scores.labels()`` thresholds it. For a dask or zarr ``image`` both are lazy dask
-        arrays (see :mod:`napari_mend.scale.lazy`).
+        arrays (see the module notes).
     """
     taught = taught_model(model)
     _refuse_lazy(image, taught)
@@ -135,22 +159,11 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
                              f"method='learned', not {method!r}")
         return taught.detect_scores(image, channel_axis=channel_axis, progress=progress)
     if is_lazy(image):
-        from ..scale import lazy
-
-        return lazy.detect_scores(image, channel_axis=channel_axis, method=method, model=model)
+        return lazy_scores(image, channel_axis=channel_axis, method=method, model=model)
     view = plane_view(image, channel_axis=channel_axis)
     name = method_model(method, model)
-    if method == "classical":
-        from .classical import classical_scores
-
-        card = None
-    elif method == "learned":
-        from ..models.registry import get_model
-        from .learned import learned_scores
-
-        card = get_model(name).card
-    else:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _check_method(method)
+    card = get_model(name).card if method == "learned" else None
     spatial = view.spatial_shape
     out = np.empty((view.n_planes, 6) + spatial[-2:], np.float16)
     for i in range(view.n_planes):
@@ -199,16 +212,98 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
     taught = taught_model(model)
     _refuse_lazy(image, taught)
     model = taught or model
-    if is_lazy(image):
-        from ..scale import lazy
-
-        return lazy.detect(image, channel_axis=channel_axis, method=method,
-                           threshold=threshold, classes=classes, model=model)
-    from ..classes import class_ids
-
     class_ids(classes)  # validate before heavy work
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    if is_lazy(image):
+        return lazy_labels(image, channel_axis=channel_axis, method=method,
+                           threshold=threshold, classes=classes, model=model)
     scores = detect_scores(image, channel_axis=channel_axis, method=method, model=model,
                            progress=progress)
     return scores.labels(threshold=threshold, classes=classes)
+
+
+def _check_method(method) -> None:
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _classical_kernel(plane, *, plane_info=None):
+    return classical_scores(plane)
+
+
+def _learned_kernel(plane, *, plane_info, model: str):
+    """Learned scores of a block with the plane's intensity range ``plane_info`` (low, high)."""
+    return learned_scores(plane, model=model, intensity=plane_info)
+
+
+def _labels_kernel(plane, *, plane_info, score, threshold, classes):
+    """Labels of a block: scores rounded to float16 first, as in-memory detection stores
+    them, so a score just under the threshold that rounds onto it is labelled alike."""
+    scores = score(plane, plane_info=plane_info).astype(np.float16)
+    return scores_to_labels(scores, threshold=threshold, classes=classes)
+
+
+def _plane_intensity(image, channel_axis, chunk) -> np.ndarray:
+    """Robust intensity range of every plane, ``(..., 2)``, from one strided read."""
+    work = layout(image, channel_axis=channel_axis, chunk=chunk)
+    m, n = work.work.shape[-3:-1]
+    step = max(1, int(np.ceil(np.sqrt(m * n / (1 << 20)))))
+    sample = materialize(work.work[..., ::step, ::step, : work.view.n_color])
+    ranges = np.empty(work.work.shape[:-3] + (2,), np.float64)
+    for idx in np.ndindex(work.work.shape[:-3]):
+        ranges[idx] = intensity_range(to_unit_float(sample[idx]))
+    return ranges
+
+
+def _scoring(image, channel_axis, method: str, model, chunk):
+    """``(kernel, plane_info, depth, card)`` of a detection method on a lazy image."""
+    _check_method(method)
+    if method == "classical":
+        return _classical_kernel, None, CLASSICAL_DEPTH, None
+    name = model or DEFAULT_DETECTOR
+    card = get_model(name).card
+    depth = int(card.get("inference", {}).get("overlap", DEFAULT_OVERLAP))
+    return (partial(_learned_kernel, model=name), _plane_intensity(image, channel_axis, chunk),
+            depth, card)
+
+
+def lazy_scores(image, *, channel_axis=None, method="learned", model=None,
+                chunk: int = DEFAULT_CHUNK, depth: int | None = None) -> LazyDefectScores:
+    """Lazy per-class defect scores of a dask or zarr image.
+
+    Parameters are those of :func:`detect_scores`, plus ``chunk``, the block
+    side in pixels, and ``depth``, the margin of context around each block
+    (default: the method's, see the module notes).
+
+    Returns
+    -------
+    scores : LazyDefectScores
+        ``scores.scores`` is a float16 dask array ``(..., 6, M, N)`` (as in memory);
+        ``scores.labels()`` is a lazy uint8 Labels array.
+    """
+    kernel, info, default_depth, card = _scoring(image, channel_axis, method, model, chunk)
+    scores = map_planes(kernel, image, channel_axis=channel_axis, out=N_SCORES,
+                        dtype=np.float16, depth=default_depth if depth is None else depth,
+                        chunk=chunk, plane_info=info)
+    return LazyDefectScores(scores=scores, method=method, model=card,
+                            parameters={"model": model or "detector"} if card else {})
+
+
+def lazy_labels(image, *, channel_axis=None, method="learned", threshold=0.5, classes=None,
+                model=None, chunk: int = DEFAULT_CHUNK, depth: int | None = None):
+    """Lazy Labels of a dask or zarr image: scores and thresholds fused per block.
+
+    Parameters are those of :func:`detect`, plus ``chunk`` and ``depth``
+    (see :func:`lazy_scores`).
+
+    Returns
+    -------
+    labels : dask.array.Array of uint8
+        The image's shape without the channel axis.
+    """
+    kernel, info, default_depth, _ = _scoring(image, channel_axis, method, model, chunk)
+    labels = partial(_labels_kernel, score=kernel, threshold=threshold, classes=classes)
+    depth = max(default_depth if depth is None else depth, 1)  # min_size sees edge neighbours
+    return map_planes(labels, image, channel_axis=channel_axis, out="plane", dtype=np.uint8,
+                      depth=depth, chunk=chunk, plane_info=info)

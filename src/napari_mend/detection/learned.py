@@ -27,8 +27,11 @@ import threading
 import numpy as np
 
 from ..classes import DEFECT_CLASSES
+from ..models.device import inference_autocast
+from ..models.networks import get_network as get_model
 from ..progress import scaled
 from ..tiling import Downscaled, max_upsampled, tiled_map
+from .moire_check import spectral_moire_check
 
 DEFAULT_TILE = 256
 DEFAULT_OVERLAP = 32
@@ -141,9 +144,6 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     """
     import torch
 
-    from ..models.device import inference_autocast
-    from ..models.registry import get_model
-
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] not in (1, 3) or 0 in image.shape:
         raise ValueError(f"expected a non-empty (M, N, 1) or (M, N, 3) plane, got {image.shape}")
@@ -189,7 +189,5 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
             max_upsampled(out[c:c + 1], small_scores[k:k + 1], factor)
         del small_scores
     if settings.get("moire_check") == "spectral":
-        from .moire_check import spectral_moire_check
-
         spectral_moire_check(out[names.index("moire")], image)
     return out

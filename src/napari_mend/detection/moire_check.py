@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..moire.spectrum import TILE, find_moire, has_peaks
+
 MOIRE_BLOCK = 1024
 """Side of the blocks whose spectrum is checked (bounds the analysis' memory)."""
 MOIRE_MARGIN = 16
@@ -50,8 +52,6 @@ def spectral_moire_check(moire: np.ndarray, image: np.ndarray) -> None:
         cannot be checked and keep their scores.
     """
     from scipy import ndimage as ndi
-
-    from ..moire.spectrum import TILE, find_moire, has_peaks
 
     for rows in _spans(image.shape[0], MOIRE_BLOCK):
         for cols in _spans(image.shape[1], MOIRE_BLOCK):

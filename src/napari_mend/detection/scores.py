@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..blocks import overlapped, trimmed
 from ..classes import DEFECT_CLASSES, class_ids
 
 STRIP_ROWS = 256
@@ -112,3 +113,20 @@ class DefectScores:
         """Labels at ``threshold`` (see :func:`scores_to_labels`); no recomputation."""
         return scores_to_labels(self.scores, threshold=threshold, classes=classes,
                                 min_size=min_size)
+
+
+@dataclass
+class LazyDefectScores(DefectScores):
+    """:class:`DefectScores` holding a dask array; ``labels()`` stays lazy."""
+
+    def labels(self, *, threshold: float = 0.5, classes=None, min_size: int = 2):
+        """Lazy Labels at ``threshold`` (see :func:`scores_to_labels`); nothing is computed."""
+        class_ids(classes)
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        nd = self.scores.ndim
+        depth = dict.fromkeys((nd - 2, nd - 1), 1)  # components of min_size across block edges
+        labels = overlapped(self.scores, depth).map_blocks(
+            scores_to_labels, threshold=threshold, classes=classes, min_size=min_size,
+            drop_axis=nd - 3, dtype=np.uint8)
+        return trimmed(labels, dict.fromkeys((nd - 3, nd - 2), 1))

@@ -31,9 +31,14 @@ left as detected. Other classes' labels are never overwritten.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._validation import plane_view
+from ..arrays import is_lazy
+from ..blocks import DEFAULT_CHUNK, map_planes
 from ..classes import CLASS_IDS, class_ids
 
 MIN_CONTRAST = 0.08
@@ -52,6 +57,9 @@ LINE_MAX_WIDTH = 6
 """Runs at least this thick (px) across their direction are areas, not strokes."""
 LINE_REACH = 240
 """How far (px) beyond a block a stroke is followed, at most."""
+TEXT_DEPTH = LINE_REACH + 16
+"""Margin of an image block (lazy images) for completing detected text: colour growth
+reaches 27 px, straight strokes are followed ``LINE_REACH`` px plus the rim (256 px)."""
 
 
 def _unit(plane: np.ndarray) -> np.ndarray:
@@ -123,7 +131,7 @@ def may_find_text(detector: str, classes=None) -> bool:
 
 
 def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int = 6,
-                  rim: int = 1):
+                  rim: int = 1, chunk: int = DEFAULT_CHUNK):
     """Grow detected burned-in text to whole annotations (see the module docstring).
 
     Parameters
@@ -144,6 +152,9 @@ def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int 
         How far (px) text grows from what was found in one step.
     rim : int, optional
         Final growth (px) over anti-aliased edges.
+    chunk : int, optional
+        Block side (px) of a dask or zarr image, each completed with
+        ``TEXT_DEPTH`` px of its neighbours.
 
     Returns
     -------
@@ -155,23 +166,20 @@ def complete_text(image, labels, *, channel_axis=None, gap: int = 8, reach: int 
     ValueError
         ``labels`` do not match the image's shape.
     """
-    from .._validation import plane_view
-    from ..scale.lazy import is_lazy
-
     options = {"gap": gap, "reach": reach, "rim": rim}
-    if is_lazy(image) or is_lazy(labels):
-        from ..scale import lazy
+    if not (is_lazy(image) or is_lazy(labels)):
+        labels = np.asarray(labels)
+        spatial = plane_view(image, channel_axis=channel_axis).spatial_shape
+        if labels.shape != spatial:
+            raise ValueError(f"labels of shape {labels.shape} do not match the image's spatial "
+                             f"shape {spatial}; pass the labels detected on this image")
+    return map_planes(partial(_text_kernel, options=options), image, labels,
+                      channel_axis=channel_axis, out="plane", dtype=labels.dtype, unit=False,
+                      depth=TEXT_DEPTH, chunk=chunk, names=["labels"])
 
-        return lazy.complete_text_lazily(image, labels, channel_axis=channel_axis, **options)
-    view = plane_view(image, channel_axis=channel_axis)
-    labels = np.asarray(labels)
-    if labels.shape != view.spatial_shape:
-        raise ValueError(f"labels of shape {labels.shape} do not match the image's spatial "
-                         f"shape {view.spatial_shape}; pass the labels detected on this image")
-    flat = labels.reshape((-1,) + labels.shape[-2:])
-    out = np.stack([complete_text_plane(view.raw_plane(i), flat[i], **options)
-                    for i in range(view.n_planes)])
-    return out.reshape(labels.shape)
+
+def _text_kernel(plane, labels, *, plane_info=None, options):
+    return complete_text_plane(plane, labels, **options)
 
 
 def complete_text_plane(plane: np.ndarray, labels: np.ndarray, *, gap: int = 8, reach: int = 6,

@@ -7,69 +7,43 @@ from functools import partial
 import numpy as np
 
 from .._validation import check_mask, from_unit_float, plane_view
+from ..arrays import is_lazy
+from ..blocks import DEFAULT_CHUNK, map_planes, mask_values, unit_plane
 from ..progress import report, scaled
-from ..scale.lazy import is_lazy
+from .auto import fill_auto  # noqa: F401  (registers 'auto' and, through it, every built-in fill)
+from .fills import get_fill
 from .unit_plane import UnitPlane
 
-METHODS = ("auto", "learned", "biharmonic", "telea", "ns")
-LEARNED_FILLS = ("auto", "learned")
-"""Fills that use an inpainter model and fill a plane in place, a crop at a time."""
 DEFAULT_INPAINTER = "inpainter"
+INPAINT_DEPTH = 64
+"""Margin of a block (lazy images) for inpainting: context around holes near a block edge."""
 
 
 def method_model(method: str, model: str | None = None) -> str | None:
-    """Name of the model a fill method uses (None for the classical fills)."""
-    return (model or DEFAULT_INPAINTER) if method in LEARNED_FILLS else None
-
-
-def _fill_function(method: str):
-    if method == "biharmonic":
-        from .classical import fill_biharmonic
-
-        return fill_biharmonic
-    if method in ("telea", "ns"):
-        from .classical import OPENCV_HINT, fill_ns, fill_telea, opencv_available
-
-        if not opencv_available():
-            raise ImportError(f"method={method!r} needs OpenCV; {OPENCV_HINT}, or use 'biharmonic'")
-        return fill_telea if method == "telea" else fill_ns
-    if method == "auto":
-        from .auto import fill_auto
-
-        return fill_auto
-    if method == "learned":
-        from .learned import fill_learned
-
-        return fill_learned
-    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    """Name of the model a fill method uses (None for fills without a model)."""
+    return (model or DEFAULT_INPAINTER) if get_fill(method).uses_model else None
 
 
 def plane_fill(method: str, model: str | None = None):
     """The fill of one plane for ``method``, on the plane contract.
 
     Returns ``fill(plane, mask, *, progress=None, out=None)``: ``plane`` float32
-    ``(M, N, C)``, ``mask`` bool ``(M, N)``. The learned fills (``auto``,
+    ``(M, N, C)``, ``mask`` bool ``(M, N)``. Fills that use a model (``auto``,
     ``learned``) use ``model``, report progress and may write into ``out``;
-    the classical fills ignore both.
+    the others ignore both.
 
     Raises
     ------
     ValueError
         Unknown method.
     ImportError
-        ``'telea'``/``'ns'`` without OpenCV.
+        What the fill needs is not installed (``'telea'``/``'ns'`` without OpenCV).
     """
-    fill = _fill_function(method)
-    if method in LEARNED_FILLS:
-        return partial(fill, model=method_model(method, model))
-
-    def classical(plane, mask, *, progress=None, out=None):
-        return fill(plane, mask)
-
-    return classical
+    return get_fill(method).plane_fill(method_model(method, model))
 
 
-def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progress=None):
+def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progress=None,
+            depth: int = INPAINT_DEPTH, chunk: int = DEFAULT_CHUNK):
     """Fill the masked pixels of an image.
 
     Parameters
@@ -97,14 +71,18 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
     progress : callable, optional
         ``progress(done, total)``; may raise
         :class:`napari_mend.progress.Cancelled` to stop.
+    depth, chunk : int, optional
+        For a dask or zarr image: the context (pixels) each block sees around
+        it, and the block side (:func:`napari_mend.blocks.map_planes`). Holes
+        larger than ``depth`` are filled from the context each block sees.
 
     Returns
     -------
     out : ndarray
         Same shape and dtype as ``image`` (float16 gives float32). Pixels
         outside the mask are bit-identical to the input's. A lazy dask array
-        when ``image`` or ``mask`` is a dask or zarr array (see
-        :mod:`napari_mend.scale.lazy`).
+        when ``image`` or ``mask`` is a dask or zarr array (blocks without
+        masked pixels are returned as read, cast only for float16).
 
     Raises
     ------
@@ -116,13 +94,12 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
     ImportError
         ``'telea'``/``'ns'`` without OpenCV.
     """
+    fill = plane_fill(method, model)
     if is_lazy(image) or is_lazy(mask):
-        from ..scale import lazy
-
-        return lazy.inpaint(image, mask, channel_axis=channel_axis, method=method, model=model)
+        return map_planes(partial(fill_kernel, fill=fill), image, mask, channel_axis=channel_axis,
+                          unit=False, depth=depth, chunk=chunk, names=["mask"])
     view = plane_view(image, channel_axis=channel_axis)
     fill_mask = check_mask(mask, view)
-    fill = plane_fill(method, model)
     out = view.planes.astype(view.out_dtype, copy=True)
     todo = [i for i in range(view.n_planes) if fill_mask[i].any()]
     for i in todo:
@@ -136,7 +113,7 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
     for k, i in enumerate(todo):
         report(progress, k, len(todo))
         m = np.array(fill_mask[i])  # writable (a 2D mask is broadcast over a stack)
-        if method in LEARNED_FILLS:
+        if get_fill(method).uses_model:
             # filled in place in the output, a crop at a time: no float32 copy of the plane
             target = UnitPlane(out[i, ..., :n])
             fill(target, m, out=target, progress=scaled(progress, k, len(todo)))
@@ -144,3 +121,22 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
             out[i, ..., :n][m] = from_unit_float(fill(view.plane(i), m)[m], view.out_dtype)
     report(progress, len(todo), len(todo))
     return view.assemble(out)
+
+
+def fill_kernel(raw, mask, *, plane_info=None, fill, what: str = "mask"):
+    """Mend the marked pixels of one ``(m, n, C)`` block plane in its own dtype; the others
+    are kept bit for bit. ``fill(unit_plane, bool_mask)`` mends; ``mask`` is bool, Labels
+    (non-zero) or float (``>= 0.5``)."""
+    out_dtype = np.float32 if raw.dtype == np.float16 else raw.dtype
+    out = raw.astype(out_dtype, copy=True)
+    holes = mask_values(mask, what=what)
+    if not holes.any():
+        return out
+    if holes.all():
+        raise ValueError(
+            "the mask covers a whole block of the image: there are no pixels left to "
+            "fill from; shrink the mask or pass a larger chunk"
+        )
+    filled = fill(unit_plane(raw), holes)
+    out[holes] = from_unit_float(filled[holes], out_dtype)
+    return out

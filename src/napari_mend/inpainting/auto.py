@@ -39,12 +39,24 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .classical import fill_biharmonic, fill_ns, fill_telea, opencv_available
-from .learned import (DEFAULT_SETTINGS, check_plane, fill_learned, group_crop, grow_box,
-                      hole_groups, hole_radius, resize_plane, robust_range, shrink_known, tiles)
+from ..models.networks import network_card as model_card
+from .classical import fill_biharmonic
+from .fills import FILLS, Fill, register_fill
+from .learned import (
+    DEFAULT_SETTINGS,
+    check_plane,
+    fill_learned,
+    group_crop,
+    grow_box,
+    hole_groups,
+    hole_radius,
+    resize_plane,
+    robust_range,
+    shrink_known,
+    tiles,
+)
 from .unit_plane import store
 
-CLASSICAL_FILLS = {"biharmonic": fill_biharmonic, "telea": fill_telea, "ns": fill_ns}
 """Classical fills ``auto`` may choose, by name."""
 
 DEFAULT_RULES = [[2.0, "telea"]]
@@ -62,16 +74,14 @@ photograph is smooth at the pixel scale, not at the scale of a large hole)."""
 
 
 def classical_fill(name: str):
-    """The classical fill called ``name``; biharmonic when OpenCV is missing."""
-    if name != "biharmonic" and not opencv_available():
-        return fill_biharmonic
-    return CLASSICAL_FILLS[name]
+    """The classical fill called ``name`` (:data:`~.fills.FILLS`); biharmonic when what it
+    needs (OpenCV) is missing."""
+    fill = FILLS[name]
+    return fill.function if fill.available() else fill_biharmonic
 
 
 def _calibration(model: str) -> dict:
     """The ``auto`` entry of the model's card (empty if it has none)."""
-    from ..models.registry import model_card
-
     return model_card(model).get("auto", {})
 
 
@@ -365,3 +375,8 @@ def fill_auto(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter",
         for box, pixels in learned_groups:
             blend_rim(out, box, pixels, width)
     return out
+
+
+register_fill(Fill("auto", fill_auto, uses_model=True,
+                   summary="per hole: a classical fill for thin holes, the network for thick "
+                           "ones, biharmonic for thick ones in smooth surroundings"))

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fills import Fill, register_fill
+
 OPENCV_HINT = "install the optional extra: pip install 'napari-mend[opencv]'"
 
 
 def opencv_available() -> bool:
     """Whether OpenCV (``cv2``) can be imported."""
     try:
-        import cv2  # noqa: F401
+        import cv2  # noqa: F401  # deferred: optional extra, only probed
     except ImportError:
         return False
     return True
@@ -32,7 +34,7 @@ def fill_biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     Solved in float64: scikit-image solves in the image's float precision, and in float32
     the solution of a large hole drifts far off.
     """
-    from skimage.restoration import inpaint_biharmonic
+    from skimage.restoration import inpaint_biharmonic  # deferred: slow to import
 
     filled = inpaint_biharmonic(np.asarray(image, np.float64), mask, channel_axis=-1)
     return filled.astype(np.float32)
@@ -40,7 +42,7 @@ def fill_biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _fill_opencv(image: np.ndarray, mask: np.ndarray, flag_name: str, radius: float) -> np.ndarray:
     try:
-        import cv2
+        import cv2  # deferred: optional extra
     except ImportError:
         raise ImportError(f"the '{flag_name}' fill needs OpenCV; {OPENCV_HINT}") from None
     flag = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}[flag_name]
@@ -64,3 +66,12 @@ def fill_telea(image: np.ndarray, mask: np.ndarray, *, radius: float = 5) -> np.
 def fill_ns(image: np.ndarray, mask: np.ndarray, *, radius: float = 5) -> np.ndarray:
     """Fill ``mask`` with OpenCV's Navier-Stokes method."""
     return _fill_opencv(image, mask, "ns", radius)
+
+
+register_fill(Fill("biharmonic", fill_biharmonic,
+                   summary="scikit-image's biharmonic inpainting: smooth, for thin and small holes"))
+_NEEDS_OPENCV = f"needs OpenCV; {OPENCV_HINT}, or use 'biharmonic'"
+register_fill(Fill("telea", fill_telea, summary="OpenCV's fast-marching fill (Telea 2004)",
+                   available=opencv_available, hint=_NEEDS_OPENCV))
+register_fill(Fill("ns", fill_ns, summary="OpenCV's Navier-Stokes fill",
+                   available=opencv_available, hint=_NEEDS_OPENCV))

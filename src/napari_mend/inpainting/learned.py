@@ -32,7 +32,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..models.device import inference_autocast
+from ..models.networks import get_network as get_model
 from .boundary import match_boundary
+from .fills import Fill, register_fill
 from .unit_plane import UnitPlane, store
 
 DEFAULT_SETTINGS = {
@@ -161,7 +164,6 @@ def check_plane(image, mask, out=None):
             out[...] = image
     return image, mask.astype(bool, copy=False), out
 
-
 RADIUS_TILE = 512
 """Holes with a larger bounding box are measured tile by tile (see :func:`hole_radius`)."""
 RADIUS_REACH = 64
@@ -238,8 +240,6 @@ def _predict(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int) -> np.nda
     """One network call on a normalised ``(m, n, 3)`` crop; padded and cropped back."""
     import torch
 
-    from ..models.device import inference_autocast
-
     m, n = hole.shape
     mult = net.module.multiple
 
@@ -256,7 +256,6 @@ def _predict(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int) -> np.nda
         out = net.module(x)
     out = out[0].float().cpu().numpy().transpose(1, 2, 0)
     return out[pad_m[0]:pad_m[0] + m, pad_n[0]:pad_n[0] + n]
-
 
 FLIPS = ((False, False), (False, True), (True, False), (True, True))
 """(up-down, left-right) flips of the views, in the order they are added."""
@@ -434,9 +433,6 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
     image, mask, out = check_plane(image, mask, out)
     if not mask.any():
         return out
-
-    from ..models.registry import get_model
-
     net = get_model(model)
     settings = inference_settings(net.card)
     lo, scale = robust_range(out, mask, percentiles=settings["percentiles"])
@@ -458,3 +454,6 @@ def fill_learned(image: np.ndarray, mask: np.ndarray, *, model: str = "inpainter
         if progress is not None:
             progress(done, len(groups))
     return out
+
+register_fill(Fill("learned", fill_learned, uses_model=True,
+                   summary="the inpainting network, for every hole"))

@@ -15,7 +15,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from napari_mend.classes import DEFECT_CLASSES
+from .._version import __version__
+from ..arrays import materialize
+from ..classes import DEFECT_CLASSES
+from ..inpainting.learned import inference_settings
+from ..models.device import default_device, inference_precision
 
 OPERATIONS = ("detect", "inpaint", "mend_labels", "restore", "remove_watermark", "demoire")
 """Values accepted for ``operation``."""
@@ -66,8 +70,6 @@ def _hash_slabs(digest, a) -> None:
 
 
 def _le_bytes(a) -> memoryview:
-    from napari_mend.scale.lazy import materialize
-
     a = materialize(a)
     a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
     return memoryview(a).cast("B")
@@ -124,8 +126,6 @@ def make_provenance(*, operation, method, parameters, image=None, mask=None, mod
         )
     if not isinstance(parameters, Mapping):
         raise TypeError(f"parameters must be a mapping, got {type(parameters).__name__}")
-    from napari_mend import __version__
-
     return {
         "napari_mend_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -176,14 +176,10 @@ def _model_summary(model) -> dict:
         summary["auto"] = {k: _to_json_value(auto[k]) for k in ("rules", "rim_width", "smooth_max")
                            if k in auto}
     if card.get("kind") == "inpainter":  # the settings its fills ran with, defaults included
-        from napari_mend.inpainting.learned import inference_settings
-
         summary["inference"] = _to_json_value(inference_settings(card))
     elif isinstance(card.get("inference"), Mapping):
         summary["inference"] = _to_json_value(dict(card["inference"]))
     if card.get("kind") in ("detector", "inpainter", "demoire"):  # the arithmetic it ran in
-        from napari_mend.models.device import default_device, inference_precision
-
         device = getattr(model, "device", None)
         summary["precision"] = inference_precision(device if device is not None
                                                    else default_device(), card)
@@ -216,8 +212,6 @@ def mask_summary(mask) -> dict:
         masks, ``label_counts`` (class name, or the value as a string for
         values outside :data:`napari_mend.classes.DEFECT_CLASSES`, -> pixel count).
     """
-    from napari_mend.scale.lazy import materialize
-
     if not hasattr(mask, "shape") or not hasattr(mask, "dtype"):
         mask = np.asarray(mask)
     dtype = np.dtype(mask.dtype)

@@ -1,5 +1,14 @@
-"""Network definitions and the model registry (weights live in ``weights/``)."""
+"""Network definitions and the model registry (weights live in ``weights/``).
 
-from .registry import ModelError, get_model, list_models, model_card
+Names load lazily (:mod:`lazy_loader`): importing this package imports none of
+its modules until a name is used.
+"""
 
-__all__ = ["ModelError", "get_model", "list_models", "model_card"]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "registry": ["ModelError", "get_model", "list_models", "model_card"],
+    },
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.device import inference_autocast
+from ..models.networks import get_network as get_model
 from ..tiling import tiled_map
 
 DEFAULT_MODEL = "demoire"
@@ -25,8 +27,6 @@ def learned_filter(plane: np.ndarray, *, model: str = DEFAULT_MODEL, progress=No
     """
     import torch
 
-    from ..models.device import inference_autocast
-    from ..models.registry import get_model
 
     net = get_model(model)
     lo, hi = np.percentile(plane, (0.1, 99.9))

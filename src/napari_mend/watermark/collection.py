@@ -317,7 +317,7 @@ class CollectionMark:
         Largest shift (px) of the mark between images.
     dtype : numpy.dtype or None
         The images' dtype, when known (set by
-        :func:`napari_mend.special.collection_watermark`).
+        :func:`napari_mend.watermark.api.collection_watermark`).
     """
 
     matte: np.ndarray

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inpainting.api import inpaint
+from ..inpainting.auto import classical_fill
+
 MAX_INVERTIBLE_ALPHA = 0.85
 """Opacity above which a pixel is inpainted rather than inverted."""
 
@@ -39,7 +42,6 @@ def unit_range(plane: np.ndarray, known: np.ndarray | None = None) -> tuple[floa
 
 def background_fill(plane: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """A quick guess of the content under ``mask`` (Telea with OpenCV, else biharmonic)."""
-    from ..inpainting.auto import classical_fill
 
     if not mask.any() or mask.all():
         return plane.copy()
@@ -62,6 +64,5 @@ def fill_opaque(plane: np.ndarray, opaque: np.ndarray, fill: str) -> np.ndarray:
     if opaque.all():
         raise ValueError("the watermark is opaque over the whole image; nothing is left to "
                          "recover it from")
-    from ..inpainting.api import inpaint
 
     return inpaint(plane, opaque, channel_axis=-1, method=fill)

@@ -1,9 +1,9 @@
-"""Watermark and moire removers (public entry points).
+"""Public watermark removal: one image, a collection sharing one mark, or a mark estimated
+once and removed image by image.
 
-Under a semi-transparent watermark or a moire pattern the real content is
-still there, so these removers recover it rather than invent it: a watermark
-is inverted with its estimated colour and opacity (only pixels too opaque to
-invert are inpainted), moire is filtered out of the spectrum.
+Under a semi-transparent watermark the real content is still there, so it is
+recovered rather than invented: the mark is inverted with its estimated colour
+and opacity; only pixels too opaque to invert are inpainted.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._validation import check_mask, from_unit_float, plane_view
-from .progress import report, scaled
+from .._validation import check_mask, from_unit_float, plane_view
+from ..detection.api import detect
+from ..progress import report, scaled
+from .collection import estimate_collection_mark, remove_collection
+from .hint import remove_hinted
+from .single import remove_single
 
 WATERMARK_METHODS = ("auto", "single", "collection")
-DEMOIRE_METHODS = ("auto", "notch", "learned")
-DEFAULT_DEMOIRE_MODEL = "demoire"
 MIN_COLLECTION = 4
 """``remove_watermark(method='auto')`` treats this many planes or more as a collection."""
 
@@ -40,8 +42,6 @@ def _stack(images):
 
 
 def _detected_watermark(image, channel_axis, detector, threshold, progress):
-    from .detection.api import detect
-
     labels = detect(image, channel_axis=channel_axis, method=detector, threshold=threshold,
                     classes=["watermark"], progress=progress)
     return labels != 0
@@ -104,9 +104,6 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         Images of different sizes, a bad mask, or a collection with no
         common mark (nothing is changed then).
     """
-    from .watermark import remove_collection, remove_single
-    from .watermark.hint import remove_hinted
-
     if method not in WATERMARK_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(WATERMARK_METHODS)}")
     image = _stack(images)
@@ -176,8 +173,6 @@ def collection_watermark(images, *, mask=None, channel_axis=None, max_shift=4):
     ValueError
         Fewer than two images, or a collection with no common mark.
     """
-    from .watermark import estimate_collection_mark
-
     view = plane_view(_stack(images), channel_axis=channel_axis, name="images")
     if view.n_planes < 2:
         raise ValueError("a collection's watermark needs at least two images sharing the mark")
@@ -233,88 +228,3 @@ def remove_collection_watermark(image, mark, *, channel_axis=None, fill="auto",
     if return_mask:
         return result, changed.reshape(view.spatial_shape)
     return result
-
-
-def _moire_filter(method: str, model: str | None):
-    if method == "notch":
-        from .moire.spectrum import notch_filter
-
-        return lambda plane, progress: notch_filter(plane)
-    from .moire.learned import learned_filter
-    from .moire.spectrum import find_moire
-
-    name = model or DEFAULT_DEMOIRE_MODEL
-
-    def learned(plane, progress):
-        return learned_filter(plane, model=name, progress=progress), find_moire(plane)
-
-    return learned
-
-
-def auto_demoire_method(model: str | None = None) -> str:
-    """The method ``method='auto'`` uses: the one the demoire model card names, else ``'notch'``.
-
-    The card's ``auto_method`` is set from the evaluation on the validation
-    images (``napari-mend evaluate moire``): the learned network only when it
-    beat the notch filter there.
-    """
-    from .models.registry import card_or_none
-
-    card = card_or_none(model or DEFAULT_DEMOIRE_MODEL)
-    return (card or {}).get("auto_method", "notch")
-
-
-def demoire(image, *, channel_axis=None, method="auto", model=None, progress=None,
-            return_report=False):
-    """Remove moire patterns.
-
-    Parameters
-    ----------
-    image : (M, N[, ..., P][, C]) ndarray
-        Image or stack (leading plane axes, processed plane by plane).
-    channel_axis : int or None, optional
-        Colour axis; ``None`` means gray.
-    method : {'auto', 'notch', 'learned'}, optional
-        ``'notch'``: find periodic peaks in the spectrum (in overlapping
-        64-px windows, on the log of the image) and bring them down to the
-        surrounding spectral level where they occur; planes without such
-        peaks come back unchanged. ``'learned'``: the shipped multi-scale
-        network (``model``). ``'auto'``: the method the model card
-        recommends from the validation results, else ``'notch'``.
-    model : str, optional
-        Model name or path for ``'learned'`` (default ``'demoire'``).
-    progress : callable, optional
-        ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
-    return_report : bool, optional
-        Also return, per plane, what the spectral analysis found.
-
-    Returns
-    -------
-    clean : ndarray
-        Same shape and dtype as ``image`` (float16 gives float32).
-    reports : list of dict, optional
-        Per plane (``return_report``): ``found``, ``peaks`` (``frequency``
-        ``(fy, fx)`` in cycles/px, ``period_px``, ``angle_deg``,
-        ``strength``, ``channel``), ``region_pixels`` and ``region_bbox``
-        (``[top, left, bottom, right]``) of where the pattern is.
-    """
-    if method not in DEMOIRE_METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(DEMOIRE_METHODS)}")
-    view = plane_view(image, channel_axis=channel_axis)
-    if method == "auto":
-        method = auto_demoire_method(model)
-    run = _moire_filter(method, model)
-    n = view.n_color
-    out = view.planes.astype(view.out_dtype, copy=True)
-    reports = []
-    for i in range(view.n_planes):
-        report(progress, i, view.n_planes)
-        filtered, found = run(view.plane(i), scaled(progress, i, view.n_planes))
-        out[i, ..., :n] = from_unit_float(filtered, view.out_dtype)
-        if method == "notch":  # bit-identical outside the pattern
-            keep = ~found.region
-            out[i, ..., :n][keep] = view.planes[i, ..., :n][keep]
-        reports.append(found.as_dict())
-    report(progress, view.n_planes, view.n_planes)
-    result = view.assemble(out)
-    return (result, reports) if return_report else result

@@ -9,10 +9,14 @@ and returns a :class:`TaughtModel`, usable as ``detect(image, model=taught)``,
 with every byte checked and nothing unpickled (:mod:`.storage`). Pure compute.
 """
 
-from .api import teach
-from .features import FeatureSettings
-from .model import CLEAN_LABEL, TaughtModel
-from .storage import SUFFIX, TaughtModelError, is_taught_file, load
+import lazy_loader
 
-__all__ = ["CLEAN_LABEL", "FeatureSettings", "SUFFIX", "TaughtModel", "TaughtModelError",
-           "is_taught_file", "load", "teach"]
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "api": ["teach"],
+        "features": ["FeatureSettings"],
+        "model": ["TaughtModel", "load"],
+        "storage": ["SUFFIX", "TaughtModelError", "is_taught_file"],
+    },
+)

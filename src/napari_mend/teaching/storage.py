@@ -5,7 +5,7 @@ A taught model file is a zip (stored, not compressed) of exactly three members:
 ``package.json``
     ``{"format": "napari-mend-taught-model", "version": 1, "napari_mend": ...}``.
 ``card.json``
-    The model card (see :class:`~napari_mend.teach.model.TaughtModel`) with
+    The model card (see :class:`~napari_mend.teaching.model.TaughtModel`) with
     ``sha256``: the hex sha256 of ``forest.npz``.
 ``forest.npz``
     The fitted random forest as plain arrays (NumPy ``.npz``, no pickles):
@@ -36,11 +36,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
+from ..io.atomic import atomic_path
 from ..limits import parse_json
-from ..models.package import (TAUGHT_FORMAT, check_header, file_kind, read_model_file,
-                              zip_members)
-from ..models.registry import ModelError
-from .features import FeatureSettings
+from ..models.files import (
+    TAUGHT_FORMAT,
+    ModelError,
+    check_header,
+    file_kind,
+    read_model_file,
+    zip_members,
+)
+from ..threads import configured_threads, thread_count
+from .features import FeatureSettings, base_model_card
 
 SUFFIX = ".mendmodel"
 FORMAT = TAUGHT_FORMAT
@@ -66,7 +74,6 @@ HINT = "the file is damaged or was not written by napari-mend; ask for it again"
 
 class TaughtModelError(ModelError):
     """A taught model file is unreadable, out of bounds, tampered with, or needs another base model."""
-
 
 # ------------------------------------------------------------------ writing
 
@@ -94,7 +101,7 @@ def forest_arrays(forest) -> dict:
 
 
 def save(model, path, *, overwrite: bool = False) -> Path:
-    """Write ``model`` (a :class:`~napari_mend.teach.model.TaughtModel`) to ``path``.
+    """Write ``model`` (a :class:`~napari_mend.teaching.model.TaughtModel`) to ``path``.
 
     :data:`SUFFIX` is appended when missing; the file appears complete or not
     at all (:func:`napari_mend.io.atomic.atomic_path`). ``model.card`` gets
@@ -106,8 +113,6 @@ def save(model, path, *, overwrite: bool = False) -> Path:
     FileExistsError
         ``path`` exists and ``overwrite`` is false.
     """
-    from .. import __version__
-    from ..io.atomic import atomic_path
 
     path = Path(path)
     if path.suffix != SUFFIX:
@@ -128,7 +133,6 @@ def save(model, path, *, overwrite: bool = False) -> Path:
     model.card = card
     return path
 
-
 # ------------------------------------------------------------------ reading
 
 
@@ -144,57 +148,10 @@ def is_taught_file(path) -> bool:
     except ModelError:
         return False
 
-
 _CACHE: dict = {}
 
 
-def load(path):
-    """Read a taught model file, checking everything before anything is built.
-
-    Parameters
-    ----------
-    path : path-like
-        A file written by :meth:`TaughtModel.save`.
-
-    Returns
-    -------
-    model : TaughtModel
-
-    Raises
-    ------
-    TaughtModelError
-        (a :class:`napari_mend.models.ModelError`) Not a taught model file,
-        larger than the limits, damaged or tampered with (sha256), values of
-        the wrong types or out of bounds, or taught on another base network
-        than the one installed.
-    """
-    path = Path(path)
-    data = read_model_file(path, TaughtModelError)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest in _CACHE:
-        return _CACHE[digest]
-    model = loads(data, source=path)
-    _CACHE.clear()  # one file's model kept: batch and the widget load the same file again
-    _CACHE[digest] = model
-    return model
-
-
-def loads(data: bytes, *, source="model file"):
-    """:func:`load` of the bytes of a file (``source`` names it in messages)."""
-    from sklearn.ensemble import RandomForestClassifier
-
-    from .model import TaughtModel
-
-    card, forest_bytes, (settings, n_features, params) = _card(data, source)
-    arrays = _arrays(forest_bytes, source)
-    classes = _check_forest(arrays, n_features, source)
-    _check_base(card, settings, source)
-    forest = RandomForestClassifier(**params)
-    _rebuild(forest, arrays, classes, n_features)
-    return TaughtModel(forest, settings, card)
-
-
-def _card(data: bytes, source) -> tuple:
+def card(data: bytes, source) -> tuple:
     """``(card, forest bytes, (settings, n_features, params))``: header, card and sha256
     checked; the forest's arrays are not read yet."""
     header, card, forest_bytes = _members(data, source)
@@ -217,7 +174,7 @@ def read_card(path) -> dict:
     ------
     TaughtModelError
     """
-    return _card(read_model_file(Path(path), TaughtModelError), Path(path))[0]
+    return card(read_model_file(Path(path), TaughtModelError), Path(path))[0]
 
 
 def _members(data: bytes, source) -> tuple:
@@ -279,7 +236,7 @@ def _check_card(card, source) -> tuple:
     return settings, card["n_features"], params
 
 
-def _arrays(data: bytes, source) -> dict:
+def arrays(data: bytes, source) -> dict:
     """The arrays of ``forest.npz``, each ``.npy`` header checked before NumPy reads it."""
     raw = zip_members(data, {f"{key}.npy": "MAX_MODEL_BYTES" for key in ARRAYS},
                       source=f"{source}:forest.npz", error=TaughtModelError,
@@ -317,7 +274,7 @@ def _npy(raw: bytes, dtype: np.dtype, source) -> np.ndarray:
     return np.frombuffer(body, dtype).reshape(shape).copy()
 
 
-def _check_forest(a: dict, n_features: int, source) -> np.ndarray:
+def check_forest(a: dict, n_features: int, source) -> np.ndarray:
     """Check the forest's arrays; returns the class labels."""
     def bad(what):
         return TaughtModelError(f"{source}: its forest {what}; {HINT}")
@@ -360,7 +317,7 @@ def _check_forest(a: dict, n_features: int, source) -> np.ndarray:
     return classes
 
 
-def _check_base(card: dict, settings: FeatureSettings, source) -> None:
+def check_base(card: dict, settings: FeatureSettings, source) -> None:
     """The installed base network must be the one the model was taught with."""
     if not settings.network:
         return
@@ -368,7 +325,6 @@ def _check_base(card: dict, settings: FeatureSettings, source) -> None:
     if not isinstance(base, dict) or not _is(base.get("sha256"), str):
         raise TaughtModelError(f"{source}: its card does not record the base model's sha256; "
                                f"{HINT}")
-    from .features import base_model_card
 
     try:
         installed = base_model_card(settings)
@@ -382,12 +338,10 @@ def _check_base(card: dict, settings: FeatureSettings, source) -> None:
             "its features differ, so teach the model again with this base model")
 
 
-def _rebuild(forest, a: dict, classes: np.ndarray, n_features: int) -> None:
+def rebuild(forest, a: dict, classes: np.ndarray, n_features: int) -> None:
     """Give ``forest`` scikit-learn trees built from the checked arrays."""
     from sklearn.tree import DecisionTreeClassifier
     from sklearn.tree._tree import NODE_DTYPE, Tree
-
-    from ..threads import configured_threads, thread_count
 
     k = classes.size
     offsets = a["node_offsets"]

@@ -30,7 +30,18 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..detection.learned import calibration_offsets, intensity_range, network_input
+from ..classes import DEFECT_CLASSES
+from ..detection.learned import (
+    _prepare,
+    calibration_offsets,
+    intensity_range,
+    network_input,
+)
+from ..models.device import inference_autocast
+from ..models.networks import get_network as get_model
+from ..progress import report
+from ..threads import configured_threads, thread_count
+from ..tiling import Downscaled, tiled_map
 
 HIDDEN_FEATURES = 16
 """Channels of the base network's head input (its decoder's last activations)."""
@@ -170,7 +181,6 @@ def feature_names(settings: FeatureSettings, n_color: int) -> list[str]:
     if settings.network:
         if settings.network_features == "all":
             names += [f"net_{k}" for k in range(HIDDEN_FEATURES)]
-        from ..classes import DEFECT_CLASSES
 
         names += [f"net_score_{c}" for c in DEFECT_CLASSES.values()]
     return names
@@ -208,8 +218,6 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
     features : (M, N, F) float32 ndarray
         F = ``settings.n_features(C)``, in :func:`feature_names` order.
     """
-    from ..progress import report
-    from ..threads import configured_threads, thread_count
 
     raw_plane = np.asarray(raw_plane)
     if raw_plane.ndim != 3 or raw_plane.shape[-1] not in (1, 3) or 0 in raw_plane.shape:
@@ -256,7 +264,6 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
             task()
             report(progress, done + 1, steps)
     return out
-
 
 PARALLEL_PIXELS = 1 << 16
 """Planes of at least this many pixels compute their filter groups on several threads."""
@@ -319,7 +326,6 @@ def base_model_card(settings: FeatureSettings) -> dict | None:
     """The base detector's card (None without network features)."""
     if not settings.network:
         return None
-    from ..models.registry import get_model
 
     return get_model(settings.base_model).card
 
@@ -334,11 +340,6 @@ def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
     features : (22 or 6, M, N) float32 ndarray
     """
     import torch
-
-    from ..detection.learned import _prepare
-    from ..models.device import inference_autocast
-    from ..models.registry import get_model
-    from ..tiling import Downscaled, tiled_map
 
     loaded = get_model(settings.base_model)
     net = _prepare(loaded)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 
+from .._validation import plane_view
 from ..classes import DEFECT_CLASSES
+from ..detection.scores import DefectScores
+from ..models.files import read_model_file
+from ..progress import report, scaled
+from . import storage
 from .features import FeatureSettings, pixel_features
-
-CLEAN_LABEL = 7
-"""Strokes label for pixels the curator marks as clean (not a defect).
-
-It is the next label after the six defect classes, so in napari's Labels
-layer controls the brush reaches it with one more click of the label
-spin box (or by typing 7)."""
 
 PREDICT_ROWS = 512
 """Rows of a 1024-pixel-wide plane classified at a time, and as many pixels of other widths
@@ -21,9 +22,9 @@ few milliseconds of thread start-up, so fewer, larger blocks are faster)."""
 
 
 class TaughtModel:
-    """Per-pixel classifier over :mod:`~napari_mend.teach.features`, taught from strokes.
+    """Per-pixel classifier over :mod:`~napari_mend.teaching.features`, taught from strokes.
 
-    Made by :func:`napari_mend.teach`, read back by :func:`napari_mend.teach.load`.
+    Made by :func:`napari_mend.teach`, read back by :func:`napari_mend.teaching.load`.
     Pass it (or the path of its saved ``.mendmodel`` file) as ``model=`` to
     :func:`napari_mend.detect` / :func:`napari_mend.detect_scores`, or as
     ``detector=`` to :func:`napari_mend.restore`.
@@ -73,7 +74,6 @@ class TaughtModel:
         A class's score is the classifier's probability of it: ``>= 0.5`` means it is more
         likely than clean and every other taught class together. Classes not taught score 0.
         """
-        from ..progress import report, scaled
 
         height, width = raw_plane.shape[:2]
         if out is None:
@@ -101,9 +101,6 @@ class TaughtModel:
 
     def detect_scores(self, image, *, channel_axis=None, progress=None):
         """:class:`~napari_mend.DefectScores` of an image or stack (see :func:`napari_mend.detect_scores`)."""
-        from .._validation import plane_view
-        from ..detection.scores import DefectScores
-        from ..progress import report, scaled
 
         view = plane_view(image, channel_axis=channel_axis)
         spatial = view.spatial_shape
@@ -117,12 +114,58 @@ class TaughtModel:
                             model=self.card, parameters={"model": self.name})
 
     def save(self, path, *, overwrite: bool = False):
-        """Write the model as one ``.mendmodel`` file (see :mod:`napari_mend.teach.storage`).
+        """Write the model as one ``.mendmodel`` file (see :mod:`napari_mend.teaching.storage`).
 
         Returns
         -------
         path : pathlib.Path
         """
-        from .storage import save
 
-        return save(self, path, overwrite=overwrite)
+        return storage.save(self, path, overwrite=overwrite)
+
+
+_CACHE: dict = {}
+
+
+def load(path):
+    """Read a taught model file, checking everything before anything is built.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by :meth:`TaughtModel.save`.
+
+    Returns
+    -------
+    model : TaughtModel
+
+    Raises
+    ------
+    TaughtModelError
+        (a :class:`napari_mend.models.ModelError`) Not a taught model file,
+        larger than the limits, damaged or tampered with (sha256), values of
+        the wrong types or out of bounds, or taught on another base network
+        than the one installed.
+    """
+    path = Path(path)
+    data = read_model_file(path, storage.TaughtModelError)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in _CACHE:
+        return _CACHE[digest]
+    model = loads(data, source=path)
+    _CACHE.clear()  # one file's model kept: batch and the widget load the same file again
+    _CACHE[digest] = model
+    return model
+
+
+def loads(data: bytes, *, source="model file"):
+    """:func:`load` of the bytes of a file (``source`` names it in messages)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    card, forest_bytes, (settings, n_features, params) = storage.card(data, source)
+    arrays = storage.arrays(forest_bytes, source)
+    classes = storage.check_forest(arrays, n_features, source)
+    storage.check_base(card, settings, source)
+    forest = RandomForestClassifier(**params)
+    storage.rebuild(forest, arrays, classes, n_features)
+    return TaughtModel(forest, settings, card)

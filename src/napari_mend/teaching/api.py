@@ -6,12 +6,21 @@ import time
 
 import numpy as np
 
-from ..classes import DEFECT_CLASSES
-from .features import FeatureSettings, feature_names, pixel_features
-from .model import CLEAN_LABEL, TaughtModel
+from .._validation import plane_view
+from .._version import __version__
+from ..classes import CLEAN_LABEL, DEFECT_CLASSES
+from ..detection.learned import intensity_range
+from ..models.registry import taught_or_none
+from ..progress import report, scaled
+from ..threads import configured_threads, thread_count
+from .features import FeatureSettings, base_model_card, feature_names, pixel_features
+from .model import TaughtModel, load
+from .storage import TaughtModelError
 
 MAX_SAMPLES_PER_CLASS = 4000
 """Stroke pixels per class the classifier is fitted on (drawn at random, the same number per
+
+
 class where the strokes allow: a long clean stroke does not outweigh a few dust specks)."""
 CROP_MARGIN = 64
 """Pixels around the strokes' bounding box whose features are computed while teaching."""
@@ -116,12 +125,6 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     """
     from sklearn.ensemble import RandomForestClassifier
 
-    from .. import __version__
-    from .._validation import plane_view
-    from ..progress import report, scaled
-    from ..threads import configured_threads, thread_count
-    from .features import base_model_card
-
     start = time.perf_counter()
     images, strokes = _as_list(images, "images"), _as_list(strokes, "strokes")
     if len(images) != len(strokes):
@@ -153,8 +156,6 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     if not isinstance(settings, FeatureSettings):
         raise TypeError("features must be a FeatureSettings")
     if base_model is not None:
-        from ..models.registry import taught_or_none
-
         taught = taught_or_none(base_model)
         if taught is not None:  # a taught detector: teach on the network it was taught on
             base_model = taught.settings.base_model
@@ -183,7 +184,6 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         report(progress, j, len(jobs) + 1)
         view, flat = views[i], marks[i][p]
         raw = view.raw_plane(p)
-        from ..detection.learned import intensity_range
 
         intensity = intensity_range(raw)  # of the whole plane, crop or not
         idx = np.concatenate(chosen[(i, p)][0])
@@ -231,3 +231,12 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         "napari_mend": __version__,
     }
     return TaughtModel(forest, settings, card)
+
+
+# ``napari_mend.teach.load(path)`` (docs/teach.md): the function carries the reader of what
+# it makes, and the classes around it.
+teach.load = load
+teach.TaughtModel = TaughtModel
+teach.FeatureSettings = FeatureSettings
+teach.TaughtModelError = TaughtModelError
+teach.CLEAN_LABEL = CLEAN_LABEL
