@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import camera_scratch
 
 import napari_mend as nm
 
@@ -157,11 +158,7 @@ def test_detect_bad_input():
 
 
 def test_restore_returns_mended_and_labels():
-    from skimage import data, draw
-
-    image = data.camera()[:256, :256].copy()
-    rr, cc = draw.line(5, 40, 250, 60)
-    image[rr, cc] = 255
+    image, (rr, cc) = camera_scratch(256, (5, 40, 250, 60))
     mended, labels = nm.restore(image, detector="classical", fill="biharmonic")
     assert mended.shape == image.shape and mended.dtype == image.dtype
     np.testing.assert_array_equal(mended[labels == 0], image[labels == 0])

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import psnr
 
 import napari_mend as nm
 from napari_mend.classes import CLASS_IDS, DEFECT_CLASSES
@@ -16,10 +17,6 @@ restore_module = importlib.import_module("napari_mend.restore")
 
 SIZE = 64
 ALL = list(DEFECT_CLASSES.values())
-
-
-def psnr(a, b):
-    return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
 
 
 def scene():

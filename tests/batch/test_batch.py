@@ -225,6 +225,7 @@ def test_cli_on_an_existing_scheduler(archive, tmp_path, capsys):
     assert manifest["settings"]["cluster"].startswith("scheduler tcp://")
 
 
+@pytest.mark.slow
 def test_cli_errors_in_seconds(archive, tmp_path, capsys):
     start = time.perf_counter()
     code = main(["batch", str(archive), "-o", str(tmp_path / "out"), "--detector", "classical",

@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 import tifffile
-from skimage import data, draw
+from helpers import camera_scratch
+from skimage import data
 
 from napari_mend.cli.main import main
 from napari_mend.io.bundle import read_bundle
@@ -16,9 +17,7 @@ from napari_mend.io.tiff import read_image_tiff, read_labels_tiff
 
 @pytest.fixture
 def scratched_tif(tmp_path):
-    image = data.camera()[:200, :200].copy()
-    rr, cc = draw.line(2, 20, 197, 60)
-    image[rr, cc] = 255
+    image, (rr, cc) = camera_scratch(200, (2, 20, 197, 60))
     path = tmp_path / "film.tif"
     tifffile.imwrite(path, image)
     return path, image, (rr, cc)
@@ -41,6 +40,7 @@ def test_detect_then_inpaint(scratched_tif, tmp_path):
     assert prov["method"] == "telea" and prov["mask"]["changed_pixels"] == int((labels > 0).sum())
 
 
+@pytest.mark.slow
 def test_restore_writes_bundle_and_refuses_overwrite(scratched_tif, tmp_path, capsys):
     path, image, _ = scratched_tif
     out = tmp_path / "film.mend"
@@ -65,6 +65,7 @@ def test_restore_sample(tmp_path):
     assert prov["operation"] == "restore" and mended.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp_path, capsys):
     zarr = pytest.importorskip("zarr")
     from napari_mend import blocks
@@ -90,6 +91,7 @@ def test_restore_to_zarr_reads_tiles_and_writes_labels_beside(scratched_tif, tmp
     assert main(args + ["--overwrite"]) == 0
 
 
+@pytest.mark.slow
 def test_large_tiffs_are_restored_block_by_block(scratched_tif, tmp_path, monkeypatch, capsys):
     pytest.importorskip("zarr")
     from napari_mend.batch import one_file
@@ -170,6 +172,7 @@ def test_help_explains_each_command():
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_sigterm_removes_unfinished_outputs(tmp_path):
     """A run killed with SIGTERM (a scheduler's time limit) leaves neither its output nor its
     temporary folders, and exits with 128 + 15."""

@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from helpers import camera_scratch
 from PIL import Image
-from skimage import data, draw
+from skimage import data
 
 from napari_mend.cli.main import main
 from napari_mend.io.formats import (FormatError, check_storable, output_format, write_image,
@@ -16,9 +17,7 @@ from napari_mend.io.formats import (FormatError, check_storable, output_format, 
 
 @pytest.fixture
 def scratched(tmp_path):
-    image = data.camera()[:96, :96].copy()
-    rr, cc = draw.line(2, 20, 93, 60)
-    image[rr, cc] = 255
+    image, (rr, cc) = camera_scratch(96, (2, 20, 93, 60))
     mask = np.zeros(image.shape, np.uint8)
     mask[rr, cc] = 1
     tifffile.imwrite(tmp_path / "film.tif", image)

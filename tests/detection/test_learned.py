@@ -45,6 +45,7 @@ def _f1(c):
     return 2 * c[0] / max(2 * c[0] + c[1] + c[2], 1)
 
 
+@pytest.mark.slow
 def test_shipped_model_finds_scratches_and_text_on_unseen_images():
     names = ("chelsea", "coins")
     assert set(names) <= set(VAL_IMAGES)  # never trained on
@@ -234,6 +235,7 @@ def test_lazily_downscaled_plane_tiles_like_the_downscaled_plane(factor):
         lazy[::2, :]
 
 
+@pytest.mark.slow
 def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch):
     from napari_mend.synthesis import add_text
 

@@ -3,16 +3,6 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """A private user model folder for the module (NAPARI_MEND_MODEL_DIR)."""
-    mp = pytest.MonkeyPatch()
-    folder = tmp_path_factory.mktemp("models")
-    mp.setenv("NAPARI_MEND_MODEL_DIR", str(folder))
-    yield folder
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def domain_images():
     """A gray uint8 image and an RGB float image: mixed channel counts."""
     from napari_mend.synthesis import load_corpus_image

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import psnr
 from scipy import ndimage as ndi
 
 torch = pytest.importorskip("torch")
@@ -101,40 +102,38 @@ def test_shape_errors(tiny_model):
         fill_learned(np.zeros((8, 8, 2), np.float32), np.zeros((8, 8), bool), model=tiny_model)
 
 
-def test_cost_follows_the_mask(tiny_model, monkeypatch):
-    """The network sees the same pixels for the same scratch in a 3x larger image."""
-    seen = []
+@pytest.fixture
+def predicted_holes(monkeypatch):
+    """The shape of every hole the network is asked to fill, in order (``_predict`` spied on)."""
+    shapes = []
     predict = learned._predict
 
-    def counting(net, rgb, hole, **kw):
-        seen.append(hole.size)
+    def recording(net, rgb, hole, **kw):
+        shapes.append(hole.shape)
         return predict(net, rgb, hole, **kw)
 
-    monkeypatch.setattr(learned, "_predict", counting)
+    monkeypatch.setattr(learned, "_predict", recording)
+    return shapes
+
+
+def test_cost_follows_the_mask(tiny_model, predicted_holes):
+    """The network sees the same pixels for the same scratch in a 3x larger image."""
     processed = []
     for size in (600, 1800):
         image = np.random.default_rng(4).random((size, size, 1), dtype=np.float32)
         mask = np.zeros((size, size), bool)
         idx = np.arange(100, 500)
         mask[idx, idx] = True  # a thin 400-px diagonal scratch
-        seen.clear()
+        predicted_holes.clear()
         out = fill_learned(image, mask, model=tiny_model)
         assert np.array_equal(out[~mask], image[~mask])
-        processed.append(sum(seen))
+        processed.append(sum(int(np.prod(shape)) for shape in predicted_holes))
     views = learned.DEFAULT_SETTINGS["flip_views"]  # each window is seen this many times
     assert processed[0] == processed[1] < views * 600 * 600
 
 
-def test_large_hole_takes_the_coarse_path(tiny_model, monkeypatch):
+def test_large_hole_takes_the_coarse_path(tiny_model, predicted_holes):
     """A hole much wider than the model's native radius is filled coarse, then refined."""
-    sizes = []
-    predict = learned._predict
-
-    def recording(net, rgb, hole, **kw):
-        sizes.append(hole.shape)
-        return predict(net, rgb, hole, **kw)
-
-    monkeypatch.setattr(learned, "_predict", recording)
     image = np.random.default_rng(5).random((500, 500, 3), dtype=np.float32)
     mask = np.zeros((500, 500), bool)
     mask[100:400, 120:380] = True
@@ -143,7 +142,7 @@ def test_large_hole_takes_the_coarse_path(tiny_model, monkeypatch):
     assert calls[-1] == (1, 1)
     assert np.isfinite(out).all() and np.array_equal(out[~mask], image[~mask])
     # first the whole 500 px crop downscaled (radius 130 px -> 40 px), then windows along the band
-    assert sizes[0][0] < 200 and len(sizes) > 1
+    assert predicted_holes[0][0] < 200 and len(predicted_holes) > 1
 
 
 def _export_with_settings(tiny_model, tmp_path, **inference):
@@ -213,10 +212,6 @@ def test_hole_radius_of_large_boxes_is_measured_exactly_tile_by_tile(thickness):
     assert hole_radius(pixels) == pytest.approx(expected)
 
 
-def _psnr(a, b):
-    return 10 * np.log10(1 / np.mean((np.clip(a, 0, 1) - b) ** 2))
-
-
 def test_shipped_model_beats_biharmonic_on_blotches():
     """On a validation image (never trained on), learned beats biharmonic inside blotches.
 
@@ -235,8 +230,9 @@ def test_shipped_model_beats_biharmonic_on_blotches():
         clean = np.ascontiguousarray(image[r:r + 160, c:c + 160], np.float32)
         mask = inpainting_mask((160, 160), rng, family="blotch")
         damaged = np.where(mask[..., None], 0.0, clean).astype(np.float32)
-        gains.append(_psnr(fill_learned(damaged, mask)[mask], clean[mask])
-                     - _psnr(fill_biharmonic(damaged, mask)[mask], clean[mask]))
+        learned_fill = np.clip(fill_learned(damaged, mask), 0, 1)
+        biharmonic_fill = np.clip(fill_biharmonic(damaged, mask), 0, 1)
+        gains.append(psnr(learned_fill, clean, mask) - psnr(biharmonic_fill, clean, mask))
     assert np.mean(gains) >= 1.0
 
 

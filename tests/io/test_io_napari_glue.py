@@ -31,6 +31,13 @@ def parts():
     return original, labels, mended, prov
 
 
+def _write(parts, path):
+    """Write ``parts`` (the fixture) as an RGB bundle at ``path``; returns its path."""
+    original, labels, mended, prov = parts
+    return write_bundle(path, original=original, labels=labels, mended=mended, provenance=prov,
+                        channel_axis=-1)
+
+
 def test_reader_ignores_foreign_and_unreadable_files(tmp_path):
     tifffile.imwrite(tmp_path / "other.tif", np.zeros((4, 4), np.uint8))
     (tmp_path / "bad.tif").write_bytes(b"not a tiff")
@@ -44,14 +51,7 @@ def test_reader_ignores_foreign_and_unreadable_files(tmp_path):
 
 def test_reader_opens_bundle_as_three_layers(tmp_path, parts):
     original, labels, mended, prov = parts
-    path = write_bundle(
-        tmp_path / "photo.mend",
-        original=original,
-        labels=labels,
-        mended=mended,
-        provenance=prov,
-        channel_axis=-1,
-    )
+    path = _write(parts, tmp_path / "photo.mend")
     for target in (path, path / "bundle.json", [str(path)]):
         reader = get_reader(target if isinstance(target, list) else str(target))
         assert reader is not None
@@ -112,15 +112,7 @@ def test_reader_opens_our_tiffs(tmp_path, parts):
 
 
 def test_reader_reports_corruption_by_file_name(tmp_path, parts):
-    original, labels, mended, prov = parts
-    path = write_bundle(
-        tmp_path / "x.mend",
-        original=original,
-        labels=labels,
-        mended=mended,
-        provenance=prov,
-        channel_axis=-1,
-    )
+    path = _write(parts, tmp_path / "x.mend")
     reader = get_reader(str(path))
     raw = (path / "defects.tif").read_bytes()
     (path / "defects.tif").write_bytes(raw[:-40])
@@ -187,14 +179,7 @@ def test_layer_tuples_build_napari_layers_and_save_back(tmp_path, parts):
     from napari.layers import Layer
 
     original, labels, mended, prov = parts
-    path = write_bundle(
-        tmp_path / "p.mend",
-        original=original,
-        labels=labels,
-        mended=mended,
-        provenance=prov,
-        channel_axis=-1,
-    )
+    path = _write(parts, tmp_path / "p.mend")
     layers = [Layer.create(*t) for t in get_reader(str(path))(str(path))]
     image, defects, mended_layer = layers
     assert image.rgb and mended_layer.metadata["provenance"] == prov

@@ -1,23 +1,18 @@
 """demoire: spectral detection and notch filtering, dtypes and stacks, clean images, the CLI."""
 
+from functools import partial
+
 import numpy as np
 import pytest
+from helpers import psnr, textured
 
 import napari_mend as nm
 from napari_mend.moire import find_moire, notch_filter
-from napari_mend.synthesis import add_moire, load_corpus_image, procedural_image
+from napari_mend.synthesis import add_moire, load_corpus_image
 
 SIZE = 128
-
-
-def psnr(a, b):
-    return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
-
-
-def clean_image(seed=0, channels=3):
-    image = procedural_image(np.random.default_rng(seed), (SIZE, SIZE), channels=channels)
-    image = image if image.ndim == 3 else image[..., None]
-    return (0.1 + 0.8 * image).astype(np.float32)
+clean_image = partial(textured, size=SIZE, low=0.1, span=0.8)
+"""A clean (SIZE, SIZE, channels) image in [0.1, 0.9]: ``clean_image(seed, channels=3)``."""
 
 
 def photo(name):
@@ -114,6 +109,7 @@ def test_unknown_method():
         nm.demoire(np.zeros((8, 8)), method="fft")
 
 
+@pytest.mark.slow
 def test_learned_network_keeps_shape_and_dtype():
     pytest.importorskip("torch")
     from napari_mend.models.registry import card_or_none

@@ -56,6 +56,23 @@ def sandbox(tmp_path, monkeypatch):
     registry.clear_cache()
 
 
+class Payload:
+    """Pickled, runs code on load: writes ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').write('pwned')",)
+
+
+@pytest.fixture
+def payload(sandbox):
+    """``(payload, marker)``: an object whose unpickling writes the file ``marker``."""
+    marker = sandbox.files / "pwned"
+    return Payload(marker), marker
+
+
 @pytest.fixture
 def make_bundle():
     """``make_bundle(path, shape=(16, 12))``: write a small valid bundle; return its folder."""

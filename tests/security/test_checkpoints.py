@@ -7,26 +7,16 @@ import torch
 from napari_mend.training.common import CHECKPOINT, load_checkpoint, save_checkpoint
 
 
-class Payload:
-    """Pickled, runs code on load: writes ``marker``."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return exec, (f"open({self.marker!r}, 'w').write('pwned')",)
-
-
 def _net():
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
 
 
-def test_pickled_checkpoint_is_refused_and_not_run(sandbox):
-    marker = sandbox.files / "pwned"
+def test_pickled_checkpoint_is_refused_and_not_run(sandbox, payload):
+    code, marker = payload
     run = sandbox.files / "run"
     run.mkdir()
-    torch.save({"model": Payload(marker)}, run / CHECKPOINT)
+    torch.save({"model": code}, run / CHECKPOINT)
     before = sandbox.snapshot()
     with pytest.raises(ValueError, match="cannot be loaded as plain tensors"):
         load_checkpoint(run, model=_net())

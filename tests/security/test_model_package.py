@@ -39,16 +39,6 @@ def make_package(path, *, weights=None, compress=zipfile.ZIP_STORED, **card):
     return path
 
 
-class Payload:
-    """Pickled, runs code on load: writes ``marker``."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return exec, (f"open({self.marker!r}, 'w').write('pwned')",)
-
-
 TRAVERSAL = "../../../.ipython/profile_default/ipython_config"
 
 
@@ -79,8 +69,8 @@ def test_name_with_dot_dot_through_the_command_line(sandbox, capsys):
     ("pickle", "cannot be loaded as plain tensors"),
     ("other network", "does not fit its model card"),
 ])
-def test_weights_are_checked_before_anything_is_written(sandbox, attack, match):
-    marker = sandbox.files / "pwned"
+def test_weights_are_checked_before_anything_is_written(sandbox, payload, attack, match):
+    code, marker = payload
     if attack == "tampered":
         weights = bytearray(_state_bytes())
         weights[-30] ^= 0xFF
@@ -88,7 +78,7 @@ def test_weights_are_checked_before_anything_is_written(sandbox, attack, match):
                                sha256=hashlib.sha256(_state_bytes()).hexdigest())
     elif attack == "pickle":
         buffer = io.BytesIO()
-        torch.save({"stem.weight": Payload(marker)}, buffer)
+        torch.save({"stem.weight": code}, buffer)
         package = make_package(sandbox.files / "m.mendmodel", weights=buffer.getvalue())
     else:
         package = make_package(sandbox.files / "m.mendmodel",

@@ -43,16 +43,21 @@ def test_output_in_unwritable_folder_refused_first(scratched, sandbox, tmp_path,
     assert "cannot write" in capsys.readouterr().err and not called
 
 
+def _overwrite_refused(src, out, sandbox, capsys):
+    """``restore SRC -o OUT --overwrite`` exits with 2 and changes no file; returns its stderr."""
+    before = sandbox.snapshot()
+    assert main(["restore", str(src), "-o", str(out), "--detector", "classical",
+                 "--fill", "biharmonic", "--overwrite"]) == 2
+    assert sandbox.snapshot() == before
+    return capsys.readouterr().err
+
+
 def test_overwrite_never_replaces_a_foreign_folder(scratched, sandbox, tmp_path, capsys):
     src, _, _, _ = scratched
     foreign = tmp_path / "precious.zarr"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("data")
-    before = sandbox.snapshot()
-    assert main(["restore", str(src), "-o", str(foreign), "--detector", "classical",
-                 "--fill", "biharmonic", "--overwrite"]) == 2
-    assert "did not write" in capsys.readouterr().err
-    assert sandbox.snapshot() == before
+    assert "did not write" in _overwrite_refused(src, foreign, sandbox, capsys)
 
 
 def test_overwrite_refuses_an_output_holding_the_input(sandbox, tmp_path, capsys):
@@ -60,11 +65,7 @@ def test_overwrite_refuses_an_output_holding_the_input(sandbox, tmp_path, capsys
     store.mkdir()
     inner = store / "film.tif"
     tifffile.imwrite(inner, data.camera()[:64, :64])
-    before = sandbox.snapshot()
-    assert main(["restore", str(inner), "-o", str(store), "--detector", "classical",
-                 "--fill", "biharmonic", "--overwrite"]) == 2
-    assert "holds the input" in capsys.readouterr().err
-    assert sandbox.snapshot() == before
+    assert "holds the input" in _overwrite_refused(inner, store, sandbox, capsys)
 
 
 def test_unwatermark_refuses_two_inputs_with_one_output_name(sandbox, tmp_path, capsys):

@@ -1,17 +1,18 @@
 """napari-mend teach, then detect / restore with the taught model file."""
 
 import numpy as np
+from helpers import paint
 from skimage import io
 
 from napari_mend.cli import main
 
 
-def test_cli_teach_then_detect_and_restore(pair, painter, tmp_path, capsys):
+def test_cli_teach_then_detect_and_restore(pair, tmp_path, capsys):
     import tifffile
 
     first, truth1, second, truth2 = pair
     io.imsave(tmp_path / "a.png", first, check_contrast=False)
-    io.imsave(tmp_path / "a_strokes.png", painter(truth1), check_contrast=False)
+    io.imsave(tmp_path / "a_strokes.png", paint(truth1), check_contrast=False)
     io.imsave(tmp_path / "b.png", second, check_contrast=False)
     model = tmp_path / "scratch.mendmodel"
     assert main(["teach", str(tmp_path / "a.png"), "--strokes", str(tmp_path / "a_strokes.png"),

@@ -2,20 +2,12 @@
 
 import numpy as np
 import pytest
+from helpers import paint
 
 import napari_mend as nm
 from napari_mend.cli import main
 from napari_mend.models import registry
 from napari_mend.models.package import export_model, import_model
-
-
-@pytest.fixture
-def model_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    monkeypatch.setenv("NAPARI_MEND_MODEL_DIR", str(folder))
-    registry.clear_cache()
-    yield folder
-    registry.clear_cache()
 
 
 @pytest.fixture
@@ -106,8 +98,8 @@ def test_widget_model_choices_list_taught_detectors(saved, model_dir):
     assert "zz-taught" not in _model_choices("inpainter", "inpainter")()
 
 
-def test_teach_on_a_taught_detector_uses_its_base_network(pair, painter, saved, model_dir):
+def test_teach_on_a_taught_detector_uses_its_base_network(pair, saved, model_dir):
     first, truth1, _, _ = pair
     import_model(saved, name="base-taught")
-    model = nm.teach(first[:96, :96], painter(truth1[:96, :96]), base_model="base-taught")
+    model = nm.teach(first[:96, :96], paint(truth1[:96, :96]), base_model="base-taught")
     assert model.card["base_model"]["name"] == "detector"

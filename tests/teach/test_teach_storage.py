@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import paint
 
 import napari_mend as nm
 from napari_mend.teach import TaughtModelError, is_taught_file, load
@@ -147,13 +148,13 @@ def test_oversize_files_and_members_are_refused(saved, tmp_path, monkeypatch):
         load(tmp_path / "good.mendmodel")
 
 
-def test_files_from_before_the_feature_choices_still_load(pair, painter, tmp_path):
+def test_files_from_before_the_feature_choices_still_load(pair, tmp_path):
     """A card without ``network_features`` / ``tophat_shape`` means all 22 network features and
     the approximate disks: the features such files were taught on."""
     first, truth1, second, _ = pair
     old = nm.FeatureSettings(network_features="all", network_factor=2,
                              tophat_shape="disk-sequence")
-    model = nm.teach(first[:96, :96], painter(truth1[:96, :96]), features=old,
+    model = nm.teach(first[:96, :96], paint(truth1[:96, :96]), features=old,
                      classifier={"n_estimators": 4})
     path = model.save(tmp_path / "old.mendmodel")
     parts = members(path)

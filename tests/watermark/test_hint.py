@@ -3,23 +3,14 @@ inside the hint and only it is inverted."""
 
 import numpy as np
 import pytest
+from helpers import psnr, textured
 from scipy import ndimage as ndi
 
 import napari_mend as nm
-from napari_mend.synthesis import procedural_image
 from napari_mend.watermark.hint import margin, mark_in_hint
 from napari_mend.watermark.single import remove_single
 
 SIZE = 128
-
-
-def psnr(a, b, where):
-    return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64)[where] - b[where]) ** 2))
-
-
-def textured(seed):
-    image = procedural_image(np.random.default_rng(seed), (SIZE, SIZE), channels=3)
-    return (0.05 + 0.9 * image).astype(np.float32)
 
 
 def two_colour_logo(opacity=0.4):
@@ -40,7 +31,7 @@ def grow(mask, px):
 
 @pytest.mark.parametrize("seed", [2, 3, 7])
 def test_rough_hint_recovers_a_two_colour_logo(seed):
-    clean = textured(seed)
+    clean = textured(seed, SIZE)
     alpha, colour = two_colour_logo()
     marked = (alpha[..., None] * colour + (1 - alpha[..., None]) * clean).astype(np.float32)
     region = alpha > 0.01
@@ -57,7 +48,7 @@ def test_rough_hint_recovers_a_two_colour_logo(seed):
 
 
 def test_margin_is_found_for_a_grown_hint_and_not_for_the_exact_region():
-    clean = textured(5)
+    clean = textured(5, SIZE)
     alpha, colour = two_colour_logo()
     marked = alpha[..., None] * colour + (1 - alpha[..., None]) * clean
     region = alpha > 0.01
@@ -69,7 +60,7 @@ def test_margin_is_found_for_a_grown_hint_and_not_for_the_exact_region():
 
 
 def test_rectangle_hint_and_dtypes_keep_the_contract():
-    clean = textured(4)
+    clean = textured(4, SIZE)
     alpha, colour = two_colour_logo()
     marked = alpha[..., None] * colour + (1 - alpha[..., None]) * clean
     box = np.zeros((SIZE, SIZE), bool)

@@ -1,23 +1,23 @@
 """remove_watermark: single image and collection (joint matting), dtypes, stacks, bad input; the
 unwatermark CLI."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import tifffile
+from helpers import psnr, textured
 from scipy import ndimage as ndi
 
 import napari_mend as nm
-from napari_mend.synthesis import procedural_image
 from napari_mend.watermark import NoCommonMark, estimate_collection, remove_collection
 from napari_mend.watermark.collection import gradients, poisson_integrate
 from napari_mend.watermark.joint_matting import content_energy, joint_matting
 from napari_mend.watermark.matting import invert
 
 SIZE = 72
-
-
-def psnr(a, b):
-    return 10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2))
+content = partial(textured, size=SIZE)
+"""Textured content in [0.05, 0.95], (SIZE, SIZE, channels): ``content(seed, channels=3)``."""
 
 
 def mark_alpha(opacity, *, shift=(0, 0)):
@@ -28,13 +28,6 @@ def mark_alpha(opacity, *, shift=(0, 0)):
     a[32:40, 14:58] = 1
     a = ndi.gaussian_filter(a, 0.6)
     return np.roll(a * opacity, shift, axis=(0, 1))
-
-
-def content(seed, channels=3):
-    """Textured content, (SIZE, SIZE, channels) in [0.05, 0.95]."""
-    image = procedural_image(np.random.default_rng(seed), (SIZE, SIZE), channels=channels)
-    image = image if image.ndim == 3 else image[..., None]
-    return (0.05 + 0.9 * image).astype(np.float32)
 
 
 def composite(image, alpha, colour):

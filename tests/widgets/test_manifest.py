@@ -5,6 +5,8 @@ import pytest
 
 from napari_mend._sample_data import SAMPLES, sample_image
 
+pytestmark = pytest.mark.gui  # every test opens a napari viewer
+
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))
 def test_sample_opens_in_napari(make_napari_viewer, key):

@@ -2,35 +2,22 @@
 
 import numpy as np
 import pytest
-from skimage import data, draw
+from helpers import camera_scratch, mend_dock, wait_for
+from skimage import data
 
 from napari_mend.layer_style import defects_layer_name, mended_layer_name
+
+pytestmark = pytest.mark.gui  # every test opens a napari viewer
 
 
 @pytest.fixture
 def scratched():
-    image = data.camera()[:256, :256].copy()
-    rr, cc = draw.line(5, 30, 250, 70)
-    image[rr, cc] = 255
-    image[rr, np.minimum(cc + 1, 255)] = 255
-    return image, (rr, cc)
-
-
-def dock(make_napari_viewer):
-    viewer = make_napari_viewer()
-    _, widget = viewer.window.add_plugin_dock_widget("napari-mend", "Mend defects")
-    return viewer, widget
-
-
-def wait_for(qtbot, widget, worker):
-    """Wait until the widget's background task has finished (its GUI-side cleanup ran)."""
-    assert worker is not None
-    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=60_000)
+    return camera_scratch(256, (5, 30, 250, 70), width=2)
 
 
 def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
     image, (rr, cc) = scratched
-    viewer, widget = dock(make_napari_viewer)
+    viewer, widget = mend_dock(make_napari_viewer)
     layer = viewer.add_image(image, name="film")
     widget.image.value = layer
     widget.detect_method.value = "classical"
@@ -77,7 +64,7 @@ def test_detect_edit_mend_save(make_napari_viewer, qtbot, scratched, tmp_path):
 
 
 def test_errors_become_notifications(make_napari_viewer, qtbot, monkeypatch):
-    viewer, widget = dock(make_napari_viewer)
+    viewer, widget = mend_dock(make_napari_viewer)
     layer = viewer.add_image(np.zeros((32, 32), np.uint8), name="blank")
     viewer.add_labels(np.ones((32, 32), np.uint8), name="everything")
     widget.image.value = layer
@@ -102,7 +89,7 @@ def test_cancel_stops_work_and_adds_nothing(make_napari_viewer, qtbot, monkeypat
         raise AssertionError("cancel did not stop the work")
 
     monkeypatch.setattr(mw, "detect_scores", slow_scores)
-    viewer, widget = dock(make_napari_viewer)
+    viewer, widget = mend_dock(make_napari_viewer)
     widget.image.value = viewer.add_image(np.zeros((32, 32), np.float32), name="slow")
     worker = widget.run_detect()
     qtbot.waitUntil(lambda: widget.runner.bar.value > 0, timeout=10_000)
@@ -117,7 +104,7 @@ def test_dask_layer_stays_lazy(make_napari_viewer, qtbot, scratched):
     import dask.array as da
 
     image, (rr, cc) = scratched
-    viewer, widget = dock(make_napari_viewer)
+    viewer, widget = mend_dock(make_napari_viewer)
     layer = viewer.add_image(da.from_array(image, chunks=(128, 128)), name="big")
     widget.image.value = layer
     widget.detect_method.value = "classical"
@@ -149,7 +136,7 @@ def test_mend_inverts_a_labelled_watermark_instead_of_filling_it(make_napari_vie
     labels[38:46, 10:50] = CLASS_IDS["watermark"]
     marked = clean.copy()
     marked[labels > 0] = 0.4 * 1.0 + 0.6 * clean[labels > 0]  # a white mark, opacity 0.4
-    viewer, widget = dock(make_napari_viewer)
+    viewer, widget = mend_dock(make_napari_viewer)
     layer = viewer.add_image(marked, name="photo", rgb=True)
     viewer.add_labels(labels, name=defects_layer_name("photo"))
     widget.image.value = layer
@@ -187,7 +174,7 @@ def test_found_text_grows_to_the_whole_annotation_unless_unticked(make_napari_vi
         return DefectScores(scores=scores, method="learned")
 
     monkeypatch.setattr(mw, "detect_scores", detect_scores)
-    viewer, widget = dock(make_napari_viewer)
+    viewer, widget = mend_dock(make_napari_viewer)
     layer = viewer.add_image(image, name="scan")
     widget.image.value = layer
     wait_for(qtbot, widget, widget.run_detect())

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import textured, wait_for
 
 pytest.importorskip("napari")
 
@@ -17,19 +18,12 @@ from napari_mend.classes import CLASS_IDS  # noqa: E402
 SIZE = 96
 
 
-def wait_for(qtbot, widget, worker):
-    assert worker is not None
-    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=60_000)
-
-
 def watermarked_stack(n=5):
-    from napari_mend.synthesis import procedural_image
-
     alpha = np.zeros((SIZE, SIZE), np.float32)
     alpha[30:66, 20:30] = alpha[30:66, 60:70] = alpha[44:52, 20:70] = 0.4
     planes = []
     for k in range(n):
-        content = 0.1 + 0.8 * procedural_image(np.random.default_rng(k), (SIZE, SIZE))
+        content = textured(k, SIZE, channels=1, low=0.1, span=0.8)[..., 0]
         planes.append(alpha * 1.0 + (1 - alpha) * content)
     return np.round(np.stack(planes) * 255).astype(np.uint8), alpha > 0
 
@@ -49,6 +43,7 @@ def test_moire_summary():
     assert "1/2 plane" in line and "2.5, 4" in line
 
 
+@pytest.mark.gui
 def test_stack_watermark_and_moire(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     widget = SpecialWidget(viewer)
@@ -83,6 +78,7 @@ def test_stack_watermark_and_moire(make_napari_viewer, qtbot):
     assert err(out2.data) < 0.6 * err(moire)
 
 
+@pytest.mark.gui
 def test_errors_become_notifications_not_crashes(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     widget = SpecialWidget(viewer)

@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import wait_for
 
 pytest.importorskip("napari")
 
@@ -16,17 +17,13 @@ from napari_mend.layer_style import defects_layer_name  # noqa: E402
 from napari_mend.models import registry  # noqa: E402
 
 
-def wait_for(qtbot, widget, worker):
-    assert worker is not None
-    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=60_000)
-
-
 def test_metrics_text():
     assert metrics_text("detector", None, None) == ""
     line = metrics_text("inpainter", {"psnr_hole_mean": 30.0}, {"psnr_hole_mean": 31.25})
     assert line == "held-out PSNR dB: before 30.000, after 31.250 (+1.250)"
 
 
+@pytest.mark.gui
 def test_train_shows_curve_and_new_model_reaches_mend_widget(make_napari_viewer, qtbot,
                                                             model_dir, monkeypatch):
     viewer = make_napari_viewer()
@@ -69,6 +66,7 @@ def test_train_shows_curve_and_new_model_reaches_mend_widget(make_napari_viewer,
     assert "slides-fill" in train.from_model.choices
 
 
+@pytest.mark.gui
 def test_stop_then_continue(make_napari_viewer, qtbot, model_dir, monkeypatch):
     viewer = make_napari_viewer()
     train = TrainWidget(viewer)
