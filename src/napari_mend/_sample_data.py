@@ -16,7 +16,7 @@ SAMPLES = {
 
 def sample_image(key: str):
     """Return ``(damaged, truth_labels, channel_axis)`` for sample ``key``."""
-    from skimage import data
+    from skimage import data  # deferred: slow to import, only this path
 
     try:
         _, source, classes, channel_axis, seed = SAMPLES[key]

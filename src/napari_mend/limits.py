@@ -111,7 +111,7 @@ def check_image_file(path) -> None:
     LimitError
         See :func:`check_image_size`; or PIL refuses the size.
     """
-    from PIL import Image
+    from PIL import Image  # deferred: Pillow only for this check
 
     try:
         with Image.open(path) as image:

@@ -119,12 +119,12 @@ def configure_threads(requested=None) -> int:
         os.environ[name] = str(count)
     os.environ.setdefault(*WAIT_POLICY)  # read when OpenMP starts, i.e. when torch is imported
     if "torch" in sys.modules:
-        import torch
+        import torch  # deferred: torch is heavy; loaded only when a network runs
 
         torch.set_num_threads(count)
     if "cv2" in sys.modules:
         sys.modules["cv2"].setNumThreads(count)
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # deferred: only when thread limits are set
 
     threadpool_limits(limits=count)
     _configured = count

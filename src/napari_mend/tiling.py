@@ -218,7 +218,7 @@ def max_upsampled(out: np.ndarray, small: np.ndarray, factor: int, *, rows: int 
         The same quantity at ``1 / factor`` of the size; pixels of ``out``
         beyond ``m * factor`` / ``n * factor`` take the nearest edge value.
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     height, width = out.shape[1:]
     h, w = small.shape[1:]

@@ -93,7 +93,7 @@ def calibration_offsets(card: dict) -> np.ndarray:
 
 def _prepare(loaded):
     """Fold batch norms and switch to channels-last once per loaded model."""
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     with _PREPARE_LOCK:
         if id(loaded.module) not in _PREPARED:
@@ -142,7 +142,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     napari_mend.models.ModelError
         If the model is unknown, missing or corrupt.
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] not in (1, 3) or 0 in image.shape:

@@ -13,6 +13,7 @@ fringes of nearly constant brightness); the region it points to, grown by
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from ..moire.spectrum import TILE, find_moire, has_peaks
 
@@ -51,8 +52,6 @@ def spectral_moire_check(moire: np.ndarray, image: np.ndarray) -> None:
         The scored plane. Blocks smaller than the spectral analysis' window
         cannot be checked and keep their scores.
     """
-    from scipy import ndimage as ndi
-
     for rows in _spans(image.shape[0], MOIRE_BLOCK):
         for cols in _spans(image.shape[1], MOIRE_BLOCK):
             scores = moire[rows, cols]

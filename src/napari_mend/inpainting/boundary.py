@@ -53,8 +53,8 @@ def harmonic_fill(values: np.ndarray, hole: np.ndarray, *,
         (:data:`SCREENING`) so that a hole component with no known neighbour
         gets about 0 instead of an undetermined value.
     """
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import cg, splu
+    import scipy.sparse as sp  # deferred: scipy.sparse only for this solve
+    from scipy.sparse.linalg import cg, splu  # deferred: scipy.sparse only for this solve
 
     values = np.asarray(values, np.float64)
     filled = values.copy()

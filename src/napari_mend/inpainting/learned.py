@@ -230,7 +230,7 @@ def robust_range(image: np.ndarray, mask: np.ndarray, *, percentiles=(0.5, 99.5)
 
 
 def _to_tensor(rgb: np.ndarray, hole: np.ndarray, device):
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     x = np.concatenate([rgb * ~hole[..., None], hole[..., None]], axis=-1)
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)).to(device)
@@ -238,7 +238,7 @@ def _to_tensor(rgb: np.ndarray, hole: np.ndarray, device):
 
 def _predict(net, rgb: np.ndarray, hole: np.ndarray, *, min_size: int) -> np.ndarray:
     """One network call on a normalised ``(m, n, 3)`` crop; padded and cropped back."""
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     m, n = hole.shape
     mult = net.module.multiple
@@ -329,7 +329,7 @@ def _fill_windows(net, rgb: np.ndarray, hole: np.ndarray, settings: dict,
 
 def resize_plane(array: np.ndarray, shape, *, mode: str) -> np.ndarray:
     """An ``(m, n, C)`` float array resized to ``shape`` (torch's ``'area'`` or ``'bilinear'``)."""
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     t = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)[None], dtype=np.float32))
     kwargs = {} if mode == "area" else {"align_corners": False}

@@ -12,7 +12,7 @@ def default_device():
     The environment variable ``NAPARI_MEND_DEVICE`` (e.g. ``cpu``) overrides
     the choice.
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     forced = os.environ.get("NAPARI_MEND_DEVICE")
     if forced:
@@ -46,7 +46,7 @@ def _cpu_has_native_bfloat16() -> bool:
 def native_bfloat16(device) -> bool:
     """Whether ``device`` computes bfloat16 natively (a CUDA GPU that supports it, a CPU with
     AVX-512 BF16 or AMX)."""
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     device = torch.device(device)
     if device.type == "cuda":
@@ -55,7 +55,7 @@ def native_bfloat16(device) -> bool:
 
 
 def _bfloat16_autocast(device, enabled: bool):
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16,
                           enabled=enabled)

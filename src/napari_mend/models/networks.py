@@ -90,7 +90,7 @@ def build_module(card: dict):
         An architecture this version lacks, or a ``config`` out of bounds or
         that the architecture refuses.
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     cls = _architecture(card)
     config = _checked_config(card)
@@ -165,7 +165,7 @@ def load_network(card: dict, weights, *, source, hint: str = RESTORE_HINT):
         The card is out of bounds (see :func:`build_module`), or the weights
         are not a plain tensor file or do not fit the network.
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     module = build_module(card)
     try:
@@ -208,7 +208,7 @@ def get_network(name: str, *, device=None) -> LoadedModel:
         Unknown name, missing or corrupt files (the message names the file
         and how to restore it), or an architecture this version lacks.
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     device = torch.device(device) if device is not None else default_device()
     card_file = card_path(name)

@@ -25,7 +25,7 @@ def learned_filter(plane: np.ndarray, *, model: str = DEFAULT_MODEL, progress=No
     filtered : (M, N, C) float32 ndarray
         A new array.
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
 
     net = get_model(model)

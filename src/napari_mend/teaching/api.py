@@ -123,7 +123,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     TypeError
         Unsupported image dtype, or strokes that are not integers.
     """
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier  # deferred: scikit-learn is slow to import
 
     start = time.perf_counter()
     images, strokes = _as_list(images, "images"), _as_list(strokes, "strokes")
@@ -206,7 +206,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     report(progress, len(jobs), len(jobs) + 1)
     forest.fit(x, y)
     report(progress, len(jobs) + 1, len(jobs) + 1)
-    import sklearn
+    import sklearn  # deferred: scikit-learn is slow to import
 
     samples = {_class_name(v if v else CLEAN_LABEL): int(n)
                for v, n in zip(*np.unique(y, return_counts=True))}

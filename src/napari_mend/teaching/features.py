@@ -26,9 +26,11 @@ Everything here is pure compute (NumPy, SciPy, scikit-image, torch).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from ..classes import DEFECT_CLASSES
 from ..detection.learned import (
@@ -140,8 +142,6 @@ class FeatureSettings:
 
     def replace(self, **changes) -> "FeatureSettings":
         """These settings with ``changes``."""
-        from dataclasses import replace
-
         return replace(self, **changes)
 
     def n_features(self, n_color: int) -> int:
@@ -248,8 +248,6 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
     report(progress, 0, steps)
     workers = min(len(tasks), configured_threads() or thread_count())
     if workers > 1 and height * width >= PARALLEL_PIXELS:
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(workers) as pool:
             futures = [pool.submit(task) for task in tasks]
             try:
@@ -273,7 +271,7 @@ def _gaussian_task(gray, sigma, out, k):
     """Writes :func:`skimage.feature.multiscale_basic_features` at ``sigma`` (Gaussian,
     its Sobel gradient, its two Hessian eigenvalues) into ``out[..., k:k + 4]``."""
     def task():
-        from skimage.feature import multiscale_basic_features
+        from skimage.feature import multiscale_basic_features  # deferred: slow to import, only this path
 
         out[..., k:k + 4] = multiscale_basic_features(gray, sigma_min=sigma, sigma_max=sigma,
                                                       num_sigma=1)
@@ -285,13 +283,11 @@ def _tophat_task(gray, radius, shape, out, k):
     ``radius``) into ``out[..., k:k + 2]``."""
     def task():
         if shape == "square":  # separable minimum and maximum filters
-            from scipy import ndimage as ndi
-
             side = (2 * radius + 1,) * 2
             np.subtract(gray, ndi.grey_opening(gray, size=side), out=out[..., k])
             np.subtract(ndi.grey_closing(gray, size=side), gray, out=out[..., k + 1])
             return
-        from skimage.morphology import black_tophat, disk, white_tophat
+        from skimage.morphology import black_tophat, disk, white_tophat  # deferred: slow to import, only this path
 
         footprint = disk(radius, decomposition="crosses" if shape == "disk" else "sequence")
         out[..., k] = white_tophat(gray, footprint)
@@ -311,8 +307,6 @@ def _chroma_task(raw_plane, gray, intensity, out, k):
     """Writes each colour channel's Gaussian (sigma 1) minus the gray one into
     ``out[..., k:k + 3]``."""
     def task():
-        from scipy import ndimage as ndi
-
         low, high = intensity
         scale = np.float32(1.0 / (high - low)) if high > low else np.float32(0.0)
         smooth_gray = ndi.gaussian_filter(gray, 1.0)
@@ -339,7 +333,7 @@ def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
     -------
     features : (22 or 6, M, N) float32 ndarray
     """
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     loaded = get_model(settings.base_model)
     net = _prepare(loaded)
@@ -384,7 +378,7 @@ def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
 def enlarge(small: np.ndarray, factor: int, shape: tuple) -> np.ndarray:
     """``(K, m, n)`` enlarged bilinearly by ``factor`` (pixel centres aligned) to ``(K,) + shape``;
     rows and columns beyond ``m * factor`` / ``n * factor`` repeat the edge."""
-    import torch
+    import torch  # deferred: torch is heavy; loaded only when a network runs
 
     big = torch.nn.functional.interpolate(torch.from_numpy(np.ascontiguousarray(small))[None],
                                           scale_factor=factor, mode="bilinear",

@@ -35,6 +35,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy
 
 from .._version import __version__
 from ..io.atomic import atomic_path
@@ -253,8 +254,6 @@ def arrays(data: bytes, source) -> dict:
 
 def _npy(raw: bytes, dtype: np.dtype, source) -> np.ndarray:
     """A 1-D or 2-D array of exactly ``dtype`` from ``.npy`` bytes, its header checked first."""
-    from numpy.lib import format as npy
-
     stream = io.BytesIO(raw)
     version = npy.read_magic(stream)
     if version == (1, 0):
@@ -340,8 +339,8 @@ def check_base(card: dict, settings: FeatureSettings, source) -> None:
 
 def rebuild(forest, a: dict, classes: np.ndarray, n_features: int) -> None:
     """Give ``forest`` scikit-learn trees built from the checked arrays."""
-    from sklearn.tree import DecisionTreeClassifier
-    from sklearn.tree._tree import NODE_DTYPE, Tree
+    from sklearn.tree import DecisionTreeClassifier  # deferred: scikit-learn is slow to import
+    from sklearn.tree._tree import NODE_DTYPE, Tree  # deferred: scikit-learn is slow to import
 
     k = classes.size
     offsets = a["node_offsets"]
