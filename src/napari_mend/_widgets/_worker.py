@@ -22,19 +22,32 @@ class _Relay(QObject):
 class TaskRunner(Container):
     """Progress bar, status line and Cancel button for one background task at a time.
 
-    ``run(fn, on_done, label)`` calls ``fn(progress)`` in a worker thread;
-    ``progress(done, total)`` updates the bar and raises
-    :class:`~napari_mend.progress.Cancelled` once Cancel was pressed. Errors
-    are shown as napari notifications; the window never blocks.
+    ``run(fn, on_done, label, button=...)`` calls ``fn(progress)`` in a
+    worker thread; ``progress(done, total)`` updates the bar and raises
+    :class:`~napari_mend.progress.Cancelled` once Cancel was pressed. The
+    bar appears right below the button that started the task, and the
+    dock's ``controls`` (the buttons that start tasks) are disabled until
+    it ends. Errors are shown as napari notifications; the window never
+    blocks.
+
+    The runner is never added to a container: it moves itself, through
+    Qt, into the layout of the button that starts a task, so that
+    container must not be changed afterwards.
     """
 
     def __init__(self):
         if configured_threads() is None:  # once per napari process, before any model loads
             configure_threads()
         self.status = Label(value="")
-        self.bar = ProgressBar(value=0, min=0, max=1000, visible=False)
+        self.status.native.setWordWrap(True)
+        self.bar = ProgressBar(value=0, min=0, max=1000)
         self.cancel = PushButton(text="Cancel", enabled=False)
-        super().__init__(widgets=[self.bar, self.status, self.cancel], labels=False)
+        bar_row = Container(widgets=[self.bar, self.cancel], layout="horizontal", labels=False)
+        bar_row.margins = (0, 0, 0, 0)
+        super().__init__(widgets=[bar_row, self.status], labels=False, visible=False)
+        self.margins = (0, 0, 0, 0)
+        self.controls: list = []  # the dock's task buttons, disabled while a task runs
+        self._enabled_before: list[tuple] = []
         self.worker = None
         self._cancel_event = threading.Event()
         self._relay = _Relay()
@@ -53,9 +66,31 @@ class TaskRunner(Container):
         self._cancel_event.set()
         self.status.value = "cancelling..."
 
-    def run(self, fn, on_done, label: str, *, on_finished=None):
+    def _place_below(self, button) -> None:
+        """Move the runner into ``button``'s layout, right below it."""
+        strip = self.native
+        old = strip.parentWidget()
+        if old is not None and old.layout() is not None:
+            old.layout().removeWidget(strip)
+        layout = button.native.parentWidget().layout()
+        layout.insertWidget(layout.indexOf(button.native) + 1, strip)
+        strip.setVisible(True)
+
+    def _lock_controls(self) -> None:
+        self._enabled_before = [(widget, widget.enabled) for widget in self.controls]
+        for widget in self.controls:
+            widget.enabled = False
+
+    def _unlock_controls(self) -> None:
+        for widget, enabled in self._enabled_before:
+            widget.enabled = enabled
+        self._enabled_before = []
+
+    def run(self, fn, on_done, label: str, *, button=None, on_finished=None):
         """Start ``fn(progress)``; ``on_done(result)`` runs in the GUI thread.
 
+        ``button`` is the button that started the task: the progress bar
+        shows below it (without one, it stays where the last task left it).
         ``on_finished()`` runs in the GUI thread after the task ended in any
         way (done, cancelled or failed); it is connected before the task
         starts, so a task that ends at once cannot miss it.
@@ -79,9 +114,12 @@ class TaskRunner(Container):
 
         worker = create_worker(task, _start_thread=False, _ignore_errors=True)
         self.worker = worker
+        if button is not None:
+            self._place_below(button)
+        self._lock_controls()
         self.status.value = f"{label}..."
         self.bar.visible, self.bar.value = True, 0
-        self.cancel.enabled = True
+        self.cancel.visible = self.cancel.enabled = True
 
         def returned(result):
             if result is Cancelled:
@@ -101,8 +139,9 @@ class TaskRunner(Container):
 
         def finished():
             self.worker = None
-            self.bar.visible = False
+            self.bar.visible = self.cancel.visible = False
             self.cancel.enabled = False
+            self._unlock_controls()
             if on_finished is not None:
                 on_finished()
 

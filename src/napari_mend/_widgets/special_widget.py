@@ -5,30 +5,29 @@ own removers instead of a fill: a watermark is inverted with its estimated
 colour and opacity (one image, or every plane of a stack sharing the mark),
 moire is filtered out of the spectrum. Both run off the GUI thread with the
 shared progress bar and Cancel button, and their layers carry provenance.
+The dock reports what changed in the image, in its own words.
 """
 
 from __future__ import annotations
 
 import napari
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, PushButton, SpinBox, create_widget
+from magicgui.widgets import ComboBox, Container, PushButton, SpinBox, create_widget
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_info
 
 from ..classes import CLASS_IDS
-from ..inpainting.api import METHODS as FILL_METHODS
+from ..inpainting import fill_names
 from ..io.provenance import make_provenance
 from ..models.registry import card_or_none
-from ..special import (DEMOIRE_METHODS, WATERMARK_METHODS, auto_demoire_method, demoire,
-                       remove_watermark)
+from ..moire.api import DEMOIRE_METHODS, auto_demoire_method, demoire
+from ..watermark.api import WATERMARK_METHODS, remove_watermark
 from ._worker import TaskRunner
+from .dock_layout import Section, fit_view_when_docked, hint, scroll_dock
+from .viewer_layers import channel_axis, show_image_result
 
 WATERMARK_SUFFIX = "without watermark"
 MOIRE_SUFFIX = "without moire"
-
-
-def _channel_axis(layer: Image):
-    return -1 if layer.rgb else None
 
 
 def watermark_mask(labels: np.ndarray) -> np.ndarray:
@@ -36,6 +35,24 @@ def watermark_mask(labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     marked = labels == CLASS_IDS["watermark"]
     return marked if marked.any() else labels != 0
+
+
+def change_summary(before: np.ndarray, after: np.ndarray, *, channel_axis=None) -> str:
+    """What a remover changed: the pixels that differ and their mean absolute change.
+
+    A pixel (of every plane of a stack) counts once however many of its
+    channels changed; the mean change is in the image's own units,
+    averaged over the changed pixels and their channels.
+    """
+    difference = np.abs(np.asarray(after, np.float64) - np.asarray(before, np.float64))
+    if channel_axis is not None:
+        difference = np.moveaxis(difference, channel_axis, -1).mean(axis=-1)
+    changed = difference > 0
+    n = int(changed.sum())
+    if n == 0:
+        return "nothing changed: no watermark was found to remove"
+    return (f"changed {n:,} of {changed.size:,} pixels ({100 * n / changed.size:.1f}%), "
+            f"mean change {float(difference[changed].mean()):.3g}")
 
 
 def moire_summary(reports: list) -> str:
@@ -53,34 +70,38 @@ class SpecialWidget(Container):
 
     def __init__(self, viewer: napari.viewer.Viewer):
         self._viewer = viewer
+        self.runner = TaskRunner()
         self.image = create_widget(annotation=Image, label="image")
         self.mark = create_widget(annotation=Labels | None, label="mark",
                                   options={"nullable": True})
-        self.mark_hint = Label(value="mark: a Labels layer (its watermark class if it has one); "
-                                     "none: found by the detector, or from a stack's planes")
         self.wm_method = ComboBox(label="images", choices=list(WATERMARK_METHODS), value="auto")
-        self.fill = ComboBox(label="opaque fill", choices=list(FILL_METHODS), value="auto")
+        self.fill = ComboBox(label="opaque fill", choices=list(fill_names()), value="auto")
         self.max_shift = SpinBox(label="mark shift (px)", min=0, max=16, value=4)
         self.wm_button = PushButton(text="Remove watermark")
+        self.wm_result = hint("")
         self.moire_method = ComboBox(label="method", choices=list(DEMOIRE_METHODS), value="auto")
-        self.moire_info = Label(value="")
+        self.moire_info = hint("")
         self.moire_button = PushButton(text="Remove moire")
-        self.moire_result = Label(value="")
-        self.runner = TaskRunner()
-        super().__init__(widgets=[
-            self.image,
-            Label(value="<b>Watermark</b>"), self.mark, self.mark_hint, self.wm_method, self.fill,
-            self.max_shift, self.wm_button,
-            Label(value="<b>Moire</b>"), self.moire_method, self.moire_info, self.moire_button,
-            self.moire_result,
-            self.runner,
-        ])
+        self.moire_result = hint("")
+        self.sections = {
+            "watermark": Section("Watermark", [
+                self.mark,
+                hint("mark: a Labels layer (its watermark class if it has one). None: the "
+                     "detector finds it, or a stack's planes reveal it."),
+                self.wm_method, self.fill, self.max_shift, self.wm_button, self.wm_result]),
+            "moire": Section("Moire", [self.moire_method, self.moire_info, self.moire_button,
+                                       self.moire_result]),
+        }
+        super().__init__(labels=False)
+        scroll_dock(self, Container(widgets=[self.image, *self.sections.values()]))
+        self.runner.controls = [self.wm_button, self.moire_button]
         self.wm_button.changed.connect(self.run_watermark)
         self.moire_button.changed.connect(self.run_moire)
         self.moire_method.changed.connect(self._show_moire_method)
         self._show_moire_method()
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self._refresh_choices)
+        fit_view_when_docked(self, viewer)
 
     def _refresh_choices(self, event=None):
         self.image.reset_choices()
@@ -98,16 +119,8 @@ class SpecialWidget(Container):
             self.moire_info.value = "notch: spectral peaks, where they occur"
 
     def _add_result(self, layer, data, suffix, provenance):
-        name = f"{layer.name} {suffix}"
-        metadata = {"provenance": provenance, "source": layer.name}
-        if name in self._viewer.layers and isinstance(self._viewer.layers[name], Image):
-            target = self._viewer.layers[name]
-            target.data = data
-            target.metadata.update(metadata)
-            return target
-        return self._viewer.add_image(data, name=name, rgb=layer.rgb, colormap=layer.colormap,
-                                      contrast_limits=layer.contrast_limits, scale=layer.scale,
-                                      translate=layer.translate, metadata=metadata)
+        return show_image_result(self._viewer, layer, data, f"{layer.name} {suffix}",
+                                 {"provenance": provenance, "source": layer.name})
 
     # --- Watermark -----------------------------------------------------
     def run_watermark(self, event=None):
@@ -121,7 +134,7 @@ class SpecialWidget(Container):
         mask = None if mark_layer is None else watermark_mask(mark_layer.data)
         options = {"method": self.wm_method.value, "fill": self.fill.value,
                    "max_shift": int(self.max_shift.value)}
-        axis = _channel_axis(layer)
+        axis = channel_axis(layer)
 
         def compute(progress):
             return remove_watermark(data, mask=mask, channel_axis=axis, progress=progress,
@@ -135,10 +148,10 @@ class SpecialWidget(Container):
                             "mark": None if mark_layer is None else mark_layer.name},
                 image=data, mask=changed)
             self._add_result(layer, clean, WATERMARK_SUFFIX, provenance)
-            show_info(f"napari-mend: removed the watermark from {int(changed.sum())} pixels "
-                      f"of {layer.name!r}")
+            self.wm_result.value = change_summary(data, clean, channel_axis=axis)
+            show_info(f"napari-mend: {layer.name!r}: {self.wm_result.value}")
 
-        return self.runner.run(compute, done, "remove watermark")
+        return self.runner.run(compute, done, "remove watermark", button=self.wm_button)
 
     # --- Moire ---------------------------------------------------------
     def run_moire(self, event=None):
@@ -151,7 +164,7 @@ class SpecialWidget(Container):
         method = self.moire_method.value
         if method == "auto":
             method = auto_demoire_method()
-        axis = _channel_axis(layer)
+        axis = channel_axis(layer)
 
         def compute(progress):
             return demoire(data, channel_axis=axis, method=method, progress=progress,
@@ -169,4 +182,4 @@ class SpecialWidget(Container):
             self.moire_result.value = moire_summary(reports)
             show_info(f"napari-mend: {self.moire_result.value}")
 
-        return self.runner.run(compute, done, "remove moire")
+        return self.runner.run(compute, done, "remove moire", button=self.moire_button)

@@ -1,12 +1,14 @@
 """The "Train on these images" dock widget: fine-tune a model on image layers or a folder.
 
-Choose image layers (or a folder), the kind of model and the model to start
-from, and the minutes to train. Training runs in a worker thread
-(:func:`napari_mend.finetune.finetune`); the dock shows the loss curve as it
-goes and the held-out metric before and after. Stop keeps the checkpoint;
-Continue resumes it. A finished model is announced on :data:`MODEL_EVENTS`,
-so the model choosers of the "Mend defects" widget list it at once. A model
-can be exported as one file and imported with one click.
+Choose image layers (or a folder), whether to avoid the regions their
+defects layers mark, the kind of model and the model to start from, and the
+minutes to train. Training runs in a worker thread
+(:func:`napari_mend.finetune.finetune`); the loss curve beside the Train
+button grows as it goes, and the held-out metric is shown before and after.
+Stop keeps the checkpoint; Continue resumes it. A finished model is
+announced on :data:`MODEL_EVENTS`, so the model choosers of the "Mend
+defects" widget list it at once. A model can be exported as one file and
+imported with one click.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from magicgui.widgets import (
     Container,
     FileEdit,
     FloatSpinBox,
-    Label,
     LineEdit,
     PushButton,
     Select,
@@ -31,12 +32,19 @@ from qtpy.QtCore import QObject
 from qtpy.QtCore import Signal as QtSignal
 
 from ..layer_style import defects_layer_name
+from ..models.package import export_model, import_model
 from ..models.registry import list_models
 from ._events import MODEL_EVENTS, connect_while_alive
 from ._worker import TaskRunner
+from .dock_layout import Section, fit_view_when_docked, hint, scroll_dock
+from .file_choice import chosen_path
+from .loss_plot import LossPlot
+from .viewer_layers import layer_by_name
 
 KINDS = ("detector", "inpainter")
 METRIC = {"detector": ("f1_mean", "F1"), "inpainter": ("psnr_hole_mean", "PSNR dB")}
+AVOID_DEFECTS, AVOID_NOTHING = "each image's defects layer", "nothing"
+"""Choices of what training avoids: the regions an image's ``"<image> defects"`` layer marks."""
 
 
 class _EventRelay(QObject):
@@ -60,53 +68,70 @@ class TrainWidget(Container):
     """Dock widget that fine-tunes a detector or inpainter on the curator's images."""
 
     def __init__(self, viewer: napari.viewer.Viewer):
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
-
         self._viewer = viewer
+        self.runner = TaskRunner()
+        self.runner.cancel.text = "Stop"
         self.layers = Select(label="image layers", choices=self._image_names)
         self.layers.native.setMaximumHeight(90)
         self.folder = FileEdit(label="or folder", mode="d", value="")
+        self.avoid = ComboBox(label="avoid", choices=[AVOID_DEFECTS, AVOID_NOTHING],
+                              value=AVOID_DEFECTS,
+                              tooltip="regions training leaves out (marked defects are not "
+                                      "examples of clean content)")
+        self.avoid_info = hint("")
         self.kind = ComboBox(label="train", choices=list(KINDS), value="detector")
         self.from_model = ComboBox(label="from model", choices=self._model_names)
         self.minutes = FloatSpinBox(label="minutes", min=0.1, max=600.0, step=0.5, value=5.0)
         self.model_name = LineEdit(label="new model", value="")
         self.train_button = PushButton(text="Train")
         self.continue_button = PushButton(text="Continue", enabled=False)
-        self.metrics = Label(value="")
-        self.runner = TaskRunner()
-        self.runner.cancel.text = "Stop"
+        self.metrics = hint("")
+        self.loss_plot = LossPlot(viewer)
         self.export_path = FileEdit(label="export to", mode="w", filter="*.mendmodel")
         self.export_button = PushButton(text="Export model")
         self.import_path = FileEdit(label="model file", mode="r", filter="*.mendmodel")
         self.import_button = PushButton(text="Import model")
-        super().__init__(widgets=[
-            Label(value="<b>Images</b>"), self.layers, self.folder,
-            Label(value="<b>Model</b>"), self.kind, self.from_model, self.minutes, self.model_name,
-            self.train_button, self.continue_button, self.runner, self.metrics,
-        ])
-        self.figure = Figure(figsize=(3.0, 2.0), tight_layout=True)
-        self.axes = self.figure.add_subplot(111)
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(150)
-        self.native.layout().addWidget(self.canvas)
-        for widget in (Label(value="<b>Share</b>"), self.export_path, self.export_button,
-                       self.import_path, self.import_button):
-            self.append(widget)
-        self.history: list[tuple[int, float]] = []
+        buttons = Container(widgets=[self.train_button, self.continue_button], labels=False)
+        buttons.margins = (0, 0, 0, 0)
+        run_row = Container(widgets=[buttons], layout="horizontal", labels=False)
+        run_row.margins = (0, 0, 0, 0)
+        run_row.native.layout().addWidget(self.loss_plot.canvas)  # the curve beside Train
+        buttons.native.layout().addStretch()
+        self.sections = {
+            "images": Section("Images", [self.layers, self.folder, self.avoid,
+                                         self.avoid_info]),
+            "model": Section("Model", [self.kind, self.from_model, self.minutes,
+                                       self.model_name]),
+            "train": Section("Train", [run_row, self.metrics]),
+            "share": Section("Share", [self.export_path, self.export_button,
+                                       self.import_path, self.import_button], expanded=False),
+        }
+        super().__init__(labels=False)
+        scroll_dock(self, Container(widgets=list(self.sections.values())))
+        self.runner.controls = [self.train_button, self.continue_button, self.export_button,
+                                self.import_button]
         self.before = self.after = None
         self._relay = _EventRelay()
         self._relay.received.connect(self._on_event)
         self.kind.changed.connect(self._kind_changed)
         self.model_name.changed.connect(self._update_continue)
+        self.layers.changed.connect(self._show_avoided)
+        self.avoid.changed.connect(self._show_avoided)
         self.train_button.changed.connect(lambda: self.start(resume=False))
         self.continue_button.changed.connect(lambda: self.start(resume=True))
         self.export_button.changed.connect(self.export)
         self.import_button.changed.connect(self.import_file)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
-            event.connect(lambda e: self.layers.reset_choices())
+            event.connect(self._layers_changed)
         connect_while_alive(MODEL_EVENTS.changed, self.from_model.reset_choices, self)
         self._kind_changed()
+        self._show_avoided()
+        fit_view_when_docked(self, viewer)
+
+    @property
+    def history(self) -> list[tuple[int, float]]:
+        """The ``(step, loss)`` pairs of the current run."""
+        return self.loss_plot.history
 
     # --- choices -------------------------------------------------------
     def _image_names(self, widget=None):
@@ -117,13 +142,17 @@ class TrainWidget(Container):
         names = [card["name"] for card in list_models(kind)]
         return sorted(names, key=lambda n: (n != kind, n)) or [kind]
 
+    def _layers_changed(self, event=None):
+        self.layers.reset_choices()
+        self._show_avoided()
+
     def _kind_changed(self, event=None):
         self.from_model.reset_choices()
         self.model_name.value = f"{self.from_model.value}-finetuned"
         self._update_continue()
 
     def _update_continue(self, event=None):
-        from ..finetune import has_checkpoint
+        from ..finetune import has_checkpoint  # deferred: imports torch
 
         try:
             resumable = bool(self.model_name.value) and has_checkpoint(self.model_name.value)
@@ -132,17 +161,34 @@ class TrainWidget(Container):
         self.continue_button.enabled = resumable and not self.runner.busy
 
     # --- inputs --------------------------------------------------------
+    def avoided_layers(self) -> dict:
+        """Chosen image name -> the Labels layer whose marked regions training avoids, or None."""
+        avoided = {}
+        for name in self.layers.value:
+            marked = layer_by_name(self._viewer, defects_layer_name(name))
+            use = self.avoid.value == AVOID_DEFECTS and isinstance(marked, Labels)
+            avoided[name] = marked if use else None
+        return avoided
+
+    def _show_avoided(self, event=None):
+        """Say which layer each chosen image's training avoids."""
+        avoided = self.avoided_layers()
+        if not avoided:
+            self.avoid_info.value = ""
+        elif self.avoid.value == AVOID_NOTHING:
+            self.avoid_info.value = "training uses every pixel of the chosen images"
+        else:
+            self.avoid_info.value = "avoids: " + "; ".join(
+                f"{name}: {layer.name!r}" if layer is not None else f"{name}: nothing marked"
+                for name, layer in avoided.items())
+
     def _inputs(self):
-        """(images, masks): chosen layers (defects layers mark regions to avoid) or the folder."""
-        names = list(self.layers.value)
-        if names:
-            images, masks = [], []
-            for name in names:
-                layer = self._viewer.layers[name]
-                images.append(np.asarray(layer.data))
-                marked = self._viewer.layers[defects_layer_name(name)] \
-                    if defects_layer_name(name) in self._viewer.layers else None
-                masks.append(np.asarray(marked.data) if isinstance(marked, Labels) else None)
+        """(images, masks): chosen layers (with the regions to avoid) or the folder."""
+        avoided = self.avoided_layers()
+        if avoided:
+            images = [np.asarray(self._viewer.layers[name].data) for name in avoided]
+            masks = [None if layer is None else np.asarray(layer.data)
+                     for layer in avoided.values()]
             return images, masks
         folder = str(self.folder.value or "")
         if folder and folder != "." and Path(folder).is_dir():
@@ -152,7 +198,7 @@ class TrainWidget(Container):
     # --- training ------------------------------------------------------
     def start(self, *, resume: bool):
         """Start (or continue) fine-tuning in a worker thread."""
-        from ..finetune import finetune
+        from ..finetune import finetune  # deferred: imports torch
 
         images, masks = self._inputs()
         if images is None:
@@ -163,8 +209,8 @@ class TrainWidget(Container):
                    "minutes": float(self.minutes.value), "masks": masks, "resume": resume,
                    "overwrite": not resume}
         if not resume:
-            self.history, self.before, self.after = [], None, None
-            self._draw()
+            self.before = self.after = None
+            self.loss_plot.set_history([])
         relay = self._relay
 
         def compute(progress):
@@ -177,56 +223,44 @@ class TrainWidget(Container):
             MODEL_EVENTS.changed.emit()
             show_info(f"napari-mend: saved model {result.name!r}; pick it in Mend defects")
 
-        worker = self.runner.run(compute, done, "train", on_finished=self._finished)
-        if worker is not None:
-            self.train_button.enabled = self.continue_button.enabled = False
-        return worker
-
-    def _finished(self):
-        self.train_button.enabled = True
-        self._update_continue()
+        button = self.continue_button if resume else self.train_button
+        return self.runner.run(compute, done, "train", button=button,
+                               on_finished=self._update_continue)
 
     def _on_event(self, record: dict):
         event = record["event"]
         if event == "train":
-            self.history.append((record["step"], record["loss"]))
-            self._draw()
+            self.loss_plot.set_history([*self.history, (record["step"], record["loss"])])
         elif event == "start" and record.get("resumed"):
             self.metrics.value = f"continuing from step {record['step']}"
         elif event == "before":
             self.before = record
             self.metrics.value = metrics_text(self.kind.value, record, None)
 
-    def _draw(self):
-        self.axes.clear()
-        if self.history:
-            steps, losses = zip(*self.history)
-            self.axes.plot(steps, losses, lw=1)
-        self.axes.set_xlabel("step")
-        self.axes.set_ylabel("loss")
-        self.canvas.draw_idle()
-
     # --- sharing -------------------------------------------------------
     def export(self, event=None):
         """Write the new model (when trained) or the starting model as one file."""
-        from ..models.package import export_model
-
+        path = chosen_path(self.export_path, suffix=".mendmodel", what="the model",
+                           overwrite=False)
+        if path is None:
+            return None
         installed = {card["name"] for card in list_models()}
         name = self.model_name.value
         if name not in installed:  # nothing trained yet: share the starting model
             name = self.from_model.value
         try:
-            path = export_model(name, self.export_path.value)
+            path = export_model(name, path)
         except Exception as err:  # shown to the curator, never a crash
-            show_error(f"napari-mend: could not export: {err}")
+            show_error(f"napari-mend: could not export {name!r}: {err}")
             return None
         show_info(f"napari-mend: wrote {path}")
         return path
 
     def import_file(self, event=None):
         """Install a model file; it appears in every model chooser."""
-        from ..models.package import import_model
-
+        if not self.import_path.line_edit.value.strip():
+            show_info("napari-mend: choose a model file (.mendmodel) to import")
+            return None
         try:
             card = import_model(self.import_path.value)
         except Exception as err:  # shown to the curator, never a crash

@@ -1,0 +1,71 @@
+"""Single-image watermark removal says what changed, and never "removed" when nothing did."""
+
+import numpy as np
+import pytest
+from helpers import wait_for
+
+pytest.importorskip("napari")
+
+from napari_mend._widgets.special_widget import (
+    WATERMARK_SUFFIX,
+    SpecialWidget,
+    change_summary,
+)
+from napari_mend.classes import CLASS_IDS
+
+
+def test_change_summary_counts_pixels_and_mean_change():
+    before = np.zeros((10, 10, 3), np.uint8)
+    assert change_summary(before, before.copy(), channel_axis=-1).startswith("nothing changed")
+    after = before.copy()
+    after[0, :4] = (30, 0, 0)  # 4 pixels, one channel each: mean change 10 per channel
+    line = change_summary(before, after, channel_axis=-1)
+    assert line == "changed 4 of 100 pixels (4.0%), mean change 10"
+    assert "removed" not in line
+
+
+def marked_photo():
+    """A textured gray image with a white mark of opacity 0.4, and the mark's pixels."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:96, 0:96]
+    content = 0.3 + 0.2 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + 0.05 * rng.random((96, 96))
+    mark = np.zeros((96, 96), bool)
+    mark[30:66, 20:30] = mark[44:52, 20:70] = True
+    image = np.where(mark, 0.4 + 0.6 * content, content)
+    return np.round(image * 255).astype(np.uint8), mark
+
+
+@pytest.mark.gui
+def test_single_image_reports_what_changed(make_napari_viewer, qtbot, monkeypatch):
+    shown = []
+    monkeypatch.setattr("napari_mend._widgets.special_widget.show_info", shown.append)
+    viewer = make_napari_viewer()
+    widget = SpecialWidget(viewer)
+    image, mark = marked_photo()
+    widget.image.value = viewer.add_image(image, name="photo")
+    widget.mark.value = viewer.add_labels(mark * np.uint8(CLASS_IDS["watermark"]), name="mark")
+    wait_for(qtbot, widget, widget.run_watermark())
+    out = viewer.layers[f"photo {WATERMARK_SUFFIX}"].data
+    changed = out != image
+    assert changed.any()
+    assert widget.wm_result.value.startswith(f"changed {int(changed.sum()):,} of 9,216 pixels")
+    mean = np.abs(out.astype(float) - image)[changed].mean()
+    assert f"mean change {mean:.3g}" in widget.wm_result.value
+    assert shown[-1] == f"napari-mend: 'photo': {widget.wm_result.value}"
+
+
+@pytest.mark.gui
+def test_an_unchanged_image_is_never_called_removed(make_napari_viewer, qtbot, monkeypatch):
+    import napari_mend._widgets.special_widget as sw
+
+    shown = []
+    monkeypatch.setattr(sw, "show_info", shown.append)
+    monkeypatch.setattr(sw, "remove_watermark", lambda data, *, mask, channel_axis, progress,
+                        return_mask, **options: (data.copy(), np.zeros(data.shape, bool)))
+    viewer = make_napari_viewer()
+    widget = SpecialWidget(viewer)
+    image, _ = marked_photo()
+    widget.image.value = viewer.add_image(image, name="photo")
+    wait_for(qtbot, widget, widget.run_watermark())
+    assert widget.wm_result.value.startswith("nothing changed")
+    assert "removed" not in shown[-1] and "nothing changed" in shown[-1]
