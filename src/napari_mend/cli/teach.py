@@ -5,8 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..classes import CLEAN_LABEL
 from ..io.images import read_image
-from ..teaching import CLEAN_LABEL, SUFFIX, FeatureSettings, teach
+from ..teaching.api import teach
+from ..teaching.features import FeatureSettings
+from ..teaching.storage import SUFFIX
 from .files import CLIError
 from .options import terminal_progress
 

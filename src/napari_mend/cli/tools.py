@@ -7,7 +7,7 @@ import importlib
 
 from .._sample_data import SAMPLES, sample_image
 from ..display_check import display_problem
-from ..training import main as train_main
+from ..training.command import main as train_main
 from .files import CLIError
 
 EVALUATIONS = ("detector", "inpainter", "watermark", "moire")
