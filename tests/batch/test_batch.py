@@ -239,7 +239,7 @@ def test_cli_errors_in_seconds(archive, tmp_path, capsys):
 
 
 def test_a_worker_failure_names_the_file(archive, tmp_path, monkeypatch):
-    from napari_mend.scale import batch
+    import napari_mend.batch.run as batch
 
     real = batch.mend_file
 
@@ -257,7 +257,7 @@ def test_a_worker_failure_names_the_file(archive, tmp_path, monkeypatch):
 
 
 def test_a_stopped_batch_lists_bundles_finished_while_stopping(archive, tmp_path, monkeypatch):
-    from napari_mend.scale import batch
+    import napari_mend.batch.run as batch
 
     def finish_one_then_stop(client, jobs, todo, options, *rest):
         job = next(jobs[i] for i in todo if jobs[i].source.name == "photo.png")

@@ -34,10 +34,10 @@ def test_output_in_unwritable_folder_refused_first(scratched, sandbox, tmp_path,
     import napari_mend.cli.files as cli_files
 
     real_access = cli_files.os.access
-    monkeypatch.setattr(image_files.os, "access",
+    monkeypatch.setattr(cli_files.os, "access",
                         lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
     called = []
-    monkeypatch.setattr("napari_mend.inpainting.api.inpaint",
+    monkeypatch.setattr("napari_mend.cli.mend.inpaint",
                         lambda *a, **k: called.append(1))
     assert _inpaint(src, mask_path, locked / "x.tif") == 2
     assert "cannot write" in capsys.readouterr().err and not called
