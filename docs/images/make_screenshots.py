@@ -5,9 +5,10 @@ Writes, next to this script:
 - ``docks_1280x800.png``: the whole window with the three docks (Mend defects,
   Remove watermark and moire, Train on these images) after Detect and Mend on
   the scratched sample photo;
-- ``dock_mend.png``, ``dock_special.png``, ``dock_train.png``: each dock at the
-  size it gets in that window (``QWidget.grab``), the train dock after a few
-  simulated training steps so its loss curve shows.
+- ``dock_mend.png``, ``dock_special.png``, ``dock_train.png``: each dock's
+  whole content at the width it gets in that window (``QWidget.grab``; in the
+  window it scrolls), the train dock after a few simulated training steps so
+  its loss curve shows.
 
 Run under a virtual display of that size, e.g.::
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import napari
 from napari._qt.dialogs.qt_notification import NapariQtNotification
-from qtpy.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication, QScrollArea
 
 from napari_mend._sample_data import sample_image
 
@@ -67,7 +68,8 @@ def main() -> None:
     settle(0.5)
     viewer.window.screenshot(path=str(HERE / "docks_1280x800.png"), canvas_only=False)
     for name, file in DOCKS.items():
-        widgets[name].native.parentWidget().grab().save(str(HERE / file))
+        content = widgets[name].native.findChild(QScrollArea).widget()
+        content.grab().save(str(HERE / file))
     print("wrote", ", ".join(["docks_1280x800.png", *DOCKS.values()]), "in", HERE)
     viewer.close()
 

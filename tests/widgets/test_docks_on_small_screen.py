@@ -24,7 +24,7 @@ def camera(viewer):
 
 def dock_all(viewer, qtbot):
     docks = {name: viewer.window.add_plugin_dock_widget("napari-mend", name) for name in DOCKS}
-    qtbot.wait(200)  # the window lays the docks out
+    qtbot.wait(300)  # the window lays the docks out, then they share the column
     return docks
 
 
@@ -39,6 +39,7 @@ def test_three_docks_fit_a_1280x800_window(make_napari_viewer, qtbot):
         assert dock.isVisible(), name
         assert window.rect().contains(dock.geometry()), name  # wholly on screen
         assert dock.width() <= 480, name
+        assert dock.height() >= 0.25 * window.height(), name  # the docks share the side
         area = widget.native.findChild(QScrollArea)
         assert area is not None and area.isVisible(), name  # a long dock scrolls
         for label in widget.native.findChildren(QLabel):

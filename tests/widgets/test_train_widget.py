@@ -60,7 +60,7 @@ def test_train_shows_curve_and_new_model_reaches_mend_widget(make_napari_viewer,
     assert calls["masks"][0] is not None and calls["masks"][1] is None  # marked regions passed
     assert calls["minutes"] == 5.0 and calls["resume"] is False
     qtbot.waitUntil(lambda: len(train.history) == 3, timeout=10_000)
-    assert len(train.axes.lines[0].get_xdata()) == 3  # the live loss curve
+    assert len(train.loss_plot.axes.lines[0].get_xdata()) == 3  # the live loss curve
     assert train.metrics.value.endswith("after 31.500 (+1.500)")
     assert "slides-fill" in mend.inpainter_model.choices  # announced to the Mend widget
     assert "slides-fill" in train.from_model.choices
@@ -91,3 +91,74 @@ def test_stop_then_continue(make_napari_viewer, qtbot, model_dir, monkeypatch):
     assert train.continue_button.enabled and train.train_button.enabled
     wait_for(qtbot, train, train.start(resume=True))  # what Continue does
     assert seen == [False, True]
+
+
+@pytest.mark.gui
+def test_loss_plot_follows_the_theme_with_integer_steps(make_napari_viewer):
+    from napari.utils.theme import get_theme
+
+    viewer = make_napari_viewer()
+    train = TrainWidget(viewer)
+    axes = train.loss_plot.axes
+    assert not axes.axison and not axes.lines  # no empty axes before training
+    for step in (1, 2, 3):
+        train._on_event({"event": "train", "step": step, "loss": 1.0 / step})
+    assert axes.axison and len(axes.lines[0].get_xdata()) == 3
+    ticks = [t for t in axes.get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # whole steps only
+
+    def shown_colors():
+        from matplotlib.colors import to_hex
+
+        return (to_hex(axes.get_facecolor()), to_hex(train.loss_plot.figure.get_facecolor()),
+                to_hex(axes.xaxis.label.get_color()))
+
+    for theme in ("dark", "light"):
+        viewer.theme = theme
+        colors = get_theme(theme)
+        background, text = colors.background.as_hex(), colors.text.as_hex()
+        assert shown_colors() == (background, background, text)
+
+
+@pytest.mark.gui
+def test_loss_plot_sits_beside_the_train_button(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    _, train = viewer.window.add_plugin_dock_widget("napari-mend", "Train on these images")
+    qtbot.wait(100)
+    button, canvas = train.train_button.native, train.loss_plot.canvas
+    assert canvas.isVisible()
+    left = button.mapToGlobal(button.rect().topRight())
+    right = canvas.mapToGlobal(canvas.rect().topLeft())
+    assert right.x() >= left.x()  # to the right of Train
+    top, bottom = canvas.mapToGlobal(canvas.rect().topLeft()).y(), \
+        canvas.mapToGlobal(canvas.rect().bottomLeft()).y()
+    assert top <= left.y() <= bottom  # level with it
+
+
+@pytest.mark.gui
+def test_exclusion_mask_is_named_and_can_be_none(make_napari_viewer, qtbot, model_dir,
+                                                monkeypatch):
+    from napari_mend._widgets.train_widget import AVOID_NOTHING
+
+    viewer = make_napari_viewer()
+    train = TrainWidget(viewer)
+    viewer.add_image(np.zeros((64, 64)), name="slide")
+    viewer.add_image(np.zeros((64, 64)), name="photo")
+    marked = np.zeros((64, 64), np.uint8)
+    marked[5:9, 5:9] = 2
+    viewer.add_labels(marked, name=defects_layer_name("slide"))
+    train.layers.value = ["slide", "photo"]
+    assert train.avoid_info.value == "avoids: slide: 'slide defects'; photo: nothing marked"
+    train.avoid.value = AVOID_NOTHING
+    assert "every pixel" in train.avoid_info.value
+    seen = {}
+
+    def fake_finetune(kind, images, *, progress, on_event, masks, **options):
+        seen["masks"] = masks
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(finetune_module, "finetune", fake_finetune)
+    wait_for(qtbot, train, train.start(resume=False))
+    assert seen["masks"] == [None, None]  # nothing avoided
+    layout = train.run_row.native.parentWidget().layout()  # the bar went below Train
+    assert layout.indexOf(train.runner.native) == layout.indexOf(train.run_row.native) + 1

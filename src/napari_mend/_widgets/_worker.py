@@ -22,16 +22,17 @@ class _Relay(QObject):
 class TaskRunner(Container):
     """Progress bar, status line and Cancel button for one background task at a time.
 
-    ``run(fn, on_done, label, button=...)`` calls ``fn(progress)`` in a
+    ``run(fn, on_done, label, near=...)`` calls ``fn(progress)`` in a
     worker thread; ``progress(done, total)`` updates the bar and raises
     :class:`~napari_mend.progress.Cancelled` once Cancel was pressed. The
-    bar appears right below the button that started the task, and the
+    bar appears right below the button that started the task (or the row
+    holding it), and the
     dock's ``controls`` (the buttons that start tasks) are disabled until
     it ends. Errors are shown as napari notifications; the window never
     blocks.
 
     The runner is never added to a container: it moves itself, through
-    Qt, into the layout of the button that starts a task, so that
+    Qt, into the layout of the widget it shows below, so that
     container must not be changed afterwards.
     """
 
@@ -66,14 +67,14 @@ class TaskRunner(Container):
         self._cancel_event.set()
         self.status.value = "cancelling..."
 
-    def _place_below(self, button) -> None:
-        """Move the runner into ``button``'s layout, right below it."""
+    def _place_below(self, widget) -> None:
+        """Move the runner into ``widget``'s layout, right below it."""
         strip = self.native
         old = strip.parentWidget()
         if old is not None and old.layout() is not None:
             old.layout().removeWidget(strip)
-        layout = button.native.parentWidget().layout()
-        layout.insertWidget(layout.indexOf(button.native) + 1, strip)
+        layout = widget.native.parentWidget().layout()
+        layout.insertWidget(layout.indexOf(widget.native) + 1, strip)
         strip.setVisible(True)
 
     def _lock_controls(self) -> None:
@@ -86,11 +87,12 @@ class TaskRunner(Container):
             widget.enabled = enabled
         self._enabled_before = []
 
-    def run(self, fn, on_done, label: str, *, button=None, on_finished=None):
+    def run(self, fn, on_done, label: str, *, near=None, on_finished=None):
         """Start ``fn(progress)``; ``on_done(result)`` runs in the GUI thread.
 
-        ``button`` is the button that started the task: the progress bar
-        shows below it (without one, it stays where the last task left it).
+        ``near`` is the button that started the task, or the row holding
+        it: the progress bar shows below it (without one, it stays where the
+        last task left it).
         ``on_finished()`` runs in the GUI thread after the task ended in any
         way (done, cancelled or failed); it is connected before the task
         starts, so a task that ends at once cannot miss it.
@@ -114,8 +116,8 @@ class TaskRunner(Container):
 
         worker = create_worker(task, _start_thread=False, _ignore_errors=True)
         self.worker = worker
-        if button is not None:
-            self._place_below(button)
+        if near is not None:
+            self._place_below(near)
         self._lock_controls()
         self.status.value = f"{label}..."
         self.bar.visible, self.bar.value = True, 0

@@ -9,10 +9,19 @@ canvas once a dock appears.
 from __future__ import annotations
 
 from magicgui.widgets import Container, Label, PushButton
-from qtpy.QtCore import QEvent, QObject, Qt, QTimer
-from qtpy.QtWidgets import QFrame, QScrollArea
+from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea
 
 _HEADER_STYLE = "QPushButton { text-align: left; font-weight: bold; padding: 2px 4px; }"
+PREFERRED_HEIGHT = 240
+"""Height a dock asks for at first: three docks share an 800-pixel-high window evenly."""
+
+
+def fit_rows(select) -> None:
+    """Make a magicgui ``Select`` exactly as tall as its choices (no empty band)."""
+    view = select.native
+    rows = max(view.count(), 1)
+    view.setFixedHeight(rows * view.sizeHintForRow(0) + 2 * view.frameWidth())
 
 
 def hint(text: str) -> Label:
@@ -61,13 +70,23 @@ class Section(Container):
         self.expanded = not self.expanded
 
 
+class _DockScrollArea(QScrollArea):
+    """A vertical scroll area that asks for at most :data:`PREFERRED_HEIGHT` pixels."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width(), min(hint.height(), PREFERRED_HEIGHT))
+
+
 def scroll_dock(dock: Container, content: Container) -> None:
     """Show ``content`` inside ``dock`` through a vertical scroll area.
 
     napari docks a magicgui widget's ``native`` (not a scrollable
-    container's scroll area), so the scroll area must live inside it.
+    container's scroll area), so the scroll area must live inside it. The
+    area asks for little height, so the docks share the window's side
+    instead of the first one taking it.
     """
-    area = QScrollArea()
+    area = _DockScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -78,15 +97,40 @@ def scroll_dock(dock: Container, content: Container) -> None:
     dock.native.layout().addWidget(area)
 
 
+def share_dock_column(widget) -> None:
+    """Give the docks stacked with ``widget``'s dock (same side, same column) equal heights.
+
+    A dock added below others gets only its minimum height from Qt; sharing
+    the column keeps every dock usable on a small screen.
+    """
+    dock = widget.parentWidget()
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    window = dock.parentWidget() if dock is not None else None
+    if not isinstance(window, QMainWindow) or dock.isFloating():
+        return
+    area = window.dockWidgetArea(dock)
+    column = [other for other in window.findChildren(QDockWidget)
+              if other.isVisible() and not other.isFloating() and other.x() == dock.x()
+              and window.dockWidgetArea(other) == area]
+    if len(column) > 1:
+        height = sum(other.height() for other in column) // len(column)
+        window.resizeDocks(column, [height] * len(column), Qt.Orientation.Vertical)
+
+
 class _FitViewOnShow(QObject):
-    """Calls ``viewer.reset_view()`` once, after the watched widget first appears."""
+    """Once the watched dock first appears: share its column, then ``viewer.reset_view()``."""
 
     def __init__(self, viewer, widget):
         super().__init__(widget)
-        self._viewer = viewer
+        self._viewer, self._widget = viewer, widget
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(viewer.reset_view)
+        self._timer.timeout.connect(self._fit)
+
+    def _fit(self) -> None:
+        share_dock_column(self._widget)
+        self._viewer.reset_view()
 
     def eventFilter(self, watched, event):
         if event.type() == QEvent.Type.Show:
@@ -96,5 +140,5 @@ class _FitViewOnShow(QObject):
 
 
 def fit_view_when_docked(dock: Container, viewer) -> None:
-    """Re-fit the image to the canvas once ``dock`` is shown (docking shrinks the canvas)."""
+    """Once ``dock`` is shown, share the dock column and re-fit the image to the smaller canvas."""
     dock.native.installEventFilter(_FitViewOnShow(viewer, dock.native))

@@ -38,7 +38,7 @@ from ..progress import scaled
 from ..restore import mend_labels
 from ._events import MODEL_EVENTS, connect_while_alive
 from ._worker import TaskRunner
-from .dock_layout import Section, fit_view_when_docked, hint, scroll_dock
+from .dock_layout import Section, fit_rows, fit_view_when_docked, hint, scroll_dock
 from .file_choice import chosen_path
 from .teach_section import TeachSection, strokes_layer_name
 from .viewer_layers import (
@@ -88,7 +88,7 @@ class MendWidget(Container):
         self.model_info = hint("")
         self.classes = Select(label="classes", choices=list(DEFECT_CLASSES.values()),
                               value=list(DEFECT_CLASSES.values()))
-        self.classes.native.setMaximumHeight(110)
+        fit_rows(self.classes)
         self.legend = hint(_class_legend())
         self.detect_button = PushButton(text="Detect")
         self.detect_all_button = PushButton(text="Detect in every open image")
@@ -233,7 +233,7 @@ class MendWidget(Container):
             return scores, self._labels_task(scores, data, axis)(progress)
 
         return self.runner.run(compute, lambda r: self._detected(layer, data, *r), "detect",
-                               button=self.detect_button)
+                               near=self.detect_button)
 
     def run_detect_all(self, event=None):
         """Detect in every open image (not the napari-mend outputs), in one worker."""
@@ -259,7 +259,7 @@ class MendWidget(Container):
             for layer, data, scores, labels in results:
                 self._detected(layer, data, scores, labels)
 
-        return self.runner.run(compute, done, "detect all", button=self.detect_all_button)
+        return self.runner.run(compute, done, "detect all", near=self.detect_all_button)
 
     def _detected(self, layer, data, scores, labels):
         self._scores[id(layer)] = scores
@@ -320,7 +320,7 @@ class MendWidget(Container):
 
         task = self._labels_task(scores, layer_data(layer), channel_axis(layer))
         if is_lazy(scores.scores):
-            self.runner.run(task, apply, "re-threshold", button=self.detect_button)
+            self.runner.run(task, apply, "re-threshold", near=self.detect_button)
         else:
             apply(task(None))
 
@@ -350,7 +350,7 @@ class MendWidget(Container):
         def done(mended):
             self._mended(layer, data, mask, mended, method, model)
 
-        return self.runner.run(compute, done, "mend", button=self.mend_button)
+        return self.runner.run(compute, done, "mend", near=self.mend_button)
 
     def _mended(self, layer, data, mask, mended, method, model=None):
         provenance = make_provenance(
@@ -386,4 +386,4 @@ class MendWidget(Container):
                                 channel_axis=axis, overwrite=overwrite)
 
         return self.runner.run(write, lambda p: show_info(f"napari-mend: saved {p}"), "save",
-                               button=self.save_button)
+                               near=self.save_button)

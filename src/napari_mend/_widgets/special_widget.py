@@ -151,7 +151,7 @@ class SpecialWidget(Container):
             self.wm_result.value = change_summary(data, clean, channel_axis=axis)
             show_info(f"napari-mend: {layer.name!r}: {self.wm_result.value}")
 
-        return self.runner.run(compute, done, "remove watermark", button=self.wm_button)
+        return self.runner.run(compute, done, "remove watermark", near=self.wm_button)
 
     # --- Moire ---------------------------------------------------------
     def run_moire(self, event=None):
@@ -182,4 +182,4 @@ class SpecialWidget(Container):
             self.moire_result.value = moire_summary(reports)
             show_info(f"napari-mend: {self.moire_result.value}")
 
-        return self.runner.run(compute, done, "remove moire", button=self.moire_button)
+        return self.runner.run(compute, done, "remove moire", near=self.moire_button)

@@ -141,7 +141,7 @@ class TeachSection(Section):
             if "model" in taught:  # detect with it once the runner is free
                 self._on_taught()
 
-        return self._runner.run(compute, done, "teach", button=self.teach_button,
+        return self._runner.run(compute, done, "teach", near=self.teach_button,
                                 on_finished=finished)
 
     def _set_taught(self, model):
@@ -162,4 +162,4 @@ class TeachSection(Section):
         model = self._taught
         return self._runner.run(lambda progress: model.save(path, overwrite=True),
                                 lambda p: show_info(f"napari-mend: saved {p}"), "save model",
-                                button=self.save_taught_button)
+                                near=self.save_taught_button)

@@ -93,16 +93,16 @@ class TrainWidget(Container):
         self.import_button = PushButton(text="Import model")
         buttons = Container(widgets=[self.train_button, self.continue_button], labels=False)
         buttons.margins = (0, 0, 0, 0)
-        run_row = Container(widgets=[buttons], layout="horizontal", labels=False)
-        run_row.margins = (0, 0, 0, 0)
-        run_row.native.layout().addWidget(self.loss_plot.canvas)  # the curve beside Train
+        self.run_row = Container(widgets=[buttons], layout="horizontal", labels=False)
+        self.run_row.margins = (0, 0, 0, 0)
+        self.run_row.native.layout().addWidget(self.loss_plot.canvas)  # the curve beside Train
         buttons.native.layout().addStretch()
         self.sections = {
             "images": Section("Images", [self.layers, self.folder, self.avoid,
                                          self.avoid_info]),
             "model": Section("Model", [self.kind, self.from_model, self.minutes,
                                        self.model_name]),
-            "train": Section("Train", [run_row, self.metrics]),
+            "train": Section("Train", [self.run_row, self.metrics]),
             "share": Section("Share", [self.export_path, self.export_button,
                                        self.import_path, self.import_button], expanded=False),
         }
@@ -223,8 +223,7 @@ class TrainWidget(Container):
             MODEL_EVENTS.changed.emit()
             show_info(f"napari-mend: saved model {result.name!r}; pick it in Mend defects")
 
-        button = self.continue_button if resume else self.train_button
-        return self.runner.run(compute, done, "train", button=button,
+        return self.runner.run(compute, done, "train", near=self.run_row,  # below Train
                                on_finished=self._update_continue)
 
     def _on_event(self, record: dict):
