@@ -8,8 +8,6 @@ then use the taught model, which can be saved to share.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from magicgui.widgets import CheckBox, FileEdit, PushButton
 from napari.layers import Image, Labels
@@ -18,6 +16,7 @@ from napari.utils.notifications import show_info
 from ..classes import CLEAN_LABEL, DEFECT_CLASSES
 from ..layer_style import defects_layer_kwargs
 from .dock_layout import Section, hint
+from .file_choice import chosen_path
 from .viewer_layers import channel_axis, layer_by_name, show_labels_result
 
 
@@ -158,7 +157,9 @@ class TeachSection(Section):
         if self._taught is None:
             show_info("napari-mend: teach a model first")
             return None
-        path = Path(self.taught_path.value)
+        path = chosen_path(self.taught_path, suffix=".mendmodel", what="the taught model")
+        if path is None:
+            return None
         model = self._taught
         return self._runner.run(lambda progress: model.save(path, overwrite=True),
                                 lambda p: show_info(f"napari-mend: saved {p}"), "save model",
