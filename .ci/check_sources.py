@@ -33,7 +33,7 @@ from pathlib import Path
 
 CONFINED_MODULES = (
     "src/napari_mend/io/bundle.py",
-    "src/napari_mend/scale/manifest.py",
+    "src/napari_mend/batch/manifest.py",
     "src/napari_mend/_reader.py",
     "src/napari_mend/models/package.py",
 )

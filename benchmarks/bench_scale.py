@@ -15,9 +15,9 @@ memory
     (classical detector by default) and mends (Telea by default) it lazily,
     storing the mended image and the Labels to zarr, and reports that
     process's peak resident memory (``ru_maxrss``), wall time and the pixels
-    changed. ``--way together``: :func:`napari_mend.scale.lazy.restore` and
-    one :func:`~napari_mend.scale.lazy.store` of both results; ``--way
-    staged``: :func:`napari_mend.scale.lazy.restore_to_zarr` (labels stored
+    changed. ``--way together``: :func:`napari_mend.restore.restore` and
+    one :func:`~napari_mend.io.zarr_store.store` of both results; ``--way
+    staged``: :func:`napari_mend.scale.restore_module.restore_to_zarr` (labels stored
     first, then mended from them; provenance digests included), as
     ``napari-mend restore -o NAME.zarr`` does; ``--way cli``:
     ``napari-mend restore INPUT -o mended.tif`` (block by block through a
@@ -59,6 +59,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+import napari_mend.restore as restore_module
+from napari_mend.io import images, zarr_store
 
 SCRATCH_EVERY = 3000  # a vertical film scratch every this many columns
 
@@ -119,15 +122,13 @@ def write_image(path: Path, size: int, chunk: int, fmt: str) -> None:
 
 def memory_child(args) -> None:
     """Runs in a fresh process: lazy restore from disk to zarr; prints a JSON line."""
-    from napari_mend.scale import lazy
-
     start = time.perf_counter()
-    image = lazy.open_lazy(args.path, chunk=args.chunk)
+    image = images.open_lazy(args.path, chunk=args.chunk)
     out = Path(args.out)
     options = {"channel_axis": -1, "detector": args.detector, "fill": args.fill,
                "chunk": args.chunk}
     if args.way in ("cli", "deidentify"):
-        from napari_mend.cli import main
+        from napari_mend.cli.main import main
 
         command = "restore" if args.way == "cli" else "deidentify"
         main([command, args.path, "-o", str(out / "mended.tif"), "--detector", args.detector,
@@ -136,14 +137,14 @@ def memory_child(args) -> None:
                           "changed_px": _changed_in_tiff(out / "mended.tif")}))
         return
     if args.way == "staged":
-        lazy.restore_to_zarr(image, out / "mended.zarr", out / "labels.zarr",
+        restore_module.restore_to_zarr(image, out / "mended.zarr", out / "labels.zarr",
                              num_workers=args.threads, **options)
     else:
-        mended, labels = lazy.restore(image, **options)
-        lazy.store([mended, labels], [out / "mended.zarr", out / "labels.zarr"],
+        mended, labels = restore_module.restore(image, **options)
+        zarr_store.store([mended, labels], [out / "mended.zarr", out / "labels.zarr"],
                    num_workers=args.threads)
     wall = time.perf_counter() - start
-    stored = lazy.open_lazy(out / "labels.zarr")
+    stored = images.open_lazy(out / "labels.zarr")
     changed = int((stored != 0).sum().compute())
     print(json.dumps({"wall_s": wall, "peak_rss_mb": _peak_rss_mb(), "changed_px": changed}))
 
@@ -211,7 +212,7 @@ def _cluster_startup(n_workers: int) -> float:
 
 
 def run_batch_benchmark(args) -> None:
-    from napari_mend.scale.batch import run_batch
+    from napari_mend.batch.run import run_batch
 
     work = Path(tempfile.mkdtemp(prefix="bench_batch_", dir=args.tmp))
     try:

@@ -9,8 +9,10 @@ from helpers import psnr
 
 import napari_mend as nm
 from napari_mend.classes import CLASS_IDS, DEFECT_CLASSES
-from napari_mend.detection.scores import DefectScores
-from napari_mend.restore import regions_report, report_path, write_regions_report
+from napari_mend.detection.scores import (
+    DefectScores,
+)
+from napari_mend.regions import regions_report, report_path, write_regions_report
 
 # the package's ``restore`` attribute is the function; this is its module
 restore_module = importlib.import_module("napari_mend.restore")
@@ -111,7 +113,7 @@ def test_unattended_restore_uses_the_detector_cards_classes_and_threshold(monkey
                                 classes=None, source=None)
     assert record["parameters"]["classes"] == listed  # what was used, not "None"
     assert record["parameters"]["threshold"] == threshold
-    monkeypatch.setattr(registry, "model_card",
+    monkeypatch.setattr(importlib.import_module("napari_mend.detection.api"), "model_card",
                         lambda name: {**card, "inference": {"restore_classes": ["text"]}})
     _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
     assert set(np.unique(found)) == {0, CLASS_IDS["text"]}
@@ -151,7 +153,7 @@ def test_report_file_is_json_and_never_overwritten_silently(tmp_path):
 def test_deidentify_writes_image_and_report(tmp_path, monkeypatch):
     from skimage.io import imsave
 
-    from napari_mend.cli import main
+    from napari_mend.cli.main import main
     from napari_mend.io.tiff import read_image_tiff
 
     _, damaged, labels = scene()
@@ -185,12 +187,11 @@ def test_lazy_restore_mends_each_class_as_in_memory(monkeypatch):
     da = pytest.importorskip("dask.array")
     from napari_mend.detection import complete_text
     from napari_mend.restore import mend_labels
-    from napari_mend.scale import lazy
-
     clean, damaged, labels = scene()
     image = np.round(damaged * 255).astype(np.uint8)
-    monkeypatch.setattr(lazy, "detect", lambda *a, **k: da.from_array(labels, chunks=32))
-    mended, found = lazy.restore(da.from_array(image, chunks=(32, 32, 3)), channel_axis=-1,
+    monkeypatch.setattr(restore_module, "lazy_labels",
+                        lambda *a, **k: da.from_array(labels, chunks=32))
+    mended, found = restore_module.restore(da.from_array(image, chunks=(32, 32, 3)), channel_axis=-1,
                                  fill="telea", chunk=SIZE * 2, classes=ALL)
     mended, found = mended.compute(), found.compute()
     # the detected text completed as in memory, then each class mended as in memory
@@ -228,8 +229,8 @@ def test_deidentify_large_tiffs_block_by_block(tmp_path, monkeypatch, capsys):
     pytest.importorskip("zarr")
     import tifffile
 
-    from napari_mend import image_files
-    from napari_mend.cli import main
+    from napari_mend.batch import one_file as image_files
+    from napari_mend.cli.main import main
     from napari_mend.io.tiff import read_image_tiff
     from napari_mend.synthesis import add_text, load_corpus_image
 

@@ -89,7 +89,7 @@ def test_threads_per_worker():
 
 
 def test_command_line_option_and_env_reach_torch():
-    code = ("import torch, sys; from napari_mend.cli import main; "
+    code = ("import torch, sys; from napari_mend.cli.main import main; "
             "rc = main(sys.argv[1:]); print(torch.get_num_threads())")
     env = {**os.environ, threads.ENV_VAR: "2"}
     run = subprocess.run([sys.executable, "-c", code, "--threads", "1", "samples"],
@@ -106,7 +106,7 @@ def test_command_line_option_and_env_reach_torch():
 def test_batch_worker_takes_its_share(restore_pools, tmp_path):
     import torch
 
-    from napari_mend.scale.batch import mend_file
+    from napari_mend.batch.one_file import mend_file
 
     entry = mend_file(str(tmp_path / "missing.tif"), str(tmp_path / "x.mend"),
                       {"threads": 1, "channel_axis": "auto", "detector": "classical",

@@ -6,7 +6,7 @@ for it, so a small hostile file cannot make napari-mend allocate gigabytes.
 Each limit has a default (:data:`DEFAULTS`) and an environment variable,
 ``NAPARI_MEND_<NAME>``, that raises (or lowers) it; see ``docs/security.md``.
 
-Images larger than :data:`napari_mend.image_files.IN_BLOCKS_ABOVE` are
+Images larger than :data:`napari_mend.batch.one_file.IN_BLOCKS_ABOVE` are
 restored block by block by the commands; the image limits apply only where an
 image is read whole into memory.
 """

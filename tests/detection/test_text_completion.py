@@ -167,21 +167,15 @@ def test_stacks_and_lazy_images_are_completed_plane_by_plane():
     lazy = complete_text(da.from_array(image, chunks=(64, 64, 3)), labels, channel_axis=-1)
     assert isinstance(lazy, da.Array)
     np.testing.assert_array_equal(lazy.compute(), one)  # blocks of 2048 px: one block here
-    from napari_mend.scale import lazy as lazy_module
-
     # blocks of 64 px, each with 64 px of context: the same as in memory
-    small_blocks = lazy_module.complete_text_lazily(da.from_array(image), labels,
-                                                    channel_axis=-1, chunk=64)
+    small_blocks = complete_text(da.from_array(image), labels, channel_axis=-1, chunk=64)
     np.testing.assert_array_equal(small_blocks.compute(), one)
 
 
 def test_lazy_completion_follows_strokes_across_blocks():
     da = pytest.importorskip("dask.array")
-    from napari_mend.scale import lazy as lazy_module
-
     image, drawn, labels = boxed()
     one = complete_text(image, labels, channel_axis=-1)
-    small_blocks = lazy_module.complete_text_lazily(da.from_array(image), labels,
-                                                    channel_axis=-1, chunk=64)
+    small_blocks = complete_text(da.from_array(image), labels, channel_axis=-1, chunk=64)
     np.testing.assert_array_equal(small_blocks.compute(), one)
     assert (one == TEXT)[drawn].all()

@@ -6,9 +6,11 @@ import zipfile
 
 import pytest
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.models import registry
-from napari_mend.models.package import PACKAGE_SUFFIX, export_model, import_model, read_package
+from napari_mend.models.files import PACKAGE_SUFFIX
+from napari_mend.models.networks import read_package
+from napari_mend.models.package import export_model, import_model
 
 
 def _rewrite(src, dst, **replace):

@@ -1,6 +1,7 @@
 """``auto`` fill: per-group choice between the classical and the learned fill."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ torch = pytest.importorskip("torch")
 
 from napari_mend.inpainting import auto  # noqa: E402
 from napari_mend.inpainting.auto import auto_rules, choose, fill_auto  # noqa: E402
+from napari_mend.inpainting.classical import fill_biharmonic, fill_telea  # noqa: E402
+from napari_mend.inpainting.fills import FILLS  # noqa: E402
 from napari_mend.inpainting.learned import hole_groups  # noqa: E402
 
 
@@ -69,9 +72,10 @@ def test_rules_come_from_the_card(tmp_path, monkeypatch):
     assert auto_rules(path) == [[1.0, "biharmonic"], [1000.0, "telea"]]  # sorted by radius
     used = []
     for name in ("biharmonic", "telea"):
-        real = auto.CLASSICAL_FILLS[name]
-        monkeypatch.setitem(auto.CLASSICAL_FILLS, name,
-                            lambda im, m, _n=name, _f=real: used.append(_n) or _f(im, m))
+        real = FILLS[name]
+        counted = replace(real, function=lambda im, m, _n=name, _f=real.function:
+                          used.append(_n) or _f(im, m), available=lambda: True)
+        monkeypatch.setitem(FILLS, name, counted)
     monkeypatch.setattr(auto, "fill_learned", lambda *a, **k: pytest.fail("network used"))
     image = np.random.default_rng(1).random((160, 200, 1), dtype=np.float32)
     out = fill_auto(image, _thin_and_thick(), model=path)
@@ -103,11 +107,12 @@ def test_bit_identity_and_border(tiny_model, channels):
 
 
 def test_classical_fill_falls_back_without_opencv(monkeypatch):
-    monkeypatch.setattr(auto, "opencv_available", lambda: False)
-    assert auto.classical_fill("telea") is auto.fill_biharmonic
-    assert auto.classical_fill("biharmonic") is auto.fill_biharmonic
-    monkeypatch.setattr(auto, "opencv_available", lambda: True)
-    assert auto.classical_fill("telea") is auto.fill_telea
+    telea = FILLS["telea"]
+    monkeypatch.setitem(FILLS, "telea", replace(telea, available=lambda: False))
+    assert auto.classical_fill("telea") is fill_biharmonic
+    assert auto.classical_fill("biharmonic") is fill_biharmonic
+    monkeypatch.setitem(FILLS, "telea", replace(telea, available=lambda: True))
+    assert auto.classical_fill("telea") is fill_telea
 
 
 def test_long_scratch_is_filled_tile_by_tile(tiny_model):

@@ -94,7 +94,7 @@ def test_dtypes_stacks_and_reports(dtype):
 
 
 def test_auto_uses_the_method_the_model_card_names(monkeypatch):
-    import napari_mend.special as special
+    import napari_mend.moire.api as special
 
     assert special.auto_demoire_method("no-such-model") == "notch"
     calls = []
@@ -136,7 +136,7 @@ def test_network_is_a_residual_identity_at_initialisation():
 def test_demoire_cli_records_the_peaks(tmp_path):
     from skimage.io import imsave
 
-    from napari_mend.cli import main
+    from napari_mend.cli.main import main
     from napari_mend.io.tiff import read_image_tiff
 
     src = tmp_path / "moire.png"

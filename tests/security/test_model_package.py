@@ -12,7 +12,8 @@ import torch
 
 from napari_mend.cli.main import main
 from napari_mend.models import registry
-from napari_mend.models.package import import_model, read_package
+from napari_mend.models.networks import read_package
+from napari_mend.models.package import import_model
 from napari_mend.models.registry import ModelError, get_model
 
 TINY_CARD = {"name": "tiny", "kind": "demoire", "architecture": "demoire_net",

@@ -28,7 +28,7 @@ def good_parts():
     model = nm.teach(image, strokes, features=nm.FeatureSettings(network=False),
                      classifier={"n_estimators": 4})
     buffer = __import__("io").BytesIO()
-    from napari_mend.teach.storage import forest_arrays
+    from napari_mend.teaching.storage import forest_arrays
 
     np.savez(buffer, **forest_arrays(model.classifier))
     forest = buffer.getvalue()

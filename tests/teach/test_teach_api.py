@@ -5,7 +5,7 @@ import pytest
 
 import napari_mend as nm
 from napari_mend import CLEAN_LABEL
-from napari_mend.teach import FeatureSettings, TaughtModel
+from napari_mend.teaching import FeatureSettings, TaughtModel
 
 FAST = FeatureSettings(sigmas=(1, 4), tophat_radii=(2,), network=False)
 

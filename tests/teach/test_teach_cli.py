@@ -4,7 +4,7 @@ import numpy as np
 from helpers import paint
 from skimage import io
 
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 
 
 def test_cli_teach_then_detect_and_restore(pair, tmp_path, capsys):

@@ -5,7 +5,7 @@ import pytest
 from helpers import paint
 
 import napari_mend as nm
-from napari_mend.cli import main
+from napari_mend.cli.main import main
 from napari_mend.models import registry
 from napari_mend.models.package import export_model, import_model
 
@@ -81,7 +81,7 @@ def test_models_command_and_model_options(pair, saved, model_dir, tmp_path, caps
     assert (tifffile.imread(tmp_path / "b.tif")[truth2] == 1).mean() > 0.6
     assert main(["restore", str(tmp_path / "b.png"), "--detector-model", "cli-taught",
                  "--fill", "telea", "-o", str(tmp_path / "b_mended.png")]) == 0
-    from napari_mend.scale.batch import check_options
+    from napari_mend.batch.run import check_options
 
     options = {"detector": "cli-taught", "fill": "telea", "threshold": None, "classes": None}
     check_options(options)  # an installed name stays a name: workers find it in the registry

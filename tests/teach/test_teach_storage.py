@@ -10,8 +10,8 @@ import pytest
 from helpers import paint
 
 import napari_mend as nm
-from napari_mend.teach import TaughtModelError, is_taught_file, load
-from napari_mend.teach.storage import forest_arrays
+from napari_mend.teaching import TaughtModelError, is_taught_file, load
+from napari_mend.teaching.storage import forest_arrays
 
 
 def test_round_trip_gives_identical_scores(pair, taught, tmp_path):
@@ -177,7 +177,7 @@ def test_files_from_before_the_feature_choices_still_load(pair, tmp_path):
     dict(network=False), dict(tophat_shape="square"), dict(network_features="all"),
     dict(network_factor=2)])
 def test_feature_variants_give_their_feature_count(pair, settings):
-    from napari_mend.teach.features import feature_names, pixel_features
+    from napari_mend.teaching.features import feature_names, pixel_features
 
     first = pair[0][:80, :80, None]
     features = nm.FeatureSettings(**settings)

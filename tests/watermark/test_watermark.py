@@ -185,7 +185,7 @@ def image_folder(tmp_path, images):
 def test_unwatermark_cli_writes_every_image(tmp_path):
     from skimage.io import imsave
 
-    from napari_mend.cli import main
+    from napari_mend.cli.main import main
     from napari_mend.io.tiff import read_image_tiff
 
     _, marked = collection(5)
@@ -203,7 +203,7 @@ def test_unwatermark_cli_writes_every_image(tmp_path):
 
 
 def test_unwatermark_cli_never_replaces_its_inputs(tmp_path, capsys):
-    from napari_mend.cli import main
+    from napari_mend.cli.main import main
 
     _, marked = collection(4)
     folder, _ = image_folder(tmp_path, marked)
@@ -217,7 +217,7 @@ def test_unwatermark_cli_never_replaces_its_inputs(tmp_path, capsys):
 
 
 def test_mark_estimated_on_a_sample_cleans_images_one_at_a_time():
-    from napari_mend.special import collection_watermark, remove_collection_watermark
+    from napari_mend.watermark.api import collection_watermark, remove_collection_watermark
 
     clean, marked = collection(10)
     marked = np.round(marked * 255).astype(np.uint8)
@@ -241,7 +241,7 @@ def test_mark_estimated_on_a_sample_cleans_images_one_at_a_time():
 
 
 def test_unwatermark_cli_streams_large_folders(tmp_path):
-    from napari_mend.cli import main
+    from napari_mend.cli.main import main
     from napari_mend.io.tiff import read_image_tiff
 
     clean, marked = collection(9)

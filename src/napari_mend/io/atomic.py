@@ -5,7 +5,7 @@ Temporaries are hidden siblings of the output named by :func:`temporary_name`:
 that lost power) leaves its temporary behind; :func:`remove_stale` removes those
 it can prove are napari-mend's and abandoned: the name's pattern, this machine's
 ``HOST`` and a ``PID`` that no longer runs. It runs once per command and
-output (:func:`napari_mend.image_files.check_output`) or per batch folder,
+output (:func:`napari_mend.cli.files.check_output`) or per batch folder,
 not on every write: listing a folder of thousands of outputs for each of them
 would cost a batch time that grows with the square of its size.
 """

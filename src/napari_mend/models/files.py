@@ -44,7 +44,7 @@ def user_model_dir() -> Path:
     if env:
         return Path(env)
     try:
-        from platformdirs import user_data_dir  # deferred: only when the user folder is asked for
+        from platformdirs import user_data_dir  # deferred: only for the user folder
     except ImportError:  # platformdirs ships with napari; keep compute usable without it
         return Path.home() / ".local" / "share" / "napari-mend" / "models"
     return Path(user_data_dir("napari-mend", appauthor=False)) / "models"

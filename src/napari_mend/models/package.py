@@ -38,8 +38,6 @@ from .files import (
     PACKAGE_SUFFIX,
     PACKAGE_VERSION,
     ModelError,
-    _checked,
-    card_path,
     check_name,
     locate,
     package_kind,
@@ -48,7 +46,7 @@ from .files import (
     sha256_of,
     user_model_dir,
 )
-from .networks import clear_cache
+from .networks import _checked, card_path, clear_cache
 
 
 def _installed(name: str) -> list[Path]:

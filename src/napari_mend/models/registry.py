@@ -25,6 +25,7 @@ from .files import (
     locate,
     read_card_file,
     search_dirs,
+    sha256_of,
     user_model_dir,
 )
 from .networks import (
@@ -40,7 +41,8 @@ from .networks import (
 
 __all__ = ["ARCHITECTURES", "TAUGHT_KIND", "LoadedModel", "ModelError", "build_module",
            "card_or_none", "clear_cache", "get_model", "list_models", "load_network", "locate",
-           "model_card", "taught_or_none", "update_card", "user_model_dir"]
+           "model_card", "sha256_of", "taught_or_none", "update_card", "user_model_dir",
+           "WEIGHTS_DIR"]
 
 def taught_or_none(name):
     """The :class:`~napari_mend.teaching.TaughtModel` that ``name`` names (an installed taught

@@ -6,7 +6,13 @@ Shared by model training, sample data and tests; pure numpy, scipy and Pillow
 
 from .annotations import add_text
 from .blotches import add_blotches
-from .corpus import ALL_IMAGES, TRAIN_IMAGES, VAL_IMAGES, corpus_images, load_corpus_image
+from .corpus import (
+    ALL_IMAGES,
+    TRAIN_IMAGES,
+    VAL_IMAGES,
+    corpus_images,
+    load_corpus_image,
+)
 from .damage import Damage, synthesize_defects
 from .defects import DEFECT_FUNCTIONS
 from .degrade import degrade

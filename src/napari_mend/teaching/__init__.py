@@ -14,8 +14,8 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submod_attrs={
-        "api": ["teach"],
         "features": ["FeatureSettings"],
+        "api": ["CLEAN_LABEL", "teach"],
         "model": ["TaughtModel", "load"],
         "storage": ["SUFFIX", "TaughtModelError", "is_taught_file"],
     },

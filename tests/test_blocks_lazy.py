@@ -1,13 +1,21 @@
 """Lazy (dask, zarr) detection and mending: laziness, agreement with in-memory results."""
 
+import importlib
+
 import numpy as np
 import pytest
 
 da = pytest.importorskip("dask.array")
 
 import napari_mend as nm  # noqa: E402
+from napari_mend import arrays, blocks
+from napari_mend.detection import api as detection_api
+from napari_mend.detection.scores import LazyDefectScores
+from napari_mend.inpainting import api as inpainting_api
+from napari_mend.io import images, zarr_store
 from napari_mend.progress import Cancelled  # noqa: E402
-from napari_mend.scale import lazy  # noqa: E402
+
+restore_module = importlib.import_module("napari_mend.restore")
 
 
 def _scratched(rng, shape=(96, 104), channels=3, dtype=np.uint8):
@@ -42,7 +50,7 @@ def test_detect_single_block_equals_in_memory():
 def test_detect_blocks_find_what_the_whole_plane_finds():
     rng = np.random.default_rng(1)
     image = _scratched(rng, (96, 150))
-    labels = lazy.detect(da.from_array(image), channel_axis=-1, method="classical",
+    labels = detection_api.lazy_labels(da.from_array(image), channel_axis=-1, method="classical",
                          chunk=50, depth=24).compute()
     expected = nm.detect(image, channel_axis=-1, method="classical")
     assert labels.shape == expected.shape
@@ -75,7 +83,7 @@ def test_lazy_scores_threshold_lazily():
     image = _scratched(rng)
     x = da.from_array(image)
     scores = nm.detect_scores(x, channel_axis=-1, method="classical")
-    assert isinstance(scores, lazy.LazyDefectScores)
+    assert isinstance(scores, LazyDefectScores)
     assert scores.scores.shape == (6,) + image.shape[:2]
     labels = scores.labels(threshold=0.5, classes=["scratch"])
     assert isinstance(labels, da.Array)
@@ -104,7 +112,7 @@ def test_inpaint_contract(dtype, channel_axis, shape):
     mask[20:26, 30:140] = True  # crosses block edges
     mask[90:93, 60:63] = True
     before = image.copy()
-    out = lazy.inpaint(da.from_array(image), mask, channel_axis=channel_axis,
+    out = inpainting_api.inpaint(da.from_array(image), mask, channel_axis=channel_axis,
                        method="biharmonic", chunk=64, depth=24)
     assert isinstance(out, da.Array)
     out_dtype = np.float32 if dtype == np.float16 else dtype
@@ -178,7 +186,7 @@ def test_learned_blocks_agree_with_whole_plane(tmp_path):
     rng = np.random.default_rng(7)
     image = _scratched(rng, (120, 160)).astype(np.float32) * 10 - 500  # any value range
     scores = nm.detect_scores(da.from_array(image), channel_axis=-1, model=str(card))
-    block = lazy.detect_scores(da.from_array(image), channel_axis=-1, model=str(card), chunk=64)
+    block = detection_api.lazy_scores(da.from_array(image), channel_axis=-1, model=str(card), chunk=64)
     expected = nm.detect_scores(image, channel_axis=-1, model=str(card)).scores
     # float16 scores: equal up to their resolution (the plane's range is taken in its own
     # units in memory and in unit scale lazily)
@@ -190,10 +198,10 @@ def test_learned_blocks_agree_with_whole_plane(tmp_path):
 def test_compute_reports_progress_and_can_be_cancelled():
     rng = np.random.default_rng(8)
     image = _scratched(rng)
-    labels = lazy.detect(da.from_array(image), channel_axis=-1, method="classical", chunk=52,
+    labels = detection_api.lazy_labels(da.from_array(image), channel_axis=-1, method="classical", chunk=52,
                          depth=8)
     seen = []
-    (result,) = lazy.compute(labels, progress=lambda d, t: seen.append((d, t)))
+    (result,) = blocks.compute(labels, progress=lambda d, t: seen.append((d, t)))
     assert result.shape == image.shape[:2]
     assert seen and seen[-1][0] == seen[-1][1] > 1
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
@@ -202,7 +210,7 @@ def test_compute_reports_progress_and_can_be_cancelled():
         raise Cancelled
 
     with pytest.raises(Cancelled):
-        lazy.compute(labels, progress=cancel)
+        blocks.compute(labels, progress=cancel)
 
 
 def test_restore_store_and_open(tmp_path):
@@ -215,19 +223,19 @@ def test_restore_store_and_open(tmp_path):
     plain = tmp_path / "plain.tif"
     tifffile.imwrite(plain, image, photometric="rgb")
     for path in (tiled, plain):
-        opened = lazy.open_lazy(path, chunk=40)
+        opened = images.open_lazy(path, chunk=40)
         assert isinstance(opened, da.Array)
         np.testing.assert_array_equal(opened.compute(), image)
-    mended, labels = lazy.restore(lazy.open_lazy(tiled), channel_axis=-1, detector="classical",
+    mended, labels = restore_module.restore(images.open_lazy(tiled), channel_axis=-1, detector="classical",
                                   fill="telea")
-    paths = lazy.store([mended, labels], [tmp_path / "mended.zarr", tmp_path / "labels.zarr"])
+    paths = zarr_store.store([mended, labels], [tmp_path / "mended.zarr", tmp_path / "labels.zarr"])
     expected_labels = labels.compute()
-    np.testing.assert_array_equal(lazy.open_lazy(paths[1]).compute(), expected_labels)
-    stored = lazy.open_lazy(paths[0]).compute()
+    np.testing.assert_array_equal(images.open_lazy(paths[1]).compute(), expected_labels)
+    stored = images.open_lazy(paths[0]).compute()
     assert np.array_equal(stored[expected_labels == 0], image[expected_labels == 0])
     assert (expected_labels == 1).sum() > 50
     with pytest.raises(FileExistsError):
-        lazy.store([labels], [paths[1]])
+        zarr_store.store([labels], [paths[1]])
 
 
 def test_learned_fill_with_a_chosen_model(tmp_path):
@@ -264,20 +272,20 @@ def test_store_is_atomic_when_cancelled(tmp_path):
     pytest.importorskip("zarr")
     rng = np.random.default_rng(11)
     image = _scratched(rng)
-    labels = lazy.detect(da.from_array(image), channel_axis=-1, method="classical", chunk=40)
+    labels = detection_api.lazy_labels(da.from_array(image), channel_axis=-1, method="classical", chunk=40)
     target = tmp_path / "labels.zarr"
     with pytest.raises(Cancelled):
-        lazy.store([labels], [target], progress=_cancel_after(3))
+        zarr_store.store([labels], [target], progress=_cancel_after(3))
     assert list(tmp_path.iterdir()) == []  # no array, no temporary folder
-    lazy.store([labels], [target])
-    first = lazy.open_lazy(target).compute()
+    zarr_store.store([labels], [target])
+    first = images.open_lazy(target).compute()
     np.testing.assert_array_equal(first, labels.compute())
     with pytest.raises(Cancelled):
-        lazy.store([labels * 0], [target], overwrite=True, progress=_cancel_after(3))
-    np.testing.assert_array_equal(lazy.open_lazy(target).compute(), first)  # kept as it was
+        zarr_store.store([labels * 0], [target], overwrite=True, progress=_cancel_after(3))
+    np.testing.assert_array_equal(images.open_lazy(target).compute(), first)  # kept as it was
     assert [p.name for p in tmp_path.iterdir()] == ["labels.zarr"]
     with pytest.raises(ValueError, match="path of its own"):
-        lazy.store([labels, labels], [tmp_path / "a.zarr", tmp_path / "a.zarr"])
+        zarr_store.store([labels, labels], [tmp_path / "a.zarr", tmp_path / "a.zarr"])
 
 
 def test_restore_to_zarr_gives_restore_results_with_provenance(tmp_path):
@@ -285,13 +293,13 @@ def test_restore_to_zarr_gives_restore_results_with_provenance(tmp_path):
     rng = np.random.default_rng(12)
     image = da.from_array(_scratched(rng), chunks=(48, 52, 3))
     options = {"channel_axis": -1, "detector": "classical", "fill": "telea", "chunk": 48}
-    mended, labels = lazy.restore(image, **options)
-    expected_mended, expected_labels = lazy.compute(mended, labels)
-    paths = lazy.restore_to_zarr(image, tmp_path / "m.zarr", tmp_path / "l.zarr",
+    mended, labels = restore_module.restore(image, **options)
+    expected_mended, expected_labels = blocks.compute(mended, labels)
+    paths = restore_module.restore_to_zarr(image, tmp_path / "m.zarr", tmp_path / "l.zarr",
                                  source="scan.tif", **options)
     assert [p.name for p in paths] == ["m.zarr", "l.zarr"]
-    np.testing.assert_array_equal(lazy.open_lazy(paths[0]).compute(), expected_mended)
-    np.testing.assert_array_equal(lazy.open_lazy(paths[1]).compute(), expected_labels)
+    np.testing.assert_array_equal(images.open_lazy(paths[0]).compute(), expected_mended)
+    np.testing.assert_array_equal(images.open_lazy(paths[1]).compute(), expected_labels)
     assert (expected_labels > 0).sum() > 50
     for p in paths:
         record = zarr.open_array(str(p), mode="r").attrs["provenance"]
@@ -299,14 +307,14 @@ def test_restore_to_zarr_gives_restore_results_with_provenance(tmp_path):
         assert record["parameters"]["source"] == "scan.tif"
         assert record["parameters"]["fill"] == "telea"
     with pytest.raises(FileExistsError):
-        lazy.restore_to_zarr(image, tmp_path / "new.zarr", paths[1], **options)
+        restore_module.restore_to_zarr(image, tmp_path / "new.zarr", paths[1], **options)
     assert not (tmp_path / "new.zarr").exists()
     for n in (2, 10**6 // 2):  # cancelled while labelling, and while mending
         def late(done, total, n=n):
             if done >= min(n, total - 1):
                 raise Cancelled
         with pytest.raises(Cancelled):
-            lazy.restore_to_zarr(image, tmp_path / "c.zarr", tmp_path / "cl.zarr",
+            restore_module.restore_to_zarr(image, tmp_path / "c.zarr", tmp_path / "cl.zarr",
                                  progress=late, **options)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["l.zarr", "m.zarr"]
 
@@ -318,9 +326,9 @@ def test_is_lazy_while_another_thread_imports_dask(monkeypatch):
     # a module being imported is in sys.modules before its names exist
     monkeypatch.setitem(sys.modules, "dask.array", types.ModuleType("dask.array"))
     monkeypatch.setitem(sys.modules, "zarr", types.ModuleType("zarr"))
-    assert not lazy.is_lazy(np.zeros(3))
+    assert not arrays.is_lazy(np.zeros(3))
     monkeypatch.undo()
-    assert lazy.is_lazy(da.zeros(3)) and not lazy.is_lazy(np.zeros(3))
+    assert arrays.is_lazy(da.zeros(3)) and not arrays.is_lazy(np.zeros(3))
 
 
 def test_store_writes_irregular_chunks_whole(tmp_path):
@@ -328,8 +336,8 @@ def test_store_writes_irregular_chunks_whole(tmp_path):
     data = np.arange(700 * 3).reshape(700, 3)
     for chunks in (((300, 200, 200), (3,)), ((300, 200, 100, 100), (3,)), ((100, 600), (3,))):
         target = tmp_path / f"{len(chunks[0])}-{chunks[0][1]}.zarr"
-        lazy.store([da.from_array(data, chunks=chunks)], [target])
-        np.testing.assert_array_equal(lazy.open_lazy(target).compute(), data)
+        zarr_store.store([da.from_array(data, chunks=chunks)], [target])
+        np.testing.assert_array_equal(images.open_lazy(target).compute(), data)
 
 
 def test_reads_never_go_to_the_ambient_dask_scheduler(tmp_path):
@@ -337,7 +345,12 @@ def test_reads_never_go_to_the_ambient_dask_scheduler(tmp_path):
     client, which cannot take the graphs of a task's own reads: they run on local threads."""
     import dask
 
-    from napari_mend.io import array_sha256, mask_summary, read_image_tiff, write_image_tiff
+    from napari_mend.io import (
+        array_sha256,
+        mask_summary,
+        read_image_tiff,
+        write_image_tiff,
+    )
 
     def refuse(*args, **kwargs):
         raise AssertionError("the ambient scheduler was used")
@@ -346,7 +359,7 @@ def test_reads_never_go_to_the_ambient_dask_scheduler(tmp_path):
     with dask.config.set(scheduler=refuse):
         with pytest.raises(AssertionError):
             image.compute()  # what a plain compute would do
-        np.testing.assert_array_equal(lazy.materialize(image), image.compute(scheduler="sync"))
+        np.testing.assert_array_equal(arrays.materialize(image), image.compute(scheduler="sync"))
         assert array_sha256(image) == array_sha256(np.asarray(image.compute(scheduler="sync")))
         assert mask_summary(image > 600)["changed_pixels"] == 40 * 30 - 601
         write_image_tiff(tmp_path / "a.tif", image)
