@@ -14,6 +14,7 @@ results of a large image in two passes, with their provenance.
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -167,7 +168,8 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
 
 
 def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, classes=None,
-                progress=None, chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH):
+                progress=None, chunk: int = DEFAULT_CHUNK, depth: int = INPAINT_DEPTH,
+                return_provenance=False):
     """Mend the defects of a Labels array, each class with its remover.
 
     Each class's remover is that of its registration
@@ -199,12 +201,18 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, cl
         ``progress(done, total)``.
     chunk, depth : int, optional
         Block side and context (pixels) for lazy images.
+    return_provenance : bool, optional
+        Also return the provenance record (operation ``'mend_labels'``: the
+        image's and labels' digests, the fill and its model, the parameters;
+        lazy inputs are read once to digest them).
 
     Returns
     -------
     mended : ndarray or dask.array.Array
         Same shape and dtype as ``image`` (float16 gives float32); pixels
         outside the mended labels are bit-identical to the input's.
+    provenance : dict, optional
+        With ``return_provenance``.
     """
     wanted = class_ids(classes)
     if is_lazy(image) or is_lazy(labels):
@@ -212,8 +220,21 @@ def mend_labels(image, labels, *, channel_axis=None, fill="auto", model=None, cl
             raise TypeError(f"labels have dtype {as_dask(labels).dtype}; pass an integer Labels "
                             "array (values of napari_mend.DEFECT_CLASSES)")
         kernel = partial(_mend_kernel, fill=fill, model=model, classes=wanted)
-        return map_planes(kernel, image, labels, channel_axis=channel_axis, unit=False,
-                          depth=depth, chunk=chunk, names=["labels"])
+        mended = map_planes(kernel, image, labels, channel_axis=channel_axis, unit=False,
+                            depth=depth, chunk=chunk, names=["labels"])
+    else:
+        mended = _mend_in_memory(image, labels, channel_axis=channel_axis, fill=fill,
+                                 model=model, wanted=wanted, progress=progress)
+    if not return_provenance:
+        return mended
+    parameters = {"channel_axis": channel_axis, "fill": fill, "model": model, "classes": classes}
+    return mended, make_provenance(operation="mend_labels", method=fill, parameters=parameters,
+                                   image=image, mask=labels,
+                                   model=card_or_none(fill_model(fill, model)))
+
+
+def _mend_in_memory(image, labels, *, channel_axis, fill, model, wanted, progress):
+    """:func:`mend_labels` of NumPy inputs: each remover over its classes' pixels in turn."""
     labels = np.asarray(labels)
     view_dtype = np.float32 if np.asarray(image).dtype == np.float16 else None
     mended = np.array(image, dtype=view_dtype, copy=True)

@@ -345,19 +345,14 @@ class MendWidget(Container):
 
         def compute(progress):
             return mend_labels(data, mask, channel_axis=axis, fill=method, model=model,
-                               progress=progress)
+                               progress=progress, return_provenance=True)
 
-        def done(mended):
-            self._mended(layer, data, mask, mended, method, model)
+        def done(result):
+            self._mended(layer, mask, *result)
 
         return self.runner.run(compute, done, "mend", near=self.mend_button)
 
-    def _mended(self, layer, data, mask, mended, method, model=None):
-        provenance = make_provenance(
-            operation="mend_labels", method=method,
-            parameters={"channel_axis": channel_axis(layer), "fill": method},
-            image=data, mask=mask, model=card_or_none(model),
-        )
+    def _mended(self, layer, mask, mended, provenance):
         show_image_result(self._viewer, layer, mended, mended_layer_name(layer.name),
                           {"provenance": provenance, "source": layer.name})
         show_info(f"napari-mend: mended {int((mask > 0).sum())} pixels of {layer.name!r}")

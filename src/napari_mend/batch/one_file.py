@@ -22,7 +22,7 @@ from ..io.bundle import write_bundle
 from ..io.formats import write_image
 from ..io.images import (TIFF_SUFFIXES, ImageFileError, open_image_lazily, open_zarr,
                          read_image)
-from ..restore import restore, restore_provenance
+from ..restore import restore
 from ..restore import restore_to_zarr
 from ..threads import configure_threads
 

@@ -26,7 +26,7 @@ from ..models.registry import card_or_none
 from ..progress import report
 from ..moire.api import auto_demoire_method, demoire
 from ..regions import regions_report, report_path, write_regions_report
-from ..restore import restore, restore_provenance
+from ..restore import restore
 from ..watermark.api import collection_watermark, remove_collection_watermark, remove_watermark
 from .files import (CLIError, check_image_fits, check_output, image_output, input_for_restore,
                     make_folder, read_input)

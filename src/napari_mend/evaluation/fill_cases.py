@@ -10,9 +10,7 @@ import time
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from ..inpainting import classical
-from ..inpainting.auto import fill_auto
-from ..inpainting.learned import fill_learned
+from ..inpainting.api import plane_fill
 from ..synthesis import MASK_FAMILIES, corpus_images, inpainting_mask
 from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, as_plane, independent_samples,
                     side_by_side)
@@ -79,16 +77,6 @@ def independent_cases(*, per_class: int = 4, size: int = 256, seed: int = INDEPE
             for c in independent_samples(per_class, size=size, seed=seed, classes=classes)]
 
 
-def fill_function(method: str, model: str = "inpainter"):
-    """``fill(image, mask) -> filled`` on the plane contract for a method name."""
-    if method == "learned":
-        return lambda image, mask: fill_learned(image, mask, model=model)
-    if method == "auto":
-        return lambda image, mask: fill_auto(image, mask, model=model)
-    return {"telea": classical.fill_telea, "ns": classical.fill_ns,
-            "biharmonic": classical.fill_biharmonic}[method]
-
-
 def _bbox(mask: np.ndarray):
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
@@ -123,7 +111,7 @@ def run_methods(cases, methods=METHOD_NAMES, *, model: str = "inpainter", log=No
     """
     outputs: dict = {"_seconds": {}}
     for method in methods:
-        fill = fill_function(method, model)
+        fill = plane_fill(method, model)  # a registered fill (inpainting.fills.FILLS)
         fill(cases[0]["clean"], cases[0]["mask"])  # warm up: model load, first call
         outputs[method], outputs["_seconds"][method] = [], []
         for case in cases:

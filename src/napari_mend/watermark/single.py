@@ -133,17 +133,11 @@ def estimate_mark(plane: np.ndarray, mask: np.ndarray, background: np.ndarray):
     matte : (M, N, C) float32 ndarray
         ``alpha * W``.
     """
-    shift = (plane - background).mean(-1)
-    alpha = np.zeros(mask.shape, np.float32)
-    matte = np.zeros(plane.shape, np.float32)
-    for part in _parts(mask, shift):
-        if part.sum() < 4:
-            continue
+    def opacity_and_colour(part):
         colour = _mark_colour(plane[part], background[part])
-        a = _group_alpha(plane, background, part, colour)
-        alpha[part] = a[part]
-        matte[part] = a[part, None] * colour
-    return alpha, matte
+        return _group_alpha(plane, background, part, colour)[part], colour
+
+    return _part_by_part(plane, mask, background, opacity_and_colour)
 
 
 def per_pixel_mark(plane: np.ndarray, mask: np.ndarray, background: np.ndarray, *,
@@ -162,12 +156,7 @@ def per_pixel_mark(plane: np.ndarray, mask: np.ndarray, background: np.ndarray, 
     alpha : (M, N) float32 ndarray
     matte : (M, N, C) float32 ndarray
     """
-    shift = (plane - background).mean(-1)
-    alpha = np.zeros(mask.shape, np.float32)
-    matte = np.zeros(plane.shape, np.float32)
-    for part in _parts(mask, shift):
-        if part.sum() < 4:
-            continue
+    def opacity_and_colour(part):
         J, I = plane[part], background[part]
         hint = None if opacity_hint is None else opacity_hint[part]
         if hint is not None and ((hint > 0.1) & (hint < 0.95)).sum() >= 16:
@@ -177,7 +166,22 @@ def per_pixel_mark(plane: np.ndarray, mask: np.ndarray, background: np.ndarray, 
             colour = _mark_colour(J, I)
         di = colour - I
         a = ((J - I) * di).sum(-1) / np.maximum((di * di).sum(-1), 1e-4)
-        alpha[part] = np.clip(a, 0, 0.99)
+        return np.clip(a, 0, 0.99), colour
+
+    return _part_by_part(plane, mask, background, opacity_and_colour)
+
+
+def _part_by_part(plane, mask, background, opacity_and_colour):
+    """Opacity ``(M, N)`` and matte ``(M, N, C)`` over the parts of ``mask`` the mark
+    brightens and darkens (:func:`_parts`; parts under 4 px left out), each from
+    ``opacity_and_colour(part) -> (opacity of the part's pixels, colour)``."""
+    alpha = np.zeros(mask.shape, np.float32)
+    matte = np.zeros(plane.shape, np.float32)
+    for part in _parts(mask, (plane - background).mean(-1)):
+        if part.sum() < 4:
+            continue
+        opacity, colour = opacity_and_colour(part)
+        alpha[part] = opacity
         matte[part] = alpha[part, None] * colour
     return alpha, matte
 
