@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.tiff import read_image_tiff
+from ..io.images import IMAGE_SUFFIXES, read_image
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 ORIGIN_STRIDE = 4  # crop corners are taken on this grid (keeps the corner lists small)
 
 
@@ -47,14 +46,6 @@ class DomainImage:
     @property
     def channels(self) -> int:
         return int(self.image.shape[-1])
-
-
-def _read_file(path: Path) -> np.ndarray:
-    if path.suffix.lower() in (".tif", ".tiff"):
-        return np.asarray(read_image_tiff(path)[0])
-    from skimage.io import imread  # deferred: slow import, needed only for non-TIFF files
-
-    return np.asarray(imread(path))
 
 
 def _expand_sources(images) -> list:
@@ -196,7 +187,7 @@ def prepare_images(images, *, masks=None, holdout: float = 0.25, crop: int = 128
     domain, skipped = [], []
     for k, source in enumerate(sources):
         name = source.name if isinstance(source, Path) else f"image {k}"
-        data = _read_file(source) if isinstance(source, Path) else source
+        data = read_image(source, "none").data if isinstance(source, Path) else source
         planes = _planes(data, name)
         marked = None if masks is None or masks[k] is None else np.asarray(masks[k]) != 0
         if marked is not None:
