@@ -1,4 +1,4 @@
-"""Builders of test images and masks, and measures, shared by the test modules.
+"""What several test modules share: image and mask builders, ``psnr``, dock-widget helpers.
 
 Importable as ``helpers`` (``pythonpath = ["tests"]`` in pyproject's pytest settings); the
 fixtures built on them live in ``tests/conftest.py``.
