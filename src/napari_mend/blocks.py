@@ -27,6 +27,7 @@ This module imports nothing of the operations that use it.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ import numpy as np
 from ._validation import PlaneView, plane_view, to_unit_float
 from .arrays import as_dask, is_lazy
 from .progress import report
+from .threads import thread_count
 
 DEFAULT_CHUNK = 1024
 """Side of the blocks processed at once (pixels)."""
@@ -319,8 +321,20 @@ def _task_progress(progress):
 
 def compute(*arrays, progress=None, scheduler="threads", num_workers=None):
     """Compute dask arrays (or lazy writes) together, reporting ``progress(done, total)`` in
-    tasks; ``progress`` may raise :class:`napari_mend.progress.Cancelled` to stop."""
+    tasks; ``progress`` may raise :class:`napari_mend.progress.Cancelled` to stop.
+
+    On the local threads scheduler a stopped run (cancelled, failed, interrupted)
+    returns only once the tasks already running have ended, so nothing writes
+    into a temporary output after its caller has removed it.
+    """
     import dask  # deferred: dask is imported only for lazy images
 
-    with _task_progress(progress):
-        return dask.compute(*arrays, scheduler=scheduler, num_workers=num_workers)
+    if scheduler != "threads":
+        with _task_progress(progress):
+            return dask.compute(*arrays, scheduler=scheduler, num_workers=num_workers)
+    pool = ThreadPoolExecutor(thread_count(num_workers))
+    try:
+        with _task_progress(progress):
+            return dask.compute(*arrays, scheduler="threads", pool=pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
