@@ -1,8 +1,6 @@
 """The Mend defects dock while it works and when it saves: buttons locked, bar by its button,
 bundle paths checked in the dock's words."""
 
-import time
-
 import numpy as np
 import pytest
 from helpers import mend_dock, wait_for
@@ -18,22 +16,10 @@ def below(widget, button) -> bool:
     return layout.indexOf(widget.runner.native) == layout.indexOf(button.native) + 1
 
 
-def test_detect_and_mend_are_disabled_while_a_job_runs(make_napari_viewer, qtbot, monkeypatch):
-    import napari_mend._widgets.mend_widget as mw
-
-    def slow_scores(data, *, channel_axis, method, model, progress):
-        for i in range(10_000):
-            progress(i, 10_000)
-            time.sleep(0.005)
-        raise AssertionError("cancel did not stop the work")
-
-    monkeypatch.setattr(mw, "detect_scores", slow_scores)
-    viewer, widget = mend_dock(make_napari_viewer)
-    widget.image.value = viewer.add_image(np.zeros((32, 32), np.float32), name="slow")
+def test_detect_and_mend_are_disabled_while_a_job_runs(detecting_dock, qtbot):
+    _, widget, worker = detecting_dock  # a job runs, its bar moving
     buttons = [widget.detect_button, widget.detect_all_button, widget.mend_button,
                widget.save_button, widget.teach.teach_button]
-    worker = widget.run_detect()
-    qtbot.waitUntil(lambda: widget.runner.bar.value > 0, timeout=10_000)
     assert not any(button.enabled for button in buttons)
     assert below(widget, widget.detect_button)  # the bar shows by the button pressed
     assert not widget.runner.native.isHidden() and widget.runner.cancel.enabled
@@ -41,19 +27,6 @@ def test_detect_and_mend_are_disabled_while_a_job_runs(make_napari_viewer, qtbot
     wait_for(qtbot, widget, worker)
     assert all(button.enabled for button in buttons)
     assert widget.runner.cancel.native.isHidden()
-
-
-def test_the_bar_moves_to_the_mend_button(make_napari_viewer, qtbot):
-    viewer, widget = mend_dock(make_napari_viewer)
-    layer = viewer.add_image(np.full((48, 48), 100, np.uint8), name="film")
-    marked = np.zeros((48, 48), np.uint8)
-    marked[20:24, 10:30] = 1
-    widget.image.value = layer
-    widget.defects.value = viewer.add_labels(marked, name=defects_layer_name("film"))
-    widget.fill_method.value = "biharmonic"
-    wait_for(qtbot, widget, widget.run_mend())
-    assert below(widget, widget.mend_button)
-    assert widget.runner.status.value == "mend: done"
 
 
 @pytest.fixture
@@ -69,6 +42,11 @@ def mended_dock(make_napari_viewer, qtbot):
     wait_for(qtbot, widget, widget.run_mend())
     assert mended_layer_name("film") in viewer.layers
     return widget
+
+
+def test_the_bar_moves_to_the_mend_button(mended_dock):
+    assert below(mended_dock, mended_dock.mend_button)
+    assert mended_dock.runner.status.value == "mend: done"
 
 
 def test_save_bundle_refuses_an_empty_path(mended_dock, tmp_path, monkeypatch):

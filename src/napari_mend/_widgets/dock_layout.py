@@ -142,3 +142,11 @@ class _FitViewOnShow(QObject):
 def fit_view_when_docked(dock: Container, viewer) -> None:
     """Once ``dock`` is shown, share the dock column and re-fit the image to the smaller canvas."""
     dock.native.installEventFilter(_FitViewOnShow(viewer, dock.native))
+
+
+def follow_viewer(dock: Container, viewer, on_layers_changed) -> None:
+    """Wire a built ``dock`` to ``viewer``: ``on_layers_changed`` runs whenever a layer is
+    added or removed, and the view is re-fitted once the dock is shown."""
+    for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
+        event.connect(on_layers_changed)
+    fit_view_when_docked(dock, viewer)

@@ -38,11 +38,12 @@ from ..progress import scaled
 from ..restore import mend_labels
 from ._events import MODEL_EVENTS, connect_while_alive
 from ._worker import TaskRunner
-from .dock_layout import Section, fit_rows, fit_view_when_docked, hint, scroll_dock
+from .dock_layout import Section, fit_rows, follow_viewer, hint, scroll_dock
 from .file_choice import chosen_path
 from .teach_section import TeachSection, strokes_layer_name
 from .viewer_layers import (
     channel_axis,
+    chosen_layer,
     layer_by_name,
     layer_data,
     show_image_result,
@@ -145,9 +146,7 @@ class MendWidget(Container):
         self._show_fill_model()
         self._show_model()
         connect_while_alive(MODEL_EVENTS.changed, self._refresh_models, self)
-        for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
-            event.connect(self._refresh_choices)
-        fit_view_when_docked(self, viewer)
+        follow_viewer(self, viewer, self._refresh_choices)
 
     # --- helpers -------------------------------------------------------
     def _refresh_choices(self, event=None):
@@ -219,9 +218,8 @@ class MendWidget(Container):
     # --- Detect --------------------------------------------------------
     def run_detect(self, event=None):
         """Start detection on the chosen image (in a worker thread)."""
-        layer = self.image.value
+        layer = chosen_layer(self.image)
         if layer is None:
-            show_info("napari-mend: open or choose an image first")
             return None
         data = layer_data(layer)
         method, model = self._detector()

@@ -23,8 +23,8 @@ from ..models.registry import card_or_none
 from ..moire.api import DEMOIRE_METHODS, auto_demoire_method, demoire
 from ..watermark.api import WATERMARK_METHODS, remove_watermark
 from ._worker import TaskRunner
-from .dock_layout import Section, fit_view_when_docked, hint, scroll_dock
-from .viewer_layers import channel_axis, show_image_result
+from .dock_layout import Section, follow_viewer, hint, scroll_dock
+from .viewer_layers import channel_axis, chosen_layer, show_image_result
 
 WATERMARK_SUFFIX = "without watermark"
 MOIRE_SUFFIX = "without moire"
@@ -99,9 +99,7 @@ class SpecialWidget(Container):
         self.moire_button.changed.connect(self.run_moire)
         self.moire_method.changed.connect(self._show_moire_method)
         self._show_moire_method()
-        for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
-            event.connect(self._refresh_choices)
-        fit_view_when_docked(self, viewer)
+        follow_viewer(self, viewer, self._refresh_choices)
 
     def _refresh_choices(self, event=None):
         self.image.reset_choices()
@@ -118,6 +116,11 @@ class SpecialWidget(Container):
         else:
             self.moire_info.value = "notch: spectral peaks, where they occur"
 
+    def _chosen_image(self):
+        """``(layer, data, channel axis)`` of the chosen image; ``None`` (after a hint) if none."""
+        layer = chosen_layer(self.image)
+        return None if layer is None else (layer, np.asarray(layer.data), channel_axis(layer))
+
     def _add_result(self, layer, data, suffix, provenance):
         return show_image_result(self._viewer, layer, data, f"{layer.name} {suffix}",
                                  {"provenance": provenance, "source": layer.name})
@@ -125,16 +128,13 @@ class SpecialWidget(Container):
     # --- Watermark -----------------------------------------------------
     def run_watermark(self, event=None):
         """Remove the watermark from the chosen image or stack (in a worker thread)."""
-        layer = self.image.value
-        if layer is None:
-            show_info("napari-mend: open or choose an image first")
+        if (chosen := self._chosen_image()) is None:
             return None
-        data = np.asarray(layer.data)
-        mark_layer = self.mark.value
-        mask = None if mark_layer is None else watermark_mask(mark_layer.data)
+        layer, data, axis = chosen
         options = {"method": self.wm_method.value, "fill": self.fill.value,
                    "max_shift": int(self.max_shift.value)}
-        axis = channel_axis(layer)
+        mark_layer = self.mark.value
+        mask = None if mark_layer is None else watermark_mask(mark_layer.data)
 
         def compute(progress):
             return remove_watermark(data, mask=mask, channel_axis=axis, progress=progress,
@@ -156,15 +156,12 @@ class SpecialWidget(Container):
     # --- Moire ---------------------------------------------------------
     def run_moire(self, event=None):
         """Remove moire from the chosen image (in a worker thread)."""
-        layer = self.image.value
-        if layer is None:
-            show_info("napari-mend: open or choose an image first")
+        if (chosen := self._chosen_image()) is None:
             return None
-        data = np.asarray(layer.data)
+        layer, data, axis = chosen
         method = self.moire_method.value
         if method == "auto":
             method = auto_demoire_method()
-        axis = channel_axis(layer)
 
         def compute(progress):
             return demoire(data, channel_axis=axis, method=method, progress=progress,

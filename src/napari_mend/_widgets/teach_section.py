@@ -17,7 +17,7 @@ from ..classes import CLEAN_LABEL, DEFECT_CLASSES
 from ..layer_style import defects_layer_kwargs
 from .dock_layout import Section, hint
 from .file_choice import chosen_path
-from .viewer_layers import channel_axis, layer_by_name, show_labels_result
+from .viewer_layers import channel_axis, chosen_layer, layer_by_name, show_labels_result
 
 
 def strokes_layer_name(image_name: str) -> str:
@@ -84,9 +84,8 @@ class TeachSection(Section):
 
     def add_strokes_layer(self, event=None):
         """Add (or select) an empty ``"<image> strokes"`` Labels layer to paint on."""
-        layer = self._image.value
+        layer = chosen_layer(self._image)
         if layer is None:
-            show_info("napari-mend: open or choose an image first")
             return None
         name = strokes_layer_name(layer.name)
         target = layer_by_name(self._viewer, name)

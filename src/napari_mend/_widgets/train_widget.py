@@ -36,7 +36,7 @@ from ..models.package import export_model, import_model
 from ..models.registry import list_models
 from ._events import MODEL_EVENTS, connect_while_alive
 from ._worker import TaskRunner
-from .dock_layout import Section, fit_view_when_docked, hint, scroll_dock
+from .dock_layout import Section, follow_viewer, hint, scroll_dock
 from .file_choice import chosen_path
 from .loss_plot import LossPlot
 from .viewer_layers import layer_by_name
@@ -121,12 +121,10 @@ class TrainWidget(Container):
         self.continue_button.changed.connect(lambda: self.start(resume=True))
         self.export_button.changed.connect(self.export)
         self.import_button.changed.connect(self.import_file)
-        for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
-            event.connect(self._layers_changed)
         connect_while_alive(MODEL_EVENTS.changed, self.from_model.reset_choices, self)
         self._kind_changed()
         self._show_avoided()
-        fit_view_when_docked(self, viewer)
+        follow_viewer(self, viewer, self._layers_changed)
 
     @property
     def history(self) -> list[tuple[int, float]]:

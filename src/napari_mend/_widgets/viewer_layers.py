@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from napari.layers import Image, Labels
+from napari.utils.notifications import show_info
 
 from ..arrays import is_lazy
 
@@ -11,6 +12,15 @@ from ..arrays import is_lazy
 def channel_axis(layer: Image):
     """The ``channel_axis`` of an image layer's data: ``-1`` for RGB(A), else ``None``."""
     return -1 if layer.rgb else None
+
+
+def chosen_layer(choice):
+    """The layer chosen in the combo box ``choice``; ``None``, after asking the curator to
+    open or choose an image, when there is none."""
+    layer = choice.value
+    if layer is None:
+        show_info("napari-mend: open or choose an image first")
+    return layer
 
 
 def layer_data(layer):
