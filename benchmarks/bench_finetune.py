@@ -48,6 +48,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("NAPARI_MEND_MODEL_DIR", tempfile.mkdtemp(prefix="mend-bench-"))
     import torch
 
+    from napari_mend.evaluation.detector import write_json
     from napari_mend.finetune import finetune
     from napari_mend.synthesis import load_corpus_image
 
@@ -74,8 +75,7 @@ def main(argv=None) -> int:
     print(f"| {args.kind} | {row['domain']} | {args.minutes:g} | {row['steps']} | {key} | "
           f"{row['before']:.4g} | {row['after']:.4g} | {row['gain']:+.4g} |")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(row, fh, indent=2)
+        write_json(args.json, row)
     return 0
 
 

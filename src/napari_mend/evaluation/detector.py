@@ -285,6 +285,12 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_json(path, body) -> None:
+    """Write ``body`` to ``path`` as indented JSON (the ``--json`` output of the evaluations)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(body, fh, indent=2)
+
+
 def main(argv=None, prog=None) -> int:
     """Print the evaluation table (``--json FILE`` also writes the raw results)."""
     parser = argparse.ArgumentParser(prog=prog or "python -m napari_mend.evaluation.detector",
@@ -331,8 +337,7 @@ def main(argv=None, prog=None) -> int:
             print()
             print(restore_table(ablation, independent))
         if args.json:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump({"own": ablation, "independent": independent}, fh, indent=2)
+            write_json(args.json, {"own": ablation, "independent": independent})
         if args.write_card:
             inference = {**model_card(args.model).get("inference", {}),
                          "restore_classes": ablation["restore_classes"],
@@ -350,8 +355,7 @@ def main(argv=None, prog=None) -> int:
     print()
     print(markdown_table(results))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(results, fh, indent=2)
+        write_json(args.json, results)
     return 0
 
 
