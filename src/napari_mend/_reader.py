@@ -15,7 +15,11 @@ from napari_mend.classes import DEFECT_CLASSES
 from napari_mend.io.bundle import find_bundles, is_bundle, read_bundle
 from napari_mend.io.images import TIFF_SUFFIXES, read_image
 from napari_mend.io.tiff import read_tiff_metadata
-from napari_mend.layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
+from napari_mend.layer_style import (
+    defects_layer_kwargs,
+    defects_layer_name,
+    mended_layer_name,
+)
 
 
 def get_reader(path):

@@ -107,8 +107,12 @@ for _builtin in (
     register_class(_builtin)
 del _builtin
 
-N_SCORED = 6
-"""Score channels of the shipped detectors: the built-in classes 1..6, in label order."""
+SCORED_CLASSES: dict[int, str] = dict(DEFECT_CLASSES)
+"""The built-in classes, value -> name in label order: the score channels of the shipped
+detectors, the classes the defect synthesizer draws and a taught model learns. A class
+registered later is labelled by hand and mended by its remover."""
+N_SCORED = len(SCORED_CLASSES)
+"""Score channels of the shipped detectors (6)."""
 
 
 def class_ids(classes=None) -> list[int]:

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .._version import __version__
-
 from ..io.atomic import atomic_path
 from ..io.confine import confined
 from ..limits import read_json

@@ -20,10 +20,14 @@ from ..classes import DEFECT_CLASSES
 from ..io.atomic import temporary_name
 from ..io.bundle import write_bundle
 from ..io.formats import write_image
-from ..io.images import (TIFF_SUFFIXES, ImageFileError, open_image_lazily, open_zarr,
-                         read_image)
-from ..restore import restore
-from ..restore import restore_to_zarr
+from ..io.images import (
+    TIFF_SUFFIXES,
+    ImageFileError,
+    open_image_lazily,
+    open_zarr,
+    read_image,
+)
+from ..restore import restore, restore_to_zarr
 from ..threads import configure_threads
 
 IN_BLOCKS_ABOVE = 8192 * 8192
@@ -165,7 +169,9 @@ def mend_file(source: str, output: str, options: dict) -> dict:
 def _worker_threads() -> int | None:
     """The threads of the dask worker this runs on (``dask worker --nthreads``), if any."""
     try:
-        from distributed import get_worker  # deferred: distributed is optional (cluster extra)
+        from distributed import (
+            get_worker,  # deferred: distributed is optional (cluster extra)
+        )
 
         return get_worker().state.nthreads
     except (ImportError, ValueError, AttributeError):  # not on a distributed worker

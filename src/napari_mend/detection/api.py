@@ -28,7 +28,7 @@ import numpy as np
 from .._validation import plane_view, to_unit_float
 from ..arrays import is_lazy, materialize
 from ..blocks import DEFAULT_CHUNK, layout, map_planes
-from ..classes import DEFECT_CLASSES, class_ids
+from ..classes import N_SCORED, class_ids
 from ..models.networks import get_network as get_model
 from ..models.networks import network_card as model_card
 from ..models.registry import taught_or_none
@@ -42,7 +42,7 @@ METHODS = ("learned", "classical")
 DEFAULT_DETECTOR = "detector"
 CLASSICAL_DEPTH = 64
 """Margin of a block for the classical detector (its largest filters are ~40 px)."""
-N_SCORES = len(DEFECT_CLASSES)
+N_SCORES = N_SCORED
 
 
 def taught_model(model):

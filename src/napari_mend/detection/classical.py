@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..classes import CLASS_IDS, DEFECT_CLASSES
+from ..classes import CLASS_IDS, N_SCORED
 
-N_CLASSES = len(DEFECT_CLASSES)
+N_CLASSES = N_SCORED
 
 # Response (in local-contrast units) that scores 0.5, per class.
 K_SCRATCH = 8.0

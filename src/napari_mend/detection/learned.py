@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from ..classes import DEFECT_CLASSES
+from ..classes import N_SCORED, SCORED_CLASSES
 from ..models.device import inference_autocast
 from ..models.networks import get_network as get_model
 from ..progress import scaled
@@ -86,7 +86,7 @@ def network_input(tile: np.ndarray, low: float, high: float) -> np.ndarray:
 def calibration_offsets(card: dict) -> np.ndarray:
     """Per-class logit offsets ``logit(t_c)`` from the card's ``thresholds`` (0 if absent)."""
     thresholds = card.get("thresholds", {})
-    t = np.array([thresholds.get(name, 0.5) for name in DEFECT_CLASSES.values()], np.float64)
+    t = np.array([thresholds.get(name, 0.5) for name in SCORED_CLASSES.values()], np.float64)
     t = np.clip(t, 1e-4, 1 - 1e-4)
     return np.log(t / (1 - t)).astype(np.float32)
 
@@ -149,7 +149,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
         raise ValueError(f"expected a non-empty (M, N, 1) or (M, N, 3) plane, got {image.shape}")
     loaded = get_model(model)
     net = _prepare(loaded)
-    n_classes = len(DEFECT_CLASSES)
+    n_classes = N_SCORED
     low, high = intensity_range(image) if intensity is None else (float(v) for v in intensity)
     if not high > low:
         if progress is not None:
@@ -162,7 +162,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     settings = loaded.card.get("inference", {})
     tile = int(settings.get("tile", DEFAULT_TILE))
     overlap = int(settings.get("overlap", DEFAULT_OVERLAP))
-    names = list(DEFECT_CLASSES.values())
+    names = list(SCORED_CLASSES.values())
     factor = int(settings.get("coarse_factor", 2))
     coarse = []  # classes also scored on the shrunk plane, when it stays large enough
     if min(image.shape[:2]) // factor >= int(settings.get("coarse_min_side", tile // 2)):

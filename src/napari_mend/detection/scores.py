@@ -8,7 +8,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..blocks import overlapped, trimmed
-from ..classes import DEFECT_CLASSES, class_ids
+from ..classes import N_SCORED, class_ids
 
 STRIP_ROWS = 256
 """Rows of scores turned into labels at a time."""
@@ -37,7 +37,7 @@ def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None
     """
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    wanted = np.zeros(len(DEFECT_CLASSES), bool)
+    wanted = np.zeros(N_SCORED, bool)
     wanted[np.asarray(class_ids(classes)) - 1] = True
     lead = scores.shape[:-3]
     flat = scores.reshape((-1,) + scores.shape[-3:])

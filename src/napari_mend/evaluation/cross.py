@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..classes import DEFECT_CLASSES
+from ..classes import DEFECT_CLASSES, SCORED_CLASSES
 from ..synthesis import corpus_images
 from .independent import CLASSES, clean_images, dataset
 
@@ -111,7 +111,7 @@ def independent_samples(n_per_class: int, *, size=256, seed: int = INDEPENDENT_S
     IndependentCase
     """
     if classes is not None:
-        ids = {name: k for k, name in DEFECT_CLASSES.items()}
+        ids = {name: k for k, name in SCORED_CLASSES.items()}
         classes = [ids[c] if isinstance(c, str) else int(c) for c in classes]
     counter: dict = {}
     for sample in dataset(seed, n_per_class, size=size, classes=classes):
@@ -136,7 +136,7 @@ def independent_clean(n: int, *, size=256, seed: int = INDEPENDENT_SEED, layout:
 def truth_masks(labels: np.ndarray) -> np.ndarray:
     """bool ``(K, M, N)``: ``labels == k`` for every class id ``k`` of :data:`DEFECT_CLASSES`."""
     labels = np.asarray(labels)
-    return np.stack([labels == k for k in DEFECT_CLASSES])
+    return np.stack([labels == k for k in SCORED_CLASSES])
 
 
 def confusion(detected: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -29,15 +29,29 @@ import time
 
 import numpy as np
 
-from ..classes import DEFECT_CLASSES
+from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.classical import classical_scores
 from ..detection.learned import learned_scores
 from ..models.registry import model_card, update_card
 from ..synthesis import corpus_images, synthesize_defects
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, add_independent_options, as_plane,
-                    confusion, independent_samples, side_by_side, truth_masks)
+from .cross import (
+    INDEPENDENT,
+    INDEPENDENT_SEED,
+    OWN,
+    add_independent_options,
+    as_plane,
+    confusion,
+    independent_samples,
+    side_by_side,
+    truth_masks,
+)
 from .cross import independent_clean as independent_clean_images
-from .unattended_restore import ablation_table, independent_restore, restore_ablation, restore_table
+from .unattended_restore import (
+    ablation_table,
+    independent_restore,
+    restore_ablation,
+    restore_table,
+)
 
 METHOD_NAMES = ("learned", "classical")
 
@@ -68,7 +82,7 @@ def _score_cases(cases, scorers, threshold, tick=None) -> dict:
     and false negatives, clean pixels flagged (any class and per class, and
     per clean image), seconds, and the damaged and clean pixel totals.
     """
-    n_classes = len(DEFECT_CLASSES)
+    n_classes = N_SCORED
     acc = {"counts": {m: np.zeros((n_classes, 3), np.int64) for m in scorers},
            "alarms": dict.fromkeys(scorers, 0),
            "class_alarms": {m: np.zeros(n_classes, np.int64) for m in scorers},
@@ -107,7 +121,7 @@ def _method_results(acc: dict) -> dict:
                    "positive_pixels": int(counts[k, 0] + counts[k, 2]),
                    "clean_false_alarm": round(float(acc["class_alarms"][m][k]) / clean_pixels,
                                               6)}
-            for k, name in enumerate(DEFECT_CLASSES.values())
+            for k, name in enumerate(SCORED_CLASSES.values())
         }
         results[m] = {
             "per_class": per_class,
@@ -174,7 +188,7 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
         images = corpus_images("val")
     scorers = {m: _scorer(m, model) for m in methods}
     n_clean = independent_per_class if independent_clean is None else independent_clean
-    n_independent = (independent_per_class * len(DEFECT_CLASSES) + n_clean
+    n_independent = (independent_per_class * N_SCORED + n_clean
                      if independent_per_class else 0)
     tick = _progress(progress, (len(images) * (repeats + 1) + n_independent) * len(methods))
 
@@ -231,7 +245,7 @@ def comparison_table(results: dict) -> str:
             f"{entry['precision']:.3f} / {entry['recall']:.3f} / {entry['f1']:.3f}")
 
     rows = []
-    for name in DEFECT_CLASSES.values():
+    for name in SCORED_CLASSES.values():
         row = [name]
         for m in methods:
             row += [prf(results["methods"][m]["per_class"][name]),
@@ -259,7 +273,7 @@ def markdown_table(results: dict) -> str:
     methods = list(results["methods"])
     head = ["class"] + [f"{m} {k}" for m in methods for k in ("P", "R", "F1", "IoU", "clean %")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name in DEFECT_CLASSES.values():
+    for name in SCORED_CLASSES.values():
         row = [name]
         for m in methods:
             c = results["methods"][m]["per_class"][name]

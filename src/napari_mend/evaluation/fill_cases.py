@@ -12,8 +12,14 @@ from skimage.metrics import structural_similarity
 
 from ..inpainting.api import plane_fill
 from ..synthesis import MASK_FAMILIES, corpus_images, inpainting_mask
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, as_plane, independent_samples,
-                    side_by_side)
+from .cross import (
+    INDEPENDENT,
+    INDEPENDENT_SEED,
+    OWN,
+    as_plane,
+    independent_samples,
+    side_by_side,
+)
 from .figures import pyplot, save_figure
 
 METHOD_NAMES = ("learned", "auto", "telea", "ns", "biharmonic")

@@ -38,15 +38,28 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inpainting.auto import (DEFAULT_SETTINGS, blend_rim, choose, fill_smooth_group,
-                               surroundings_roughness)
+from ..inpainting.auto import (
+    DEFAULT_SETTINGS,
+    blend_rim,
+    choose,
+    fill_smooth_group,
+    surroundings_roughness,
+)
 from ..inpainting.classical import opencv_available
 from ..inpainting.learned import hole_groups, hole_radius, robust_range
 from ..models.registry import update_card
 from .cross import INDEPENDENT_SEED, add_independent_options
-from .fill_cases import (FIGURE_METHODS, METHOD_NAMES, comparison_figure, comparison_table,
-                         evaluation_cases, independent_cases, markdown_table, run_methods,
-                         summarize)
+from .fill_cases import (
+    FIGURE_METHODS,
+    METHOD_NAMES,
+    comparison_figure,
+    comparison_table,
+    evaluation_cases,
+    independent_cases,
+    markdown_table,
+    run_methods,
+    summarize,
+)
 
 RIM_WIDTHS = (0.0, 2.0, 4.0)
 """Rim widths (px) ``calibrate_auto`` tries for mixing learned fills with the biharmonic fill.

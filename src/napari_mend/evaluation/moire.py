@@ -33,8 +33,16 @@ from skimage.metrics import structural_similarity
 from ..models.registry import card_or_none
 from ..moire.api import demoire
 from ..synthesis import add_moire
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, add_independent_options,
-                    independent_clean, independent_samples, side_by_side, validation_planes)
+from .cross import (
+    INDEPENDENT,
+    INDEPENDENT_SEED,
+    OWN,
+    add_independent_options,
+    independent_clean,
+    independent_samples,
+    side_by_side,
+    validation_planes,
+)
 from .figures import pyplot, save_figure
 
 BLUR_SIGMAS = (0.5, 1.0, 1.5, 2.0)

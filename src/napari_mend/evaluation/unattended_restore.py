@@ -14,13 +14,18 @@ from functools import partial
 
 import numpy as np
 
-from ..classes import DEFECT_CLASSES
+from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.api import detect_scores
 from ..detection.text_completion import complete_text
 from ..restore import mend_labels
 from ..synthesis import corpus_images, synthesize_defects
-from .cross import (INDEPENDENT_SEED, independent_clean, independent_samples, region_psnr,
-                    side_by_side)
+from .cross import (
+    INDEPENDENT_SEED,
+    independent_clean,
+    independent_samples,
+    region_psnr,
+    side_by_side,
+)
 
 
 def restore_ablation(*, model: str = "detector", images=None, split: str = "val",
@@ -61,7 +66,7 @@ def restore_ablation(*, model: str = "detector", images=None, split: str = "val"
             cases.append(("clean" if r == 0 else "damaged", image, damaged, scores, axis))
             if progress is not None:
                 progress(len(cases), len(images) * (repeats + 1))
-    names = list(DEFECT_CLASSES.values())
+    names = list(SCORED_CLASSES.values())
     configs = {"all": names, **{f"-{c}": [k for k in names if k != c] for c in names}}
     psnr = {"input": _mean_psnr(cases, lambda case: case[2])}
     for key, classes in configs.items():
@@ -93,7 +98,7 @@ def independent_restore(*, model: str = "detector", classes, threshold: float = 
         'restored'}}``, ``'classes'``, ``'threshold'``, ``'per_class_samples'``,
         ``'clean_images'``, ``'size'``, ``'seed'``.
     """
-    total = n_per_class * len(DEFECT_CLASSES) + n_clean
+    total = n_per_class * N_SCORED + n_clean
     cases, names = [], []  # restore_ablation's (kind, truth, damaged, scores, axis)
     samples = [(c.name, c.clean, c.damaged) for c in independent_samples(
         n_per_class, size=size, seed=seed, layout="image")]
@@ -116,7 +121,7 @@ def independent_restore(*, model: str = "detector", classes, threshold: float = 
 
     both = psnr(cases)
     per_class = {}
-    for name in DEFECT_CLASSES.values():
+    for name in SCORED_CLASSES.values():
         subset = [c for c, n in zip(cases, names) if n == name]
         if subset:
             per_class[name] = {k: v["damaged"] for k, v in psnr(subset).items()}

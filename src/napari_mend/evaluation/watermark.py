@@ -41,10 +41,23 @@ import numpy as np
 from ..inpainting.auto import classical_fill
 from ..synthesis import add_watermark, load_corpus_image
 from ..watermark.api import remove_watermark
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, add_independent_options, as_plane,
-                    side_by_side)
+from .cross import (
+    INDEPENDENT,
+    INDEPENDENT_SEED,
+    OWN,
+    add_independent_options,
+    as_plane,
+    side_by_side,
+)
 from .figures import pyplot, save_figure
-from .watermark_experiments import collection, metrics, region_gains, single_image, text_recall
+from .watermark_experiments import (
+    collection,
+    metrics,
+    region_gains,
+    single_image,
+    text_recall,
+)
+
 
 def region_table(results: dict) -> str:
     """Own beside independent: the :func:`region_gains` summary."""

@@ -16,8 +16,16 @@ from ..restore import restore
 from ..synthesis import add_text, add_watermark
 from ..watermark import NoCommonMark
 from ..watermark.api import remove_watermark
-from .cross import (INDEPENDENT, INDEPENDENT_SEED, OWN, grow, independent_samples, mean,
-                    region_psnr, validation_planes)
+from .cross import (
+    INDEPENDENT,
+    INDEPENDENT_SEED,
+    OWN,
+    grow,
+    independent_samples,
+    mean,
+    region_psnr,
+    validation_planes,
+)
 
 SIZES = (1, 2, 4, 8, 16)
 HINT_PX = 6

@@ -16,7 +16,13 @@ from pathlib import Path
 from ..models.device import default_device
 from ..models.package import check_name
 from ..models.registry import clear_cache, model_card, user_model_dir
-from ..training.common import CHECKPOINT, JsonlLog, environment, export_model, seed_everything
+from ..training.common import (
+    CHECKPOINT,
+    JsonlLog,
+    environment,
+    export_model,
+    seed_everything,
+)
 from .data import prepare_images
 
 DEFAULT_LR = {"detector": 1e-3, "inpainter": 1.5e-3}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..classes import DEFECT_CLASSES
+from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.learned import intensity_range, network_input
 from ..models.package import model_files
 from ..models.registry import build_module, get_model
@@ -91,7 +91,7 @@ class DetectorTask(_DomainTask):
     def sample(self, rng, part: str, *, clean: bool | None = None):
         """One ``(input (3, S, S) float32, target (6, S, S) uint8)`` pair."""
         crop = self.draw(rng, part)
-        target = np.zeros((len(DEFECT_CLASSES),) + crop.shape[:2], np.uint8)
+        target = np.zeros((N_SCORED,) + crop.shape[:2], np.uint8)
         if clean is None:
             clean = rng.random() < P_CLEAN
         if not clean:
@@ -129,7 +129,7 @@ class DetectorTask(_DomainTask):
         prob, truth = score_samples(net, damaged, self.device)
         clean_prob, _ = score_samples(net, clean, self.device)
         per_class = {}
-        for k, name in enumerate(DEFECT_CLASSES.values()):
+        for k, name in enumerate(SCORED_CLASSES.values()):
             t = float(thresholds.get(name, 0.5))
             hit = prob[:, k] >= t
             tp = int((hit & truth[:, k]).sum())

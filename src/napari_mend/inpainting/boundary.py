@@ -54,7 +54,10 @@ def harmonic_fill(values: np.ndarray, hole: np.ndarray, *,
         gets about 0 instead of an undetermined value.
     """
     import scipy.sparse as sp  # deferred: scipy.sparse only for this solve
-    from scipy.sparse.linalg import cg, splu  # deferred: scipy.sparse only for this solve
+    from scipy.sparse.linalg import (  # deferred: scipy.sparse only for this solve
+        cg,
+        splu,
+    )
 
     values = np.asarray(values, np.float64)
     filled = values.copy()

@@ -20,8 +20,12 @@ from skimage.io import imread
 
 from napari_mend.arrays import as_dask
 from napari_mend.blocks import DEFAULT_CHUNK
-from napari_mend.io.tiff import (read_image_tiff, read_labels_tiff, read_tiff_metadata,
-                                 warn_other_series)
+from napari_mend.io.tiff import (
+    read_image_tiff,
+    read_labels_tiff,
+    read_tiff_metadata,
+    warn_other_series,
+)
 from napari_mend.limits import LimitError, check_image_file
 
 TIFF_SUFFIXES = (".tif", ".tiff")

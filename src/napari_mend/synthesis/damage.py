@@ -7,7 +7,7 @@ from numbers import Real
 
 import numpy as np
 
-from ..classes import DEFECT_CLASSES, class_ids
+from ..classes import DEFECT_CLASSES, N_SCORED, class_ids
 from ._dtype import from_unit, to_unit
 from .defects import DRAWERS
 from .layers import redraw
@@ -108,7 +108,7 @@ def synthesize_defects(image, *, rng, classes=None, channel_axis=None, p=None):
     order = moire + [rest[k] for k in rng.permutation(len(rest))]
 
     H, W = unit.shape[:2]
-    masks = np.zeros((len(DEFECT_CLASSES), H, W), bool)
+    masks = np.zeros((N_SCORED, H, W), bool)
     labels = np.zeros((H, W), np.uint8)
     for cid in order:
         layer = redraw(DRAWERS[DEFECT_CLASSES[cid]], unit, rng)

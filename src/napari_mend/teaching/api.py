@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import plane_view
 from .._version import __version__
-from ..classes import CLEAN_LABEL, DEFECT_CLASSES
+from ..classes import CLEAN_LABEL, DEFECT_CLASSES, SCORED_CLASSES
 from ..detection.learned import intensity_range
 from ..models.registry import taught_or_none
 from ..progress import report, scaled
@@ -58,7 +58,7 @@ def _check_strokes(strokes, view, i: int) -> np.ndarray:
     wrong = [int(v) for v in values if not (0 <= v < 256 and allowed[v])]
     if wrong:
         raise ValueError(f"strokes {i} hold the values {wrong[:8]}; use 0 (unmarked), "
-                         f"1..6 ({', '.join(DEFECT_CLASSES.values())}) or {CLEAN_LABEL} (clean)")
+                         f"1..6 ({', '.join(SCORED_CLASSES.values())}) or {CLEAN_LABEL} (clean)")
     return flat
 
 
@@ -123,7 +123,9 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     TypeError
         Unsupported image dtype, or strokes that are not integers.
     """
-    from sklearn.ensemble import RandomForestClassifier  # deferred: scikit-learn is slow to import
+    from sklearn.ensemble import (
+        RandomForestClassifier,  # deferred: scikit-learn is slow to import
+    )
 
     start = time.perf_counter()
     images, strokes = _as_list(images, "images"), _as_list(strokes, "strokes")
@@ -151,7 +153,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
                          "calls every pixel a defect)")
     if len(counts) < 2:
         raise ValueError("only clean strokes: also paint the defects, each with its class "
-                         f"({', '.join(f'{v} {n}' for v, n in DEFECT_CLASSES.items())})")
+                         f"({', '.join(f'{v} {n}' for v, n in SCORED_CLASSES.items())})")
     settings = features or FeatureSettings()
     if not isinstance(settings, FeatureSettings):
         raise TypeError("features must be a FeatureSettings")

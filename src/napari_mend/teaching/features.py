@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..classes import DEFECT_CLASSES
+from ..classes import SCORED_CLASSES
 from ..detection.learned import (
     _prepare,
     calibration_offsets,
@@ -182,7 +182,7 @@ def feature_names(settings: FeatureSettings, n_color: int) -> list[str]:
         if settings.network_features == "all":
             names += [f"net_{k}" for k in range(HIDDEN_FEATURES)]
 
-        names += [f"net_score_{c}" for c in DEFECT_CLASSES.values()]
+        names += [f"net_score_{c}" for c in SCORED_CLASSES.values()]
     return names
 
 
@@ -271,7 +271,9 @@ def _gaussian_task(gray, sigma, out, k):
     """Writes :func:`skimage.feature.multiscale_basic_features` at ``sigma`` (Gaussian,
     its Sobel gradient, its two Hessian eigenvalues) into ``out[..., k:k + 4]``."""
     def task():
-        from skimage.feature import multiscale_basic_features  # deferred: slow to import, only this path
+        from skimage.feature import (
+            multiscale_basic_features,  # deferred: slow to import, only this path
+        )
 
         out[..., k:k + 4] = multiscale_basic_features(gray, sigma_min=sigma, sigma_max=sigma,
                                                       num_sigma=1)
@@ -287,7 +289,11 @@ def _tophat_task(gray, radius, shape, out, k):
             np.subtract(gray, ndi.grey_opening(gray, size=side), out=out[..., k])
             np.subtract(ndi.grey_closing(gray, size=side), gray, out=out[..., k + 1])
             return
-        from skimage.morphology import black_tophat, disk, white_tophat  # deferred: slow to import, only this path
+        from skimage.morphology import (  # deferred: slow to import, only this path
+            black_tophat,
+            disk,
+            white_tophat,
+        )
 
         footprint = disk(radius, decomposition="crosses" if shape == "disk" else "sequence")
         out[..., k] = white_tophat(gray, footprint)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import plane_view
-from ..classes import DEFECT_CLASSES
+from ..classes import DEFECT_CLASSES, N_SCORED
 from ..detection.scores import DefectScores
 from ..models.files import read_model_file
 from ..progress import report, scaled
@@ -77,7 +77,7 @@ class TaughtModel:
 
         height, width = raw_plane.shape[:2]
         if out is None:
-            out = np.zeros((len(DEFECT_CLASSES), height, width), np.float32)
+            out = np.zeros((N_SCORED, height, width), np.float32)
         else:
             out[...] = 0
         expected = self.settings.n_features(raw_plane.shape[-1])
@@ -104,7 +104,7 @@ class TaughtModel:
 
         view = plane_view(image, channel_axis=channel_axis)
         spatial = view.spatial_shape
-        out = np.empty((view.n_planes, len(DEFECT_CLASSES)) + spatial[-2:], np.float16)
+        out = np.empty((view.n_planes, N_SCORED) + spatial[-2:], np.float16)
         for i in range(view.n_planes):
             report(progress, i, view.n_planes)
             out[i] = self.plane_scores(view.raw_plane(i),
@@ -160,7 +160,9 @@ def load(path):
 
 def loads(data: bytes, *, source="model file"):
     """:func:`load` of the bytes of a file (``source`` names it in messages)."""
-    from sklearn.ensemble import RandomForestClassifier  # deferred: scikit-learn is slow to import
+    from sklearn.ensemble import (
+        RandomForestClassifier,  # deferred: scikit-learn is slow to import
+    )
 
     card, forest_bytes, (settings, n_features, params) = storage.card(data, source)
     arrays = storage.arrays(forest_bytes, source)

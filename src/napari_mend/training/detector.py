@@ -27,7 +27,7 @@ import torch
 from skimage.transform import resize
 from torch.nn import functional as F
 
-from ..classes import DEFECT_CLASSES
+from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.learned import intensity_range, network_input
 from ..evaluation.detector import prf_iou
 from ..models.detector_net import DetectorUNet
@@ -36,7 +36,7 @@ from ..synthesis import corpus_images, procedural_image, synthesize_defects
 from .common import device_name, environment, sample_rng
 from .loop import LoopSettings, evaluating, sample_batches, train_and_export
 
-N_CLASSES = len(DEFECT_CLASSES)
+N_CLASSES = N_SCORED
 THRESHOLD_GRID = np.round(np.concatenate([[0.01, 0.02, 0.03, 0.04], np.arange(0.05, 0.96, 0.025),
                                           [0.97, 0.98, 0.99]]), 3)
 
@@ -273,7 +273,7 @@ def choose_thresholds(counts, clean_counts, clean_pixels, *, clean_fp_weight=1.0
         false-alarm rate on the clean crops at that threshold.
     """
     thresholds, metrics = {}, {}
-    for k, name in enumerate(DEFECT_CLASSES.values()):
+    for k, name in enumerate(SCORED_CLASSES.values()):
         tp, fp, fn = counts[k].T
         clean_fp = clean_counts[k, :, 1]
         _, _, f1, _ = prf_iou(tp, fp + clean_fp_weight * clean_fp, fn)
@@ -323,7 +323,7 @@ def validate(net, config, device) -> dict:
     thresholds, metrics, clean_prob = calibrate(net, damaged, clean, device,
                                                 clean_fp_weight=config["clean_fp_weight"],
                                                 workers=config["workers"])
-    t = np.array([thresholds[n] for n in DEFECT_CLASSES.values()])[None, :, None, None]
+    t = np.array([thresholds[n] for n in SCORED_CLASSES.values()])[None, :, None, None]
     union_fa = float((clean_prob >= t).any(axis=1).mean())
     return {"thresholds": thresholds, "per_class": metrics,
             "clean_false_alarm_union": round(union_fa, 6), "val_images": names,
@@ -395,7 +395,7 @@ class DetectorTraining:
             "kind": "detector",
             "architecture": "detector_unet",
             "config": dict(cfg["model"]),
-            "classes": dict(DEFECT_CLASSES),
+            "classes": dict(SCORED_CLASSES),
             "thresholds": thresholds,
             "calibration": "score = sigmoid(logit(p) - logit(threshold[class])); 0.5 = threshold",
             "inference": dict(cfg["inference"]),

@@ -35,8 +35,16 @@ import torch
 
 from ..models.device import training_autocast
 from ..progress import Cancelled, report
-from .common import (Budget, JsonlLog, count_params, export_model, load_checkpoint,
-                     save_checkpoint, seed_everything, set_learning_rate)
+from .common import (
+    Budget,
+    JsonlLog,
+    count_params,
+    export_model,
+    load_checkpoint,
+    save_checkpoint,
+    seed_everything,
+    set_learning_rate,
+)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,13 @@ from scipy import ndimage as ndi
 from scipy.fft import dctn, idctn, irfft2, rfft2
 
 from .joint_matting import MIN_JOINT_IMAGES, content_energy, joint_matting
-from .matting import MAX_INVERTIBLE_ALPHA, background_fill, fill_opaque, invert, unit_range
+from .matting import (
+    MAX_INVERTIBLE_ALPHA,
+    background_fill,
+    fill_opaque,
+    invert,
+    unit_range,
+)
 from .single import per_pixel_mark
 
 MIN_IMAGES_FOR_COLOUR = 4

@@ -16,7 +16,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .matting import MAX_INVERTIBLE_ALPHA, background_fill, fill_opaque, invert, unit_range
+from .matting import (
+    MAX_INVERTIBLE_ALPHA,
+    background_fill,
+    fill_opaque,
+    invert,
+    unit_range,
+)
 
 MIN_CONTENT_SPREAD = 0.2
 """Standard deviation of the content under a mark below which its colour is not regressed."""
