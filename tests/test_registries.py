@@ -88,6 +88,8 @@ def test_a_registered_class_is_named_coloured_and_mended_by_its_remover(registri
     np.testing.assert_array_equal(lazy[keep], image[keep])
     only = mend_labels(image, labels, classes=["dust"], fill="biharmonic")
     np.testing.assert_array_equal(only[mask], image[mask])
+    found = nm.detect(image, method="classical")  # the detectors score the built-in classes
+    assert set(np.unique(found)) <= set(range(classes.N_SCORED + 1))
 
 
 @pytest.mark.parametrize("value", [0, classes.CLEAN_LABEL, 1, 256])

@@ -37,8 +37,8 @@ def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None
     """
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    wanted = np.zeros(N_SCORED, bool)
-    wanted[np.asarray(class_ids(classes)) - 1] = True
+    wanted = np.zeros(N_SCORED, bool)  # classes registered later have no score channel
+    wanted[[v - 1 for v in class_ids(classes) if v <= N_SCORED]] = True
     lead = scores.shape[:-3]
     flat = scores.reshape((-1,) + scores.shape[-3:])
     out = np.zeros((flat.shape[0],) + scores.shape[-2:], np.uint8)
