@@ -7,7 +7,7 @@ Run from the repository root: ``python .ci/check_imports.py``; exit status 1 lis
   ``a.b.c`` also counts as importing the packages ``a.b`` above it, whose
   ``__init__`` runs first.
 * An import inside a function must say why it is deferred, with a comment on
-  its line that starts ``# deferred:`` (a heavy optional dependency such as
+  one of its lines that starts ``# deferred:`` (a heavy optional dependency such as
   torch or dask, or one only some commands need).
 """
 
@@ -70,7 +70,8 @@ def scan(known):
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
             edges[module].update(targets(node, module, is_package, known))
-            if id(node) in in_function and "# deferred:" not in lines[node.end_lineno - 1]:
+            said = any("# deferred:" in line for line in lines[node.lineno - 1:node.end_lineno])
+            if id(node) in in_function and not said:
                 undeferred.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: "
                                   f"{ast.unparse(node)}")
     return edges, undeferred

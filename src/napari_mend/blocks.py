@@ -91,9 +91,7 @@ def layout(image, *, channel_axis=None, chunk: int = DEFAULT_CHUNK, name: str = 
 
 def overlapped(x, depth: dict):
     """``x`` with ``depth`` pixels of each neighbouring block (no padding at the edges)."""
-    from dask.array.overlap import (
-        overlap,  # deferred: dask is imported only for lazy images
-    )
+    from dask.array.overlap import overlap  # deferred: dask is imported only for lazy images
 
     return overlap(x, depth=depth, boundary="none")  # deferred: dask is imported only for lazy images
 
@@ -307,9 +305,7 @@ def _task_progress(progress):
     """A dask local-scheduler callback calling ``progress(done, total)`` per finished task."""
     if progress is None:
         return contextlib.nullcontext()
-    from dask.callbacks import (
-        Callback,  # deferred: dask is imported only for lazy images
-    )
+    from dask.callbacks import Callback  # deferred: dask is imported only for lazy images
 
     class TaskProgress(Callback):  # deferred: dask is imported only for lazy images
         total = 0

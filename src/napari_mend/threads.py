@@ -124,9 +124,7 @@ def configure_threads(requested=None) -> int:
         torch.set_num_threads(count)
     if "cv2" in sys.modules:
         sys.modules["cv2"].setNumThreads(count)
-    from threadpoolctl import (
-        threadpool_limits,  # deferred: only when thread limits are set
-    )
+    from threadpoolctl import threadpool_limits  # deferred: only when thread limits are set
 
     threadpool_limits(limits=count)
     _configured = count

@@ -16,9 +16,7 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 async def _identity(address: str, timeout: float) -> dict:
-    from distributed.comm import (
-        connect,  # deferred: distributed is optional (cluster extra)
-    )
+    from distributed.comm import connect  # deferred: distributed is optional (cluster extra)
 
     comm = await connect(address, timeout=timeout)
     try:

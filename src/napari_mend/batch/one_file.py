@@ -169,9 +169,7 @@ def mend_file(source: str, output: str, options: dict) -> dict:
 def _worker_threads() -> int | None:
     """The threads of the dask worker this runs on (``dask worker --nthreads``), if any."""
     try:
-        from distributed import (
-            get_worker,  # deferred: distributed is optional (cluster extra)
-        )
+        from distributed import get_worker  # deferred: distributed is optional (cluster extra)
 
         return get_worker().state.nthreads
     except (ImportError, ValueError, AttributeError):  # not on a distributed worker

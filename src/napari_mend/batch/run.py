@@ -241,9 +241,7 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
 
 
 def _run_jobs(client, jobs, todo, options, entries, counts, note, progress, t0):
-    from distributed import (
-        as_completed,  # deferred: distributed is optional (cluster extra)
-    )
+    from distributed import as_completed  # deferred: distributed is optional (cluster extra)
 
     futures = {client.submit(mend_file, str(jobs[i].source), str(jobs[i].output), options,
                              pure=False): i for i in todo}

@@ -19,7 +19,13 @@ from ..arrays import as_dask
 from ..batch.one_file import open_for_restore
 from ..io.atomic import remove_stale
 from ..io.bundle import is_bundle
-from ..io.formats import IMAGE_FORMATS, LOSSY_FORMATS, FormatError, check_storable, output_format
+from ..io.formats import (
+    IMAGE_FORMATS,
+    LOSSY_FORMATS,
+    FormatError,
+    check_storable,
+    output_format,
+)
 from ..io.images import open_image_lazily, open_zarr, read_image
 
 

@@ -17,9 +17,21 @@ from ..io.formats import LABELS_FORMATS, write_image, write_labels
 from ..io.images import read_image
 from ..io.provenance import make_provenance
 from ..models.registry import card_or_none
-from .files import (CLIError, check_image_fits, check_output, image_output, input_for_restore,
-                    lazy_input, read_input)
-from .options import IMAGE_OUTPUT_HELP, input_arguments, terminal_progress, text_completion_arg
+from .files import (
+    CLIError,
+    check_image_fits,
+    check_output,
+    image_output,
+    input_for_restore,
+    lazy_input,
+    read_input,
+)
+from .options import (
+    IMAGE_OUTPUT_HELP,
+    input_arguments,
+    terminal_progress,
+    text_completion_arg,
+)
 
 
 def cmd_detect(args) -> int:

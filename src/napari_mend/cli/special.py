@@ -23,14 +23,30 @@ from ..io.images import IMAGE_SUFFIXES, read_image
 from ..io.provenance import make_provenance
 from ..io.tiff import write_image_tiff
 from ..models.registry import card_or_none
-from ..progress import report
 from ..moire.api import auto_demoire_method, demoire
+from ..progress import report
 from ..regions import regions_report, report_path, write_regions_report
 from ..restore import restore
-from ..watermark.api import collection_watermark, remove_collection_watermark, remove_watermark
-from .files import (CLIError, check_image_fits, check_output, image_output, input_for_restore,
-                    make_folder, read_input)
-from .options import IMAGE_OUTPUT_HELP, input_arguments, terminal_progress, text_completion_arg
+from ..watermark.api import (
+    collection_watermark,
+    remove_collection_watermark,
+    remove_watermark,
+)
+from .files import (
+    CLIError,
+    check_image_fits,
+    check_output,
+    image_output,
+    input_for_restore,
+    make_folder,
+    read_input,
+)
+from .options import (
+    IMAGE_OUTPUT_HELP,
+    input_arguments,
+    terminal_progress,
+    text_completion_arg,
+)
 
 CHANNEL_AXIS_HELP = "colour axis: 'auto' (last axis of length 3/4), 'none', or an integer"
 """``--channel-axis`` help of these subcommands."""

@@ -54,10 +54,7 @@ def harmonic_fill(values: np.ndarray, hole: np.ndarray, *,
         gets about 0 instead of an undetermined value.
     """
     import scipy.sparse as sp  # deferred: scipy.sparse only for this solve
-    from scipy.sparse.linalg import (  # deferred: scipy.sparse only for this solve
-        cg,
-        splu,
-    )
+    from scipy.sparse.linalg import cg, splu  # deferred: scipy.sparse only for this solve
 
     values = np.asarray(values, np.float64)
     filled = values.copy()

@@ -123,9 +123,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     TypeError
         Unsupported image dtype, or strokes that are not integers.
     """
-    from sklearn.ensemble import (
-        RandomForestClassifier,  # deferred: scikit-learn is slow to import
-    )
+    from sklearn.ensemble import RandomForestClassifier  # deferred: scikit-learn is slow to import
 
     start = time.perf_counter()
     images, strokes = _as_list(images, "images"), _as_list(strokes, "strokes")

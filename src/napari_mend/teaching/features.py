@@ -271,9 +271,7 @@ def _gaussian_task(gray, sigma, out, k):
     """Writes :func:`skimage.feature.multiscale_basic_features` at ``sigma`` (Gaussian,
     its Sobel gradient, its two Hessian eigenvalues) into ``out[..., k:k + 4]``."""
     def task():
-        from skimage.feature import (
-            multiscale_basic_features,  # deferred: slow to import, only this path
-        )
+        from skimage.feature import multiscale_basic_features  # deferred: slow to import, only this path
 
         out[..., k:k + 4] = multiscale_basic_features(gray, sigma_min=sigma, sigma_max=sigma,
                                                       num_sigma=1)
@@ -289,11 +287,7 @@ def _tophat_task(gray, radius, shape, out, k):
             np.subtract(gray, ndi.grey_opening(gray, size=side), out=out[..., k])
             np.subtract(ndi.grey_closing(gray, size=side), gray, out=out[..., k + 1])
             return
-        from skimage.morphology import (  # deferred: slow to import, only this path
-            black_tophat,
-            disk,
-            white_tophat,
-        )
+        from skimage.morphology import black_tophat, disk, white_tophat  # deferred: slow to import, only this path
 
         footprint = disk(radius, decomposition="crosses" if shape == "disk" else "sequence")
         out[..., k] = white_tophat(gray, footprint)

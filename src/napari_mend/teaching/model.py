@@ -160,9 +160,7 @@ def load(path):
 
 def loads(data: bytes, *, source="model file"):
     """:func:`load` of the bytes of a file (``source`` names it in messages)."""
-    from sklearn.ensemble import (
-        RandomForestClassifier,  # deferred: scikit-learn is slow to import
-    )
+    from sklearn.ensemble import RandomForestClassifier  # deferred: scikit-learn is slow to import
 
     card, forest_bytes, (settings, n_features, params) = storage.card(data, source)
     arrays = storage.arrays(forest_bytes, source)

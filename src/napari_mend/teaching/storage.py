@@ -339,13 +339,8 @@ def check_base(card: dict, settings: FeatureSettings, source) -> None:
 
 def rebuild(forest, a: dict, classes: np.ndarray, n_features: int) -> None:
     """Give ``forest`` scikit-learn trees built from the checked arrays."""
-    from sklearn.tree import (
-        DecisionTreeClassifier,  # deferred: scikit-learn is slow to import
-    )
-    from sklearn.tree._tree import (  # deferred: scikit-learn is slow to import
-        NODE_DTYPE,
-        Tree,
-    )
+    from sklearn.tree import DecisionTreeClassifier  # deferred: scikit-learn is slow to import
+    from sklearn.tree._tree import NODE_DTYPE, Tree  # deferred: scikit-learn is slow to import
 
     k = classes.size
     offsets = a["node_offsets"]
