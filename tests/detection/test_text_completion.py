@@ -179,3 +179,18 @@ def test_lazy_completion_follows_strokes_across_blocks():
     small_blocks = complete_text(da.from_array(image), labels, channel_axis=-1, chunk=64)
     np.testing.assert_array_equal(small_blocks.compute(), one)
     assert (one == TEXT)[drawn].all()
+
+
+def test_a_text_label_on_a_patch_without_strokes_is_not_grown():
+    """A dark patch of the photograph taken for text (no thin strokes inside) stays as found,
+    though pixels of its colour lie all around it."""
+    image = data.astronaut()[100:260, 180:420].astype(np.float32) / 255
+    yy, xx = np.mgrid[:160, :240]
+    patch = (yy - 80) ** 2 + (xx - 120) ** 2 < 30 ** 2
+    image[patch] = (0.05, 0.05, 0.3)
+    image[(yy - 80) ** 2 + (xx - 170) ** 2 < 15 ** 2] = (0.05, 0.05, 0.3)  # another, nearby
+    labels = np.where(patch, TEXT, 0).astype(np.uint8)  # the patch taken for text
+    grown = complete_text(image, labels, channel_axis=-1)
+    np.testing.assert_array_equal(grown, labels)
+    _, drawn, found = partly_found()  # strokes still grow
+    assert (complete_text(annotated()[0], found, channel_axis=-1) == TEXT)[drawn].mean() > 0.9

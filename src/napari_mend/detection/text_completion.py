@@ -25,8 +25,11 @@ leaves the rest, and for de-identification every annotation pixel matters.
 5. A label background (a flat field around the text, different from the
    image around it) is added where it surrounds the text.
 
-Blocks whose text and background colours are too close to tell apart are
-left as detected. Other classes' labels are never overwritten.
+Blocks whose text and background colours are too close to tell apart, and
+blocks with no text-like strokes inside (most of their text-coloured pixels
+farther than ``STROKE_HALF_WIDTH`` px from the background, as in a dark
+patch of the photograph taken for text), are left as detected: only strokes
+grow. Other classes' labels are never overwritten.
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ LINE_MIN = 12
 """Shortest horizontal or vertical run of text-coloured pixels (px) followed as a stroke."""
 LINE_MAX_WIDTH = 6
 """Runs at least this thick (px) across their direction are areas, not strokes."""
+STROKE_HALF_WIDTH = 4
+"""Text-coloured pixels at most this far (px) from the background are strokes (glyphs up to
+about 8 px thick)."""
+STROKE_SHARE = 0.7
+"""A detected block grows only when at least this share of its text-coloured pixels are strokes."""
 LINE_REACH = 240
 """How far (px) beyond a block a stroke is followed, at most."""
 TEXT_DEPTH = LINE_REACH + 16
@@ -87,6 +95,8 @@ def _grow_block(crop: np.ndarray, found: np.ndarray, *, reach: int, rim: int):
     t = ((crop - background) @ axis) / contrast ** 2
     off_axis = np.sqrt(np.maximum(((crop - background) ** 2).sum(-1) - (t * contrast) ** 2, 0))
     like_text = (t >= 0.5) & (off_axis < OFF_AXIS * contrast)
+    if not _has_strokes(like_text & ndi.binary_dilation(found, iterations=2)):
+        return None
     grown = found.copy()
     for _ in range(GROW_STEPS):  # missed glyphs join through their neighbours
         more = like_text & ndi.binary_dilation(grown, iterations=reach) & ~grown
@@ -105,6 +115,14 @@ def _grow_block(crop: np.ndarray, found: np.ndarray, *, reach: int, rim: int):
         grown |= np.isin(field, touching[touching > 0]) & flat & ndi.binary_dilation(
             grown, iterations=reach)
     return grown
+
+
+def _has_strokes(inked: np.ndarray) -> bool:
+    """Whether the text-coloured pixels ``inked`` of a block are mostly thin strokes."""
+    if not inked.any():
+        return False
+    depth = ndi.distance_transform_edt(inked)
+    return float(np.mean(depth[inked] <= STROKE_HALF_WIDTH)) >= STROKE_SHARE
 
 
 def _strokes_from(like_text: np.ndarray, text: np.ndarray) -> np.ndarray:
