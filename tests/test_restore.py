@@ -42,7 +42,7 @@ def scene():
     return clean, damaged, labels
 
 
-def fake_detector(labels, score=0.9):
+def fake_detector(labels, score=0.99):
     """A detect_scores stand-in that 'finds' exactly ``labels``."""
     def detect_scores(image, **kwargs):
         scores = np.zeros((6,) + labels.shape, np.float32)
@@ -83,41 +83,48 @@ def test_classes_limit_what_is_mended(monkeypatch):
     assert [r["class"] for r in report["regions"]] == ["text"]
 
 
-def test_unattended_restore_uses_the_detector_cards_classes_and_threshold(monkeypatch):
+def test_unattended_restore_uses_the_detector_cards_classes_and_thresholds(monkeypatch):
     from napari_mend.detection.api import restore_defaults
     from napari_mend.models import registry
     from napari_mend.restore import restore_provenance
 
     card = registry.model_card("detector")
     listed = card["inference"]["restore_classes"]
-    threshold = card["inference"]["restore_threshold"]
-    # measured by `napari-mend evaluate detector --restore-classes` (see docs/models/detector.md)
-    assert "watermark" not in listed and "scratch" in listed and 0.5 <= threshold < 1
-    assert restore_defaults("learned") == (listed, threshold)
+    thresholds = card["inference"]["restore_thresholds"]
+    # chosen by `napari-mend evaluate detector --unattended` (see docs/models/detector.md):
+    # only classes precise on the independent generator are mended unattended
+    unattended = card["unattended"]["classes"]
+    assert listed == [c for c, v in unattended.items() if v["independent_precision"] >= 0.8
+                      and v["own_precision"] >= 0.95]
+    assert "watermark" not in listed and set(thresholds) == set(DEFECT_CLASSES.values())
+    assert restore_defaults("learned") == (listed, {c: thresholds[c] for c in listed})
     assert restore_defaults("learned", classes=["dust"], threshold=0.2) == (["dust"], 0.2)
+    assert restore_defaults("learned", classes=["dust"]) == (["dust"],
+                                                             {"dust": thresholds["dust"]})
     assert restore_defaults("classical") == (None, 0.5)  # the classical detector: all it finds
     _, damaged, labels = scene()
     scores = fake_detector(labels)(damaged)
-    scores.scores[scores.scores > 0] = (0.5 + threshold) / 2  # found at 0.5, not at the card's
+    text_limit = thresholds["text"]
+    scores.scores[scores.scores > 0] = (0.5 + text_limit) / 2  # found at 0.5, not at the card's
     monkeypatch.setattr(restore_module, "detect_scores", lambda *a, **k: scores)
     _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
     assert not found.any()
     _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False,
                           threshold=0.5)
-    assert CLASS_IDS["watermark"] not in found and CLASS_IDS["moire"] in found
+    assert set(np.unique(found)) == {0} | {CLASS_IDS[c] for c in listed}
     monkeypatch.setattr(restore_module, "detect_scores", fake_detector(labels))
     mended, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
     mark = labels == CLASS_IDS["watermark"]
-    assert np.array_equal(mended[mark], damaged[mark])  # found, shown by detect, left as is
+    assert np.array_equal(mended[mark], damaged[mark])  # not looked for unattended
     record = restore_provenance(damaged, found, detector="learned", fill="telea", threshold=None,
                                 classes=None, source=None)
     assert record["parameters"]["classes"] == listed  # what was used, not "None"
-    assert record["parameters"]["threshold"] == threshold
+    assert record["parameters"]["threshold"] == {c: thresholds[c] for c in listed}
     monkeypatch.setattr(importlib.import_module("napari_mend.detection.api"), "model_card",
-                        lambda name: {**card, "inference": {"restore_classes": ["text"]}})
+                        lambda name: {**card, "inference": {"restore_classes": ["moire"]}})
     _, found = nm.restore(damaged, channel_axis=-1, fill="telea", complete_text=False)
-    assert set(np.unique(found)) == {0, CLASS_IDS["text"]}
-    assert restore_defaults("learned")[1] == 0.5  # a card without a threshold: 0.5
+    assert set(np.unique(found)) == {0, CLASS_IDS["moire"]}
+    assert restore_defaults("learned")[1] == 0.5  # a card without thresholds: 0.5
 
 
 def test_regions_report_lists_every_region_with_its_score():

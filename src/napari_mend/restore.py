@@ -28,6 +28,7 @@ from .detection.api import (
     restore_defaults,
 )
 from .detection.api import method_model as detection_model
+from .detection.scores import class_thresholds
 from .detection.text_completion import complete_text as complete_detected_text
 from .detection.text_completion import may_find_text
 from .inpainting.api import INPAINT_DEPTH, inpaint
@@ -139,8 +140,7 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     method, taught = resolve_detector(detector)
     classes, threshold = restore_defaults(taught or detector, classes=classes,
                                           threshold=threshold)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    class_thresholds(threshold)  # validated before heavy work
     lazy = is_lazy(image)
     if lazy and return_provenance:
         raise ValueError("the provenance of a dask or zarr image digests the stored results: "

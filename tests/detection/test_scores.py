@@ -48,3 +48,21 @@ def test_scores_to_labels_thresholds_picks_the_best_class_and_drops_specks():
     assert dust_only[15, 15] == 2 and dust_only.sum() == 2
     assert (scores_to_labels(scores, classes=["watermark"])[2:12, 5] == 5).all()
     assert not scores_to_labels(scores, threshold=0.95).any()
+
+
+def test_each_class_can_have_its_own_threshold():
+    scores = np.zeros((6, 4, 4), np.float32)
+    scores[0, :, :2] = 0.6  # scratch scores 0.6 on the left
+    scores[3, :, 2:] = 0.8  # text 0.8 on the right
+    scores[3, 0, 0] = 0.7  # text beats scratch here, but only past its own threshold
+    both = scores_to_labels(scores, threshold={"scratch": 0.5, "text": 0.75}, min_size=1)
+    assert (both[:, 2:] == 4).all() and (both[1:, :2] == 1).all() and both[0, 0] == 1
+    only_text = scores_to_labels(scores, threshold={"text": 0.75}, min_size=1)
+    assert (only_text[:, :2] == 0).all() and (only_text[:, 2:] == 4).all()
+    single = scores_to_labels(scores, threshold=0.65, min_size=1)
+    np.testing.assert_array_equal(
+        single, scores_to_labels(scores, threshold=dict.fromkeys(range(1, 7), 0.65),
+                                 min_size=1))
+    for bad in ({"scratch": 1.5}, {"nope": 0.5}, -0.1, "0.5"):
+        with pytest.raises(ValueError):
+            scores_to_labels(scores, threshold=bad)

@@ -108,9 +108,8 @@ def test_independent_restore_row():
             assert 0 < psnr[key][kind] <= 100
     assert psnr["input"]["clean"] == 100.0  # an undamaged image is its own truth
     assert set(results["per_class"]) == set(DEFECT_CLASSES.values())
-    own = {"psnr": {"input": {"damaged": 20.0, "clean": 100.0}},
-           "threshold_psnr": {0.5: {"damaged": 21.0, "clean": 99.0}}, "restore_threshold": 0.5,
-           "repeats": 1}
+    own = {"psnr": {"input": {"damaged": 20.0, "clean": 100.0},
+                    "restored": {"damaged": 21.0, "clean": 99.0}}, "repeats": 1}
     table = unattended_restore.restore_table(own, results)
     assert "| damaged images, restored | 21.00 |" in table and "| own | independent |" in table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,19 @@ def cmd_restore(args) -> int:
     found = provenance["mask"]["label_counts"]
     summary = ", ".join(f"{k} {n} px" for k, n in found.items()) or "no defects found"
     print(f"wrote {written}{' (block by block)' if in_blocks else ''}: {summary}")
+    _note_unattended(args.classes, provenance["parameters"].get("classes"))
     return 0
+
+
+def _note_unattended(asked, used) -> None:
+    """Say which classes an unattended restore left alone (the detector card's choice)."""
+    if asked is not None or used is None:
+        return
+    left = [c for c in DEFECT_CLASSES.values() if c not in used]
+    if left:
+        print(f"napari-mend: note: not looked for unattended: {', '.join(left)} (their precision "
+              "on unseen images is too low to mend them unchecked; pass --classes to include "
+              "them, or review with 'napari-mend detect')", file=sys.stderr)
 
 
 def register(subparsers) -> None:

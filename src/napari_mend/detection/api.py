@@ -28,7 +28,7 @@ import numpy as np
 from .._validation import plane_view, to_unit_float
 from ..arrays import is_lazy, materialize
 from ..blocks import DEFAULT_CHUNK, layout, map_planes
-from ..classes import N_SCORED, class_ids
+from ..classes import DEFECT_CLASSES, N_SCORED, class_ids
 from ..models.networks import get_network as get_model
 from ..models.networks import network_card as model_card
 from ..models.registry import taught_or_none
@@ -36,7 +36,7 @@ from ..progress import report, scaled
 from ..teaching.model import TaughtModel
 from .classical import classical_scores
 from .learned import DEFAULT_OVERLAP, intensity_range, learned_scores
-from .scores import DefectScores, LazyDefectScores, scores_to_labels
+from .scores import DefectScores, LazyDefectScores, class_thresholds, scores_to_labels
 
 METHODS = ("learned", "classical")
 DEFAULT_DETECTOR = "detector"
@@ -94,16 +94,21 @@ def method_model(method: str, model: str | None = None) -> str | None:
 
 def restore_defaults(method: str, *, classes=None, threshold=None) -> tuple:
     """``(classes, threshold)`` that :func:`napari_mend.restore` uses: those given, else the
-    detector card's ``inference.restore_classes`` and ``inference.restore_threshold``, else
-    all classes (``None``) and 0.5.
+    detector card's unattended settings, else all classes (``None``) and 0.5.
+
+    A learned detector's card holds what was measured for unattended mending
+    (``napari-mend evaluate detector --unattended``): ``inference.restore_thresholds``,
+    each class's threshold, set where the class reached the precision
+    :data:`napari_mend.evaluation.unattended_precision.OWN_PRECISION` on the own
+    validation images, and ``inference.restore_classes``, the classes whose precision at
+    that threshold was at least
+    :data:`~napari_mend.evaluation.unattended_precision.MIN_PRECISION` on images and
+    defects of the independent generator: the others are not mended unattended unless
+    asked for. A card with one ``inference.restore_threshold`` gives it to every class.
+    Detection for review (:func:`detect`, the widget) keeps every class at 0.5.
 
     A taught model (``method`` is a :class:`~napari_mend.teaching.TaughtModel` or the path
     of its file) gives the classes it was taught and 0.5.
-
-    A learned detector's card holds what was measured for unattended mending (see
-    ``napari-mend evaluate detector --restore-classes``): the classes whose mending raised
-    the whole-image PSNR of held-out images, and the threshold that restored them best.
-    Detection for review (:func:`detect`, the widget) keeps every class at 0.5.
     """
     taught = taught_model(method)
     if taught is not None:
@@ -116,7 +121,10 @@ def restore_defaults(method: str, *, classes=None, threshold=None) -> tuple:
     if classes is None:
         classes = settings.get("restore_classes")
     if threshold is None:
-        threshold = settings.get("restore_threshold", 0.5)
+        threshold = settings.get("restore_thresholds") or settings.get("restore_threshold", 0.5)
+        if isinstance(threshold, dict):  # every class asked for gets one (0.5 if uncalibrated)
+            threshold = {DEFECT_CLASSES[k]: threshold.get(DEFECT_CLASSES[k], 0.5)
+                         for k in class_ids(classes)}
     return classes, threshold
 
 
@@ -213,8 +221,7 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
     _refuse_lazy(image, taught)
     model = taught or model
     class_ids(classes)  # validate before heavy work
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    class_thresholds(threshold)
     if is_lazy(image):
         return lazy_labels(image, channel_axis=channel_axis, method=method,
                            threshold=threshold, classes=classes, model=model)

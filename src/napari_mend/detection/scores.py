@@ -8,10 +8,36 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..blocks import overlapped, trimmed
-from ..classes import N_SCORED, class_ids
+from ..classes import DEFECT_CLASSES, N_SCORED, class_ids
 
 STRIP_ROWS = 256
 """Rows of scores turned into labels at a time."""
+
+
+def class_thresholds(threshold) -> np.ndarray:
+    """The threshold of each scored class, ``(6,)``: one number for all, or a mapping of class
+    names or values to numbers (a class it leaves out is never detected).
+
+    Raises
+    ------
+    ValueError
+        A threshold outside ``[0, 1]``, or an unknown class.
+    """
+    if isinstance(threshold, dict):
+        out = np.full(N_SCORED, np.inf)
+        for name, value in threshold.items():
+            (k,) = class_ids(name)
+            if k <= N_SCORED:
+                out[k - 1] = _checked_threshold(value, f" of {DEFECT_CLASSES[k]!r}")
+        return out
+    return np.full(N_SCORED, _checked_threshold(threshold))
+
+
+def _checked_threshold(value, what: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+            or not 0.0 <= value <= 1.0:
+        raise ValueError(f"threshold{what} must be a number in [0, 1], got {value!r}")
+    return max(float(value), 1e-6)  # a score of 0 is never a defect
 
 
 def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None,
@@ -22,9 +48,11 @@ def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None
     ----------
     scores : (..., 6, M, N) ndarray
         Scores in ``[0, 1]`` in :data:`DEFECT_CLASSES` order.
-    threshold : float
+    threshold : float or dict
         A class is detected where its score is ``>= threshold``; where
-        several are, the highest score wins.
+        several are, the highest score wins. A dict gives each class its own
+        (class name or value -> threshold; classes it leaves out are not
+        detected), e.g. the model card's ``inference.restore_thresholds``.
     classes : iterable of str or int, optional
         Only these classes (default: all).
     min_size : int
@@ -35,19 +63,20 @@ def scores_to_labels(scores: np.ndarray, *, threshold: float = 0.5, classes=None
     labels : (..., M, N) uint8 ndarray
         0 = no defect, else the class's label value.
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    limits = class_thresholds(threshold)
     wanted = np.zeros(N_SCORED, bool)  # classes registered later have no score channel
     wanted[[v - 1 for v in class_ids(classes) if v <= N_SCORED]] = True
+    limits = np.where(wanted, limits, np.inf)[:, None, None]
     lead = scores.shape[:-3]
     flat = scores.reshape((-1,) + scores.shape[-3:])
     out = np.zeros((flat.shape[0],) + scores.shape[-2:], np.uint8)
     for i, plane_scores in enumerate(flat):
         lab = out[i]
         for top in range(0, lab.shape[0], STRIP_ROWS):  # strips: no full-size temporaries
-            s = np.where(wanted[:, None, None], plane_scores[:, top:top + STRIP_ROWS], -1)
+            strip = plane_scores[:, top:top + STRIP_ROWS]
+            s = np.where(strip >= limits, strip, -1)  # classes past their own threshold
             best = s.argmax(axis=0)
-            hit = np.take_along_axis(s, best[None], axis=0)[0] >= max(threshold, 1e-6)
+            hit = np.take_along_axis(s, best[None], axis=0)[0] >= 0
             lab[top:top + STRIP_ROWS] = np.where(hit, best + 1, 0)
         if min_size > 1:
             drop_small_pieces(lab, min_size)
@@ -109,8 +138,9 @@ class DefectScores:
     model: dict | None = None
     parameters: dict = field(default_factory=dict)
 
-    def labels(self, *, threshold: float = 0.5, classes=None, min_size: int = 2) -> np.ndarray:
-        """Labels at ``threshold`` (see :func:`scores_to_labels`); no recomputation."""
+    def labels(self, *, threshold=0.5, classes=None, min_size: int = 2) -> np.ndarray:
+        """Labels at ``threshold`` (one, or one per class; see :func:`scores_to_labels`); no
+        recomputation."""
         return scores_to_labels(self.scores, threshold=threshold, classes=classes,
                                 min_size=min_size)
 
@@ -119,11 +149,10 @@ class DefectScores:
 class LazyDefectScores(DefectScores):
     """:class:`DefectScores` holding a dask array; ``labels()`` stays lazy."""
 
-    def labels(self, *, threshold: float = 0.5, classes=None, min_size: int = 2):
+    def labels(self, *, threshold=0.5, classes=None, min_size: int = 2):
         """Lazy Labels at ``threshold`` (see :func:`scores_to_labels`); nothing is computed."""
         class_ids(classes)
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        class_thresholds(threshold)
         nd = self.scores.ndim
         depth = dict.fromkeys((nd - 2, nd - 1), 1)  # components of min_size across block edges
         labels = overlapped(self.scores, depth).map_blocks(

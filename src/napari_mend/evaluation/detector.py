@@ -46,9 +46,16 @@ from .cross import (
     truth_masks,
 )
 from .cross import independent_clean as independent_clean_images
+from .unattended_precision import (
+    MIN_PRECISION,
+    OWN_PRECISION,
+    settings_table,
+    unattended_settings,
+)
 from .unattended_restore import (
     ablation_table,
     independent_restore,
+    own_restore,
     restore_ablation,
     restore_table,
 )
@@ -319,10 +326,15 @@ def main(argv=None, prog=None) -> int:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--restore-classes", action="store_true",
-                        help="instead, measure which classes an unattended restore should mend "
-                             "and at which threshold (restore_ablation); with --write-card "
-                             "store them in the card's inference.restore_classes and "
-                             "restore_threshold")
+                        help="instead, measure how mending each class changes the whole-image "
+                             "PSNR of an unattended restore (restore_ablation); with "
+                             "--write-card store it in the card")
+    parser.add_argument("--unattended", action="store_true",
+                        help="instead, choose which classes an unattended restore mends and "
+                             "at which thresholds: each class's threshold reaches precision "
+                             f"{OWN_PRECISION} on the own images; it is mended if its precision "
+                             f"on the independent generator is at least {MIN_PRECISION}; with "
+                             "--write-card store them in the card's inference")
     parser.add_argument("--write-card", action="store_true")
     add_independent_options(parser, "--independent-per-class", default=8,
                             help="samples per class of the independent generator reported "
@@ -348,15 +360,41 @@ def main(argv=None, prog=None) -> int:
                 model=args.model, classes=ablation["restore_classes"],
                 threshold=ablation["restore_threshold"], n_per_class=args.independent_per_class,
                 n_clean=n_clean, size=args.independent_size, seed=args.independent_seed)
+            own = {"psnr": {"input": ablation["psnr"]["input"],
+                            "restored": ablation["threshold_psnr"][ablation["restore_threshold"]]},
+                   "repeats": ablation["repeats"]}
             print()
-            print(restore_table(ablation, independent))
+            print(restore_table(own, independent))
         if args.json:
             write_json(args.json, {"own": ablation, "independent": independent})
         if args.write_card:
-            inference = {**model_card(args.model).get("inference", {}),
-                         "restore_classes": ablation["restore_classes"],
-                         "restore_threshold": ablation["restore_threshold"]}
-            update_card(args.model, inference=inference, restore_ablation=ablation)
+            update_card(args.model, restore_ablation=ablation)
+        return 0
+    if args.unattended:
+        if args.write_card and args.split != "val":
+            parser.error("--write-card stores what the validation images show; drop --split")
+        settings = unattended_settings(
+            _scorer("learned", args.model), repeats=args.repeats or 2, seed=args.seed,
+            n_per_class=args.independent_per_class, n_clean=n_clean,
+            size=args.independent_size, independent_seed=args.independent_seed)
+        print(settings_table(settings))
+        chosen = {"classes": settings["restore_classes"],
+                  "threshold": settings["restore_thresholds"]}
+        settings["restore"] = {
+            "own": own_restore(model=args.model, **chosen),
+            "independent": independent_restore(
+                model=args.model, **chosen, n_per_class=args.independent_per_class,
+                n_clean=n_clean, size=args.independent_size, seed=args.independent_seed)}
+        print()
+        print(restore_table(settings["restore"]["own"], settings["restore"]["independent"]))
+        if args.json:
+            write_json(args.json, settings)
+        if args.write_card:
+            inference = {k: v for k, v in model_card(args.model).get("inference", {}).items()
+                         if k != "restore_threshold"}
+            inference.update(restore_classes=settings["restore_classes"],
+                             restore_thresholds=settings["restore_thresholds"])
+            update_card(args.model, inference=inference, unattended=settings)
         return 0
     results = evaluate(methods=tuple(args.methods.split(",")), model=args.model,
                        repeats=args.repeats or 2, seed=args.seed,

@@ -52,20 +52,8 @@ def restore_ablation(*, model: str = "detector", images=None, split: str = "val"
         that help), ``'threshold_psnr': {threshold: {'damaged', 'clean'}}``,
         ``'restore_threshold'``, ``'images'``, ``'repeats'``, ``'seed'``.
     """
-    if images is None:
-        images = [(n, im) for n, im in corpus_images(split) if min(im.shape[:2]) >= min_side]
-    cases = []  # (kind, truth, damaged, scores, channel axis)
-    for i, (_, image) in enumerate(images):
-        image = np.asarray(image, np.float32)
-        axis = -1 if image.ndim == 3 else None
-        for r in range(repeats + 1):
-            damaged = image if r == 0 else np.asarray(synthesize_defects(
-                image, rng=np.random.default_rng([seed, i, r]), channel_axis=axis).image,
-                np.float32)
-            scores = detect_scores(damaged, channel_axis=axis, model=model)
-            cases.append(("clean" if r == 0 else "damaged", image, damaged, scores, axis))
-            if progress is not None:
-                progress(len(cases), len(images) * (repeats + 1))
+    images, cases = _own_cases(model=model, images=images, split=split, repeats=repeats,
+                               seed=seed, min_side=min_side, progress=progress)
     names = list(SCORED_CLASSES.values())
     configs = {"all": names, **{f"-{c}": [k for k in names if k != c] for c in names}}
     psnr = {"input": _mean_psnr(cases, lambda case: case[2])}
@@ -78,6 +66,46 @@ def restore_ablation(*, model: str = "detector", images=None, split: str = "val"
     return {"psnr": psnr, "restore_classes": helps, "threshold_psnr": by_threshold,
             "restore_threshold": best, "images": [n for n, _ in images], "repeats": repeats,
             "seed": seed}
+
+
+def _own_cases(*, model, images, split, repeats, seed, min_side, progress=None):
+    """``(images, cases)``: the own images, each clean once and damaged ``repeats`` times, as
+    ``(kind, truth, damaged, scores, channel axis)``."""
+    if images is None:
+        images = [(n, im) for n, im in corpus_images(split) if min(im.shape[:2]) >= min_side]
+    cases = []
+    for i, (_, image) in enumerate(images):
+        image = np.asarray(image, np.float32)
+        axis = -1 if image.ndim == 3 else None
+        for r in range(repeats + 1):
+            damaged = image if r == 0 else np.asarray(synthesize_defects(
+                image, rng=np.random.default_rng([seed, i, r]), channel_axis=axis).image,
+                np.float32)
+            scores = detect_scores(damaged, channel_axis=axis, model=model)
+            cases.append(("clean" if r == 0 else "damaged", image, damaged, scores, axis))
+            if progress is not None:
+                progress(len(cases), len(images) * (repeats + 1))
+    return images, cases
+
+
+def own_restore(*, model: str = "detector", classes, threshold, images=None, split: str = "val",
+                repeats: int = 4, seed: int = 41, min_side: int = 128) -> dict:
+    """Whole-image PSNR of unattended restores of ``classes`` at ``threshold`` (one, or one
+    per class) on the own validation images, as :func:`restore_ablation` measures them.
+
+    Returns
+    -------
+    results : dict
+        ``{'psnr': {'input': {'damaged', 'clean'}, 'restored': {...}}, 'classes',
+        'threshold', 'images', 'repeats', 'seed'}``.
+    """
+    images, cases = _own_cases(model=model, images=images, split=split, repeats=repeats,
+                               seed=seed, min_side=min_side)
+    restored = partial(_restored, classes=list(classes), threshold=threshold)
+    return {"psnr": {"input": _mean_psnr(cases, lambda case: case[2]),
+                     "restored": _mean_psnr(cases, restored)},
+            "classes": list(classes), "threshold": threshold,
+            "images": [n for n, _ in images], "repeats": repeats, "seed": seed}
 
 
 def independent_restore(*, model: str = "detector", classes, threshold: float = 0.5,
@@ -130,10 +158,10 @@ def independent_restore(*, model: str = "detector", classes, threshold: float = 
             "size": size, "seed": seed}
 
 
-def restore_table(ablation: dict, independent: dict) -> str:
-    """Own beside independent: whole-image PSNR of the unattended restore."""
-    best = ablation["threshold_psnr"][ablation["restore_threshold"]]
-    own_in, ind = ablation["psnr"]["input"], independent["psnr"]
+def restore_table(own: dict, independent: dict) -> str:
+    """Own beside independent: whole-image PSNR of the unattended restore (``own`` from
+    :func:`own_restore`)."""
+    best, own_in, ind = own["psnr"]["restored"], own["psnr"]["input"], independent["psnr"]
     rows = [("damaged images, input", own_in["damaged"], ind["input"]["damaged"]),
             ("damaged images, restored", best["damaged"], ind["restored"]["damaged"]),
             ("damaged images, gain", f"{best['damaged'] - own_in['damaged']:+.2f}",
@@ -144,9 +172,13 @@ def restore_table(ablation: dict, independent: dict) -> str:
               f"{v['input']:.2f} -> {v['restored']:.2f}")
              for name, v in independent["per_class"].items()]
     classes = ", ".join(independent["classes"]) or "none"
+    threshold = independent["threshold"]
+    if isinstance(threshold, dict):
+        threshold = ", ".join(f"{c} {t}" for c, t in threshold.items()
+                              if c in independent["classes"]) or "-"
     return side_by_side(
-        f"Unattended restore ({classes}; threshold {independent['threshold']}), whole-image "
-        f"PSNR (dB): own validation images ({ablation['repeats']} damaged versions each) | "
+        f"Unattended restore ({classes}; threshold {threshold}), whole-image "
+        f"PSNR (dB): own validation images ({own['repeats']} damaged versions each) | "
         f"independent generator ({independent['per_class_samples']} per class and "
         f"{independent['clean_images']} clean, {independent['size']} px, seed "
         f"{independent['seed']}):", rows)
