@@ -57,12 +57,25 @@ def test_restore_writes_bundle_and_refuses_overwrite(scratched_tif, tmp_path, ca
     assert main(args + ["--overwrite"]) == 0
 
 
-def test_restore_sample(tmp_path):
+def test_restore_sample(tmp_path, capsys):
     out = tmp_path / "sample.tif"
     assert main(["restore", "--sample", "annotated_slice", "-o", str(out),
                  "--detector", "classical", "--fill", "biharmonic"]) == 0
     mended, prov = read_image_tiff(out)
     assert prov["operation"] == "restore" and mended.dtype == np.uint8
+    assert "not looked for unattended" not in capsys.readouterr().err  # classical: all it finds
+
+
+def test_unattended_restore_names_the_classes_it_leaves_out(tmp_path, capsys):
+    pytest.importorskip("torch")
+    out = tmp_path / "sample.tif"
+    assert main(["restore", "--sample", "annotated_slice", "-o", str(out),
+                 "--fill", "biharmonic"]) == 0
+    err = capsys.readouterr().err
+    assert "not looked for unattended: scratch, dust, blotch, watermark, moire" in err
+    assert main(["restore", "--sample", "annotated_slice", "-o", str(tmp_path / "all.tif"),
+                 "--fill", "biharmonic", "--classes", "scratch", "text"]) == 0
+    assert "not looked for" not in capsys.readouterr().err
 
 
 @pytest.mark.slow
