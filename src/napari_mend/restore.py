@@ -292,10 +292,12 @@ def _mend_kernel(raw, labels, *, plane_info=None, fill, model, classes):
 def _restore_labels(image, *, channel_axis, detector, threshold, classes, complete_text, chunk):
     """``(classes, threshold, labels)`` of a lazy restore: the defaults resolved
     (:func:`napari_mend.detection.api.restore_defaults`), the lazy detection, text completed."""
-    classes, threshold = restore_defaults(detector, classes=classes, threshold=threshold)
-    labels = lazy_labels(image, channel_axis=channel_axis, method=detector, threshold=threshold,
-                         classes=classes, chunk=chunk)
-    if complete_text and may_find_text(detector, classes):
+    method, taught = resolve_detector(detector)
+    classes, threshold = restore_defaults(taught or detector, classes=classes,
+                                          threshold=threshold)
+    labels = lazy_labels(image, channel_axis=channel_axis, method=method, threshold=threshold,
+                         classes=classes, model=taught, chunk=chunk)
+    if complete_text and may_find_text(method, classes):
         labels = complete_detected_text(image, labels, channel_axis=channel_axis, chunk=chunk)
     return classes, threshold, labels
 

@@ -120,3 +120,26 @@ def test_bad_input(pair):
         nm.detect(np.stack([second] * 3, -1), channel_axis=-1, model=model)
     with pytest.raises(ValueError, match="replaces the learned detector"):
         nm.detect_scores(second, method="classical", model=model)
+
+
+def test_a_taught_model_runs_over_dask_blocks_like_in_memory(pair, taught):
+    """Blocks see 64 px of their neighbours and the plane's own intensity range, so a large
+    image restored block by block is scored like the whole plane (up to the network features
+    near block edges: the network sees farther than the margin)."""
+    da = pytest.importorskip("dask.array")
+    _, _, second, truth2 = pair
+    whole = nm.detect_scores(second, model=taught)
+    blocks = nm.detect_scores(da.from_array(second, chunks=96), model=taught)
+    assert isinstance(blocks.scores, da.Array) and blocks.method == "taught"
+    lazy = blocks.scores.compute()
+    assert lazy.shape == whole.scores.shape
+    found, expected = blocks.labels().compute() == 1, whole.labels() == 1
+    assert expected.sum() > 100 and (found & expected).sum() / (found | expected).sum() > 0.98
+    labels = nm.detect(da.from_array(second, chunks=96), model=taught).compute()
+    recall = (whole.labels() == 1)[truth2].mean()
+    assert recall > 0.5 and abs((labels == 1)[truth2].mean() - recall) < 0.1
+    mended, found = nm.restore(da.from_array(second, chunks=96), detector=taught,
+                               fill="biharmonic", chunk=96)
+    mended, found = mended.compute(), found.compute()
+    keep = found == 0
+    np.testing.assert_array_equal(mended[keep], second[keep])

@@ -19,7 +19,6 @@ from ..io.images import read_image
 from ..io.provenance import make_provenance
 from ..models.registry import card_or_none
 from .files import (
-    CLIError,
     check_image_fits,
     check_output,
     image_output,
@@ -86,9 +85,6 @@ def cmd_restore(args) -> int:
     check_image_fits(fmt, data, axis, args, lazy=in_blocks)
     detector = args.detector
     if args.detector_model:
-        if in_blocks:
-            raise CLIError("a taught --detector-model scores images in memory; this image is "
-                           "restored block by block (too large, or a .zarr output)")
         detector = args.detector_model
     provenance = restore_file(out, data, axis, source, in_blocks=in_blocks,
                               detector=detector, fill=args.fill, threshold=args.threshold,

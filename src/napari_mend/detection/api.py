@@ -42,6 +42,9 @@ METHODS = ("learned", "classical")
 DEFAULT_DETECTOR = "detector"
 CLASSICAL_DEPTH = 64
 """Margin of a block for the classical detector (its largest filters are ~40 px)."""
+TAUGHT_DEPTH = 64
+"""Margin of a block for a taught model (its Gaussians reach 4 sigma = 32 px, the network's
+tiles overlap 32 px)."""
 N_SCORES = N_SCORED
 
 
@@ -78,13 +81,6 @@ def resolve_detector(detector) -> tuple:
         raise ValueError(f"unknown method {str(detector)[:200]!r}; choose one of "
                          f"{', '.join(METHODS)}, a taught model or its .mendmodel file")
     return "learned", taught
-
-
-def _refuse_lazy(image, taught) -> None:
-    if taught is not None and is_lazy(image):
-        raise ValueError("a taught model scores images in memory; read the image whole "
-                         "(numpy.asarray) or use a shipped detector for images too large "
-                         "for memory")
 
 
 def method_model(method: str, model: str | None = None) -> str | None:
@@ -145,8 +141,7 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
         Name or path of a detector model (``method='learned'``); default
         the shipped ``'detector'``. A model taught by example
         (:func:`napari_mend.teach`) or the path of its ``.mendmodel`` file
-        replaces the learned detector (in-memory images only); the classes
-        it was not taught score 0.
+        replaces the learned detector; the classes it was not taught score 0.
     progress : callable, optional
         ``progress(done, total)``; may raise
         :class:`napari_mend.progress.Cancelled`.
@@ -160,14 +155,13 @@ def detect_scores(image, *, channel_axis=None, method="learned", model=None,
         arrays (see the module notes).
     """
     taught = taught_model(model)
-    _refuse_lazy(image, taught)
-    if taught is not None:
-        if method != "learned":
-            raise ValueError(f"a taught model replaces the learned detector; pass "
-                             f"method='learned', not {method!r}")
-        return taught.detect_scores(image, channel_axis=channel_axis, progress=progress)
+    if taught is not None and method != "learned":
+        raise ValueError(f"a taught model replaces the learned detector; pass "
+                         f"method='learned', not {method!r}")
     if is_lazy(image):
-        return lazy_scores(image, channel_axis=channel_axis, method=method, model=model)
+        return lazy_scores(image, channel_axis=channel_axis, method=method, model=taught or model)
+    if taught is not None:
+        return taught.detect_scores(image, channel_axis=channel_axis, progress=progress)
     view = plane_view(image, channel_axis=channel_axis)
     name = method_model(method, model)
     _check_method(method)
@@ -217,9 +211,7 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
         class's label value (see :data:`napari_mend.DEFECT_CLASSES`); a lazy
         dask array for a dask or zarr ``image``.
     """
-    taught = taught_model(model)
-    _refuse_lazy(image, taught)
-    model = taught or model
+    model = taught_model(model) or model
     class_ids(classes)  # validate before heavy work
     class_thresholds(threshold)
     if is_lazy(image):
@@ -239,6 +231,12 @@ def _classical_kernel(plane, *, plane_info=None):
     return classical_scores(plane)
 
 
+def _taught_kernel(plane, *, plane_info, model):
+    """A taught model's scores of a block (in the image's own values, as it was taught) with
+    the plane's intensity range."""
+    return model.plane_scores(plane, intensity=plane_info)
+
+
 def _learned_kernel(plane, *, plane_info, model: str):
     """Learned scores of a block with the plane's intensity range ``plane_info`` (low, high)."""
     return learned_scores(plane, model=model, intensity=plane_info)
@@ -251,21 +249,26 @@ def _labels_kernel(plane, *, plane_info, score, threshold, classes):
     return scores_to_labels(scores, threshold=threshold, classes=classes)
 
 
-def _plane_intensity(image, channel_axis, chunk) -> np.ndarray:
-    """Robust intensity range of every plane, ``(..., 2)``, from one strided read."""
+def _plane_intensity(image, channel_axis, chunk, *, unit: bool = True) -> np.ndarray:
+    """Robust intensity range of every plane, ``(..., 2)``, from one strided read (in unit
+    scale, else in the image's own values)."""
     work = layout(image, channel_axis=channel_axis, chunk=chunk)
     m, n = work.work.shape[-3:-1]
     step = max(1, int(np.ceil(np.sqrt(m * n / (1 << 20)))))
     sample = materialize(work.work[..., ::step, ::step, : work.view.n_color])
     ranges = np.empty(work.work.shape[:-3] + (2,), np.float64)
     for idx in np.ndindex(work.work.shape[:-3]):
-        ranges[idx] = intensity_range(to_unit_float(sample[idx]))
+        ranges[idx] = intensity_range(to_unit_float(sample[idx]) if unit else sample[idx])
     return ranges
 
 
 def _scoring(image, channel_axis, method: str, model, chunk):
     """``(kernel, plane_info, depth, card)`` of a detection method on a lazy image."""
     _check_method(method)
+    if isinstance(model, TaughtModel):  # features in the plane's own values and range
+        return (partial(_taught_kernel, model=model),
+                _plane_intensity(image, channel_axis, chunk, unit=False), TAUGHT_DEPTH,
+                model.card)
     if method == "classical":
         return _classical_kernel, None, CLASSICAL_DEPTH, None
     name = model or DEFAULT_DETECTOR
@@ -291,8 +294,12 @@ def lazy_scores(image, *, channel_axis=None, method="learned", model=None,
     """
     kernel, info, default_depth, card = _scoring(image, channel_axis, method, model, chunk)
     scores = map_planes(kernel, image, channel_axis=channel_axis, out=N_SCORES,
-                        dtype=np.float16, depth=default_depth if depth is None else depth,
-                        chunk=chunk, plane_info=info)
+                        dtype=np.float16, unit=not isinstance(model, TaughtModel),
+                        depth=default_depth if depth is None else depth, chunk=chunk,
+                        plane_info=info)
+    if isinstance(model, TaughtModel):
+        return LazyDefectScores(scores=scores, method="taught", model=card,
+                                parameters={"model": model.name})
     return LazyDefectScores(scores=scores, method=method, model=card,
                             parameters={"model": model or "detector"} if card else {})
 
@@ -313,4 +320,5 @@ def lazy_labels(image, *, channel_axis=None, method="learned", threshold=0.5, cl
     labels = partial(_labels_kernel, score=kernel, threshold=threshold, classes=classes)
     depth = max(default_depth if depth is None else depth, 1)  # min_size sees edge neighbours
     return map_planes(labels, image, channel_axis=channel_axis, out="plane", dtype=np.uint8,
-                      depth=depth, chunk=chunk, plane_info=info)
+                      unit=not isinstance(model, TaughtModel), depth=depth, chunk=chunk,
+                      plane_info=info)

@@ -67,12 +67,14 @@ class TaughtModel:
     def n_features(self) -> int:
         return int(self.classifier.n_features_in_)
 
-    def plane_scores(self, raw_plane: np.ndarray, *, progress=None,
+    def plane_scores(self, raw_plane: np.ndarray, *, intensity=None, progress=None,
                      out: np.ndarray | None = None) -> np.ndarray:
         """Per-class scores ``(6, M, N)`` of one raw ``(M, N, C)`` plane (C = 1 or 3).
 
         A class's score is the classifier's probability of it: ``>= 0.5`` means it is more
         likely than clean and every other taught class together. Classes not taught score 0.
+        ``intensity``: the ``(low, high)`` of the whole plane when this is a block of it
+        (default the plane's own robust range; see :func:`.features.pixel_features`).
         """
 
         height, width = raw_plane.shape[:2]
@@ -85,7 +87,8 @@ class TaughtModel:
             raise ValueError(f"this model was taught on {'colour' if self.n_features > expected else 'gray'}"
                              f" images ({self.n_features} features); this plane gives {expected}: "
                              "use it on images like those it was taught on")
-        features = pixel_features(raw_plane, self.settings, progress=scaled(progress, 0, 2))
+        features = pixel_features(raw_plane, self.settings, intensity=intensity,
+                                  progress=scaled(progress, 0, 2))
         rows = max(1, PREDICT_ROWS * 1024 // max(width, 1))
         columns = [int(c) - 1 for c in self.classifier.classes_]
         for top in range(0, height, rows):
