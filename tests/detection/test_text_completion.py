@@ -135,7 +135,7 @@ def test_restore_completes_text_unless_asked_not_to(monkeypatch):
 
     def detect_scores(img, **kwargs):
         scores = np.zeros((6,) + labels.shape, np.float32)
-        scores[TEXT - 1][labels == TEXT] = 0.9
+        scores[TEXT - 1][labels == TEXT] = 0.99  # past the card's unattended text threshold
         return DefectScores(scores=scores, method="learned")
 
     monkeypatch.setattr(restore_module, "detect_scores", detect_scores)
