@@ -84,15 +84,17 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     fill : str, optional
         Inpainting method (see :func:`napari_mend.inpaint`), also used for
         watermark pixels too opaque to invert.
-    threshold : float, optional
-        Detection threshold in ``[0, 1]``. Default: the detector's model card's
-        threshold for unattended mending (the shipped learned detector: 0.7,
-        which restored the held-out images best), else 0.5 (taught models too).
+    threshold : float or dict, optional
+        Detection threshold in ``[0, 1]``, one for every class or a dict of
+        class -> threshold. Default: the detector's model card's threshold of
+        each class for unattended mending (where it reached precision 0.95 on
+        the own validation images; the shipped detector: text 0.96), else 0.5
+        (taught models too).
     classes : iterable of str or int, optional
         Classes to detect and mend. Default: those the detector's model card
-        lists for unattended mending (the shipped learned detector: all but
-        ``'watermark'``, whose detections, mended, lowered the held-out
-        images' PSNR), or all; a taught model's taught classes. See
+        lists for unattended mending, whose precision stayed at least 0.8 on
+        the independent generator (the shipped learned detector: ``'text'``
+        only), or all; a taught model's taught classes. See
         :func:`napari_mend.detection.api.restore_defaults`.
     complete_text : bool, optional
         Grow detected burned-in text to whole annotations by colour before

@@ -193,8 +193,9 @@ def detect(image, *, channel_axis=None, method="learned", threshold=0.5, classes
         Colour axis; ``None`` means gray.
     method : {'learned', 'classical'}, optional
         Detector to use.
-    threshold : float, optional
+    threshold : float or dict, optional
         Score in ``[0, 1]`` above which a pixel is a defect; lower finds more.
+        A dict gives each class its own (class -> threshold).
     classes : iterable of str or int, optional
         Classes to look for (names or values of :data:`DEFECT_CLASSES`);
         default all.
