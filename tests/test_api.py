@@ -180,3 +180,22 @@ def test_class_counts_names_classes_and_other_values():
     labels[2, :2] = 40
     assert class_counts(labels) == {"scratch": 3, "moire": 1, "40": 2}
     assert class_counts(np.zeros((3, 3), np.uint8)) == {}
+
+
+def test_detect_and_inpaint_return_their_provenance():
+    from napari_mend.io.provenance import array_sha256
+
+    rng = np.random.default_rng(3)
+    image = (rng.random((48, 40)) * 255).astype(np.uint8)
+    mask = np.zeros(image.shape, bool)
+    mask[10:14, 5:30] = True
+    mended, record = nm.inpaint(image, mask, method="biharmonic", return_provenance=True)
+    np.testing.assert_array_equal(mended, nm.inpaint(image, mask, method="biharmonic"))
+    assert record["operation"] == "inpaint" and record["method"] == "biharmonic"
+    assert record["input"]["sha256"] == array_sha256(image)
+    assert record["mask"]["changed_pixels"] == int(mask.sum()) and record["model"] is None
+    scores = nm.detect_scores(image, method="classical")
+    labels = scores.labels(threshold=0.4)
+    record = scores.provenance(image, labels, threshold=0.4, source="test")
+    assert record["operation"] == "detect" and record["method"] == "classical"
+    assert record["parameters"] == {"threshold": 0.4, "source": "test"}

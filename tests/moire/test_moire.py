@@ -160,3 +160,13 @@ def test_quick_peak_screen_passes_every_image_the_full_analysis_flags():
     for seed in range(12):
         damaged = np.asarray(add_moire(clean, np.random.default_rng(seed))[0], np.float32)
         assert has_peaks(damaged) or not find_moire(damaged).found, seed
+
+
+def test_demoire_returns_its_provenance():
+    image = fringes(photo("camera"))
+    clean, reports, record = nm.demoire(image, channel_axis=-1, method="notch",
+                                        return_report=True, return_provenance=True)
+    assert record["operation"] == "demoire" and record["method"] == "notch"
+    assert record["parameters"]["requested"] == "notch" and record["parameters"]["found"] == reports
+    assert record["mask"]["changed_pixels"] == int((clean != image).any(axis=-1).sum()) > 0
+    assert record["model"] is None

@@ -335,3 +335,19 @@ def test_marks_that_do_not_move_are_not_shifted(monkeypatch):
     assert (content_energy(marked, alpha, matte, mask).sum()
             < content_energy(marked, np.roll(alpha, 2, axis=1), np.roll(matte, 2, axis=1),
                              mask).sum())
+
+
+def test_remove_watermark_returns_its_provenance():
+    from napari_mend.watermark.api import remove_watermark
+
+    rng = np.random.default_rng(5)
+    content = (0.3 + 0.4 * rng.random((64, 64))).astype(np.float32)
+    mark = np.zeros((64, 64), bool)
+    mark[20:40, 10:50] = True
+    image = np.where(mark, 0.4 + 0.6 * content, content).astype(np.float32)
+    clean, changed, record = remove_watermark(image, mask=mark, fill="biharmonic",
+                                              return_mask=True, return_provenance=True)
+    assert record["operation"] == "remove_watermark" and record["method"] == "single"
+    assert record["parameters"]["mask"] == "given"
+    assert record["mask"]["changed_pixels"] == int(changed.sum()) > 0
+    np.testing.assert_array_equal(clean, remove_watermark(image, mask=mark, fill="biharmonic"))

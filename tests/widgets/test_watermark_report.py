@@ -61,7 +61,7 @@ def test_an_unchanged_image_is_never_called_removed(make_napari_viewer, qtbot, m
     shown = []
     monkeypatch.setattr(sw, "show_info", shown.append)
     monkeypatch.setattr(sw, "remove_watermark", lambda data, *, mask, channel_axis, progress,
-                        return_mask, **options: (data.copy(), np.zeros(data.shape, bool)))
+                        return_provenance, **options: (data.copy(), {"parameters": {}}))
     viewer = make_napari_viewer()
     widget = SpecialWidget(viewer)
     image, _ = marked_photo()

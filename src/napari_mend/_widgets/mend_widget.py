@@ -31,7 +31,6 @@ from ..inpainting import fill_names
 from ..inpainting.api import DEFAULT_INPAINTER
 from ..inpainting.api import method_model as fill_model
 from ..io.bundle import write_bundle
-from ..io.provenance import make_provenance
 from ..layer_style import defects_layer_kwargs, defects_layer_name, mended_layer_name
 from ..models.registry import TAUGHT_KIND, card_or_none, list_models
 from ..progress import scaled
@@ -261,10 +260,7 @@ class MendWidget(Container):
 
     def _detected(self, layer, data, scores, labels):
         self._scores[id(layer)] = scores
-        provenance = make_provenance(
-            operation="detect", method=scores.method,
-            parameters=self._label_parameters(), image=data, mask=labels, model=scores.model,
-        )
+        provenance = scores.provenance(data, labels, **self._label_parameters())
         target = show_labels_result(
             self._viewer, layer, labels, defects_layer_name(layer.name),
             {"provenance": provenance, "source": layer.name, "scores_of": layer.name},

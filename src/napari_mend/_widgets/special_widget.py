@@ -18,7 +18,6 @@ from napari.utils.notifications import show_info
 
 from ..classes import CLASS_IDS
 from ..inpainting import fill_names
-from ..io.provenance import make_provenance
 from ..models.registry import card_or_none
 from ..moire.api import DEMOIRE_METHODS, auto_demoire_method, demoire
 from ..watermark.api import WATERMARK_METHODS, remove_watermark
@@ -138,15 +137,11 @@ class SpecialWidget(Container):
 
         def compute(progress):
             return remove_watermark(data, mask=mask, channel_axis=axis, progress=progress,
-                                    return_mask=True, **options)
+                                    return_provenance=True, **options)
 
         def done(result):
-            clean, changed = result
-            provenance = make_provenance(
-                operation="remove_watermark", method=options["method"],
-                parameters={**options, "channel_axis": axis,
-                            "mark": None if mark_layer is None else mark_layer.name},
-                image=data, mask=changed)
+            clean, provenance = result
+            provenance["parameters"]["mark"] = None if mark_layer is None else mark_layer.name
             self._add_result(layer, clean, WATERMARK_SUFFIX, provenance)
             self.wm_result.value = change_summary(data, clean, channel_axis=axis)
             show_info(f"napari-mend: {layer.name!r}: {self.wm_result.value}")
@@ -160,21 +155,13 @@ class SpecialWidget(Container):
             return None
         layer, data, axis = chosen
         method = self.moire_method.value
-        if method == "auto":
-            method = auto_demoire_method()
 
         def compute(progress):
             return demoire(data, channel_axis=axis, method=method, progress=progress,
-                           return_report=True)
+                           return_report=True, return_provenance=True)
 
         def done(result):
-            clean, reports = result
-            changed = clean != data if axis is None else np.any(clean != data, axis=axis)
-            provenance = make_provenance(
-                operation="demoire", method=method,
-                parameters={"requested": self.moire_method.value, "found": reports},
-                image=data, mask=changed,
-                model=card_or_none("demoire") if method == "learned" else None)
+            clean, reports, provenance = result
             self._add_result(layer, clean, MOIRE_SUFFIX, provenance)
             self.moire_result.value = moire_summary(reports)
             show_info(f"napari-mend: {self.moire_result.value}")

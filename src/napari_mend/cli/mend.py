@@ -13,11 +13,8 @@ from ..detection.api import METHODS as DETECT_METHODS
 from ..detection.api import detect_scores
 from ..inpainting import fill_names
 from ..inpainting.api import inpaint
-from ..inpainting.api import method_model as fill_model
 from ..io.formats import LABELS_FORMATS, write_image, write_labels
 from ..io.images import read_image
-from ..io.provenance import make_provenance
-from ..models.registry import card_or_none
 from .files import (
     check_image_fits,
     check_output,
@@ -41,10 +38,8 @@ def cmd_detect(args) -> int:
     scores = detect_scores(data, channel_axis=axis, method=args.method, model=args.model,
                            progress=terminal_progress("detect"))
     labels = scores.labels(threshold=args.threshold, classes=args.classes)
-    prov = make_provenance(operation="detect", method=args.method,
-                           parameters={"threshold": args.threshold, "classes": args.classes,
-                                       "source": source},
-                           image=data, mask=labels, model=scores.model)
+    prov = scores.provenance(data, labels, threshold=args.threshold, classes=args.classes,
+                             source=source)
     write_labels(out, labels, class_names=DEFECT_CLASSES, provenance=prov,
                  overwrite=args.overwrite)
     counts = {DEFECT_CLASSES[v]: int((labels == v).sum()) for v in DEFECT_CLASSES}
@@ -59,12 +54,9 @@ def cmd_inpaint(args) -> int:
     check_image_fits(fmt, data, axis, args)
     mask_path = Path(args.mask)
     mask = read_image(mask_path, "none").data  # a Labels TIFF's values, or any image file
-    mended = inpaint(data, mask, channel_axis=axis, method=args.method, model=args.model,
-                     progress=terminal_progress("inpaint"))
-    prov = make_provenance(operation="inpaint", method=args.method,
-                           parameters={"mask_file": str(mask_path), "source": source},
-                           image=data, mask=mask,
-                           model=card_or_none(fill_model(args.method, args.model)))
+    mended, prov = inpaint(data, mask, channel_axis=axis, method=args.method, model=args.model,
+                           progress=terminal_progress("inpaint"), return_provenance=True)
+    prov["parameters"].update(mask_file=str(mask_path), source=source)
     write_image(out, mended, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     print(f"wrote {out}: filled {int(np.count_nonzero(mask))} px with {args.method}")
     return 0

@@ -22,8 +22,7 @@ from ..io.formats import write_image
 from ..io.images import IMAGE_SUFFIXES, read_image
 from ..io.provenance import make_provenance
 from ..io.tiff import write_image_tiff
-from ..models.registry import card_or_none
-from ..moire.api import auto_demoire_method, demoire
+from ..moire.api import demoire
 from ..progress import report
 from ..regions import regions_report, report_path, write_regions_report
 from ..restore import restore
@@ -156,16 +155,12 @@ def cmd_demoire(args) -> int:
     out = check_output(args.output, args.overwrite, inputs=[args.input])
     data, axis, source = read_input(args)
     check_image_fits(fmt, data, axis, args)
-    method = auto_demoire_method(args.model) if args.method == "auto" else args.method
-    clean, reports = demoire(data, channel_axis=axis, method=method, model=args.model,
-                             progress=terminal_progress("demoire"), return_report=True)
+    clean, reports, prov = demoire(data, channel_axis=axis, method=args.method, model=args.model,
+                                   progress=terminal_progress("demoire"), return_report=True,
+                                   return_provenance=True)
+    prov["parameters"]["source"] = source
+    method = prov["method"]
     changed = np.any(clean != data, axis=axis) if axis is not None else clean != data
-    prov = make_provenance(operation="demoire", method=method,
-                           parameters={"requested": args.method, "source": source,
-                                       "found": reports},
-                           image=data, mask=changed,
-                           model=(card_or_none(args.model or "demoire") if method == "learned"
-                                  else None))
     write_image(out, clean, provenance=prov, channel_axis=axis, overwrite=args.overwrite)
     peaks = sum(len(r["peaks"]) for r in reports)
     print(f"wrote {out}: {method}, {peaks} moire peak(s) found, {int(changed.sum())} px changed")

@@ -9,6 +9,7 @@ from scipy import ndimage as ndi
 
 from ..blocks import overlapped, trimmed
 from ..classes import DEFECT_CLASSES, N_SCORED, class_ids
+from ..io.provenance import make_provenance
 
 STRIP_ROWS = 256
 """Rows of scores turned into labels at a time."""
@@ -143,6 +144,14 @@ class DefectScores:
         recomputation."""
         return scores_to_labels(self.scores, threshold=threshold, classes=classes,
                                 min_size=min_size)
+
+    def provenance(self, image, labels, **parameters) -> dict:
+        """Provenance record of ``labels`` made from these scores of ``image`` (operation
+        ``'detect'``: the method, the detector's card, the image's and labels' digests);
+        ``parameters`` (the threshold, classes, source...) are recorded with the model's."""
+        return make_provenance(operation="detect", method=self.method,
+                               parameters={**self.parameters, **parameters}, image=image,
+                               mask=labels, model=self.model)
 
 
 @dataclass

@@ -9,6 +9,8 @@ import numpy as np
 from .._validation import check_mask, from_unit_float, plane_view
 from ..arrays import is_lazy
 from ..blocks import DEFAULT_CHUNK, map_planes, mask_values, unit_plane
+from ..io.provenance import make_provenance
+from ..models.networks import network_card_or_none as card_or_none
 from ..progress import report, scaled
 from .auto import fill_auto  # noqa: F401  (registers 'auto' and, through it, every built-in fill)
 from .fills import get_fill
@@ -43,7 +45,7 @@ def plane_fill(method: str, model: str | None = None):
 
 
 def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progress=None,
-            depth: int = INPAINT_DEPTH, chunk: int = DEFAULT_CHUNK):
+            depth: int = INPAINT_DEPTH, chunk: int = DEFAULT_CHUNK, return_provenance=False):
     """Fill the masked pixels of an image.
 
     Parameters
@@ -75,6 +77,10 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
         For a dask or zarr image: the context (pixels) each block sees around
         it, and the block side (:func:`napari_mend.blocks.map_planes`). Holes
         larger than ``depth`` are filled from the context each block sees.
+    return_provenance : bool, optional
+        Also return the provenance record (operation ``'inpaint'``: the
+        image's and mask's digests, the fill and its model card, the
+        parameters; lazy inputs are read once to digest them).
 
     Returns
     -------
@@ -83,6 +89,8 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
         outside the mask are bit-identical to the input's. A lazy dask array
         when ``image`` or ``mask`` is a dask or zarr array (blocks without
         masked pixels are returned as read, cast only for float16).
+    provenance : dict, optional
+        With ``return_provenance``.
 
     Raises
     ------
@@ -96,8 +104,22 @@ def inpaint(image, mask, *, channel_axis=None, method="auto", model=None, progre
     """
     fill = plane_fill(method, model)
     if is_lazy(image) or is_lazy(mask):
-        return map_planes(partial(fill_kernel, fill=fill), image, mask, channel_axis=channel_axis,
-                          unit=False, depth=depth, chunk=chunk, names=["mask"])
+        out = map_planes(partial(fill_kernel, fill=fill), image, mask, channel_axis=channel_axis,
+                         unit=False, depth=depth, chunk=chunk, names=["mask"])
+    else:
+        out = _fill_in_memory(image, mask, channel_axis=channel_axis, method=method, fill=fill,
+                              progress=progress)
+    if not return_provenance:
+        return out
+    return out, make_provenance(operation="inpaint", method=method,
+                                parameters={"channel_axis": channel_axis, "model": model},
+                                image=image, mask=mask,
+                                model=card_or_none(method_model(method, model)))
+
+
+def _fill_in_memory(image, mask, *, channel_axis, method, fill, progress):
+    """:func:`inpaint` of NumPy inputs, plane by plane (model fills in place, a crop at a
+    time)."""
     view = plane_view(image, channel_axis=channel_axis)
     fill_mask = check_mask(mask, view)
     out = view.planes.astype(view.out_dtype, copy=True)

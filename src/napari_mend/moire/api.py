@@ -6,7 +6,10 @@ the spectrum (or by the network), not invented.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._validation import from_unit_float, plane_view
+from ..io.provenance import make_provenance
 from ..models.networks import network_card_or_none as card_or_none
 from ..progress import report, scaled
 from .learned import learned_filter
@@ -39,7 +42,7 @@ def auto_demoire_method(model: str | None = None) -> str:
 
 
 def demoire(image, *, channel_axis=None, method="auto", model=None, progress=None,
-            return_report=False):
+            return_report=False, return_provenance=False):
     """Remove moire patterns.
 
     Parameters
@@ -61,6 +64,10 @@ def demoire(image, *, channel_axis=None, method="auto", model=None, progress=Non
         ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
     return_report : bool, optional
         Also return, per plane, what the spectral analysis found.
+    return_provenance : bool, optional
+        Also return the provenance record (operation ``'demoire'``: the method
+        used and the one asked for, what was found, the changed pixels, the
+        network's card for ``'learned'``).
 
     Returns
     -------
@@ -71,10 +78,13 @@ def demoire(image, *, channel_axis=None, method="auto", model=None, progress=Non
         ``(fy, fx)`` in cycles/px, ``period_px``, ``angle_deg``,
         ``strength``, ``channel``), ``region_pixels`` and ``region_bbox``
         (``[top, left, bottom, right]``) of where the pattern is.
+    provenance : dict, optional
+        With ``return_provenance``.
     """
     if method not in DEMOIRE_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(DEMOIRE_METHODS)}")
     view = plane_view(image, channel_axis=channel_axis)
+    requested = method
     if method == "auto":
         method = auto_demoire_method(model)
     run = _moire_filter(method, model)
@@ -91,4 +101,13 @@ def demoire(image, *, channel_axis=None, method="auto", model=None, progress=Non
         reports.append(found.as_dict())
     report(progress, view.n_planes, view.n_planes)
     result = view.assemble(out)
-    return (result, reports) if return_report else result
+    results = [result] + ([reports] if return_report else [])
+    if return_provenance:
+        changed = np.any(result != image, axis=view.channel_axis) \
+            if view.channel_axis is not None else result != image
+        results.append(make_provenance(
+            operation="demoire", method=method,
+            parameters={"requested": requested, "channel_axis": channel_axis, "found": reports},
+            image=image, mask=changed,
+            model=card_or_none(model or DEFAULT_DEMOIRE_MODEL) if method == "learned" else None))
+    return tuple(results) if len(results) > 1 else result

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._validation import check_mask, from_unit_float, plane_view
 from ..detection.api import detect
+from ..io.provenance import make_provenance
 from ..progress import report, scaled
 from .collection import estimate_collection_mark, remove_collection
 from .hint import remove_hinted
@@ -49,7 +50,7 @@ def _detected_watermark(image, channel_axis, detector, threshold, progress):
 
 def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fill="auto",
                      max_shift=4, detector="learned", threshold=0.5, progress=None,
-                     return_mask=False):
+                     return_mask=False, return_provenance=False):
     """Remove a semi-transparent watermark from one image or a collection sharing it.
 
     A watermarked pixel is ``J = a * W + (1 - a) * I`` (opacity ``a``, mark
@@ -89,6 +90,10 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
     return_mask : bool, optional
         Also return the pixels that were changed.
+    return_provenance : bool, optional
+        Also return the provenance record (operation ``'remove_watermark'``:
+        the method used, the options, the input's digest and the changed
+        pixels).
 
     Returns
     -------
@@ -97,6 +102,8 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         outside the mark are bit-identical to the input's.
     changed : bool ndarray, optional
         The changed pixels, of the input's spatial shape (``return_mask``).
+    provenance : dict, optional
+        With ``return_provenance``.
 
     Raises
     ------
@@ -143,9 +150,17 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
             changed[i] = m
         report(progress, view.n_planes, view.n_planes)
     result = view.assemble(out)
-    if return_mask:
-        return result, changed.reshape(view.spatial_shape)
-    return result
+    changed = changed.reshape(view.spatial_shape)
+    results = [result] + ([changed] if return_mask else [])
+    if return_provenance:
+        found_by = {"mask": "given"} if mask is not None else (
+            {"mask": "from the images"} if method == "collection"
+            else {"mask": "detected", "detector": detector, "threshold": threshold})
+        results.append(make_provenance(
+            operation="remove_watermark", method=method,
+            parameters={"fill": fill, "max_shift": max_shift, "channel_axis": channel_axis,
+                        **found_by}, image=image, mask=changed))
+    return tuple(results) if len(results) > 1 else result
 
 
 def collection_watermark(images, *, mask=None, channel_axis=None, max_shift=4):
