@@ -69,3 +69,33 @@ def test_an_unchanged_image_is_never_called_removed(make_napari_viewer, qtbot, m
     wait_for(qtbot, widget, widget.run_watermark())
     assert widget.wm_result.value.startswith("nothing changed")
     assert "removed" not in shown[-1] and "nothing changed" in shown[-1]
+
+
+@pytest.mark.gui
+def test_a_rectangle_drawn_round_the_mark_is_enough(make_napari_viewer, qtbot, monkeypatch):
+    """A Shapes layer's rectangle (a rough hint, 6 px round the mark) gives the mark's region;
+    only pixels inside it change. An empty hint is refused before any work."""
+    shown = []
+    monkeypatch.setattr("napari_mend._widgets.special_widget.show_info", shown.append)
+    viewer = make_napari_viewer()
+    widget = SpecialWidget(viewer)
+    image, mark = marked_photo()
+    widget.image.value = viewer.add_image(image, name="photo")
+    empty = viewer.add_shapes(name="nothing drawn")
+    widget.mark.reset_choices()
+    widget.mark.value = empty
+    assert widget.run_watermark() is None and "marks no pixels" in shown[-1]
+    rows, cols = np.nonzero(mark)
+    box = np.array([[rows.min() - 6, cols.min() - 6], [rows.max() + 6, cols.max() + 6]])
+    hint = viewer.add_shapes([box], shape_type="rectangle", name="hint")
+    widget.mark.reset_choices()
+    assert hint in widget.mark.choices and empty in widget.mark.choices
+    widget.mark.value = hint
+    wait_for(qtbot, widget, widget.run_watermark())
+    out = viewer.layers[f"photo {WATERMARK_SUFFIX}"].data
+    changed = out != image
+    inside = np.zeros(mark.shape, bool)
+    inside[box[0, 0]:box[1, 0] + 1, box[0, 1]:box[1, 1] + 1] = True
+    assert changed[mark].mean() > 0.5 and not changed[~inside].any()
+    record = viewer.layers[f"photo {WATERMARK_SUFFIX}"].metadata["provenance"]
+    assert record["parameters"]["mark"] == "hint" and record["parameters"]["mask"] == "given"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import napari
 import numpy as np
 from magicgui.widgets import ComboBox, Container, PushButton, SpinBox, create_widget
-from napari.layers import Image, Labels
+from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_info
 
 from ..classes import CLASS_IDS
@@ -34,6 +34,18 @@ def watermark_mask(labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     marked = labels == CLASS_IDS["watermark"]
     return marked if marked.any() else labels != 0
+
+
+def mark_mask(layer, spatial_shape: tuple) -> np.ndarray:
+    """The mark (or a rough hint of it) that a Labels or Shapes layer gives, as bool: a Labels
+    layer's watermark class (else every label); the inside of a Shapes layer's rectangles,
+    ellipses and polygons, in its own dimensions (one plane's, or the whole stack's)."""
+    if isinstance(layer, Shapes):
+        shape = tuple(spatial_shape[-layer.ndim:])
+        if not len(layer.data):
+            return np.zeros(shape, bool)
+        return np.asarray(layer.to_masks(mask_shape=shape)).any(axis=0)
+    return watermark_mask(layer.data)
 
 
 def change_summary(before: np.ndarray, after: np.ndarray, *, channel_axis=None) -> str:
@@ -71,8 +83,7 @@ class SpecialWidget(Container):
         self._viewer = viewer
         self.runner = TaskRunner()
         self.image = create_widget(annotation=Image, label="image")
-        self.mark = create_widget(annotation=Labels | None, label="mark",
-                                  options={"nullable": True})
+        self.mark = ComboBox(label="mark", choices=self._mark_layers, nullable=True, value=None)
         self.wm_method = ComboBox(label="images", choices=list(WATERMARK_METHODS), value="auto")
         self.fill = ComboBox(label="opaque fill", choices=list(fill_names()), value="auto")
         self.max_shift = SpinBox(label="mark shift (px)", min=0, max=16, value=4)
@@ -85,7 +96,8 @@ class SpecialWidget(Container):
         self.sections = {
             "watermark": Section("Watermark", [
                 self.mark,
-                hint("mark: a Labels layer (its watermark class if it has one). None: the "
+                hint("mark: a Labels layer (its watermark class if it has one), or a Shapes "
+                     "layer: a rectangle or outline drawn round the mark is enough. None: the "
                      "detector finds it, or a stack's planes reveal it."),
                 self.wm_method, self.fill, self.max_shift, self.wm_button, self.wm_result]),
             "moire": Section("Moire", [self.moire_method, self.moire_info, self.moire_button,
@@ -99,6 +111,11 @@ class SpecialWidget(Container):
         self.moire_method.changed.connect(self._show_moire_method)
         self._show_moire_method()
         follow_viewer(self, viewer, self._refresh_choices)
+
+    def _mark_layers(self, widget=None) -> list:
+        """The layers that can give the mark: Labels and Shapes, by name."""
+        return [(layer.name, layer) for layer in self._viewer.layers
+                if isinstance(layer, (Labels, Shapes))]
 
     def _refresh_choices(self, event=None):
         self.image.reset_choices()
@@ -133,7 +150,14 @@ class SpecialWidget(Container):
         options = {"method": self.wm_method.value, "fill": self.fill.value,
                    "max_shift": int(self.max_shift.value)}
         mark_layer = self.mark.value
-        mask = None if mark_layer is None else watermark_mask(mark_layer.data)
+        mask = None
+        if mark_layer is not None:
+            spatial = data.shape if axis is None else np.delete(data.shape, axis).tolist()
+            mask = mark_mask(mark_layer, tuple(spatial))
+            if not mask.any():
+                show_info(f"napari-mend: {mark_layer.name!r} marks no pixels; paint the mark, "
+                          "or draw a rectangle round it, first")
+                return None
 
         def compute(progress):
             return remove_watermark(data, mask=mask, channel_axis=axis, progress=progress,
