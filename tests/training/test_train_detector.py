@@ -96,3 +96,25 @@ def test_counts_match_brute_force_and_thresholds_maximise_f1():
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert metrics["scratch"]["f1"] == pytest.approx(f1.max(), abs=1e-4)
     assert thresholds["scratch"] == THRESHOLD_GRID[np.argmax(f1)]
+
+
+def test_a_run_can_start_from_an_installed_detector(tmp_path):
+    """``init_model``: the network starts with that model's weights (fine-tuning a shipped
+    detector with another data mix); an architecture that differs is refused."""
+    from napari_mend.models.networks import get_network
+    from napari_mend.training.detector import DetectorTraining
+
+    torch.set_num_threads(2)
+    config = load_config(CONFIG_DIR / "detector_tiny.json")
+    config["max_steps"] = 2
+    train(config, tmp_path / "first", log=lambda line: None)
+    first = str(tmp_path / "first" / f"{config['name']}.json")
+    start = DetectorTraining(full_config({**config, "init_model": first})).build_model()
+    expected = get_network(first, device="cpu").module.state_dict()
+    for key, value in start.state_dict().items():
+        assert torch.equal(value, expected[key].float()), key
+    fresh = DetectorTraining(full_config(config)).build_model().state_dict()
+    assert any(not torch.equal(fresh[k], expected[k].float()) for k in fresh)
+    other = {**config, "model": {"widths": [8, 16], "context_dilations": [2]}, "init_model": first}
+    with pytest.raises(ValueError, match="must match"):
+        DetectorTraining(full_config(other)).build_model()

@@ -32,6 +32,7 @@ from ..detection.learned import intensity_range, network_input
 from ..evaluation.detector import prf_iou
 from ..models.detector_net import DetectorUNet
 from ..models.device import default_device
+from ..models.networks import get_network
 from ..synthesis import corpus_images, procedural_image, synthesize_defects
 from .common import device_name, environment, sample_rng
 from .loop import LoopSettings, evaluating, sample_batches, train_and_export
@@ -64,6 +65,7 @@ DEFAULTS = {
     "val_clean_crops": 32,
     "val_seed": 1000003,
     "clean_fp_weight": 1.0,
+    "init_model": None,  # start from this installed detector's weights (same "model" config)
     # blotches and text are also scored at half size on whole images, moire is checked
     # against the spectrum (see detection.learned)
     "inference": {"tile": 256, "overlap": 32, "coarse_classes": ["blotch", "text"],
@@ -354,7 +356,16 @@ class DetectorTraining:
         self.run: dict = {}
 
     def build_model(self):
-        return DetectorUNet(**self.config["model"])
+        """The network: untrained, or with the weights of ``config['init_model']``."""
+        model = DetectorUNet(**self.config["model"])
+        name = self.config["init_model"]
+        if name:
+            start = get_network(name, device="cpu")
+            if start.card["config"] != self.config["model"]:
+                raise ValueError(f"init_model {name!r} has model config {start.card['config']}, "
+                                 f"this run {self.config['model']}: they must match")
+            model.load_state_dict({k: v.float() for k, v in start.module.state_dict().items()})
+        return model
 
     def begin(self, trainer) -> dict:
         self.consumed = int(trainer.extra.get("samples", 0))
