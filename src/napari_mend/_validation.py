@@ -162,16 +162,26 @@ def check_mask(mask, view: PlaneView, *, name: str = "mask") -> np.ndarray:
         fill = mask >= 0.5
     else:
         raise TypeError(f"{name} has dtype {mask.dtype}; pass a bool or integer Labels array")
+    return plane_stack(fill, view, name=name)
+
+
+def plane_stack(values: np.ndarray, view: PlaneView, *, name: str = "mask") -> np.ndarray:
+    """A spatial array (the image's shape without the channel axis, or one plane's
+    ``(M, N)``, broadcast over a stack) as ``(P, M, N)`` matching ``view``'s planes."""
     spatial = view.spatial_shape
-    if fill.shape == spatial:
-        return fill.reshape((-1,) + spatial[-2:])
-    if fill.shape == spatial[-2:]:
-        return np.broadcast_to(fill, (view.n_planes,) + spatial[-2:])
-    raise ValueError(
-        f"{name} has shape {mask.shape} but the image's spatial shape is {spatial}"
-        + (f" (channel axis {view.channel_axis} left out)" if view.channel_axis is not None else "")
-        + f"; pass a mask of shape {spatial} or {spatial[-2:]}"
-    )
+    if values.shape == spatial:
+        return values.reshape((-1,) + spatial[-2:])
+    if values.shape == spatial[-2:]:
+        return np.broadcast_to(values, (view.n_planes,) + spatial[-2:])
+    raise spatial_mismatch(name, values.shape, spatial, view.channel_axis)
+
+
+def spatial_mismatch(name: str, shape, spatial, channel_axis) -> ValueError:
+    """The error of an array (mask, Labels) whose shape does not fit the image's."""
+    left_out = f" (channel axis {channel_axis} left out)" if channel_axis is not None else ""
+    return ValueError(f"{name} has shape {tuple(shape)} but the image's spatial shape is "
+                      f"{tuple(spatial)}{left_out}; pass a mask of shape {tuple(spatial)} or "
+                      f"{tuple(spatial[-2:])}")
 
 
 def to_unit_float(values: np.ndarray) -> np.ndarray:

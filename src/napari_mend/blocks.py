@@ -32,7 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import PlaneView, plane_view, to_unit_float
+from ._validation import (
+    PlaneView,
+    plane_stack,
+    plane_view,
+    spatial_mismatch,
+    to_unit_float,
+)
 from .arrays import as_dask, is_lazy
 from .progress import report
 from .threads import thread_count
@@ -91,7 +97,9 @@ def layout(image, *, channel_axis=None, chunk: int = DEFAULT_CHUNK, name: str = 
 
 def overlapped(x, depth: dict):
     """``x`` with ``depth`` pixels of each neighbouring block (no padding at the edges)."""
-    from dask.array.overlap import overlap  # deferred: dask is imported only for lazy images
+    from dask.array.overlap import (
+        overlap,  # deferred: dask is imported only for lazy images
+    )
 
     return overlap(x, depth=depth, boundary="none")  # deferred: dask is imported only for lazy images
 
@@ -143,10 +151,7 @@ def spatial_like(x, image_layout: Layout, *, name: str, kinds: str = "buif"):
     if m.shape == spatial[-2:] and m.shape != spatial:
         m = da.broadcast_to(m, spatial)
     elif m.shape != spatial:
-        extra = (f" (channel axis {image_layout.view.channel_axis} left out)"
-                 if image_layout.view.channel_axis is not None else "")
-        raise ValueError(f"{name} has shape {m.shape} but the image's spatial shape is "
-                         f"{spatial}{extra}; pass a mask of shape {spatial} or {spatial[-2:]}")
+        raise spatial_mismatch(name, m.shape, spatial, image_layout.view.channel_axis)
     return m.rechunk(image_layout.work.chunks[:-1])
 
 
@@ -218,7 +223,8 @@ def _in_memory(kernel, image, others, *, channel_axis, out, dtype, unit, plane_i
                progress):
     view = plane_view(image, channel_axis=channel_axis)
     dtype = np.dtype(view.out_dtype if dtype is None else dtype)
-    extra = [_plane_stack(np.asarray(o), view, n) for o, n in zip(others, names, strict=True)]
+    extra = [plane_stack(np.asarray(o), view, name=n)
+             for o, n in zip(others, names, strict=True)]
     info = None
     if plane_info is not None:
         info = np.asarray(plane_info)
@@ -236,17 +242,6 @@ def _in_memory(kernel, image, others, *, channel_axis, out, dtype, unit, plane_i
     if out == "plane":
         return result.reshape(view.spatial_shape)
     return np.moveaxis(result, -1, -3).reshape(lead + (out,) + view.spatial_shape[-2:])
-
-
-def _plane_stack(values, view: PlaneView, name: str) -> np.ndarray:
-    """An integer or float spatial array as ``(P, M, N)`` (one plane broadcast over a stack)."""
-    spatial = view.spatial_shape
-    if values.shape == spatial:
-        return values.reshape((-1,) + spatial[-2:])
-    if values.shape == spatial[-2:]:
-        return np.broadcast_to(values, (view.n_planes,) + spatial[-2:])
-    raise ValueError(f"{name} has shape {values.shape} but the image's spatial shape is "
-                     f"{spatial}; pass one of shape {spatial} or {spatial[-2:]}")
 
 
 def map_planes(kernel, image, *others, channel_axis=None, out="image", dtype=None,
@@ -305,7 +300,9 @@ def _task_progress(progress):
     """A dask local-scheduler callback calling ``progress(done, total)`` per finished task."""
     if progress is None:
         return contextlib.nullcontext()
-    from dask.callbacks import Callback  # deferred: dask is imported only for lazy images
+    from dask.callbacks import (
+        Callback,  # deferred: dask is imported only for lazy images
+    )
 
     class TaskProgress(Callback):  # deferred: dask is imported only for lazy images
         total = 0

@@ -139,24 +139,13 @@ def restore(image, *, channel_axis=None, detector="learned", fill="auto", thresh
     where their opacity allows) and moire by :func:`napari_mend.demoire`,
     each within its detected pixels.
     """
-    method, taught = resolve_detector(detector)
-    classes, threshold = restore_defaults(taught or detector, classes=classes,
-                                          threshold=threshold)
-    class_thresholds(threshold)  # validated before heavy work
-    lazy = is_lazy(image)
-    if lazy and return_provenance:
+    if is_lazy(image) and return_provenance:
         raise ValueError("the provenance of a dask or zarr image digests the stored results: "
                          "use napari_mend.restore.restore_to_zarr, which records it")
-    scores = None
-    if lazy and not return_report:  # scores and thresholds fused per block
-        labels = lazy_labels(image, channel_axis=channel_axis, method=method,
-                             threshold=threshold, classes=classes, model=taught, chunk=chunk)
-    else:
-        scores = detect_scores(image, channel_axis=channel_axis, method=method, model=taught,
-                               progress=scaled(progress, 0, 4))
-        labels = scores.labels(threshold=threshold, classes=classes)
-    if complete_text and may_find_text(method, classes):
-        labels = complete_detected_text(image, labels, channel_axis=channel_axis, chunk=chunk)
+    classes, threshold, labels, scores = _restore_labels(
+        image, channel_axis=channel_axis, detector=detector, threshold=threshold,
+        classes=classes, complete_text=complete_text, chunk=chunk,
+        progress=scaled(progress, 0, 4), keep_scores=return_report)
     mended = mend_labels(image, labels, channel_axis=channel_axis, fill=fill, classes=classes,
                          progress=scaled(progress, 1, 4, span=3), chunk=chunk, depth=depth)
     results = [mended, labels]
@@ -291,17 +280,29 @@ def _mend_kernel(raw, labels, *, plane_info=None, fill, model, classes):
     return mend_labels(raw, labels, channel_axis=-1, fill=fill, model=model, classes=classes)
 
 
-def _restore_labels(image, *, channel_axis, detector, threshold, classes, complete_text, chunk):
-    """``(classes, threshold, labels)`` of a lazy restore: the defaults resolved
-    (:func:`napari_mend.detection.api.restore_defaults`), the lazy detection, text completed."""
+def _restore_labels(image, *, channel_axis, detector, threshold, classes, complete_text, chunk,
+                    progress=None, keep_scores=False):
+    """``(classes, threshold, labels, scores)`` of a restore: the defaults resolved
+    (:func:`napari_mend.detection.api.restore_defaults`), the detection, text completed.
+
+    For a dask or zarr image, scores and thresholds are fused block by block (``scores`` is
+    None) unless ``keep_scores``.
+    """
     method, taught = resolve_detector(detector)
     classes, threshold = restore_defaults(taught or detector, classes=classes,
                                           threshold=threshold)
-    labels = lazy_labels(image, channel_axis=channel_axis, method=method, threshold=threshold,
-                         classes=classes, model=taught, chunk=chunk)
+    class_thresholds(threshold)  # validated before heavy work
+    scores = None
+    if is_lazy(image) and not keep_scores:
+        labels = lazy_labels(image, channel_axis=channel_axis, method=method, threshold=threshold,
+                             classes=classes, model=taught, chunk=chunk)
+    else:
+        scores = detect_scores(image, channel_axis=channel_axis, method=method, model=taught,
+                               progress=progress)
+        labels = scores.labels(threshold=threshold, classes=classes)
     if complete_text and may_find_text(method, classes):
         labels = complete_detected_text(image, labels, channel_axis=channel_axis, chunk=chunk)
-    return classes, threshold, labels
+    return classes, threshold, labels, scores
 
 
 def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detector="learned",
@@ -349,7 +350,7 @@ def restore_to_zarr(image, mended_path, labels_path, *, channel_axis=None, detec
     import zarr  # deferred: zarr is imported only for lazy images
 
     mended_path, labels_path = check_targets([mended_path, labels_path], overwrite)
-    classes, threshold, labels = _restore_labels(
+    classes, threshold, labels, _ = _restore_labels(
         image, channel_axis=channel_axis, detector=detector, threshold=threshold,
         classes=classes, complete_text=complete_text, chunk=chunk)
     run = {"scheduler": scheduler, "num_workers": num_workers}

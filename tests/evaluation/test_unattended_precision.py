@@ -17,7 +17,8 @@ def test_detections_are_counted_per_class_and_threshold_with_clean_false_alarms(
         s[0, :1] = 0.9
         return s
 
-    counts = up.count_detections([(np.zeros((4, 4)), truth), (np.zeros((4, 4)), None)], score,
+    counts = up.count_detections([("damaged", np.zeros((4, 4)), truth),
+                                  ("clean", np.zeros((4, 4)), None)], score,
                                  thresholds=(0.5, 0.8))
     assert counts.shape == (2, N_SCORED, 3)
     # at 0.5: 8 true, 4 false on the damaged image and 12 on the clean one; at 0.8: the top row

@@ -35,14 +35,22 @@ def marked_photo():
     return np.round(image * 255).astype(np.uint8), mark
 
 
-@pytest.mark.gui
-def test_single_image_reports_what_changed(make_napari_viewer, qtbot, monkeypatch):
+@pytest.fixture
+def photo_dock(make_napari_viewer, monkeypatch):
+    """``(viewer, widget, image, mark, shown)``: the dock on the marked photo; ``shown``
+    collects the messages the dock shows."""
     shown = []
     monkeypatch.setattr("napari_mend._widgets.special_widget.show_info", shown.append)
     viewer = make_napari_viewer()
     widget = SpecialWidget(viewer)
     image, mark = marked_photo()
     widget.image.value = viewer.add_image(image, name="photo")
+    return viewer, widget, image, mark, shown
+
+
+@pytest.mark.gui
+def test_single_image_reports_what_changed(photo_dock, qtbot):
+    viewer, widget, image, mark, shown = photo_dock
     widget.mark.value = viewer.add_labels(mark * np.uint8(CLASS_IDS["watermark"]), name="mark")
     wait_for(qtbot, widget, widget.run_watermark())
     out = viewer.layers[f"photo {WATERMARK_SUFFIX}"].data
@@ -72,15 +80,10 @@ def test_an_unchanged_image_is_never_called_removed(make_napari_viewer, qtbot, m
 
 
 @pytest.mark.gui
-def test_a_rectangle_drawn_round_the_mark_is_enough(make_napari_viewer, qtbot, monkeypatch):
+def test_a_rectangle_drawn_round_the_mark_is_enough(photo_dock, qtbot):
     """A Shapes layer's rectangle (a rough hint, 6 px round the mark) gives the mark's region;
     only pixels inside it change. An empty hint is refused before any work."""
-    shown = []
-    monkeypatch.setattr("napari_mend._widgets.special_widget.show_info", shown.append)
-    viewer = make_napari_viewer()
-    widget = SpecialWidget(viewer)
-    image, mark = marked_photo()
-    widget.image.value = viewer.add_image(image, name="photo")
+    viewer, widget, image, mark, shown = photo_dock
     empty = viewer.add_shapes(name="nothing drawn")
     widget.mark.reset_choices()
     widget.mark.value = empty

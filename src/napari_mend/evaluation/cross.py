@@ -149,6 +149,17 @@ def confusion(detected: np.ndarray, truth: np.ndarray) -> np.ndarray:
                      (~detected & truth).sum(axis=(1, 2))], axis=1).astype(np.int64)
 
 
+def prf_iou(tp, fp, fn):
+    """Precision, recall, F1 and IoU from pixel counts (arrays broadcast; 0/0 -> 0)."""
+    tp, fp, fn = (np.asarray(v, np.float64) for v in (tp, fp, fn))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+        iou = np.where(tp > 0, tp / (tp + fp + fn), 0.0)
+    return precision, recall, f1, iou
+
+
 def grow(mask: np.ndarray, pixels: float) -> np.ndarray:
     """``mask`` grown by ``pixels`` (Euclidean distance), bool ``(M, N)``."""
     mask = np.asarray(mask, bool)

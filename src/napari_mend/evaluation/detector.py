@@ -33,7 +33,7 @@ from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.classical import classical_scores
 from ..detection.learned import learned_scores
 from ..models.registry import model_card, update_card
-from ..synthesis import corpus_images, synthesize_defects
+from ..synthesis import corpus_images
 from .cross import (
     INDEPENDENT,
     INDEPENDENT_SEED,
@@ -41,11 +41,10 @@ from .cross import (
     add_independent_options,
     as_plane,
     confusion,
-    independent_samples,
+    prf_iou,
     side_by_side,
-    truth_masks,
 )
-from .cross import independent_clean as independent_clean_images
+from .detection_cases import independent_cases, own_cases
 from .unattended_precision import (
     MIN_PRECISION,
     OWN_PRECISION,
@@ -61,17 +60,6 @@ from .unattended_restore import (
 )
 
 METHOD_NAMES = ("learned", "classical")
-
-
-def prf_iou(tp, fp, fn):
-    """Precision, recall, F1 and IoU from pixel counts (arrays broadcast; 0/0 -> 0)."""
-    tp, fp, fn = (np.asarray(v, np.float64) for v in (tp, fp, fn))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        f1 = np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
-        iou = np.where(tp > 0, tp / (tp + fp + fn), 0.0)
-    return precision, recall, f1, iou
 
 
 def _scorer(method: str, model: str):
@@ -198,18 +186,7 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
     n_independent = (independent_per_class * N_SCORED + n_clean
                      if independent_per_class else 0)
     tick = _progress(progress, (len(images) * (repeats + 1) + n_independent) * len(methods))
-
-    def own_cases():
-        for i, (name, image) in enumerate(images):
-            image = np.asarray(image, np.float32)
-            yield name, image, None
-            for r in range(repeats):
-                rng = np.random.default_rng([seed, i, r])
-                damage = synthesize_defects(image, rng=rng,
-                                            channel_axis=-1 if image.ndim == 3 else None)
-                yield name, np.asarray(damage.image, np.float32), np.asarray(damage.masks, bool)
-
-    acc = _score_cases(own_cases(), scorers, threshold, tick)
+    acc = _score_cases(own_cases(images, repeats=repeats, seed=seed), scorers, threshold, tick)
     results = {"methods": _method_results(acc), "images": [name for name, _ in images],
                "repeats": repeats, "seed": seed, "threshold": threshold,
                "pixels": {"damaged": acc["damaged_pixels"], "clean": acc["clean_pixels"]}}
@@ -227,13 +204,8 @@ def evaluate_independent(scorers, *, n_per_class: int = 8, n_clean: int = 8, siz
     ``scorers`` maps method names to ``score(plane) -> (K, M, N)`` (see
     :func:`evaluate`). For reporting only: never choose a threshold from it.
     """
-    def cases():
-        for case in independent_samples(n_per_class, size=size, seed=seed):
-            yield f"{case.name}:{case.index}", case.damaged, truth_masks(case.labels)
-        for k, clean in enumerate(independent_clean_images(n_clean, size=size, seed=seed)):
-            yield f"clean:{k}", clean, None
-
-    acc = _score_cases(cases(), scorers, threshold, tick)
+    cases = independent_cases(n_per_class=n_per_class, n_clean=n_clean, size=size, seed=seed)
+    acc = _score_cases(cases, scorers, threshold, tick)
     return {"methods": _method_results(acc), "per_class": n_per_class, "clean_images": n_clean,
             "size": size, "seed": seed,
             "pixels": {"damaged": acc["damaged_pixels"], "clean": acc["clean_pixels"]}}

@@ -23,9 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes import N_SCORED, SCORED_CLASSES
-from ..synthesis import corpus_images, synthesize_defects
-from .cross import INDEPENDENT_SEED, as_plane, independent_samples, truth_masks
-from .cross import independent_clean as independent_clean_images
+from .cross import INDEPENDENT_SEED, as_plane, prf_iou
+from .detection_cases import independent_cases, own_cases
 
 OWN_PRECISION = 0.95
 """Pixel precision a class must reach on the own validation images (its threshold)."""
@@ -39,13 +38,13 @@ def count_detections(cases, score, thresholds=THRESHOLDS) -> np.ndarray:
     """Pixel counts ``(T, 6, 3)``: true positives, false positives (clean images included) and
     false negatives of each class at each threshold.
 
-    ``cases`` yields ``(plane, truth)``: truth bool ``(6, M, N)``, or None for a clean
-    image; ``score(plane) -> (6, M, N)`` scores. A pixel is labelled as
+    ``cases`` yields ``(name, plane, truth)`` (:mod:`.detection_cases`): truth bool
+    ``(6, M, N)``, or None for a clean image; ``score(plane) -> (6, M, N)`` scores. A pixel is labelled as
     :func:`napari_mend.detection.scores.scores_to_labels` does with one threshold: its
     best class, where that class's score reaches the threshold.
     """
     counts = np.zeros((len(thresholds), N_SCORED, 3), np.int64)
-    for plane, truth in cases:
+    for _, plane, truth in cases:
         scores = score(as_plane(plane))
         best, top = scores.argmax(axis=0), scores.max(axis=0)
         for i, t in enumerate(thresholds):
@@ -61,14 +60,6 @@ def count_detections(cases, score, thresholds=THRESHOLDS) -> np.ndarray:
     return counts
 
 
-def _rates(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    tp, fp, fn = (counts[..., j].astype(np.float64) for j in range(3))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-    return precision, recall
-
-
 def choose(own: np.ndarray, independent: np.ndarray, thresholds=THRESHOLDS, *,
            own_precision: float = OWN_PRECISION, min_precision: float = MIN_PRECISION) -> dict:
     """Per class: the threshold chosen on ``own`` counts, and whether the ``independent``
@@ -80,8 +71,8 @@ def choose(own: np.ndarray, independent: np.ndarray, thresholds=THRESHOLDS, *,
         ``{class: {'threshold', 'own_precision', 'own_recall', 'independent_precision',
         'independent_recall', 'mended'}}``.
     """
-    own_p, own_r = _rates(own)
-    ind_p, ind_r = _rates(independent)
+    own_p, own_r = prf_iou(*np.moveaxis(own, -1, 0))[:2]
+    ind_p, ind_r = prf_iou(*np.moveaxis(independent, -1, 0))[:2]
     choice = {}
     for k, name in enumerate(SCORED_CLASSES.values()):
         reached = np.flatnonzero(own_p[:, k] >= own_precision)
@@ -95,26 +86,6 @@ def choose(own: np.ndarray, independent: np.ndarray, thresholds=THRESHOLDS, *,
             "mended": bool(reached.size) and float(ind_p[i, k]) >= min_precision,
         }
     return choice
-
-
-def own_cases(*, repeats: int = 2, seed: int = 2024):
-    """The own validation images, clean and ``repeats`` times damaged by the synthesizer."""
-    for i, (_, image) in enumerate(corpus_images("val")):
-        image = np.asarray(image, np.float32)
-        yield image, None
-        for r in range(repeats):
-            damage = synthesize_defects(image, rng=np.random.default_rng([seed, i, r]),
-                                        channel_axis=-1 if image.ndim == 3 else None)
-            yield np.asarray(damage.image, np.float32), np.asarray(damage.masks, bool)
-
-
-def independent_cases(*, n_per_class: int = 8, n_clean: int = 8, size: int = 256,
-                      seed: int = INDEPENDENT_SEED):
-    """Samples of the independent generator, and its clean images (reporting only)."""
-    for case in independent_samples(n_per_class, size=size, seed=seed):
-        yield case.damaged, truth_masks(case.labels)
-    for clean in independent_clean_images(n_clean, size=size, seed=seed):
-        yield clean, None
 
 
 def unattended_settings(score, *, repeats: int = 2, seed: int = 2024, n_per_class: int = 8,

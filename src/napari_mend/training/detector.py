@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.learned import intensity_range, network_input
-from ..evaluation.detector import prf_iou
+from ..evaluation.cross import prf_iou
 from ..models.detector_net import DetectorUNet
 from ..models.device import default_device
 from ..models.networks import get_network
