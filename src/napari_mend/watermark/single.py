@@ -299,7 +299,8 @@ def flat_surroundings(plane: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ring = ndi.binary_dilation(groups > 0, iterations=4) & ~ndi.binary_dilation(mask, iterations=2)
     near = ndi.grey_dilation(groups, size=9) * ring  # each ring pixel's group
     index = np.arange(1, n + 1)
-    texture = ndi.mean(grad, labels=near, index=index)
+    with np.errstate(invalid="ignore"):  # a group with no ring pixel: nan, not flat
+        texture = ndi.mean(grad, labels=near, index=index)
     flat_groups = index[np.nan_to_num(texture, nan=np.inf) < FLAT_TEXTURE]
     return mask & np.isin(groups, flat_groups)
 
