@@ -97,7 +97,7 @@ class SpecialWidget(Container):
             "watermark": Section("Watermark", [
                 self.mark,
                 hint("mark: a Labels layer (its watermark class if it has one), or a Shapes "
-                     "layer: a rectangle or outline drawn round the mark is enough. None: the "
+                     "layer: an outline drawn close round the mark is enough. None: the "
                      "detector finds it, or a stack's planes reveal it."),
                 self.wm_method, self.fill, self.max_shift, self.wm_button, self.wm_result]),
             "moire": Section("Moire", [self.moire_method, self.moire_info, self.moire_button,
@@ -156,7 +156,7 @@ class SpecialWidget(Container):
             mask = mark_mask(mark_layer, tuple(spatial))
             if not mask.any():
                 show_info(f"napari-mend: {mark_layer.name!r} marks no pixels; paint the mark, "
-                          "or draw a rectangle round it, first")
+                          "or draw an outline close round it, first")
                 return None
 
         def compute(progress):
