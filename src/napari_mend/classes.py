@@ -113,6 +113,8 @@ detectors, the classes the defect synthesizer draws and a taught model learns. A
 registered later is labelled by hand and mended by its remover."""
 N_SCORED = len(SCORED_CLASSES)
 """Score channels of the shipped detectors (6)."""
+SCORED_CLASS_LIST = ", ".join(f"{value} {name}" for value, name in SCORED_CLASSES.items())
+"""The built-in classes as ``'1 scratch, 2 dust, ...'``, for messages and help texts."""
 
 
 def class_ids(classes=None) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..classes import CLEAN_LABEL
+from ..classes import CLEAN_LABEL, SCORED_CLASS_LIST
 from ..io.images import read_image
 from ..teaching.api import teach
 from ..teaching.features import FeatureSettings
@@ -51,8 +51,7 @@ def register(subparsers) -> None:
         "teach", help="teach a defect detector by example (strokes painted on images)",
         description="Fit a detector to strokes painted on images: each STROKES file is a "
                     "Labels image of its image's shape where 0 = not marked, 1..6 = the "
-                    f"defect classes (1 scratch, 2 dust, 3 blotch, 4 text, 5 watermark, 6 "
-                    f"moire) and {CLEAN_LABEL} = clean. Writes one NAME.mendmodel file to "
+                    f"defect classes ({SCORED_CLASS_LIST}) and {CLEAN_LABEL} = clean. Writes one NAME.mendmodel file to "
                     "use as 'detect --model', 'restore --detector-model' or 'batch "
                     "--detector-model', or to share (it is checked when read and never "
                     "runs code).")

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import plane_view
 from .._version import __version__
-from ..classes import CLEAN_LABEL, DEFECT_CLASSES, SCORED_CLASSES
+from ..classes import CLEAN_LABEL, DEFECT_CLASSES, SCORED_CLASS_LIST, SCORED_CLASSES
 from ..detection.learned import intensity_range
 from ..models.registry import taught_or_none
 from ..progress import report, scaled
@@ -151,7 +151,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
                          "calls every pixel a defect)")
     if len(counts) < 2:
         raise ValueError("only clean strokes: also paint the defects, each with its class "
-                         f"({', '.join(f'{v} {n}' for v, n in SCORED_CLASSES.items())})")
+                         f"({SCORED_CLASS_LIST})")
     settings = features or FeatureSettings()
     if not isinstance(settings, FeatureSettings):
         raise TypeError("features must be a FeatureSettings")

@@ -351,12 +351,12 @@ def outline_mark(plane: np.ndarray, mask: np.ndarray):
     pairs = _outline_pairs(mask)
     if inner.sum() < OUTLINE_MIN_PAIRS or ring.sum() < OUTLINE_MIN_PAIRS or pairs is None:
         return None
+    if _abs_gradient(plane)[ring].mean() < FLAT_TEXTURE:
+        return None  # smooth content: no texture to compare, and a fill is about right there
     grad = np.zeros(mask.shape, np.float64)
     for c in range(plane.shape[-1]):
         gy, gx = np.gradient(plane[..., c].astype(np.float64))
         grad += gy * gy + gx * gx
-    if _abs_gradient(plane)[ring].mean() < FLAT_TEXTURE:  # smooth content: no texture to compare, and
-        return None                            # a fill is about right there anyway
     outside = float(np.median(np.sqrt(grad[ring])))
     if outside <= 1e-6:
         return None
