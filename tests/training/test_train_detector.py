@@ -81,6 +81,20 @@ def test_loss_prefers_the_right_answer():
     assert detector_loss(good, target) < detector_loss(good / 3, target)
 
 
+def test_hard_negative_term_weighs_a_few_confident_false_alarms():
+    target = torch.zeros(2, 6, 32, 32)
+    target[:, 0, 8, :] = 1
+    logits = (target * 2 - 1) * 6
+    spotted = logits.clone()
+    spotted[0, 4, 20:22, 20:22] = 6.0  # 4 confident false alarms among 12,000 negatives
+    plain = detector_loss(spotted, target) - detector_loss(logits, target)
+    mined = (detector_loss(spotted, target, hard_negative_weight=1.0, hard_negative_share=0.001)
+             - detector_loss(logits, target, hard_negative_weight=1.0, hard_negative_share=0.001))
+    assert mined > 20 * plain > 0
+    # the term is zero-weighted by default and leaves the loss unchanged
+    assert detector_loss(spotted, target, hard_negative_share=0.5) == detector_loss(spotted, target)
+
+
 def test_counts_match_brute_force_and_thresholds_maximise_f1():
     rng = np.random.default_rng(0)
     truth = rng.random((3, 6, 10, 10)) < 0.2

@@ -38,6 +38,7 @@ from .common import device_name, environment, sample_rng
 from .loop import LoopSettings, evaluating, sample_batches, train_and_export
 
 N_CLASSES = N_SCORED
+HARD_NEGATIVE_MARGIN = 3  # px round a defect that the hard-negative term leaves out
 THRESHOLD_GRID = np.round(np.concatenate([[0.01, 0.02, 0.03, 0.04], np.arange(0.05, 0.96, 0.025),
                                           [0.97, 0.98, 0.99]]), 3)
 
@@ -65,6 +66,10 @@ DEFAULTS = {
     "val_clean_crops": 32,
     "val_seed": 1000003,
     "clean_fp_weight": 1.0,
+    # extra loss on the hardest negative pixels of each batch (online hard-example mining):
+    # weight of the term and share of the negative pixels it averages over
+    "hard_negative_weight": 0.0,
+    "hard_negative_share": 0.01,
     "init_model": None,  # start from this installed detector's weights (same "model" config)
     # blotches and text are also scored at half size on whole images, moire is checked
     # against the spectrum (see detection.learned)
@@ -178,8 +183,9 @@ def _corpus(split: str) -> tuple[list[str], list[np.ndarray]]:
 
 # --------------------------------------------------------------------- loss
 
-def detector_loss(logits, target, *, dice_weight=1.0):
-    """Binary cross-entropy plus class-balanced soft Dice.
+def detector_loss(logits, target, *, dice_weight=1.0, hard_negative_weight=0.0,
+                  hard_negative_share=0.01):
+    """Binary cross-entropy plus class-balanced soft Dice, and optionally hard negatives.
 
     The Dice term of each class is computed over the whole batch with a
     smoothing of 1 pixel, then averaged over the classes; a class absent from
@@ -190,6 +196,18 @@ def detector_loss(logits, target, *, dice_weight=1.0):
     ----------
     logits, target : (N, K, H, W) tensors
         Raw network outputs and {0, 1} targets.
+    dice_weight : float
+        Weight of the Dice term.
+    hard_negative_weight : float
+        Weight of the mean cross-entropy of the hardest negative pixels: the
+        ``hard_negative_share`` of the batch's (pixel, class) pairs whose
+        target is 0 and whose loss is highest. Plain cross-entropy averages
+        a few confident false alarms away among millions of easy pixels;
+        this term keeps them in view (online hard-example mining). Pixels
+        within :data:`HARD_NEGATIVE_MARGIN` px of a defect of the class are
+        left out: their labels are uncertain at soft edges.
+    hard_negative_share : float
+        Share of the negative pairs in that mean, in (0, 1].
 
     Returns
     -------
@@ -201,13 +219,25 @@ def detector_loss(logits, target, *, dice_weight=1.0):
     inter = (prob * target).sum(dim=(0, 2, 3))
     denom = prob.sum(dim=(0, 2, 3)) + target.sum(dim=(0, 2, 3))
     dice = 1.0 - (2.0 * inter + 1.0) / (denom + 1.0)
-    return bce + dice_weight * dice.mean()
+    loss = bce + dice_weight * dice.mean()
+    if hard_negative_weight > 0:
+        # pixels at least 4 px from the class's defects: not their uncertain soft edges
+        near = F.max_pool2d(target, kernel_size=2 * HARD_NEGATIVE_MARGIN + 1, stride=1,
+                            padding=HARD_NEGATIVE_MARGIN)
+        negative = F.softplus(logits)[near == 0]  # cross-entropy where the target is 0
+        if negative.numel():
+            k = max(1, int(round(negative.numel() * float(hard_negative_share))))
+            loss = loss + hard_negative_weight * torch.topk(negative, k, sorted=False).values.mean()
+    return loss
 
 
-def detector_step_loss(model, batch, *, dice_weight=1.0):
-    """:func:`detector_loss` of ``model`` on a batch ``(input, uint8 target)``; no terms."""
+def detector_step_loss(model, batch, **weights):
+    """:func:`detector_loss` of ``model`` on a batch ``(input, uint8 target)``; no terms.
+
+    ``weights``: the keyword options of :func:`detector_loss`.
+    """
     x, target = batch
-    return detector_loss(model(x), target.float(), dice_weight=dice_weight), {}
+    return detector_loss(model(x), target.float(), **weights), {}
 
 
 # --------------------------------------------------------------- validation
@@ -386,7 +416,10 @@ class DetectorTraining:
                 yield torch.rot90(x, turn, dims=(2, 3)), torch.rot90(y, turn, dims=(2, 3))
 
     def loss(self, model, batch):
-        return detector_step_loss(model, batch, dice_weight=self.config["dice_weight"])
+        cfg = self.config
+        return detector_step_loss(model, batch, dice_weight=cfg["dice_weight"],
+                                  hard_negative_weight=cfg["hard_negative_weight"],
+                                  hard_negative_share=cfg["hard_negative_share"])
 
     def validate(self, model) -> dict:
         return validate(model, self.config, self.device)
