@@ -2,12 +2,14 @@
 
     python benchmarks/bench_watermark_moire.py           # 512, 1024 and 2048 px
     python benchmarks/bench_watermark_moire.py --quick   # 256 px only, a smoke test
+    python benchmarks/bench_watermark_moire.py --cases "one image" --sizes 2048
 
 Cases, on a corpus photograph (``astronaut``) resized to ``size`` x ``size``
 RGB float32:
 
 * ``remove_watermark`` of one image, true mask given (a diagonal text mark,
-  ``synthesis.add_watermark``, opacity 0.4; OpenCV installed);
+  ``synthesis.add_watermark``, opacity 0.4; OpenCV installed), and of one
+  image with a single logo (``layout='single'``) covering part of it;
 * ``remove_watermark`` of a collection of 8 such images sharing the mark,
   mark found from the images (``max_shift=0`` and ``max_shift=4``);
 * ``demoire`` with ``'notch'`` and ``'learned'`` on the image with moire
@@ -54,9 +56,13 @@ def cases(size: int):
     alpha, colour = info["alpha"][..., None], info["mark"]
     stack = np.stack([alpha * colour + (1 - alpha) * np.roll(clean, 37 * k, axis=1)
                       for k in range(8)]).astype(np.float32)
+    logo, logo_mask, _ = add_watermark(clean, np.random.default_rng(2), layout="single",
+                                       opacity=0.4)
     moire, _ = add_moire(clean, np.random.default_rng(1), region=False)
     yield "remove_watermark, one image (mask given)", 1, lambda: nm.remove_watermark(
         marked, mask=mask, channel_axis=-1, fill="telea")
+    yield "remove_watermark, one image, one logo (mask given)", 1, lambda: nm.remove_watermark(
+        logo, mask=logo_mask, channel_axis=-1, fill="telea")
     yield "remove_watermark, 8 images, max_shift=0", 8, lambda: nm.remove_watermark(
         stack, channel_axis=-1, fill="telea", max_shift=0)
     yield "remove_watermark, 8 images, max_shift=4", 8, lambda: nm.remove_watermark(
@@ -70,6 +76,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", default="512,1024,2048")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--cases", default="",
+                        help="only the cases whose name contains this text")
     args = parser.parse_args(argv)
     sizes = [256] if args.quick else [int(s) for s in args.sizes.split(",")]
     import torch
@@ -79,6 +87,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|")
     for size in sizes:
         for name, images, fn in cases(size):
+            if args.cases not in name:
+                continue
             seconds = best_time(fn, args.repeat)
             per = seconds / (images * size * size / 1e6)
             print(f"| {name} | {size} | {seconds:.2f} | {per:.2f} |", flush=True)

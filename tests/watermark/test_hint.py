@@ -59,6 +59,23 @@ def test_margin_is_found_for_a_grown_hint_and_not_for_the_exact_region():
     assert (found & region).sum() / (found | region).sum() > 0.8
 
 
+def test_margin_looks_only_near_the_hint():
+    """The same mark and hint placed in a larger image of other busy content: same margin and
+    mark (the work is confined to the hint's surroundings), and an empty hint has none."""
+    clean = textured(5, SIZE)
+    alpha, colour = two_colour_logo()
+    marked = alpha[..., None] * colour + (1 - alpha[..., None]) * clean
+    hint = grow(alpha > 0.01, 6)
+    big = textured(9, 3 * SIZE)
+    big[SIZE:2 * SIZE, :SIZE] = marked  # at the left edge, far from the other three sides
+    big_hint = np.zeros(big.shape[:2], bool)
+    big_hint[SIZE:2 * SIZE, :SIZE] = hint
+    assert margin(big, big_hint) == margin(marked, hint) > 0
+    assert np.array_equal(mark_in_hint(big, big_hint)[SIZE:2 * SIZE, :SIZE],
+                          mark_in_hint(marked, hint))
+    assert margin(marked, np.zeros(hint.shape, bool)) == 0
+
+
 def test_rectangle_hint_and_dtypes_keep_the_contract():
     clean = textured(4, SIZE)
     alpha, colour = two_colour_logo()

@@ -49,6 +49,26 @@ def test_single_image_recovers_content_and_keeps_other_pixels():
     assert psnr(out, clean) > psnr(telea, clean)
 
 
+def test_single_image_works_on_the_marks_surroundings_only(monkeypatch):
+    """A small mark in a large image: removing it within its surroundings (REACH px round its
+    bounding box) gives what working on the whole plane gives."""
+    from napari_mend.watermark import single
+
+    big = np.tile(content(3, channels=3), (4, 4, 1))  # 288 x 288
+    alpha = np.zeros(big.shape[:2], np.float32)
+    alpha[100:172, 180:252] = mark_alpha(0.4)
+    marked = (alpha[..., None] * 0.9 + (1 - alpha[..., None]) * big).astype(np.float32)
+    mask = alpha > 0.01
+    near, near_alpha = single.remove_single(marked, mask, fill="telea")
+    monkeypatch.setattr(single, "REACH", 10**6)  # the whole plane
+    whole, whole_alpha = single.remove_single(marked, mask, fill="telea")
+    # the same up to the quick fill's 16-bit quantisation of its own input's range
+    assert np.abs(near - whole).max() < 1e-4
+    assert np.abs(near_alpha - whole_alpha).max() < 1e-3
+    assert near_alpha.dtype == np.float32 and near_alpha.shape == mask.shape
+    assert psnr(big, near, mask) > psnr(big, marked, mask) + 3
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
 def test_single_image_dtypes_gray(dtype):
     clean = content(2, channels=1)[..., 0]

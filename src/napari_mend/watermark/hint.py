@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from .matting import unit_range
+from .matting import around, unit_range
 from .single import remove_single
 
 MAX_MARGIN = 12
@@ -73,6 +73,12 @@ def margin(unit: np.ndarray, hint: np.ndarray, *, max_margin: int = MAX_MARGIN) 
     margin : int
         The mark is about ``distance to the hint's border > margin``.
     """
+    if not hint.any():
+        return 0
+    # only the bands near the hint's border count: work on the hint's bounding box grown by
+    # the reach of the filters, which gives the same values as the whole image
+    box = around(hint, max_margin + int(4 * ALONG_SIGMA + 0.5) + 8)
+    unit, hint = unit[box], hint[box]
     depth = ndi.distance_transform_edt(hint) - ndi.distance_transform_edt(~hint)
     steps = _normal_steps(unit, hint, depth)
     found = [k for k in (_first_outline(steps, depth, max_margin, None),

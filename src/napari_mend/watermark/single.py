@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 
 from .matting import (
     MAX_INVERTIBLE_ALPHA,
+    around,
     background_fill,
     fill_opaque,
     invert,
@@ -53,6 +54,10 @@ RESIDUAL_SIGMA = 6.0
 
 LOCAL_SIGMA = 12.0
 """Width (px) of the Gaussian windows over which the opacity is taken as constant."""
+
+REACH = int(4 * LOCAL_SIGMA) + 16
+"""Pixels beyond the mask that removing it reads (the Gaussian windows' 4 sigma and the rings
+and fills round the mask): :func:`remove_single` works on the mask's bounding box grown by it."""
 
 OUTLINE_MIN_PAIRS = 50
 """Fewest pixels of a mark's core, of its ring and of pairs across its outline for
@@ -395,6 +400,24 @@ def remove_single(plane: np.ndarray, mask: np.ndarray, *, fill: str = "auto"):
     """
     lo, scale = unit_range(plane, ~mask)
     unit = (plane - lo) / scale
+    keep = ~mask
+    lo_k, hi_k = unit[keep].min(initial=0.0), unit[keep].max(initial=1.0)
+    out, alpha = unit.copy(), np.zeros(mask.shape, np.float32)
+    if mask.any():
+        # every step reads at most REACH px beyond the mask: work on its surroundings only
+        box = around(mask, REACH)
+        out[box], alpha[box] = _removed(unit[box], mask[box])
+    out = np.clip(out, min(lo_k, 0.0), max(hi_k, 1.0))
+    out = fill_opaque(out, mask & (alpha > MAX_INVERTIBLE_ALPHA), fill)
+    result = (out * scale + lo).astype(np.float32)
+    result[keep] = plane[keep]
+    return result, alpha
+
+
+def _removed(unit: np.ndarray, mask: np.ndarray):
+    """The steps of :func:`remove_single` that estimate and invert the mark, on the unit-range
+    ``unit``: the plane with the mark taken out (unmasked pixels unchanged, not yet clipped) and
+    the opacity."""
     # the guess avoids the rim: fill a slightly dilated mask
     grown = ndi.binary_dilation(mask, iterations=1)
     background = background_fill(unit, grown)
@@ -414,9 +437,4 @@ def remove_single(plane: np.ndarray, mask: np.ndarray, *, fill: str = "auto"):
         out[flat] = background_fill(unit, mask)[flat]
     keep = ~mask
     out[keep] = unit[keep]
-    lo_k, hi_k = unit[keep].min(initial=0.0), unit[keep].max(initial=1.0)
-    out = np.clip(out, min(lo_k, 0.0), max(hi_k, 1.0))
-    out = fill_opaque(out, mask & (alpha > MAX_INVERTIBLE_ALPHA), fill)
-    result = (out * scale + lo).astype(np.float32)
-    result[keep] = plane[keep]
-    return result, alpha
+    return out, alpha
