@@ -9,7 +9,8 @@ RGB float32:
 
 * ``remove_watermark`` of one image, true mask given (a diagonal text mark,
   ``synthesis.add_watermark``, opacity 0.4; OpenCV installed), and of one
-  image with a single logo (``layout='single'``) covering part of it;
+  image with a single logo (``layout='single'``) covering part of it, and
+  of the first given a rough hint (the mark's region grown by 6 px);
 * ``remove_watermark`` of a collection of 8 such images sharing the mark,
   mark found from the images (``max_shift=0`` and ``max_shift=4``);
 * ``demoire`` with ``'notch'`` and ``'learned'`` on the image with moire
@@ -26,6 +27,7 @@ import argparse
 import time
 
 import numpy as np
+from scipy import ndimage as ndi
 
 
 def photo(size: int) -> np.ndarray:
@@ -63,6 +65,9 @@ def cases(size: int):
         marked, mask=mask, channel_axis=-1, fill="telea")
     yield "remove_watermark, one image, one logo (mask given)", 1, lambda: nm.remove_watermark(
         logo, mask=logo_mask, channel_axis=-1, fill="telea")
+    hint = ndi.distance_transform_edt(~mask) <= 6  # the mark's region grown by 6 px
+    yield "remove_watermark, one image (hint: mask grown by 6 px)", 1, lambda: nm.remove_watermark(
+        marked, mask=hint, channel_axis=-1, fill="telea")
     yield "remove_watermark, 8 images, max_shift=0", 8, lambda: nm.remove_watermark(
         stack, channel_axis=-1, fill="telea", max_shift=0)
     yield "remove_watermark, 8 images, max_shift=4", 8, lambda: nm.remove_watermark(

@@ -81,9 +81,10 @@ def margin(unit: np.ndarray, hint: np.ndarray, *, max_margin: int = MAX_MARGIN) 
     unit, hint = unit[box], hint[box]
     depth = ndi.distance_transform_edt(hint) - ndi.distance_transform_edt(~hint)
     steps = _normal_steps(unit, hint, depth)
-    found = [k for k in (_first_outline(steps, depth, max_margin, None),
-                         _first_outline(steps, depth, max_margin, ALONG_SIGMA)) if k]
-    return min(found) if found else 0
+    over_band = _first_outline(steps, depth, max_margin, None)
+    # the windowed means (the costly part) only matter for an earlier band than that one
+    along = _first_outline(steps, depth, over_band - 1 if over_band else max_margin, ALONG_SIGMA)
+    return min(k for k in (over_band, along) if k) if over_band or along else 0
 
 
 def _first_outline(steps, depth, max_margin, sigma):
