@@ -65,10 +65,10 @@ KINDS = {"own": None, "own, two colours": None, "own, soft (sigma 1.5)": 1.5,
 
 def box(region: np.ndarray, margin: int = 4) -> np.ndarray:
     """The bounding box of ``region`` grown by ``margin`` px (clipped to the image)."""
-    rows, cols = np.nonzero(region)
+    from napari_mend.watermark.matting import around
+
     out = np.zeros_like(region)
-    out[max(rows.min() - margin, 0):rows.max() + margin + 1,
-        max(cols.min() - margin, 0):cols.max() + margin + 1] = True
+    out[around(region, margin)] = True
     return out
 
 

@@ -122,15 +122,20 @@ def _local_alpha(plane, background, core, colour, fallback):
     return np.clip(local, 0.0, 0.98)
 
 
+def _pixel_opacity(plane, background, colour):
+    """Each pixel's own opacity ``(M, N)`` against the fill: ``J - I0 = a (W - I0)``, least
+    squares over the channels (unclipped)."""
+    di = background - colour
+    return ((plane - background) * -di).sum(-1) / np.maximum((di * di).sum(-1), 1e-6)
+
+
 def _group_alpha(plane, background, group, colour):
     """Opacity (M, N) of the mark pixels ``group`` for a mark colour."""
     core = ndi.binary_erosion(group, iterations=1)
     if core.sum() < 16:
         core = group
     local = _local_alpha(plane, background, core, colour, 0.0)
-    di = background - colour
-    per_pixel = ((plane - background) * -di).sum(-1) / np.maximum((di * di).sum(-1), 1e-6)
-    alpha = np.where(core, local, np.clip(per_pixel, 0, local))
+    alpha = np.where(core, local, np.clip(_pixel_opacity(plane, background, colour), 0, local))
     return np.where(group, alpha, 0).astype(np.float32)
 
 
@@ -217,8 +222,7 @@ def _outline_estimate(plane, mask, background):
         return None
     a, colour = found
     core = ndi.binary_erosion(mask, iterations=1)
-    di = background - colour
-    per_pixel = ((plane - background) * -di).sum(-1) / np.maximum((di * di).sum(-1), 1e-6)
+    per_pixel = _pixel_opacity(plane, background, colour)
     alpha = (np.where(core, a, np.clip(per_pixel, 0, a)) * mask).astype(np.float32)
     return alpha, (alpha[..., None] * colour).astype(np.float32)
 
