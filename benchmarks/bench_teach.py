@@ -37,17 +37,18 @@ from functools import partial
 
 import numpy as np
 
-VARIANTS = {  # name -> FeatureSettings keyword arguments (the rest: the defaults)
-    "default": {},  # the network's 6 class scores at full resolution, exact disk top-hats
-    "scores-half": {"network_factor": 2},
-    "all-half": {"network_features": "all", "network_factor": 2},
-    "filters": {"network": False},
-    "default-square": {"tophat_shape": "square"},
-    "default-sequence": {"tophat_shape": "disk-sequence"},
+VARIANTS = {  # name -> teach keyword arguments: FeatureSettings ones, and from_base
+    "default": {},  # from the network's decisions; its 6 class scores, exact disk top-hats
+    "strokes-only": {"from_base": False},  # the default before: one forest on the strokes
+    "scores-half": {"network_factor": 2, "from_base": False},
+    "all-half": {"network_features": "all", "network_factor": 2, "from_base": False},
+    "filters": {"network": False, "from_base": False},
+    "default-square": {"tophat_shape": "square", "from_base": False},
+    "default-sequence": {"tophat_shape": "disk-sequence", "from_base": False},
     "previous": {"network_features": "all", "network_factor": 2,
-                 "tophat_shape": "disk-sequence"},
+                 "tophat_shape": "disk-sequence", "from_base": False},
 }
-"""Feature sets compared (``teach, <name>`` columns)."""
+"""Ways of teaching compared (``teach, <name>`` columns)."""
 
 COLLECTIONS = {  # defect class -> (scene kind, grey)
     1: ("relief_landscape", True),
@@ -57,6 +58,15 @@ COLLECTIONS = {  # defect class -> (scene kind, grey)
     5: ("gabor_patchwork", False),
     6: ("relief_landscape", False),
 }
+
+
+def teach_options(variant):
+    """``features=`` and ``from_base=`` of :func:`napari_mend.teach` for a variant."""
+    import napari_mend as nm
+
+    options = dict(VARIANTS[variant])
+    from_base = options.pop("from_base", True)
+    return {"features": nm.FeatureSettings(**options), "from_base": from_base}
 
 
 def collection(cls, n, size, rng):
@@ -145,8 +155,7 @@ def quality(args):
         scores = {}
         for variant in args.variants:
             label = f"teach, {variant}"
-            features = nm.FeatureSettings(**VARIANTS[variant])
-            model = nm.teach(first, strokes, channel_axis=axis, features=features)
+            model = nm.teach(first, strokes, channel_axis=axis, **teach_options(variant))
             scores[label] = [f1(nm.detect(im, channel_axis=axis, model=model) == cls, t)
                              for im, t in images[1:]]
         predict = skimage_segmenter(first, strokes, cls)
@@ -181,13 +190,13 @@ def speed(args):
     print("|---|---:|---:|---:|")
     megapixels = image.size / 1e6
     for label in args.speed_variants:
-        features = nm.FeatureSettings(**VARIANTS[label])
-        nm.teach(image[:256, :256], strokes[:256, :256], features=features) \
+        options = teach_options(label)
+        nm.teach(image[:256, :256], strokes[:256, :256], **options) \
             if (strokes[:256, :256] == 1).any() else None  # warm-up: load the network
         taught, predicted = [], []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            model = nm.teach(image, strokes, features=features)
+            model = nm.teach(image, strokes, **options)
             taught.append(time.perf_counter() - start)
             start = time.perf_counter()
             model.detect_scores(image)
@@ -203,12 +212,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
-                        help="feature sets to compare (default all)")
+                        help="ways of teaching to compare (default all)")
     parser.add_argument("--speed-variants", nargs="+", choices=list(VARIANTS),
-                        default=["default", "previous", "filters"],
-                        help="feature sets timed (default: default previous filters)")
+                        default=["default", "strokes-only", "filters"],
+                        help="ways timed (default: default strokes-only filters)")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="timings per feature set; the best is reported (default 3)")
+                        help="timings per way; the best is reported (default 3)")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)

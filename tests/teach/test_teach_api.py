@@ -143,3 +143,63 @@ def test_a_taught_model_runs_over_dask_blocks_like_in_memory(pair, taught):
     mended, found = mended.compute(), found.compute()
     keep = found == 0
     np.testing.assert_array_equal(mended[keep], second[keep])
+
+
+def network_scratch_score(image):
+    """The base network's calibrated scratch score at every pixel (as teach's features hold it)."""
+    from napari_mend.teaching.features import pixel_features
+
+    return pixel_features(image[..., None], FeatureSettings())[..., -6]
+
+
+def test_strokes_that_agree_with_the_network_keep_its_scores(pair, tmp_path):
+    from scipy import ndimage as ndi
+
+    first, truth1, second, _ = pair
+    found = network_scratch_score(first) >= 0.5
+    strokes = np.zeros(first.shape, np.uint8)
+    strokes[found & truth1] = 1
+    strokes[::2, ::2][~ndi.binary_dilation(truth1 | found, iterations=2)[::2, ::2]] = CLEAN_LABEL
+    model = nm.teach(first, strokes)
+    assert model.card["from_base"] and [b.forest for b in model.branches] == [None, None]
+    assert [b["scored_by"] for b in model.card["branches"]] == ["base network"] * 2
+    expected = network_scratch_score(second).astype(np.float16)
+    scores = nm.detect_scores(second, model=model).scores
+    np.testing.assert_array_equal(scores[0], expected)
+    assert not scores[1:].any()
+    # a model without any forest is saved and read back as well
+    np.testing.assert_array_equal(
+        nm.teach.load(model.save(tmp_path / "agree")).detect_scores(second).scores, scores)
+    # on the strokes alone, one forest decides everywhere
+    alone = nm.teach(first, strokes, from_base=False)
+    assert [b.root for b in alone.branches] == [-1] and alone.branches[0].forest is not None
+
+
+def test_clean_strokes_on_the_networks_false_alarms_remove_them(pair):
+    from scipy import ndimage as ndi
+
+    first, truth1, _, _ = pair
+    found = network_scratch_score(first) >= 0.5
+    near = ndi.binary_dilation(truth1, iterations=2)
+    false_alarms = found & ~near
+    assert false_alarms.sum() > 30  # the network's own mistakes on this image
+    strokes = np.zeros(first.shape, np.uint8)
+    strokes[found & truth1] = 1
+    strokes[::2, ::2][~(near | found)[::2, ::2]] = CLEAN_LABEL
+    strokes[false_alarms] = CLEAN_LABEL  # "these are not scratches"
+    model = nm.teach(first, strokes)
+    assert [b["scored_by"] for b in model.card["branches"]] == ["base network", "forest"]
+    labels = nm.detect(first, model=model)
+    assert (labels[false_alarms] == 0).mean() > 0.9
+    assert (labels[found & truth1] == 1).mean() > 0.9
+    # where the network finds no scratch, and the strokes agree, its scores are kept
+    kept = nm.detect_scores(first, model=model).scores[0][~found]
+    np.testing.assert_array_equal(kept, network_scratch_score(first)[~found].astype(np.float16))
+
+
+def test_from_base_needs_the_network(pair):
+    first, truth1, _, _ = pair
+    strokes = np.where(truth1, 1, CLEAN_LABEL).astype(np.uint8)
+    with pytest.raises(ValueError, match="from_base=False"):
+        nm.teach(first, strokes, features=FAST, from_base=True)
+    assert nm.teach(first, strokes, features=FAST).branches[0].root == -1

@@ -11,7 +11,7 @@ from helpers import paint
 
 import napari_mend as nm
 from napari_mend.teaching import TaughtModelError, is_taught_file, load
-from napari_mend.teaching.storage import forest_arrays
+from napari_mend.teaching.storage import model_arrays
 
 
 def test_round_trip_gives_identical_scores(pair, taught, tmp_path):
@@ -82,14 +82,48 @@ def test_tampered_forest_fails_the_checksum(saved, tmp_path):
     (lambda a: dict(a, node_offsets=np.array([0, 10**8])), "tree layout"),
 ])
 def test_hostile_forest_arrays_are_refused(saved, taught, tmp_path, change, match):
-    arrays = change(forest_arrays(taught.classifier))
+    arrays = change(model_arrays(taught))
     bad = write(tmp_path / "bad.mendmodel", with_forest(members(saved), arrays))
     with pytest.raises(TaughtModelError, match=match):
         load(bad)
 
 
+@pytest.mark.parametrize("change, match", [
+    (lambda a: dict(a, branch_roots=np.zeros_like(a["branch_roots"])), "repeated"),
+    (lambda a: dict(a, branch_roots=a["branch_roots"] + 4), "not among"),
+    (lambda a: dict(a, branch_roots=np.array([-1, 1])), "not among"),
+    (lambda a: dict(a, branch_trees=a["branch_trees"][::-1].copy()), "runs"),
+    (lambda a: dict(a, branch_trees=a["branch_trees"] + 1), "runs"),
+    (lambda a: dict(a, branch_trees=a["branch_trees"][:-1]), "offsets"),
+])
+def test_hostile_branches_are_refused(saved, taught, tmp_path, change, match):
+    assert [b.root for b in taught.branches] == [0, 1]
+    arrays = change(model_arrays(taught))
+    bad = write(tmp_path / "bad.mendmodel", with_forest(members(saved), arrays))
+    with pytest.raises(TaughtModelError, match=match):
+        load(bad)
+
+
+def test_version_1_files_still_load(pair, tmp_path):
+    """Files from before branches: one forest for every pixel, no branch arrays."""
+    first, truth1, second, _ = pair
+    model = nm.teach(first, paint(truth1), from_base=False, classifier={"n_estimators": 4})
+    arrays = {k: v for k, v in model_arrays(model).items() if not k.startswith("branch_")}
+    parts = with_forest(members(model.save(tmp_path / "new.mendmodel")), arrays)
+    header = json.loads(parts["package.json"])
+    parts["package.json"] = json.dumps(dict(header, version=1))
+    old = load(write(tmp_path / "old.mendmodel", parts))
+    assert [b.root for b in old.branches] == [-1]
+    np.testing.assert_array_equal(old.detect_scores(second).scores,
+                                  model.detect_scores(second).scores)
+    for version, match in ((2, "does not hold"), (True, "version True"), (3, "version 3")):
+        parts["package.json"] = json.dumps(dict(header, version=version))
+        with pytest.raises(TaughtModelError, match=match):
+            load(write(tmp_path / f"bad{version}.mendmodel", parts))
+
+
 def test_lying_npy_header_is_refused_before_allocating(saved, taught, tmp_path):
-    arrays = forest_arrays(taught.classifier)
+    arrays = model_arrays(taught)
     forest = io.BytesIO()
     with zipfile.ZipFile(forest, "w") as zf:
         for key, value in arrays.items():

@@ -34,8 +34,9 @@ def cmd_teach(args) -> int:
         raise CLIError("the images mix gray and colour; teach a model on images of one kind")
     features = FeatureSettings(network=not args.no_network,
                                network_features=args.network_features)
+    from_base = False if args.strokes_only else None  # None: from the network's decisions
     model = teach(images, strokes, channel_axis=axes.pop(), base_model=args.base_model,
-                  features=features, progress=terminal_progress("teach"))
+                  features=features, from_base=from_base, progress=terminal_progress("teach"))
     path = model.save(out, overwrite=args.overwrite)
     card = model.card
     strokes_text = ", ".join(f"{k} {n} px" for k, n in card["strokes"].items())
@@ -64,6 +65,9 @@ def register(subparsers) -> None:
                    help="detector model whose features are used (default: the shipped one)")
     p.add_argument("--no-network", action="store_true",
                    help="filter-bank features only (faster; no base network features)")
+    p.add_argument("--strokes-only", action="store_true",
+                   help="fit one classifier to the strokes alone, instead of keeping the base "
+                        "network's decisions wherever the strokes agree with them")
     p.add_argument("--network-features", choices=["scores", "all"], default="scores",
                    help="base network features: its 6 class scores (default) or also the 16 "
                         "channels its head reads ('all': more to overfit on few strokes)")

@@ -255,16 +255,20 @@ def read_model_file(path, error=ModelError) -> bytes:
         raise error(f"{path}: cannot read it ({err.strerror})") from None
 
 
-def check_header(header, *, fmt: str, version: int, source, what: str, remedy: str,
+def check_header(header, *, fmt: str, version, source, what: str, remedy: str,
                  error=ModelError) -> None:
-    """Refuse a package whose ``package.json`` is not ``fmt`` at ``version``: raise ``error``
-    saying ``source`` is not a ``what``, or what to do (``remedy``) about another version.
-    Values from the file are quoted at most 20 characters long."""
+    """Refuse a package whose ``package.json`` is not ``fmt`` at ``version`` (an int, or a
+    tuple of the versions read): raise ``error`` saying ``source`` is not a ``what``, or what
+    to do (``remedy``) about another version. Values from the file are quoted at most 20
+    characters long."""
+    versions = (version,) if isinstance(version, int) else tuple(version)
     if not isinstance(header, dict) or header.get("format") != fmt:
         raise error(f"{source} is not a {what}")
-    if header.get("version") != version:
-        raise error(f"{source} is a {what} of format version {str(header.get('version'))[:20]}; "
-                    f"this napari-mend reads version {version}: update napari-mend, or {remedy}")
+    found = header.get("version")
+    if isinstance(found, bool) or found not in versions:
+        readable = " or ".join(str(v) for v in versions)
+        raise error(f"{source} is a {what} of format version {str(found)[:20]}; "
+                    f"this napari-mend reads version {readable}: update napari-mend, or {remedy}")
 
 
 def capped_member(zf: zipfile.ZipFile, name: str, limit_name: str, path: Path) -> bytes:

@@ -14,8 +14,8 @@ from ..models.registry import taught_or_none
 from ..progress import report, scaled
 from ..threads import configured_threads, thread_count
 from .features import FeatureSettings, base_model_card, feature_names, pixel_features
-from .model import TaughtModel, load
-from .storage import TaughtModelError
+from .model import Branch, TaughtModel, base_decision, load
+from .storage import TaughtModelError, branch_arrays, rebuild
 
 MAX_SAMPLES_PER_CLASS = 4000
 """Stroke pixels per class the classifier is fitted on (drawn at random, the same number per
@@ -73,8 +73,15 @@ def _crop(mask: np.ndarray, margin: int):
             slice(max(cols[0] - margin, 0), cols[-1] + margin + 1))
 
 
+def _at_most(rng, indices: np.ndarray, count: int) -> np.ndarray:
+    """``indices``, or ``count`` of them drawn at random (in order)."""
+    if indices.size <= count:
+        return indices
+    return np.sort(rng.choice(indices, size=count, replace=False))
+
+
 def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
-          classifier=None, max_samples_per_class=MAX_SAMPLES_PER_CLASS, seed=0,
+          from_base=None, classifier=None, max_samples_per_class=MAX_SAMPLES_PER_CLASS, seed=0,
           progress=None) -> TaughtModel:
     """Teach a defect detector by example: fit a pixel classifier to painted strokes.
 
@@ -97,6 +104,15 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     features : FeatureSettings, optional
         Filter scales, top-hat radii, network features (default
         :class:`FeatureSettings`).
+    from_base : bool, optional
+        Start from the base network's decisions and change them only where
+        the strokes disagree: the pixels are split by what the network
+        decides among the taught classes (clean, or the class it finds), and
+        a forest is fitted on the strokes of each part whose strokes are not
+        all of the network's decision; the other parts keep the network's
+        scores. False: one forest for every pixel, fitted on the strokes
+        alone. Default: True when the features include the network
+        (``features.network``), which True needs.
     classifier : dict, optional
         ``RandomForestClassifier`` parameters replacing those of
         :data:`DEFAULT_CLASSIFIER`.
@@ -119,7 +135,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         Images and strokes of different counts or shapes, stroke values other
         than 0..7, images mixing gray and colour, no strokes, no clean strokes
         (without examples of clean pixels every pixel would be called a
-        defect), or no defect strokes.
+        defect), no defect strokes, or ``from_base`` without network features.
     TypeError
         Unsupported image dtype, or strokes that are not integers.
     """
@@ -155,6 +171,12 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     settings = features or FeatureSettings()
     if not isinstance(settings, FeatureSettings):
         raise TypeError("features must be a FeatureSettings")
+    if from_base is None:
+        from_base = settings.network
+    if from_base and not settings.network:
+        raise ValueError("from_base=True starts from the base network's decisions, but the "
+                         "features have no network (network=False): pass from_base=False to "
+                         "teach on the strokes alone")
     if base_model is not None:
         taught = taught_or_none(base_model)
         if taught is not None:  # a taught detector: teach on the network it was taught on
@@ -162,11 +184,14 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         settings = settings.replace(base_model=base_model)
     base = base_model_card(settings)  # loads it: a missing model fails before the slow part
 
-    # the same number of pixels of every class where the strokes allow
+    # the same number of pixels of every class where the strokes allow (in each part of the
+    # base network's decision: drawn here for all parts, then at most that many in each)
     rng = np.random.default_rng(seed)
+    parts = sum(1 for v in counts if v != CLEAN_LABEL) + 1 if from_base else 1
     chosen = {}  # (image, plane) -> flat indices, labels
     for label, total in counts.items():
-        take = np.sort(rng.choice(total, size=min(total, max_samples_per_class), replace=False))
+        take = np.sort(rng.choice(total, size=min(total, parts * max_samples_per_class),
+                                  replace=False))
         seen = 0
         for i, flat in enumerate(marks):
             for p in range(flat.shape[0]):
@@ -202,14 +227,36 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     y[y == CLEAN_LABEL] = 0
     assert x.shape[1] == n_features
     params = dict(DEFAULT_CLASSIFIER, **(classifier or {}))
-    forest = RandomForestClassifier(n_jobs=configured_threads() or thread_count(), **params)
     report(progress, len(jobs), len(jobs) + 1)
-    forest.fit(x, y)
+    labels_taught = np.unique(y)
+    classes = [int(v) for v in labels_taught if v]
+    roots = base_decision(x, classes, settings) if from_base else np.full(y.size, -1)
+    picks = {}  # root -> the samples of its part, at most max_samples_per_class per label
+    for root in ([0] + classes if from_base else [-1]):
+        mine = np.flatnonzero(roots == root)
+        picks[root] = np.concatenate([_at_most(rng, mine[y[mine] == v], max_samples_per_class)
+                                      for v in labels_taught])
+    fitted, branches = [], []
+    for root, mine in picks.items():
+        said = np.unique(y[mine])
+        forest = None
+        if said.size > 1 or (said.size == 1 and said[0] != root):  # the strokes disagree
+            forest = RandomForestClassifier(n_jobs=configured_threads() or thread_count(),
+                                            **params).fit(x[mine], y[mine])
+        fitted.append((root, forest))
+        branches.append({"base_decision": "any" if root < 0 else _class_name(root or CLEAN_LABEL),
+                         "scored_by": "base network" if forest is None else "forest",
+                         "samples": {_class_name(v or CLEAN_LABEL): int(n)
+                                     for v, n in zip(*np.unique(y[mine], return_counts=True))}})
+    # the trees as a saved file holds them, so that a model read back scores alike
+    arrays = branch_arrays(fitted, labels_taught)
+    rebuilt = rebuild(arrays, labels_taught, n_features, params)
     report(progress, len(jobs) + 1, len(jobs) + 1)
     import sklearn  # deferred: scikit-learn is slow to import
 
+    used = y[np.concatenate(list(picks.values()))]
     samples = {_class_name(v if v else CLEAN_LABEL): int(n)
-               for v, n in zip(*np.unique(y, return_counts=True))}
+               for v, n in zip(*np.unique(used, return_counts=True))}
     card = {
         "name": "taught",
         "kind": TaughtModel.kind,
@@ -224,13 +271,16 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         "feature_names": feature_names(settings, n_color),
         "classifier": {"type": "RandomForestClassifier", "library": "scikit-learn",
                        "version": sklearn.__version__, "params": params},
+        "from_base": bool(from_base),
+        "branches": branches,
         "base_model": None if base is None else {"name": base["name"], "sha256": base["sha256"]},
         "threshold": 0.5,
         "teach_seconds": round(time.perf_counter() - start, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "napari_mend": __version__,
     }
-    return TaughtModel(forest, settings, card)
+    return TaughtModel([Branch(root, forest) for root, forest in rebuilt], labels_taught,
+                       settings, card)
 
 
 # ``napari_mend.teach.load(path)`` (docs/teach.md): the function carries the reader of what

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,37 @@ from ..detection.scores import DefectScores
 from ..models.files import read_model_file
 from ..progress import report, scaled
 from . import storage
-from .features import FeatureSettings, pixel_features
+from .features import FeatureSettings, feature_names, pixel_features
 
 PREDICT_ROWS = 512
 """Rows of a 1024-pixel-wide plane classified at a time, and as many pixels of other widths
 (bounds the memory of the class probabilities to about 30 MB; each call of the forest costs a
 few milliseconds of thread start-up, so fewer, larger blocks are faster)."""
+
+
+BASE_THRESHOLD = 0.5
+"""Score at which the base network's calibrated class scores call a pixel a defect: its
+decision, which a model taught ``from_base`` keeps wherever the strokes agree with it."""
+
+
+@dataclass(frozen=True)
+class Branch:
+    """The pixels where the base network decides ``root``, and what scores them.
+
+    Attributes
+    ----------
+    root : int
+        The base network's decision among the taught classes (0 clean, else
+        the class whose score is highest and at least :data:`BASE_THRESHOLD`);
+        -1: every pixel (a model taught on the strokes alone).
+    forest : sklearn.ensemble.RandomForestClassifier or None
+        Fitted on the strokes of these pixels, over all the model's label
+        values; None where the strokes there agree with the base network (or
+        there are none): its scores are kept.
+    """
+
+    root: int
+    forest: object | None
 
 
 class TaughtModel:
@@ -31,24 +57,29 @@ class TaughtModel:
 
     Attributes
     ----------
-    classifier : sklearn.ensemble.RandomForestClassifier
-        Fitted on the strokes' features; its ``classes_`` are label values
-        (``0`` standing for :data:`CLEAN_LABEL`).
+    branches : list of Branch
+        One per decision of the base network among the taught classes (taught
+        ``from_base``), or one for every pixel.
+    labels : tuple of int
+        Label values it tells apart: 0 (standing for :data:`CLEAN_LABEL`) and
+        the taught classes.
     settings : FeatureSettings
         The features it reads.
     card : dict
         Model card: ``name``, ``kind`` (``'taught-detector'``), ``classes``
         (taught defect classes), ``strokes`` (pixels per class), ``samples``,
-        ``features``, ``classifier``, ``base_model``, ``teach_seconds``, ...;
-        ``sha256`` once saved or loaded.
+        ``features``, ``classifier``, ``from_base``, ``branches``, ``base_model``,
+        ``teach_seconds``, ...; ``sha256`` once saved or loaded.
     """
 
     kind = "taught-detector"
 
-    def __init__(self, classifier, settings: FeatureSettings, card: dict):
-        self.classifier = classifier
+    def __init__(self, branches, labels, settings: FeatureSettings, card: dict):
+        self.branches = list(branches)
+        self.labels = tuple(int(v) for v in labels)
         self.settings = settings
         self.card = card
+        self._n_features = int(card["n_features"])
 
     @property
     def name(self) -> str:
@@ -57,7 +88,7 @@ class TaughtModel:
     @property
     def classes(self) -> list[int]:
         """Defect label values it was taught (the others always score 0)."""
-        return [int(c) for c in self.classifier.classes_ if c != 0]
+        return [v for v in self.labels if v != 0]
 
     def __repr__(self) -> str:
         names = ", ".join(DEFECT_CLASSES[c] for c in self.classes)
@@ -65,14 +96,15 @@ class TaughtModel:
 
     @property
     def n_features(self) -> int:
-        return int(self.classifier.n_features_in_)
+        return self._n_features
 
     def plane_scores(self, raw_plane: np.ndarray, *, intensity=None, progress=None,
                      out: np.ndarray | None = None) -> np.ndarray:
         """Per-class scores ``(6, M, N)`` of one raw ``(M, N, C)`` plane (C = 1 or 3).
 
-        A class's score is the classifier's probability of it: ``>= 0.5`` means it is more
-        likely than clean and every other taught class together. Classes not taught score 0.
+        A class's score is the base network's where the strokes agreed with it, else
+        the classifier's probability of it: ``>= 0.5`` means it is more likely than
+        clean and every other taught class together. Classes not taught score 0.
         ``intensity``: the ``(low, high)`` of the whole plane when this is a block of it
         (default the plane's own robust range; see :func:`.features.pixel_features`).
         """
@@ -90,17 +122,41 @@ class TaughtModel:
         features = pixel_features(raw_plane, self.settings, intensity=intensity,
                                   progress=scaled(progress, 0, 2))
         rows = max(1, PREDICT_ROWS * 1024 // max(width, 1))
-        columns = [int(c) - 1 for c in self.classifier.classes_]
         for top in range(0, height, rows):
             report(scaled(progress, 1, 2), top, height)
             block = features[top:top + rows].reshape(-1, features.shape[-1])
-            proba = self.classifier.predict_proba(block).astype(np.float32)
-            proba = proba.reshape(-1, width, proba.shape[-1])
-            for j, c in enumerate(columns):
-                if c >= 0:
-                    out[c, top:top + rows] = proba[..., j]
+            scores = np.zeros((N_SCORED, block.shape[0]), np.float32)
+            self._score_block(block, scores)
+            out[:, top:top + rows] = scores.reshape(N_SCORED, -1, width)
         report(progress, 2, 2)
         return out
+
+    def _score_block(self, block: np.ndarray, dest: np.ndarray) -> None:
+        """Write the scores of the pixels ``block`` (P, F) into ``dest`` (6, P)."""
+        if self.branches[0].root < 0:  # one forest for every pixel
+            self._branch_scores(self.branches[0], block, slice(None), dest)
+            return
+        decision = base_decision(block, self.classes, self.settings)
+        counts = {b.root: np.count_nonzero(decision == b.root) for b in self.branches}
+        largest = max(self.branches, key=lambda b: counts[b.root])
+        # the largest part scores the whole block (no copy of its rows), the others then
+        # overwrite their own pixels
+        self._branch_scores(largest, block, slice(None), dest)
+        for branch in self.branches:
+            if branch is not largest and counts[branch.root]:
+                self._branch_scores(branch, block, np.flatnonzero(decision == branch.root), dest)
+
+    def _branch_scores(self, branch: Branch, block: np.ndarray, where, dest: np.ndarray) -> None:
+        """Write ``branch``'s scores of the pixels ``block[where]`` into ``dest[:, where]``."""
+        if branch.forest is None:
+            columns = score_columns(self.settings, self.n_features, self.classes)
+            for c, column in zip(self.classes, columns):
+                dest[c - 1, where] = block[where, column]
+            return
+        proba = branch.forest.predict_proba(block[where]).astype(np.float32)
+        for j, c in enumerate(branch.forest.classes_):
+            if c:
+                dest[int(c) - 1, where] = proba[:, j]
 
     def detect_scores(self, image, *, channel_axis=None, progress=None):
         """:class:`~napari_mend.DefectScores` of an image or stack (see :func:`napari_mend.detect_scores`)."""
@@ -163,12 +219,28 @@ def load(path):
 
 def loads(data: bytes, *, source="model file"):
     """:func:`load` of the bytes of a file (``source`` names it in messages)."""
-    from sklearn.ensemble import RandomForestClassifier  # deferred: scikit-learn is slow to import
-
-    card, forest_bytes, (settings, n_features, params) = storage.card(data, source)
-    arrays = storage.arrays(forest_bytes, source)
-    classes = storage.check_forest(arrays, n_features, source)
+    card, forest_bytes, (settings, n_features, params), version = storage.card(data, source)
+    arrays = storage.arrays(forest_bytes, source, version)
+    labels = storage.check_forest(arrays, n_features, source)
+    storage.check_branches(arrays, labels, settings, source)
     storage.check_base(card, settings, source)
-    forest = RandomForestClassifier(**params)
-    storage.rebuild(forest, arrays, classes, n_features)
-    return TaughtModel(forest, settings, card)
+    branches = [Branch(root, forest)
+                for root, forest in storage.rebuild(arrays, labels, n_features, params)]
+    return TaughtModel(branches, labels, settings, card)
+
+
+def score_columns(settings: FeatureSettings, n_features: int, classes) -> list[int]:
+    """Feature indices of the base network's scores of ``classes`` (label values)."""
+    n_color = 3 if settings.n_features(3) == n_features else 1
+    names = feature_names(settings, n_color)
+    return [names.index(f"net_score_{DEFECT_CLASSES[c]}") for c in classes]
+
+
+def base_decision(features: np.ndarray, classes, settings: FeatureSettings) -> np.ndarray:
+    """The base network's decision at each pixel of ``features`` (P, F) among ``classes``:
+    the class with the highest score if it reaches :data:`BASE_THRESHOLD`, else 0."""
+    columns = score_columns(settings, features.shape[-1], classes)
+    scores = features[:, columns]
+    best = np.argmax(scores, axis=1)
+    decided = scores[np.arange(scores.shape[0]), best] >= BASE_THRESHOLD
+    return np.where(decided, np.asarray(classes)[best], 0)

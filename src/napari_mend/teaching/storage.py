@@ -3,26 +3,31 @@
 A taught model file is a zip (stored, not compressed) of exactly three members:
 
 ``package.json``
-    ``{"format": "napari-mend-taught-model", "version": 1, "napari_mend": ...}``.
+    ``{"format": "napari-mend-taught-model", "version": 2, "napari_mend": ...}``.
 ``card.json``
     The model card (see :class:`~napari_mend.teaching.model.TaughtModel`) with
     ``sha256``: the hex sha256 of ``forest.npz``.
 ``forest.npz``
-    The fitted random forest as plain arrays (NumPy ``.npz``, no pickles):
+    The fitted random forests as plain arrays (NumPy ``.npz``, no pickles):
     ``classes`` (K label values, 0 = clean), ``node_offsets`` (T + 1: where
-    each tree's nodes start), and per node ``left``, ``right``, ``feature``,
-    ``threshold``, ``missing_left`` and ``value`` (K class fractions).
+    each tree's nodes start), per node ``left``, ``right``, ``feature``,
+    ``threshold``, ``missing_left`` and ``value`` (K class fractions), and
+    per branch of the model (:class:`~napari_mend.teaching.model.Branch`)
+    ``branch_roots`` (B: the base network's decision it covers, -1 every
+    pixel) and ``branch_trees`` (B + 1: where its trees start; a branch
+    without trees keeps the base network's scores). Version 1 files have no
+    branch arrays: one forest for every pixel.
 
 Nothing in it is ever unpickled or executed. :func:`load` reads the file
 whole, at most ``MAX_MODEL_BYTES`` (:mod:`napari_mend.limits`), checks every
 member's declared and actual size, the header, every card entry's type and
 bounds, the sha256, each array's ``.npy`` header (dtype and shape, before
-NumPy allocates anything) and every tree's structure (children after their
+NumPy allocates anything), every tree's structure (children after their
 parent, one parent per node, features and values in range, so the
-classifier's compiled tree walk never reads outside its arrays), and only
-then rebuilds scikit-learn trees from the arrays. Features taken from the
-base detector network must come from the same network: its sha256 is
-recorded and compared.
+classifier's compiled tree walk never reads outside its arrays) and the
+branches, and only then rebuilds scikit-learn trees from the arrays.
+Features taken from the base detector network must come from the same
+network: its sha256 is recorded and compared.
 """
 
 from __future__ import annotations
@@ -53,11 +58,15 @@ from .features import FeatureSettings, base_model_card
 
 SUFFIX = ".mendmodel"
 FORMAT = TAUGHT_FORMAT
-VERSION = 1
+VERSION = 2
+READ_VERSIONS = (1, 2)
+"""Format versions :func:`load` reads (1: one forest for every pixel, before branches)."""
 MEMBERS = ("package.json", "card.json", "forest.npz")
 ARRAYS = {"classes": "<i8", "node_offsets": "<i8", "left": "<i8", "right": "<i8",
           "feature": "<i8", "threshold": "<f8", "missing_left": "|u1", "value": "<f8"}
 """Arrays of ``forest.npz`` and their exact dtypes."""
+BRANCH_ARRAYS = {"branch_roots": "<i8", "branch_trees": "<i8"}
+"""Arrays of ``forest.npz`` since version 2."""
 MAX_TREES = 1024
 MAX_NODES = 1 << 22
 """Most nodes of all trees together (about 250 MB of arrays for 7 classes)."""
@@ -79,17 +88,20 @@ class TaughtModelError(ModelError):
 # ------------------------------------------------------------------ writing
 
 
-def forest_arrays(forest) -> dict:
-    """The plain arrays of a fitted ``RandomForestClassifier`` (see the module docstring)."""
+def forest_arrays(forest, labels) -> dict:
+    """The plain arrays of a fitted ``RandomForestClassifier`` (see the module docstring), its
+    class fractions in columns of ``labels`` (a superset of its classes)."""
     trees = [est.tree_ for est in forest.estimators_]
     offsets = np.zeros(len(trees) + 1, np.int64)
     offsets[1:] = np.cumsum([t.node_count for t in trees])
-    value = np.concatenate([t.value[:, 0, :] for t in trees]).astype("<f8")
-    sums = value.sum(axis=1, keepdims=True)  # fractions (scikit-learn >= 1.4 stores them so)
-    value = np.divide(value, sums, out=np.zeros_like(value), where=sums > 0)
+    own = np.concatenate([t.value[:, 0, :] for t in trees]).astype("<f8")
+    sums = own.sum(axis=1, keepdims=True)  # fractions (scikit-learn >= 1.4 stores them so)
+    own = np.divide(own, sums, out=np.zeros_like(own), where=sums > 0)
+    value = np.zeros((own.shape[0], len(labels)), "<f8")
+    value[:, [list(labels).index(int(c)) for c in forest.classes_]] = own
     leaf = np.concatenate([t.children_left == -1 for t in trees])
     return {
-        "classes": np.asarray(forest.classes_, "<i8"),
+        "classes": np.asarray(labels, "<i8"),
         "node_offsets": offsets.astype("<i8"),
         "left": np.concatenate([t.children_left for t in trees]).astype("<i8"),
         "right": np.concatenate([t.children_right for t in trees]).astype("<i8"),
@@ -99,6 +111,31 @@ def forest_arrays(forest) -> dict:
         "missing_left": np.concatenate([t.missing_go_to_left for t in trees]).astype("|u1"),
         "value": value,
     }
+
+
+def branch_arrays(branches, labels) -> dict:
+    """The arrays of ``forest.npz`` of ``branches`` (``(root, forest or None)`` pairs): their
+    forests' trees one after the other, and where each branch's trees start."""
+    forests = [forest_arrays(forest, labels) for _, forest in branches if forest is not None]
+    trees = [0] + [0 if forest is None else len(forest.estimators_) for _, forest in branches]
+    out = {"classes": np.asarray(labels, "<i8"),
+           "branch_roots": np.array([root for root, _ in branches], "<i8"),
+           "branch_trees": np.cumsum(trees).astype("<i8")}
+    node_offsets, start = [np.zeros(1, "<i8")], 0
+    for forest in forests:
+        node_offsets.append(forest["node_offsets"][1:] + start)
+        start += int(forest["node_offsets"][-1])
+    out["node_offsets"] = np.concatenate(node_offsets).astype("<i8")
+    for key, dtype in ARRAYS.items():
+        if key not in out:  # no forest at all: every branch keeps the network's scores
+            empty = np.zeros((0, len(labels)) if key == "value" else 0, dtype)
+            out[key] = np.concatenate([forest[key] for forest in forests] + [empty])
+    return out
+
+
+def model_arrays(model) -> dict:
+    """The arrays of ``forest.npz`` of a :class:`~napari_mend.teaching.model.TaughtModel`."""
+    return branch_arrays([(b.root, b.forest) for b in model.branches], model.labels)
 
 
 def save(model, path, *, overwrite: bool = False) -> Path:
@@ -119,7 +156,7 @@ def save(model, path, *, overwrite: bool = False) -> Path:
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
     buffer = io.BytesIO()
-    np.savez(buffer, **forest_arrays(model.classifier))
+    np.savez(buffer, **model_arrays(model))
     forest = buffer.getvalue()
     card = dict(model.card, sha256=hashlib.sha256(forest).hexdigest())
     stem = path.name[:-len(SUFFIX)]
@@ -153,17 +190,17 @@ _CACHE: dict = {}
 
 
 def card(data: bytes, source) -> tuple:
-    """``(card, forest bytes, (settings, n_features, params))``: header, card and sha256
-    checked; the forest's arrays are not read yet."""
+    """``(card, forest bytes, (settings, n_features, params), version)``: header, card and
+    sha256 checked; the forest's arrays are not read yet."""
     header, card, forest_bytes = _members(data, source)
-    check_header(header, fmt=FORMAT, version=VERSION, source=source,
+    check_header(header, fmt=FORMAT, version=READ_VERSIONS, source=source,
                  what="taught napari-mend model file", remedy="teach the model again",
                  error=TaughtModelError)
     checked = _check_card(card, source)
     if hashlib.sha256(forest_bytes).hexdigest() != card["sha256"]:
         raise TaughtModelError(f"{source}: the forest does not match the card's sha256 "
                                "(corrupt or tampered with); ask for the file again")
-    return card, forest_bytes, checked
+    return card, forest_bytes, checked, header["version"]
 
 
 def read_card(path) -> dict:
@@ -237,18 +274,23 @@ def _check_card(card, source) -> tuple:
     return settings, card["n_features"], params
 
 
-def arrays(data: bytes, source) -> dict:
-    """The arrays of ``forest.npz``, each ``.npy`` header checked before NumPy reads it."""
-    raw = zip_members(data, {f"{key}.npy": "MAX_MODEL_BYTES" for key in ARRAYS},
+def arrays(data: bytes, source, version: int = VERSION) -> dict:
+    """The arrays of ``forest.npz`` (of format ``version``), each ``.npy`` header checked
+    before NumPy reads it."""
+    expected = dict(ARRAYS, **(BRANCH_ARRAYS if version >= 2 else {}))
+    raw = zip_members(data, {f"{key}.npy": "MAX_MODEL_BYTES" for key in expected},
                       source=f"{source}:forest.npz", error=TaughtModelError,
                       what="taught model's forest.npz", hint=HINT, exact=True)
     out = {}
-    for key, dtype in ARRAYS.items():
+    for key, dtype in expected.items():
         try:
             out[key] = _npy(raw[f"{key}.npy"], np.dtype(dtype), f"{source}:forest.npz:{key}")
         except (ValueError, SyntaxError, EOFError, OSError) as err:
             raise TaughtModelError(f"{source}: forest.npz is unreadable "
                                    f"({type(err).__name__}); {HINT}") from None
+    if version < 2:  # one forest for every pixel
+        out["branch_roots"] = np.array([-1], "<i8")
+        out["branch_trees"] = np.array([0, out["node_offsets"].size - 1], "<i8")
     return out
 
 
@@ -282,16 +324,17 @@ def check_forest(a: dict, n_features: int, source) -> np.ndarray:
     if classes.ndim != 1 or not 2 <= classes.size <= 7 or np.any(np.diff(classes) <= 0) \
             or classes.min() < 0 or classes.max() > 6:
         raise bad("classes are not 2 to 7 increasing label values in 0..6")
-    if offsets.ndim != 1 or not 2 <= offsets.size <= MAX_TREES + 1 or offsets[0] != 0 \
+    if offsets.ndim != 1 or not 1 <= offsets.size <= MAX_TREES + 1 or offsets[0] != 0 \
             or np.any(np.diff(offsets) < 1) or offsets[-1] > MAX_NODES:
-        raise bad(f"has a bad tree layout (1 to {MAX_TREES} trees, at most {MAX_NODES:,} nodes)")
+        raise bad(f"has a bad tree layout (at most {MAX_TREES} trees, at most {MAX_NODES:,} "
+                  "nodes)")
     n = int(offsets[-1])
     for key in ("left", "right", "feature", "threshold", "missing_left"):
         if a[key].shape != (n,):
             raise bad(f"array {key!r} does not have one value per node")
     if a["value"].shape != (n, classes.size):
         raise bad("values do not have one row per node and one column per class")
-    if not np.isfinite(a["value"]).all() or a["value"].min() < 0:
+    if not np.isfinite(a["value"]).all() or np.any(a["value"] < 0):
         raise bad("values are not finite non-negative fractions")
     if np.any(a["missing_left"] > 1):
         raise bad("missing-value directions are not 0 or 1")
@@ -316,6 +359,30 @@ def check_forest(a: dict, n_features: int, source) -> np.ndarray:
     return classes
 
 
+def check_branches(a: dict, labels: np.ndarray, settings: FeatureSettings, source) -> None:
+    """Check the branches: distinct roots among the clean label and the taught classes (or
+    one branch of every pixel), each an increasing run of the trees; a split on the base
+    network's decision needs its scores among the features."""
+    def bad(what):
+        return TaughtModelError(f"{source}: its forest's branches {what}; {HINT}")
+
+    roots, trees = a["branch_roots"], a["branch_trees"]
+    n_trees = a["node_offsets"].size - 1
+    if roots.ndim != 1 or not 1 <= roots.size <= labels.size or trees.shape != (roots.size + 1,):
+        raise bad("are not 1 to one per label value, with their trees' offsets")
+    if trees[0] != 0 or trees[-1] != n_trees or np.any(np.diff(trees) < 0):
+        raise bad("do not divide the trees into runs")
+    if np.array_equal(roots, [-1]):
+        if n_trees < 1:
+            raise bad("leave every pixel without a forest")
+        return
+    if np.unique(roots).size != roots.size or not np.isin(roots, labels).all():
+        raise bad("have roots that are repeated or not among the model's label values")
+    if not settings.network:
+        raise bad("split on the base network's decision, but the model reads no network "
+                  "features")
+
+
 def check_base(card: dict, settings: FeatureSettings, source) -> None:
     """The installed base network must be the one the model was taught with."""
     if not settings.network:
@@ -337,8 +404,25 @@ def check_base(card: dict, settings: FeatureSettings, source) -> None:
             "its features differ, so teach the model again with this base model")
 
 
-def rebuild(forest, a: dict, classes: np.ndarray, n_features: int) -> None:
-    """Give ``forest`` scikit-learn trees built from the checked arrays."""
+def rebuild(a: dict, labels: np.ndarray, n_features: int, params: dict) -> list:
+    """``(root, forest or None)`` of each branch, with scikit-learn trees built from the
+    checked arrays."""
+    from sklearn.ensemble import RandomForestClassifier  # deferred: scikit-learn is slow to import
+
+    trees = _trees(a, labels, n_features)
+    branches = []
+    for b, root in enumerate(a["branch_roots"]):
+        lo, hi = int(a["branch_trees"][b]), int(a["branch_trees"][b + 1])
+        forest = None
+        if hi > lo:
+            forest = RandomForestClassifier(**params)
+            _assemble(forest, trees[lo:hi], labels, n_features)
+        branches.append((int(root), forest))
+    return branches
+
+
+def _trees(a: dict, classes: np.ndarray, n_features: int) -> list:
+    """scikit-learn decision trees built from the checked arrays."""
     from sklearn.tree import DecisionTreeClassifier  # deferred: scikit-learn is slow to import
     from sklearn.tree._tree import NODE_DTYPE, Tree  # deferred: scikit-learn is slow to import
 
@@ -356,15 +440,21 @@ def rebuild(forest, a: dict, classes: np.ndarray, n_features: int) -> None:
         tree.__setstate__({"max_depth": _depth(a["left"][lo:hi], a["right"][lo:hi]),
                            "node_count": hi - lo, "nodes": nodes,
                            "values": np.ascontiguousarray(a["value"][lo:hi].reshape(-1, 1, k))})
-        est = DecisionTreeClassifier(max_features=forest.max_features,
-                                     random_state=None)
+        est = DecisionTreeClassifier(random_state=None)
         est.tree_, est.n_outputs_, est.n_features_in_ = tree, 1, n_features
         est.classes_, est.n_classes_ = classes.copy(), k
         est.max_features_ = n_features
         estimators.append(est)
+    return estimators
+
+
+def _assemble(forest, estimators: list, classes: np.ndarray, n_features: int) -> None:
+    """Give ``forest`` the fitted ``estimators`` over ``classes``."""
+    from sklearn.tree import DecisionTreeClassifier  # deferred: scikit-learn is slow to import
+
     forest.estimator_ = DecisionTreeClassifier()
     forest.estimators_ = estimators
-    forest.classes_, forest.n_classes_ = classes.copy(), k
+    forest.classes_, forest.n_classes_ = classes.copy(), classes.size
     forest.n_outputs_, forest.n_features_in_ = 1, n_features
     forest.n_jobs = configured_threads() or thread_count()
 
