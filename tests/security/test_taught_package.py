@@ -28,12 +28,12 @@ def good_parts():
     model = nm.teach(image, strokes, features=nm.FeatureSettings(network=False),
                      classifier={"n_estimators": 4})
     buffer = __import__("io").BytesIO()
-    from napari_mend.teaching.storage import forest_arrays
+    from napari_mend.teaching.storage import VERSION, model_arrays
 
-    np.savez(buffer, **forest_arrays(model.classifier))
+    np.savez(buffer, **model_arrays(model))
     forest = buffer.getvalue()
     card = dict(model.card, name="good", sha256=hashlib.sha256(forest).hexdigest())
-    return {"package.json": json.dumps({"format": "napari-mend-taught-model", "version": 1}),
+    return {"package.json": json.dumps({"format": "napari-mend-taught-model", "version": VERSION}),
             "card.json": json.dumps(card), "forest.npz": forest}
 
 
