@@ -163,6 +163,7 @@ def test_strokes_that_agree_with_the_network_keep_its_scores(pair, tmp_path):
     model = nm.teach(first, strokes)
     assert model.card["from_base"] and [b.forest for b in model.branches] == [None, None]
     assert [b["scored_by"] for b in model.card["branches"]] == ["base network"] * 2
+    assert model.how_taught() == "the network's decisions: every stroke agrees with them"
     expected = network_scratch_score(second).astype(np.float16)
     scores = nm.detect_scores(second, model=model).scores
     np.testing.assert_array_equal(scores[0], expected)
@@ -173,6 +174,7 @@ def test_strokes_that_agree_with_the_network_keep_its_scores(pair, tmp_path):
     # on the strokes alone, one forest decides everywhere
     alone = nm.teach(first, strokes, from_base=False)
     assert [b.root for b in alone.branches] == [-1] and alone.branches[0].forest is not None
+    assert alone.how_taught() == "one forest fitted to the strokes alone"
 
 
 def test_clean_strokes_on_the_networks_false_alarms_remove_them(pair):
@@ -189,6 +191,8 @@ def test_clean_strokes_on_the_networks_false_alarms_remove_them(pair):
     strokes[false_alarms] = CLEAN_LABEL  # "these are not scratches"
     model = nm.teach(first, strokes)
     assert [b["scored_by"] for b in model.card["branches"]] == ["base network", "forest"]
+    assert model.how_taught() == ("the strokes correct the network where it finds scratch; "
+                                  "its decisions kept where it finds clean")
     labels = nm.detect(first, model=model)
     assert (labels[false_alarms] == 0).mean() > 0.9
     assert (labels[found & truth1] == 1).mean() > 0.9

@@ -32,6 +32,7 @@ def test_teach_then_detect_every_image(make_napari_viewer, qtbot, images):
     qtbot.waitUntil(lambda: defects_layer_name("film") in viewer.layers
                     and not widget.runner.busy, timeout=120_000)
     assert widget.use_taught.value and "scratch" in widget.taught_info.value
+    assert "the strokes correct the network where it finds" in widget.taught_info.value
     found = np.asarray(viewer.layers[defects_layer_name("film")].data)
     lower = np.arange(192)[:, None] % 32 >= 12  # scratch pixels that were not painted
     assert (found[truth1 & lower] == 1).mean() > 0.6

@@ -149,7 +149,8 @@ class TeachSection(Section):
         card = model.card
         self.taught_info.value = (
             f"taught: {', '.join(card['classes'].values())} vs clean "
-            f"({sum(card['strokes'].values())} stroke px, {card['teach_seconds']:.1f} s)")
+            f"({sum(card['strokes'].values())} stroke px, {card['teach_seconds']:.1f} s); "
+            f"{model.how_taught()}")
 
     def save_taught(self, event=None):
         """Write the taught model as a ``.mendmodel`` file to share."""

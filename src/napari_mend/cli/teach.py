@@ -41,7 +41,7 @@ def cmd_teach(args) -> int:
     card = model.card
     strokes_text = ", ".join(f"{k} {n} px" for k, n in card["strokes"].items())
     print(f"wrote {path}: {', '.join(card['classes'].values())} vs clean, taught on "
-          f"{strokes_text} in {card['teach_seconds']:.1f} s; use it with "
+          f"{strokes_text} in {card['teach_seconds']:.1f} s ({model.how_taught()}); use it with "
           f"'napari-mend detect IMAGE --model {path} -o LABELS.tif'", file=sys.stdout)
     return 0
 

@@ -98,6 +98,17 @@ class TaughtModel:
     def n_features(self) -> int:
         return self._n_features
 
+    def how_taught(self) -> str:
+        """One line on what decides where: the base network, or forests fitted to the strokes."""
+        if self.branches[0].root < 0:
+            return "one forest fitted to the strokes alone"
+        changed = [_part_name(b.root) for b in self.branches if b.forest is not None]
+        kept = [_part_name(b.root) for b in self.branches if b.forest is None]
+        if not changed:
+            return "the network's decisions: every stroke agrees with them"
+        text = f"the strokes correct the network where it finds {' or '.join(changed)}"
+        return text + (f"; its decisions kept where it finds {' or '.join(kept)}" if kept else "")
+
     def plane_scores(self, raw_plane: np.ndarray, *, intensity=None, progress=None,
                      out: np.ndarray | None = None) -> np.ndarray:
         """Per-class scores ``(6, M, N)`` of one raw ``(M, N, C)`` plane (C = 1 or 3).
@@ -227,6 +238,11 @@ def loads(data: bytes, *, source="model file"):
     branches = [Branch(root, forest)
                 for root, forest in storage.rebuild(arrays, labels, n_features, params)]
     return TaughtModel(branches, labels, settings, card)
+
+
+def _part_name(root: int) -> str:
+    """What the base network decides in a part: ``'clean'`` or a class name."""
+    return "clean" if root == 0 else DEFECT_CLASSES[root]
 
 
 def score_columns(settings: FeatureSettings, n_features: int, classes) -> list[int]:
