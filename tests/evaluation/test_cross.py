@@ -160,3 +160,20 @@ def test_watermark_independent_column():
         assert all(np.isfinite(s[k]) and abs(s[k]) < 60 for k in ("unattended", "hinted", "exact"))
     table = watermark.region_table(results)
     assert "| own | independent |" in table and "grown by 6 px" in table
+
+
+def test_watermark_independent_whole_image_and_collection_columns():
+    pytest.importorskip("torch")
+    single = wm_experiments.independent_single_image(independent=1, size=64)
+    assert len(single["rows"]) == 1 and single["size"] == 64
+    s = single["summary"]
+    assert s["remove_watermark"]["psnr"] > s["input"]["psnr"] - 1  # the true mask: little harm
+    coll = wm_experiments.independent_collection(trials=1, crop=64, sizes=(1, 4))
+    c = coll["curve"]
+    assert set(c) == {"input", "mask_given", "mark_found"} and c["mark_found"][1] is None
+    assert c["mask_given"][4] > c["input"][4]  # four images of one mark: it comes off
+    results = {"max_opacity": 0.5, "single": single, "single_independent": single,
+               "collections": [{**coll, "shift": 0}], "collection_independent": coll}
+    table = watermark.markdown(results)
+    assert "| method | own mean PSNR |" in table and "independent mean SSIM |" in table
+    assert "| mask given, independent |" in table and "| mark found |" in table

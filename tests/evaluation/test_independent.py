@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from napari_mend.evaluation import independent as ind
-from napari_mend.evaluation.independent import clean_scenes, fonts
+from napari_mend.evaluation.independent import clean_scenes, fonts, watermarks
 from napari_mend.evaluation.independent.compositing import visible_change
 from napari_mend.evaluation.independent.halftone_moire import add_moire
 
@@ -171,3 +171,25 @@ def test_package_imports_nothing_else_from_napari_mend():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_watermarked_collection_shares_one_mark():
+    a = ind.watermarked_collection(seed=3, trial=0, n=3, size=64)
+    again = ind.watermarked_collection(seed=3, trial=0, n=3, size=64)
+    other = ind.watermarked_collection(seed=3, trial=1, n=3, size=64)
+    assert len(a.clean) == len(a.damaged) == 3 and a.labels.shape == (64, 64)
+    assert 0 < a.labels.mean() < 1
+    for clean, damaged in zip(a.clean, a.damaged):
+        assert clean.shape == damaged.shape == (64, 64, 3) and damaged.dtype == np.float32
+        changed = visible_change(clean, damaged)
+        assert changed.any() and not (changed & ~a.labels).any()  # only under the mark
+    assert not np.array_equal(a.clean[0], a.clean[1])  # other images, one mark
+    for x, y in zip(a.damaged, again.damaged):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a.labels, other.labels) or not np.array_equal(a.damaged[0],
+                                                                            other.damaged[0])
+    # the same mark and place on every image: blended into a flat grey image it is one layer
+    grey = np.full((64, 64, 3), 0.5, np.float32)
+    layers = watermarks.watermark_layers(np.random.default_rng(0), (64, 64))
+    marked, footprint = watermarks.blend_layers(grey, layers)
+    np.testing.assert_array_equal(marked[~footprint], grey[~footprint])

@@ -29,7 +29,7 @@ from scipy import ndimage as ndi
 
 from ..classes import DEFECT_CLASSES, SCORED_CLASSES
 from ..synthesis import corpus_images
-from .independent import CLASSES, clean_images, dataset
+from .independent import CLASSES, clean_images, dataset, watermarked_collection
 
 INDEPENDENT_SEED = 2024
 """Default seed of the independent samples every evaluation reports on."""
@@ -131,6 +131,16 @@ def independent_clean(n: int, *, size=256, seed: int = INDEPENDENT_SEED, layout:
     """
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0]))
     return [convert(im, layout, dtype) for im in clean_images(rng, int(n), size=size)]
+
+
+def independent_watermark_collection(trial: int, n: int, *, size=160,
+                                     seed: int = INDEPENDENT_SEED):
+    """Collection ``trial`` of the independent generator: ``n`` colour images sharing one
+    watermark (:func:`napari_mend.evaluation.independent.watermarked_collection`), as
+    ``(clean, marked, region)``: lists of float32 ``(M, N, 3)`` images and the bool
+    ``(M, N)`` pixels under the mark."""
+    collection = watermarked_collection(seed, trial, n, size)
+    return collection.clean, collection.damaged, collection.labels
 
 
 def truth_masks(labels: np.ndarray) -> np.ndarray:

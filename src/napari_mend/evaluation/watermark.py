@@ -24,7 +24,10 @@ with a side of at least ``min_side`` px; never trained on), with fixed seeds:
   rough hint, on the own watermarked validation images
   (as in the single-image experiment) beside ``N`` watermark samples of the
   independent generator (:mod:`napari_mend.evaluation.independent`, through
-  :mod:`napari_mend.evaluation.cross`). Reporting only.
+  :mod:`napari_mend.evaluation.cross`); the single-image whole-image table on
+  the same samples; and the collection curve (unshifted) on the independent
+  generator's collections: its images sharing one of its marks (multi-coloured
+  logos, tiled text) at one place. Reporting only.
 
 The experiments are in :mod:`napari_mend.evaluation.watermark_experiments`.
 Run ``napari-mend evaluate watermark [--figure PATH] [--json PATH]``.
@@ -52,6 +55,8 @@ from .cross import (
 from .figures import pyplot, save_figure
 from .watermark_experiments import (
     collection,
+    independent_collection,
+    independent_single_image,
     metrics,
     region_gains,
     single_image,
@@ -91,15 +96,24 @@ def markdown(results: dict) -> str:
         lines += [region_table(results["region"]), ""]
     single = results.get("single")
     if single:
-        s = single["summary"]
-        lines += ["Single image, whole-image PSNR (dB) / SSIM, peak opacity <= "
-                  f"{results['max_opacity']} ({len(single['rows'])} cases):", "",
-                  "| method | mean PSNR | worst PSNR | mean SSIM |", "|---|---|---|---|"]
+        theirs = results.get("single_independent")
         names = {"input": "watermarked input", "telea_true_mask": "true mask + Telea",
                  "remove_watermark": "remove_watermark (true mask)"}
+        title = (f"Single image, whole-image PSNR (dB) / SSIM with the true mask, own: peak "
+                 f"opacity <= {results['max_opacity']} ({len(single['rows'])} cases)")
+        if theirs:
+            title += (f" | independent generator ({len(theirs['rows'])} watermark samples, "
+                      f"{theirs['size']} px, seed {theirs['seed']})")
+        lines += [title + ":", ""]
+        sources = [("own", single["summary"])] + ([("independent", theirs["summary"])]
+                                                   if theirs else [])
+        lines += ["| method | " + " | ".join(f"{n} mean PSNR | {n} worst PSNR | {n} mean SSIM"
+                                             for n, _ in sources) + " |",
+                  "|---|" + "---|---|---|" * len(sources)]
         for key, label in names.items():
-            lines.append(f"| {label} | {s[key]['psnr']:.2f} | {s[key]['psnr_min']:.2f} | "
-                         f"{s[key]['ssim']:.4f} |")
+            lines.append(f"| {label} | " + " | ".join(
+                f"{s[key]['psnr']:.2f} | {s[key]['psnr_min']:.2f} | {s[key]['ssim']:.4f}"
+                for _, s in sources) + " |")
         lines.append("")
     text = results.get("text")
     if text:
@@ -112,17 +126,25 @@ def markdown(results: dict) -> str:
                   f"| {100 * t['strict_recall']:.0f}% | {100 * t['grown_recall']:.0f}% | "
                   f"{100 * t['pixel_recall']:.1f}% | {t['psnr_input']:.2f} | "
                   f"{t['psnr_restored']:.2f} |", ""]
+    theirs = results.get("collection_independent")
     for coll in results.get("collections", []):
-        c = coll["curve"]
-        sizes = list(c["input"])
-        lines += [f"Collection, mean PSNR (dB) over the images, {coll['crop']} px crops, "
-                  f"mark shifted by up to {coll['shift']} px:", "",
+        curves = [("", coll["curve"])]
+        title = (f"Collection, mean PSNR (dB) over the images, {coll['crop']} px crops, "
+                 f"mark shifted by up to {coll['shift']} px")
+        if theirs and coll["shift"] == theirs["shift"]:  # the independent marks do not move
+            curves.append((", independent", theirs["curve"]))
+            title += (f"; own validation images and marks | independent generator (its "
+                      f"scenes and marks, {len(theirs['rows'])} collections, "
+                      f"{theirs['crop']} px, seed {theirs['seed']})")
+        sizes = list(coll["curve"]["input"])
+        lines += [title + ":", "",
                   "| images | " + " | ".join(str(k) for k in sizes) + " |",
                   "|---|" + "---|" * len(sizes)]
-        for key, label in (("input", "input"), ("mask_given", "mask given"),
-                           ("mark_found", "mark found")):
-            cells = [("-" if c[key][k] is None else f"{c[key][k]:.2f}") for k in sizes]
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        for suffix, c in curves:
+            for key, label in (("input", "input"), ("mask_given", "mask given"),
+                               ("mark_found", "mark found")):
+                cells = [("-" if c[key].get(k) is None else f"{c[key][k]:.2f}") for k in sizes]
+                lines.append(f"| {label}{suffix} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -175,6 +197,11 @@ def evaluate(*, repeats: int = 4, trials: int = 4, max_opacity: float = 0.5, shi
         results["region"] = region_gains(repeats=repeats, max_opacity=max_opacity,
                                          independent=independent, size=independent_size,
                                          independent_seed=independent_seed, fill=fill)
+        results["single_independent"] = independent_single_image(
+            independent=independent, size=independent_size, seed=independent_seed, fill=fill)
+        if shifts:
+            results["collection_independent"] = independent_collection(
+                trials=trials, seed=independent_seed, fill=fill)
     return results
 
 
@@ -199,8 +226,10 @@ def main(argv=None, prog=None) -> int:
                         help="also save a single-image example figure here")
     add_independent_options(parser, "--independent", default=8,
                             help="watermark samples of the independent generator: single-image "
-                                 "gain in the mark region, unattended and with a rough hint, "
-                                 "beside the own images (0: none)")
+                                 "gain in the mark region, unattended and with a rough hint, and "
+                                 "whole-image PSNR with the true mask, beside the own images; "
+                                 "with --shifts, also collections of its images sharing one of "
+                                 "its marks (0: none)")
     args = parser.parse_args(argv)
     if args.example:
         example_figure(args.example)

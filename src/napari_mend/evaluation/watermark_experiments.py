@@ -22,6 +22,7 @@ from .cross import (
     OWN,
     grow,
     independent_samples,
+    independent_watermark_collection,
     mean,
     region_psnr,
     validation_planes,
@@ -55,12 +56,27 @@ def own_cases(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_
 def single_image(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5, min_side: int = 64,
                  fill: str = "telea") -> dict:
     """PSNR/SSIM of input, true-mask Telea and ``remove_watermark`` per validation image."""
+    return _single_image(own_cases(repeats=repeats, max_opacity=max_opacity, seed=seed,
+                                   min_side=min_side), fill=fill)
+
+
+def independent_single_image(*, independent: int = 8, size: int = 256,
+                             seed: int = INDEPENDENT_SEED, fill: str = "telea") -> dict:
+    """:func:`single_image` on ``independent`` watermark samples of the independent generator
+    (their true mask: the pixels the mark visibly changed)."""
+    cases = ((f"independent:watermark:{c.index}", 0, None, c.clean, c.damaged, c.mask)
+             for c in independent_samples(independent, size=size, seed=seed,
+                                          classes=["watermark"]))
+    return {**_single_image(cases, fill=fill), "size": size, "seed": seed}
+
+
+def _single_image(cases, *, fill: str) -> dict:
     telea = classical_fill("telea")
     rows = []
-    for name, r, opacity, clean, marked, mask in own_cases(
-            repeats=repeats, max_opacity=max_opacity, seed=seed, min_side=min_side):
+    for name, r, opacity, clean, marked, mask in cases:
         removed = remove_watermark(marked, mask=mask, channel_axis=-1, method="single", fill=fill)
-        rows.append({"image": name, "repeat": r, "opacity": round(opacity, 3),
+        rows.append({"image": name, "repeat": r,
+                     "opacity": None if opacity is None else round(opacity, 3),
                      "mask_fraction": round(float(mask.mean()), 4),
                      "input": metrics(clean, marked),
                      "telea_true_mask": metrics(clean, telea(marked, mask)),
@@ -175,32 +191,56 @@ def collection(*, trials: int = 4, crop: int = 160, sizes=SIZES, seed: int = 11,
             marked.append((a * w + (1 - a) * content).astype(np.float32))
             clean.append(content)
             masks.append(a[..., 0] > 0.02)
-        mask = alpha > 0.02
-        row = {"trial": t, "mask_fraction": round(float(mask.mean()), 4),
-               "input": {}, "mask_given": {}, "mark_found": {}}
-        for k in sizes:
-            stack = np.stack(marked[:k])
-            given = np.stack(masks[:k]) if k > 1 else masks[0]  # each image's own mark
-            row["input"][k] = float(np.mean([metrics(clean[i], stack[i])[0] for i in range(k)]))
-            out = remove_watermark(stack if k > 1 else stack[0], mask=given, channel_axis=-1,
-                                   fill=fill, max_shift=shift)
-            out = out if k > 1 else out[None]
-            row["mask_given"][k] = float(np.mean([metrics(clean[i], out[i])[0] for i in range(k)]))
-            if k >= 4:
-                try:
-                    out = remove_watermark(stack, channel_axis=-1, fill=fill, max_shift=shift)
-                    row["mark_found"][k] = float(np.mean([metrics(clean[i], out[i])[0]
-                                                          for i in range(k)]))
-                except NoCommonMark:
-                    row["mark_found"][k] = None
-        rows.append(row)
+        rows.append(_collection_row(t, clean, marked, masks, alpha > 0.02, sizes=sizes,
+                                    fill=fill, shift=shift))
+    return {"rows": rows, "curve": _curve(rows, sizes), "crop": crop, "shift": shift}
+
+
+def independent_collection(*, trials: int = 4, crop: int = 160, sizes=SIZES,
+                           seed: int = INDEPENDENT_SEED, fill: str = "telea") -> dict:
+    """:func:`collection`'s curves on the independent generator's collections: images of its
+    scenes sharing one of its watermarks (multi-coloured logos, tiled text) at one place."""
+    rows = []
+    for t in range(trials):
+        clean, marked, region = independent_watermark_collection(t, max(sizes), size=crop,
+                                                                 seed=seed)
+        rows.append(_collection_row(t, clean, marked, [region] * len(marked), region,
+                                    sizes=sizes, fill=fill, shift=0))
+    return {"rows": rows, "curve": _curve(rows, sizes), "crop": crop, "shift": 0, "seed": seed}
+
+
+def _collection_row(t, clean, marked, masks, mask, *, sizes, fill, shift) -> dict:
+    """PSNR of the first K images of one collection, for each K of ``sizes``: the input, the
+    mark removed with each image's true mask, and (K >= 4) with the mark found from them."""
+    row = {"trial": t, "mask_fraction": round(float(mask.mean()), 4),
+           "input": {}, "mask_given": {}, "mark_found": {}}
+    for k in sizes:
+        stack = np.stack(marked[:k])
+        given = np.stack(masks[:k]) if k > 1 else masks[0]  # each image's own mark
+        row["input"][k] = float(np.mean([metrics(clean[i], stack[i])[0] for i in range(k)]))
+        out = remove_watermark(stack if k > 1 else stack[0], mask=given, channel_axis=-1,
+                               fill=fill, max_shift=shift)
+        out = out if k > 1 else out[None]
+        row["mask_given"][k] = float(np.mean([metrics(clean[i], out[i])[0] for i in range(k)]))
+        if k >= 4:
+            try:
+                out = remove_watermark(stack, channel_axis=-1, fill=fill, max_shift=shift)
+                row["mark_found"][k] = float(np.mean([metrics(clean[i], out[i])[0]
+                                                      for i in range(k)]))
+            except NoCommonMark:
+                row["mark_found"][k] = None
+    return row
+
+
+def _curve(rows, sizes) -> dict:
+    """Mean over the collections of each row key and size (None where no collection has one)."""
     curve = {}
     for key in ("input", "mask_given", "mark_found"):
         curve[key] = {}
         for k in sizes:
             values = [r[key][k] for r in rows if r[key].get(k) is not None]
             curve[key][k] = round(float(np.mean(values)), 2) if values else None
-    return {"rows": rows, "curve": curve, "crop": crop, "shift": shift}
+    return curve
 
 
 def text_recall(*, repeats: int = 4, seed: int = 7, min_side: int = 64, threshold: float = 0.5,

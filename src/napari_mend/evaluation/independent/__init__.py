@@ -27,20 +27,29 @@ fonts
 compositing, geometry, random_fields
     Shared helpers.
 generator
-    :func:`damaged_sample` and :func:`dataset`.
+    :func:`damaged_sample`, :func:`dataset` and :func:`watermarked_collection`.
 """
 
 from .classes import CLASSES
 from .clean_scenes import SCENES, clean_image, clean_images
-from .generator import DEFECTS, Sample, damaged_sample, dataset
+from .generator import (
+    DEFECTS,
+    Collection,
+    Sample,
+    damaged_sample,
+    dataset,
+    watermarked_collection,
+)
 
 __all__ = [
     "CLASSES",
     "DEFECTS",
     "SCENES",
+    "Collection",
     "Sample",
     "clean_image",
     "clean_images",
     "damaged_sample",
     "dataset",
+    "watermarked_collection",
 ]

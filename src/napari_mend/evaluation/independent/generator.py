@@ -22,7 +22,7 @@ from .compositing import visible_change
 from .dust import add_dust
 from .halftone_moire import add_moire
 from .scratches import add_scratches
-from .watermarks import add_watermark
+from .watermarks import add_watermark, blend_layers, watermark_layers
 
 DEFECTS = {
     1: add_scratches,
@@ -35,6 +35,8 @@ DEFECTS = {
 """dict of int to callable: class id -> ``f(image, rng) -> (damaged, footprint)``."""
 
 MOIRE = 6
+WATERMARK_COLLECTION = 100
+"""Stream of :func:`watermarked_collection` in the seed sequence (not a class id)."""
 _MIN_PIXELS = 8
 _MIN_MOIRE_FRACTION = 0.2
 _ATTEMPTS = 6
@@ -154,3 +156,46 @@ def dataset(seed, n_per_class, size=256, classes=None):
             clean = clean_image(rng, size)
             damaged, labels = damaged_sample(clean, c, rng)
             yield Sample(clean, damaged, labels, c)
+
+
+class Collection(NamedTuple):
+    """Images that share one watermark: the collection case of watermark removal."""
+
+    clean: list
+    """float32 (H, W, 3) images in [0, 1], of random scene kinds."""
+    damaged: list
+    """The same images with the watermark blended in."""
+    labels: np.ndarray
+    """bool (H, W): the pixels under the watermark (the same on every image)."""
+
+
+def watermarked_collection(seed, trial, n, size=160):
+    """``n`` colour images of random scenes with one watermark laid over all of them.
+
+    The mark (a logo, a tiled text mark, or both: :mod:`.watermarks`) is drawn once
+    and blended at the same place into every image, as a photo agency or an
+    archive stamps a collection. Collection ``trial`` depends only on
+    ``(seed, trial)``.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the set.
+    trial : int
+        Index of the collection.
+    n : int
+        Images in the collection.
+    size : int or tuple of int
+        Image side, or ``(H, W)``.
+
+    Returns
+    -------
+    Collection
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), WATERMARK_COLLECTION,
+                                                        int(trial)]))
+    shape = (size, size) if np.isscalar(size) else tuple(size)
+    layers = watermark_layers(rng, shape)
+    clean = [clean_image(rng, shape, grey=False) for _ in range(int(n))]
+    damaged, footprints = zip(*(blend_layers(image, layers) for image in clean))
+    return Collection(clean, list(damaged), footprints[0])

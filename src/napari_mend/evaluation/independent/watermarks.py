@@ -148,6 +148,69 @@ def _blend(out, rgb, alpha):
     return (out * (1 - a) + rgb * a).astype(np.float32)
 
 
+def watermark_layers(rng, shape, fonts_used=None):
+    """The overlays of one watermark: a logo, a tiled text watermark, or both.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    shape : tuple of int
+        ``(H, W)`` of the images it is laid over.
+    fonts_used : list, optional
+        Font paths are appended to it when given.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        ``(rgb, alpha)`` pairs of shapes ``(H, W, 3)`` and ``(H, W)``, float32,
+        blended in order by :func:`blend_layers`.
+    """
+    h, w = shape
+    layers = []
+    mode = rng.choice(["logo", "tiled", "both"], p=[0.45, 0.35, 0.2])
+    if mode in ("tiled", "both"):
+        rgb, alpha = tiled_text(rng, (h, w), fonts_used)
+        alpha = alpha * rng.uniform(0.2, 0.5)
+        layers.append((rgb, alpha))
+    if mode in ("logo", "both"):
+        side = int(min(rng.uniform(40, 120), 0.8 * min(h, w)))
+        rgb, a = logo(rng, side)
+        a = a * rng.uniform(0.2, 0.6)
+        r0 = int(rng.integers(0, h - side + 1))
+        c0 = int(rng.integers(0, w - side + 1))
+        full_rgb = np.zeros((h, w, 3), np.float32)
+        full_a = np.zeros((h, w), np.float32)
+        full_rgb[r0:r0 + side, c0:c0 + side] = rgb
+        full_a[r0:r0 + side, c0:c0 + side] = a
+        layers.append((full_rgb, full_a))
+    return layers
+
+
+def blend_layers(image, layers):
+    """Blend watermark overlays (:func:`watermark_layers`) into an image.
+
+    Parameters
+    ----------
+    image : ndarray of float32, shape (H, W) or (H, W, 3)
+        Clean image in [0, 1].
+    layers : list of (ndarray, ndarray)
+        ``(rgb, alpha)`` pairs of the image's spatial shape.
+
+    Returns
+    -------
+    damaged : ndarray of float32
+        Same shape as ``image``.
+    footprint : ndarray of bool, shape (H, W)
+        Pixels under the watermark.
+    """
+    out = image
+    footprint = np.zeros(image.shape[:2], bool)
+    for rgb, alpha in layers:
+        out = _blend(out, rgb, alpha)
+        footprint |= alpha > 0
+    return confine(image, out, footprint), footprint
+
+
 def add_watermark(image, rng, fonts_used=None):
     """Blend a logo, a tiled text watermark, or both, into an image.
 
@@ -166,25 +229,4 @@ def add_watermark(image, rng, fonts_used=None):
     footprint : ndarray of bool, shape (H, W)
         Pixels under the watermark.
     """
-    h, w = image.shape[:2]
-    out = image
-    footprint = np.zeros((h, w), bool)
-    mode = rng.choice(["logo", "tiled", "both"], p=[0.45, 0.35, 0.2])
-    if mode in ("tiled", "both"):
-        rgb, alpha = tiled_text(rng, (h, w), fonts_used)
-        alpha = alpha * rng.uniform(0.2, 0.5)
-        out = _blend(out, rgb, alpha)
-        footprint |= alpha > 0
-    if mode in ("logo", "both"):
-        side = int(min(rng.uniform(40, 120), 0.8 * min(h, w)))
-        rgb, a = logo(rng, side)
-        a = a * rng.uniform(0.2, 0.6)
-        r0 = int(rng.integers(0, h - side + 1))
-        c0 = int(rng.integers(0, w - side + 1))
-        full_rgb = np.zeros((h, w, 3), np.float32)
-        full_a = np.zeros((h, w), np.float32)
-        full_rgb[r0:r0 + side, c0:c0 + side] = rgb
-        full_a[r0:r0 + side, c0:c0 + side] = a
-        out = _blend(out, full_rgb, full_a)
-        footprint |= full_a > 0
-    return confine(image, out, footprint), footprint
+    return blend_layers(image, watermark_layers(rng, image.shape[:2], fonts_used))
