@@ -142,7 +142,7 @@ def test_collection_beats_single_images_and_finds_the_mark():
     assert not (changed[0] & ~ndi.binary_dilation(mask, iterations=4)).any()
     given = nm.remove_watermark(marked, mask=mask, channel_axis=-1, fill="telea")
     single = nm.remove_watermark(marked, mask=mask, channel_axis=-1, method="single", fill="telea")
-    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(len(clean))])  # noqa: E731
+    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(len(clean))])
     assert mean(found) > mean(marked) + 10
     assert mean(given) > mean(single)
     for k in range(len(clean)):
@@ -155,7 +155,7 @@ def test_collection_aligns_marks_that_move():
     out = nm.remove_watermark(marked, channel_axis=-1, fill="telea", max_shift=3)
     mask = np.any([mark_alpha(0.35, shift=s) > 0.02 for s in shifts], axis=0)
     still = nm.remove_watermark(marked, mask=mask, channel_axis=-1, fill="telea", max_shift=0)
-    mean = lambda o: np.mean([psnr(o[k], clean[k]) for k in range(len(clean))])  # noqa: E731
+    mean = lambda o: np.mean([psnr(o[k], clean[k]) for k in range(len(clean))])
     assert mean(out) > mean(marked) + 6
     assert mean(out) > mean(still)
 
@@ -237,7 +237,10 @@ def test_unwatermark_cli_never_replaces_its_inputs(tmp_path, capsys):
 
 
 def test_mark_estimated_on_a_sample_cleans_images_one_at_a_time():
-    from napari_mend.watermark.api import collection_watermark, remove_collection_watermark
+    from napari_mend.watermark.api import (
+        collection_watermark,
+        remove_collection_watermark,
+    )
 
     clean, marked = collection(10)
     marked = np.round(marked * 255).astype(np.uint8)
@@ -292,7 +295,7 @@ def test_joint_matting_beats_the_closed_form_estimate(monkeypatch):
     clean = np.stack([content(40 + k) for k in range(6)])
     marked = np.stack([alpha[..., None] * colour + (1 - alpha[..., None]) * c for c in clean])
     mask = alpha > 0.02
-    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(len(clean))])  # noqa: E731
+    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(len(clean))])
     joint, changed = remove_collection(marked, mask=mask, fill="telea")
     support = estimate_collection(marked, mask=mask, max_shift=0)[2]
     monkeypatch.setattr(jm, "MIN_JOINT_IMAGES", 99)  # the closed-form estimate alone
@@ -313,8 +316,8 @@ def test_joint_matting_corrects_a_wrong_opacity_and_keeps_to_the_support():
     a_out, m_out = joint_matting(marked, guess, matte, support)
     assert a_out.dtype == np.float32 and m_out.shape == matte.shape
     assert not a_out[~support].any() and not m_out[~support].any()
-    err = lambda a: np.abs(a - alpha)[support].mean()  # noqa: E731
-    mean = lambda a, m: np.mean([psnr(invert(marked[k], a, m), clean[k])  # noqa: E731
+    err = lambda a: np.abs(a - alpha)[support].mean()
+    mean = lambda a, m: np.mean([psnr(invert(marked[k], a, m), clean[k])
                                  for k in range(len(clean))])
     assert err(a_out) < 0.5 * err(guess)
     assert mean(a_out, m_out) > mean(guess, matte) + 10
@@ -328,7 +331,7 @@ def test_joint_matting_corrects_a_wrong_opacity_and_keeps_to_the_support():
 def test_small_collections_with_a_mask(n):
     clean, marked = collection(n)
     mask = mark_alpha(0.35) > 0.02
-    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(n)])  # noqa: E731
+    mean = lambda out: np.mean([psnr(out[k], clean[k]) for k in range(n)])
     for method in ("auto", "collection"):
         out = nm.remove_watermark(marked, mask=mask, channel_axis=-1, method=method, fill="telea")
         assert out.shape == marked.shape
@@ -340,7 +343,7 @@ def test_small_collections_with_a_mask(n):
 def test_marks_that_do_not_move_are_not_shifted(monkeypatch):
     from napari_mend.watermark import collection as module
 
-    clean, marked = collection(6)
+    _, marked = collection(6)
     mask = mark_alpha(0.35) > 0.02
     still = estimate_collection(marked, mask=mask, max_shift=0)
     # content can pull the alignment off: shifts proposed for marks that do not move are refused
