@@ -89,9 +89,11 @@ def test_hostile_forest_arrays_are_refused(saved, taught, tmp_path, change, matc
 
 
 @pytest.mark.parametrize("change, match", [
-    (lambda a: dict(a, branch_roots=np.zeros_like(a["branch_roots"])), "repeated"),
-    (lambda a: dict(a, branch_roots=a["branch_roots"] + 4), "not among"),
-    (lambda a: dict(a, branch_roots=np.array([-1, 1])), "not among"),
+    (lambda a: dict(a, branch_roots=np.zeros_like(a["branch_roots"])), "repeat"),
+    (lambda a: dict(a, branch_roots=a["branch_roots"] + 4), "one per label"),
+    (lambda a: dict(a, branch_roots=np.array([-1, 1])), "one per label"),
+    (lambda a: dict(a, branch_roots=a["branch_roots"][:1],
+                    branch_trees=a["branch_trees"][[0, -1]]), "one per label"),
     (lambda a: dict(a, branch_trees=a["branch_trees"][::-1].copy()), "runs"),
     (lambda a: dict(a, branch_trees=a["branch_trees"] + 1), "runs"),
     (lambda a: dict(a, branch_trees=a["branch_trees"][:-1]), "offsets"),

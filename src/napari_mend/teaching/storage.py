@@ -360,9 +360,10 @@ def check_forest(a: dict, n_features: int, source) -> np.ndarray:
 
 
 def check_branches(a: dict, labels: np.ndarray, settings: FeatureSettings, source) -> None:
-    """Check the branches: distinct roots among the clean label and the taught classes (or
-    one branch of every pixel), each an increasing run of the trees; a split on the base
-    network's decision needs its scores among the features."""
+    """Check the branches: one per label value of the model (the clean label and the taught
+    classes: every decision of the base network has its branch) or one for every pixel, each
+    an unbroken run of the trees; a split on the base network's decision needs its scores
+    among the features."""
     def bad(what):
         return TaughtModelError(f"{source}: its forest's branches {what}; {HINT}")
 
@@ -376,8 +377,10 @@ def check_branches(a: dict, labels: np.ndarray, settings: FeatureSettings, sourc
         if n_trees < 1:
             raise bad("leave every pixel without a forest")
         return
-    if np.unique(roots).size != roots.size or not np.isin(roots, labels).all():
-        raise bad("have roots that are repeated or not among the model's label values")
+    if np.unique(roots).size != roots.size:
+        raise bad("repeat a root")
+    if not np.array_equal(np.sort(roots), labels):
+        raise bad("are not one per label value of the model (its decisions among them)")
     if not settings.network:
         raise bad("split on the base network's decision, but the model reads no network "
                   "features")
