@@ -224,9 +224,7 @@ def add_watermark(image, rng, fonts_used=None):
 
     Returns
     -------
-    damaged : ndarray of float32
-        Same shape as ``image``.
-    footprint : ndarray of bool, shape (H, W)
-        Pixels under the watermark.
+    damaged, footprint : ndarray
+        As :func:`blend_layers` returns them.
     """
     return blend_layers(image, watermark_layers(rng, image.shape[:2], fonts_used))
