@@ -78,6 +78,10 @@ def test_detector_finetune_saves_a_listed_model(model_dir, domain_images):
     assert card["kind"] == "detector" and card["base_model"]["name"] == "detector"
     assert card["finetune"]["steps"] == 2 and card["finetune"]["channels"] == [1, 3]
     assert card["finetune"]["before"]["f1_mean"] == result.before["f1_mean"]
+    # also measured on held-out crops damaged by the independent generator (reporting only)
+    theirs = result.after["independent"]
+    assert theirs["crops"] == 2 and 0 <= theirs["f1_mean"] <= 1
+    assert card["finetune"]["after"]["independent"] == theirs
     assert set(card["thresholds"]) == set(registry.model_card("detector")["thresholds"])
     assert [e["event"] for e in events][:2] == ["start", "before"]
     assert [e["step"] for e in events if e["event"] == "train"] == [1, 2]

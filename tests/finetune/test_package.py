@@ -83,6 +83,12 @@ def test_train_command_fine_tunes(model_dir, domain_images, tmp_path, capsys):
                  "--crop", "64", "--batch", "1", "--eval-crops", "6", "--name", "cli-fill"]) == 0
     printed = capsys.readouterr().out
     assert "before: held-out psnr_hole_mean" in printed and "saved model 'cli-fill'" in printed
-    assert registry.model_card("cli-fill")["finetune"]["images"] == ["a.png"]
+    assert "(independent generator's)" in printed
+    run = registry.model_card("cli-fill")["finetune"]
+    assert run["images"] == ["a.png"]
+    theirs = run["after"]["independent"]  # holes of the independent generator's defects
+    assert theirs["crops"] >= 1 and 5 < theirs["psnr_hole_mean"] < 60
+    assert set(theirs) - {"crops", "psnr_hole_mean"} <= {
+        f"psnr_hole_{c}" for c in ("scratch", "dust", "blotch", "text", "watermark")}
     assert main(["train", "detector", "--images", str(tmp_path / "none")]) == 2
     assert "no such image file" in capsys.readouterr().err

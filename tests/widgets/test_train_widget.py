@@ -19,8 +19,15 @@ from napari_mend.models import registry  # noqa: E402
 
 def test_metrics_text():
     assert metrics_text("detector", None, None) == ""
-    line = metrics_text("inpainter", {"psnr_hole_mean": 30.0}, {"psnr_hole_mean": 31.25})
-    assert line == "held-out PSNR dB: before 30.000, after 31.250 (+1.250)"
+    before = {"psnr_hole_mean": 30.0, "independent": {"psnr_hole_mean": 28.0}}
+    after = {"psnr_hole_mean": 31.25, "independent": {"psnr_hole_mean": 27.5}}
+    assert metrics_text("inpainter", before, after) == (
+        "held-out PSNR dB: own defects 30.000 -> 31.250 (+1.250); "
+        "independent defects 28.000 -> 27.500 (-0.500)")
+    assert metrics_text("inpainter", before, None) == (
+        "held-out PSNR dB: own defects 30.000; independent defects 28.000")
+    assert metrics_text("detector", {"f1_mean": 0.5}, {"f1_mean": 0.6}) == (
+        "held-out F1: own defects 0.500 -> 0.600 (+0.100)")  # a record without the column
 
 
 @pytest.mark.gui
@@ -42,15 +49,18 @@ def test_train_shows_curve_and_new_model_reaches_mend_widget(make_napari_viewer,
 
     def fake_finetune(kind, images, *, progress, on_event, **options):
         calls.update(kind=kind, images=images, **options)
-        on_event({"event": "before", "psnr_hole_mean": 30.0})
+        on_event({"event": "before", "psnr_hole_mean": 30.0,
+                  "independent": {"psnr_hole_mean": 28.0}})
         for step in (1, 2, 3):
             progress(step, 10)
             on_event({"event": "train", "step": step, "loss": 1.0 / step, "elapsed": step})
         card = dict(registry.model_card("inpainter"), name="slides-fill")
         shutil.copy(registry.WEIGHTS_DIR / "inpainter.pt", model_dir / "slides-fill.pt")
         (model_dir / "slides-fill.json").write_text(json.dumps(card))
-        return FinetuneResult("slides-fill", card, {"psnr_hole_mean": 30.0},
-                              {"psnr_hole_mean": 31.5}, [(1, 1.0), (2, 0.5), (3, 0.33)])
+        return FinetuneResult("slides-fill", card,
+                              {"psnr_hole_mean": 30.0, "independent": {"psnr_hole_mean": 28.0}},
+                              {"psnr_hole_mean": 31.5, "independent": {"psnr_hole_mean": 27.9}},
+                              [(1, 1.0), (2, 0.5), (3, 0.33)])
 
     monkeypatch.setattr(finetune_module, "finetune", fake_finetune)
     assert "slides-fill" not in mend.inpainter_model.choices
@@ -61,7 +71,8 @@ def test_train_shows_curve_and_new_model_reaches_mend_widget(make_napari_viewer,
     assert calls["minutes"] == 5.0 and calls["resume"] is False
     qtbot.waitUntil(lambda: len(train.history) == 3, timeout=10_000)
     assert len(train.loss_plot.axes.lines[0].get_xdata()) == 3  # the live loss curve
-    assert train.metrics.value.endswith("after 31.500 (+1.500)")
+    assert train.metrics.value.endswith("30.000 -> 31.500 (+1.500); "
+                                        "independent defects 28.000 -> 27.900 (-0.100)")
     assert "slides-fill" in mend.inpainter_model.choices  # announced to the Mend widget
     assert "slides-fill" in train.from_model.choices
 

@@ -54,13 +54,21 @@ class _EventRelay(QObject):
 
 
 def metrics_text(kind: str, before: dict | None, after: dict | None) -> str:
-    """One line: the held-out metric before and after (and the gain)."""
+    """One line: the held-out metric before and after (and the gain), on the synthesised
+    defects and on the independent generator's."""
     key, label = METRIC[kind]
     if before is None:
         return ""
-    text = f"held-out {label}: before {before[key]:.3f}"
-    if after is not None:
-        text += f", after {after[key]:.3f} ({after[key] - before[key]:+.3f})"
+
+    def change(source, name):
+        text = f"{name} {source(before)[key]:.3f}"
+        if after is not None:
+            text += f" -> {source(after)[key]:.3f} ({source(after)[key] - source(before)[key]:+.3f})"
+        return text
+
+    text = f"held-out {label}: " + change(lambda m: m, "own defects")
+    if "independent" in before and (after is None or "independent" in after):
+        text += "; " + change(lambda m: m["independent"], "independent defects")
     return text
 
 

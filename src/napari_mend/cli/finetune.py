@@ -63,7 +63,8 @@ def run_finetune(args) -> int:
                   flush=True)
         elif event["event"] in ("before", "after"):
             key = "f1_mean" if args.kind == "detector" else "psnr_hole_mean"
-            print(f"{event['event']}: held-out {key} = {event[key]}", flush=True)
+            print(f"{event['event']}: held-out {key} = {event[key]} (synthesised defects), "
+                  f"{event['independent'][key]} (independent generator's)", flush=True)
 
     try:
         result = finetune(args.kind, args.images, from_model=args.from_model, name=args.name,

@@ -29,7 +29,7 @@ from scipy import ndimage as ndi
 
 from ..classes import DEFECT_CLASSES, SCORED_CLASSES
 from ..synthesis import corpus_images
-from .independent import CLASSES, clean_images, dataset, watermarked_collection
+from .independent import CLASSES, clean_images, damaged_sample, dataset, watermarked_collection
 
 INDEPENDENT_SEED = 2024
 """Default seed of the independent samples every evaluation reports on."""
@@ -131,6 +131,14 @@ def independent_clean(n: int, *, size=256, seed: int = INDEPENDENT_SEED, layout:
     """
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0]))
     return [convert(im, layout, dtype) for im in clean_images(rng, int(n), size=size)]
+
+
+def independent_damage(image: np.ndarray, cls: int, *, seed: int, index: int):
+    """The independent generator's defect of class ``cls`` laid on ``image`` (``(M, N)`` or
+    ``(M, N, 3)`` in [0, 1]), drawn from ``(seed, cls, index)`` only: ``(damaged, labels)``
+    (:func:`napari_mend.evaluation.independent.damaged_sample`)."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(cls), int(index)]))
+    return damaged_sample(np.clip(image, 0, 1), int(cls), rng)
 
 
 def independent_watermark_collection(trial: int, n: int, *, size=160,

@@ -218,7 +218,9 @@ def finetune(kind: str, images, *, from_model: str | None = None, name: str | No
                         "device": str(device), "environment": environment(),
                         "metric": task.summary_key, "before": before, "after": after,
                         "data": "the curator's images (names above); defects synthesized by "
-                                "napari_mend.synthesis, held-out part split by region"}
+                                "napari_mend.synthesis, held-out part split by region; "
+                                "'independent' metrics: held-out crops damaged by the "
+                                "independent validation generator (reporting only)"}
     card["seed"] = seed
     staging = work / "export"
     weights, card_path = export_model(staging, name, module=net.cpu(), card=card)

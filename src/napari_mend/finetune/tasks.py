@@ -14,6 +14,12 @@ the one training loop (:class:`napari_mend.training.loop.Trainer`).
   thresholds are re-chosen on crops of the fine-tune part.
 * ``inpainter``: holes from :func:`napari_mend.synthesis.inpainting_mask`
   (every family). Metric: PSNR (dB) inside the holes, network alone.
+
+Both also report their metric on held-out crops damaged by the independent
+validation generator (:mod:`napari_mend.evaluation.independent`, written
+apart from the synthesiser the models train on; its holes are the pixels its
+defects change), under ``'independent'``: reporting only, nothing is chosen
+from it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 
 from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.learned import intensity_range, network_input
+from ..evaluation.cross import independent_damage
 from ..models.package import model_files
 from ..models.registry import build_module, get_model
 from ..synthesis import MASK_FAMILIES, inpainting_mask, synthesize_defects
@@ -35,6 +42,10 @@ from .data import augment, draw_crop
 
 EVAL_SEED = 7_000_001
 CALIBRATION_SEED = 7_000_002
+INDEPENDENT_SEED = 7_000_003
+"""Seed of the held-out crops the independent generator damages (reporting only)."""
+HOLE_CLASSES = (1, 2, 3, 4, 5)
+"""Defect classes whose pixels are the inpainter's independent holes (moire is no hole)."""
 P_CLEAN = 0.2
 P_CLASS = 0.5
 
@@ -87,6 +98,7 @@ class DetectorTask(_DomainTask):
         super().__init__(domain, crop=crop, seed=seed, batch=batch, device=device)
         self.eval_crops = int(eval_crops)
         self._cases = {}
+        self._independent = None
 
     def sample(self, rng, part: str, *, clean: bool | None = None):
         """One ``(input (3, S, S) float32, target (6, S, S) uint8)`` pair."""
@@ -119,27 +131,52 @@ class DetectorTask(_DomainTask):
             self._cases[part] = (damaged, clean)
         return self._cases[part]
 
+    def independent_cases(self) -> list:
+        """Fixed held-out crops damaged by the independent generator, one class after the other,
+        as ``(input, target)`` pairs like :meth:`sample`'s; built once."""
+        if self._independent is None:
+            self._independent = []
+            for k in range(self.eval_crops):
+                cls = 1 + k % N_SCORED
+                crop = self.draw(sample_rng(INDEPENDENT_SEED, k), "heldout")
+                plane = crop if crop.shape[-1] == 3 else crop[..., 0]
+                damaged, labels = independent_damage(plane, cls, seed=INDEPENDENT_SEED, index=k)
+                damaged = np.asarray(damaged, np.float32).reshape(crop.shape)
+                target = (labels[None] == np.arange(1, N_SCORED + 1)[:, None, None])
+                self._independent.append((network_input(damaged, *intensity_range(damaged)),
+                                          target.astype(np.uint8)))
+        return self._independent
+
     def calibrate(self, net) -> dict:
         """Per-class thresholds of best F1 on crops of the fine-tune part (never held-out ones)."""
         return calibrate(net, *self.cases("finetune"), self.device)[0]
 
     def evaluate(self, net, *, thresholds: dict) -> dict:
-        """Held-out F1 per class at ``thresholds`` and their mean over the classes present."""
+        """Held-out F1 per class at ``thresholds`` and their mean over the classes present, on
+        the synthesised defects and (``'independent'``) on the independent generator's."""
         damaged, clean = self.cases("heldout")
-        prob, truth = score_samples(net, damaged, self.device)
         clean_prob, _ = score_samples(net, clean, self.device)
-        per_class = {}
-        for k, name in enumerate(SCORED_CLASSES.values()):
-            t = float(thresholds.get(name, 0.5))
-            hit = prob[:, k] >= t
-            tp = int((hit & truth[:, k]).sum())
-            fp = int((hit & ~truth[:, k]).sum()) + int((clean_prob[:, k] >= t).sum())
-            fn = int((~hit & truth[:, k]).sum())
-            if tp + fn:
-                per_class[name] = round(2 * tp / max(2 * tp + fp + fn, 1), 4)
-        return {"f1_mean": round(float(np.mean(list(per_class.values()))), 4) if per_class else 0.0,
-                "f1": per_class, "crops": len(damaged), "clean_crops": len(clean),
-                "crop": self.crop}
+        own = _f1(*score_samples(net, damaged, self.device), clean_prob, thresholds)
+        theirs = _f1(*score_samples(net, self.independent_cases(), self.device), clean_prob,
+                     thresholds)
+        return {**own, "crops": len(damaged), "clean_crops": len(clean), "crop": self.crop,
+                "independent": {**theirs, "crops": len(self.independent_cases())}}
+
+
+def _f1(prob, truth, clean_prob, thresholds: dict) -> dict:
+    """Pixel F1 per class at ``thresholds`` (false alarms on the clean crops count as false
+    positives) and their mean over the classes present."""
+    per_class = {}
+    for k, name in enumerate(SCORED_CLASSES.values()):
+        t = float(thresholds.get(name, 0.5))
+        hit = prob[:, k] >= t
+        tp = int((hit & truth[:, k]).sum())
+        fp = int((hit & ~truth[:, k]).sum()) + int((clean_prob[:, k] >= t).sum())
+        fn = int((~hit & truth[:, k]).sum())
+        if tp + fn:
+            per_class[name] = round(2 * tp / max(2 * tp + fp + fn, 1), 4)
+    return {"f1_mean": round(float(np.mean(list(per_class.values()))), 4) if per_class else 0.0,
+            "f1": per_class}
 
 
 class InpainterTask(_DomainTask):
@@ -152,6 +189,7 @@ class InpainterTask(_DomainTask):
         super().__init__(domain, crop=crop, seed=seed, batch=batch, device=device)
         self.eval_per_family = max(1, int(eval_crops) // len(MASK_FAMILIES))
         self._cases = None
+        self._independent = None
 
     def sample(self, rng, part: str, family: str | None = None):
         """One ``(clean RGB crop (S, S, 3), hole (S, S) bool)`` pair."""
@@ -178,14 +216,34 @@ class InpainterTask(_DomainTask):
                     self._cases.append((family, crop, hole))
         return self._cases
 
+    def independent_cases(self) -> list:
+        """Fixed ``(class name, crop, hole)`` cases of the held-out part whose holes are the
+        pixels the independent generator's defects change; built once."""
+        if self._independent is None:
+            self._independent = []
+            for cls in HOLE_CLASSES:
+                for k in range(self.eval_per_family):
+                    index = cls * 1000 + k
+                    crop = self.draw(sample_rng(INDEPENDENT_SEED, index), "heldout")
+                    if crop.shape[-1] == 1:
+                        crop = np.repeat(crop, 3, axis=-1)
+                    _, labels = independent_damage(crop, cls, seed=INDEPENDENT_SEED, index=index)
+                    if labels.any():
+                        self._independent.append((SCORED_CLASSES[cls], crop, labels > 0))
+        return self._independent
+
     def calibrate(self, net) -> dict:
         """Inpainters have no thresholds to re-choose."""
         return {}
 
     def evaluate(self, net, *, thresholds: dict | None = None) -> dict:
-        """Held-out PSNR (dB) inside the holes, per mask family and their mean."""
+        """Held-out PSNR (dB) inside the holes, per mask family and their mean, and
+        (``'independent'``) inside the independent generator's holes per defect class."""
         metrics = {k: round(v, 3) for k, v in validate(net, self.cases(), self.device).items()}
-        return {**metrics, "crops": len(self.cases()), "crop": self.crop}
+        theirs = {k: round(v, 3)
+                  for k, v in validate(net, self.independent_cases(), self.device).items()}
+        return {**metrics, "crops": len(self.cases()), "crop": self.crop,
+                "independent": {**theirs, "crops": len(self.independent_cases())}}
 
 
 TASKS = {"detector": DetectorTask, "inpainter": InpainterTask}
