@@ -207,3 +207,22 @@ def test_from_base_needs_the_network(pair):
     with pytest.raises(ValueError, match="from_base=False"):
         nm.teach(first, strokes, features=FAST, from_base=True)
     assert nm.teach(first, strokes, features=FAST).branches[0].root == -1
+
+
+def test_from_base_with_several_classes_and_images(pair, tmp_path):
+    """Two classes on two images: one part per decision of the network among them."""
+    first, truth1, second, truth2 = pair
+    s1 = np.zeros(truth1.shape, np.uint8)
+    s1[truth1] = 1
+    s1[:20, :20] = CLEAN_LABEL
+    s2 = np.zeros(truth2.shape, np.uint8)
+    s2[truth2] = 2  # call them dust here: two classes
+    s2[-20:, -20:] = CLEAN_LABEL
+    model = nm.teach([first, second], [s1, s2])
+    assert model.classes == [1, 2] and [b.root for b in model.branches] == [0, 1, 2]
+    assert [b["base_decision"] for b in model.card["branches"]] == ["clean", "scratch", "dust"]
+    labels = nm.detect(second, model=model)
+    assert (labels[truth2] == 2).mean() > 0.5 and not np.isin(labels, [3, 4, 5, 6]).any()
+    again = nm.teach.load(model.save(tmp_path / "two"))
+    np.testing.assert_array_equal(again.detect_scores(first).scores,
+                                  model.detect_scores(first).scores)
