@@ -17,7 +17,10 @@ scored by pixel F1 of that class on the collection's OTHER images:
   features shrunk by 2, approximate disks);
 * ``skimage``: scikit-image's trainable segmenter (``skimage.future.fit_segmenter`` with
   ``multiscale_basic_features`` and a ``RandomForestClassifier``), the anchor to beat;
-* ``zero-shot``: the shipped detector, nothing taught, threshold 0.5.
+* ``zero-shot``: the shipped detector, nothing taught, threshold 0.5;
+* with ``--adapt-minutes M``: the detector is first fine-tuned for M minutes on the
+  collection's images, unlabelled (:func:`napari_mend.finetune.finetune`: defects synthesised
+  on them), then ``teach, adapted`` teaches on it and ``adapted, zero-shot`` is it untaught.
 
 Then Teach is timed on a 1-megapixel image and prediction speed is measured.
 
@@ -124,6 +127,17 @@ def f1(pred, truth):
     return 2 * tp / denominator if denominator else 1.0
 
 
+def adapt(images, cls, args) -> str:
+    """Fine-tune the detector on the collection's images, unlabelled (defects synthesised on
+    them, :func:`napari_mend.finetune.finetune`), for ``--adapt-minutes``; its model name."""
+    from napari_mend.finetune import finetune
+
+    name = f"bench-teach-adapted-{cls}"
+    finetune("detector", [im for im, _ in images], name=name, minutes=args.adapt_minutes,
+             crop=96, seed=args.seed, overwrite=True)
+    return name
+
+
 def skimage_segmenter(image, strokes, cls):
     from skimage.feature import multiscale_basic_features
     from skimage.future import fit_segmenter, predict_segmenter
@@ -162,6 +176,14 @@ def quality(args):
         scores["skimage"] = [f1(predict(im), t) for im, t in images[1:]]
         scores["zero-shot"] = [f1(nm.detect(im, channel_axis=axis) == cls, t)
                                for im, t in images[1:]]
+        if args.adapt_minutes:
+            adapted = adapt(images, cls, args)
+            model = nm.teach(first, strokes, channel_axis=axis, base_model=adapted)
+            scores["teach, adapted"] = [f1(nm.detect(im, channel_axis=axis, model=model) == cls, t)
+                                        for im, t in images[1:]]
+            scores["adapted, zero-shot"] = [
+                f1(nm.detect(im, channel_axis=axis, model=adapted) == cls, t)
+                for im, t in images[1:]]
         kind, grey = COLLECTIONS[cls]
         rows.append((name, f"{kind}{' (grey)' if grey else ''}",
                      int((strokes == cls).sum()), int((strokes == nm.CLEAN_LABEL).sum()),
@@ -218,9 +240,18 @@ def main(argv=None):
                         help="ways timed (default: default strokes-only filters)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="timings per way; the best is reported (default 3)")
+    parser.add_argument("--adapt-minutes", type=float, default=0.0,
+                        help="also fine-tune the detector on each collection's images, "
+                             "unlabelled, for this long, then teach on it ('teach, adapted' "
+                             "and 'adapted, zero-shot' columns; 0: not)")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
+    if args.adapt_minutes:  # the adapted detectors go to a throw-away model folder
+        import os
+        import tempfile
+
+        os.environ.setdefault("NAPARI_MEND_MODEL_DIR", tempfile.mkdtemp(prefix="bench-teach-"))
     import napari_mend as nm
 
     nm.configure_threads(args.threads)
