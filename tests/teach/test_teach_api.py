@@ -6,6 +6,7 @@ import pytest
 import napari_mend as nm
 from napari_mend import CLEAN_LABEL
 from napari_mend.teaching import FeatureSettings, TaughtModel
+from napari_mend.teaching.model import NETWORK_SUPPORT
 
 FAST = FeatureSettings(sigmas=(1, 4), tophat_radii=(2,), network=False)
 
@@ -220,9 +221,28 @@ def test_from_base_with_several_classes_and_images(pair, tmp_path):
     s2[-20:, -20:] = CLEAN_LABEL
     model = nm.teach([first, second], [s1, s2])
     assert model.classes == [1, 2] and [b.root for b in model.branches] == [0, 1, 2]
+    # the network supports the scratches as scratches, not as "dust": only "dust" is free
+    assert model.support == (0.0, NETWORK_SUPPORT, 0.0)
+    assert model.card["network_support"] == {"scratch": NETWORK_SUPPORT}
     assert [b["base_decision"] for b in model.card["branches"]] == ["clean", "scratch", "dust"]
     labels = nm.detect(second, model=model)
     assert (labels[truth2] == 2).mean() > 0.5 and not np.isin(labels, [3, 4, 5, 6]).any()
     again = nm.teach.load(model.save(tmp_path / "two"))
     np.testing.assert_array_equal(again.detect_scores(first).scores,
                                   model.detect_scores(first).scores)
+
+
+def test_a_class_the_network_supports_is_given_only_where_it_does(pair, taught):
+    """The scratches' strokes are mostly where the network gives scratches some score: the
+    taught scratches stay within that support; the strokes alone have no such limit."""
+    _, _, second, truth2 = pair
+    assert taught.support == (0.0, NETWORK_SUPPORT)
+    scores = taught.detect_scores(second).scores[0].astype(np.float32)
+    network = network_scratch_score(second)
+    assert not scores[network < NETWORK_SUPPORT].any()
+    assert (scores[truth2] >= 0.5).mean() > 0.6  # what the network supports is found
+    first, truth1 = pair[:2]
+    from helpers import paint
+
+    alone = nm.teach(first, paint(truth1), from_base=False)
+    assert alone.support == (0.0, 0.0) and "network_support" in alone.card

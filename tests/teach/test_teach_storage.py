@@ -11,7 +11,7 @@ from helpers import paint
 
 import napari_mend as nm
 from napari_mend.teaching import TaughtModelError, is_taught_file, load
-from napari_mend.teaching.storage import model_arrays
+from napari_mend.teaching.storage import BRANCH_ARRAYS, model_arrays
 
 
 def test_round_trip_gives_identical_scores(pair, taught, tmp_path):
@@ -97,6 +97,11 @@ def test_hostile_forest_arrays_are_refused(saved, taught, tmp_path, change, matc
     (lambda a: dict(a, branch_trees=a["branch_trees"][::-1].copy()), "runs"),
     (lambda a: dict(a, branch_trees=a["branch_trees"] + 1), "runs"),
     (lambda a: dict(a, branch_trees=a["branch_trees"][:-1]), "offsets"),
+    (lambda a: dict(a, support=np.array([0.0, 1.0])), "network support"),
+    (lambda a: dict(a, support=np.array([0.0, -0.1])), "network support"),
+    (lambda a: dict(a, support=np.array([0.05, 0.05])), "network support"),
+    (lambda a: dict(a, support=np.array([0.0, np.nan])), "network support"),
+    (lambda a: dict(a, support=np.zeros(3)), "network support"),
 ])
 def test_hostile_branches_are_refused(saved, taught, tmp_path, change, match):
     assert [b.root for b in taught.branches] == [0, 1]
@@ -110,7 +115,7 @@ def test_version_1_files_still_load(pair, tmp_path):
     """Files from before branches: one forest for every pixel, no branch arrays."""
     first, truth1, second, _ = pair
     model = nm.teach(first, paint(truth1), from_base=False, classifier={"n_estimators": 4})
-    arrays = {k: v for k, v in model_arrays(model).items() if not k.startswith("branch_")}
+    arrays = {k: v for k, v in model_arrays(model).items() if k not in BRANCH_ARRAYS}
     parts = with_forest(members(model.save(tmp_path / "new.mendmodel")), arrays)
     header = json.loads(parts["package.json"])
     parts["package.json"] = json.dumps(dict(header, version=1))
@@ -220,3 +225,13 @@ def test_feature_variants_give_their_feature_count(pair, settings):
     out = pixel_features(first, features)
     assert out.shape == (80, 80, len(feature_names(features, 1)))
     assert np.isfinite(out).all()
+
+
+def test_a_support_without_the_networks_decisions_is_refused(pair, tmp_path):
+    first, truth1, _, _ = pair
+    model = nm.teach(first, paint(truth1), from_base=False, classifier={"n_estimators": 4})
+    saved = model.save(tmp_path / "alone.mendmodel")
+    arrays = dict(model_arrays(model), support=np.array([0.0, 0.05]))
+    bad = write(tmp_path / "bad.mendmodel", with_forest(members(saved), arrays))
+    with pytest.raises(TaughtModelError, match="without reading its decisions"):
+        load(bad)

@@ -14,7 +14,7 @@ from ..models.registry import taught_or_none
 from ..progress import report, scaled
 from ..threads import configured_threads, thread_count
 from .features import FeatureSettings, base_model_card, feature_names, pixel_features
-from .model import Branch, TaughtModel, base_decision, load
+from .model import NETWORK_SUPPORT, Branch, TaughtModel, base_decision, load, score_columns
 from .storage import TaughtModelError, branch_arrays, rebuild
 
 MAX_SAMPLES_PER_CLASS = 4000
@@ -110,9 +110,11 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         decides among the taught classes (clean, or the class it finds), and
         a forest is fitted on the strokes of each part whose strokes are not
         all of the network's decision; the other parts keep the network's
-        scores. False: one forest for every pixel, fitted on the strokes
-        alone. Default: True when the features include the network
-        (``features.network``), which True needs.
+        scores. A forest gives a class the network supports on most of its
+        strokes (scores at least ``NETWORK_SUPPORT`` there) only where the
+        network scores it at least that much. False: one forest for every
+        pixel, fitted on the strokes alone. Default: True when the features
+        include the network (``features.network``), which True needs.
     classifier : dict, optional
         ``RandomForestClassifier`` parameters replacing those of
         :data:`DEFAULT_CLASSIFIER`.
@@ -248,8 +250,16 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
                          "scored_by": "base network" if forest is None else "forest",
                          "samples": {_class_name(v or CLEAN_LABEL): int(n)
                                      for v, n in zip(*np.unique(y[mine], return_counts=True))}})
+    # a class the network supports on most of its strokes is one it knows on these images:
+    # the forests give it only where the network gives it some support
+    support = [0.0] * labels_taught.size
+    if from_base:
+        columns = score_columns(settings, n_features, classes)
+        for v, column in zip(classes, columns):
+            if np.mean(x[y == v, column] >= NETWORK_SUPPORT) >= 0.5:
+                support[list(labels_taught).index(v)] = NETWORK_SUPPORT
     # the trees as a saved file holds them, so that a model read back scores alike
-    arrays = branch_arrays(fitted, labels_taught)
+    arrays = branch_arrays(fitted, labels_taught, support)
     rebuilt = rebuild(arrays, labels_taught, n_features, params)
     report(progress, len(jobs) + 1, len(jobs) + 1)
     import sklearn  # deferred: scikit-learn is slow to import
@@ -273,6 +283,8 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
                        "version": sklearn.__version__, "params": params},
         "from_base": bool(from_base),
         "branches": branches,
+        "network_support": {DEFECT_CLASSES[int(v)]: f for v, f in zip(labels_taught, support)
+                            if v and f},
         "base_model": None if base is None else {"name": base["name"], "sha256": base["sha256"]},
         "threshold": 0.5,
         "teach_seconds": round(time.perf_counter() - start, 3),
@@ -280,7 +292,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         "napari_mend": __version__,
     }
     return TaughtModel([Branch(root, forest) for root, forest in rebuilt], labels_taught,
-                       settings, card)
+                       settings, card, support=support)
 
 
 # ``napari_mend.teach.load(path)`` (docs/teach.md): the function carries the reader of what

@@ -25,6 +25,14 @@ few milliseconds of thread start-up, so fewer, larger blocks are faster)."""
 BASE_THRESHOLD = 0.5
 """Score at which the base network's calibrated class scores call a pixel a defect: its
 decision, which a model taught ``from_base`` keeps wherever the strokes agree with it."""
+NETWORK_SUPPORT = 0.05
+"""A model taught ``from_base`` gives a class the network supports on most of that class's
+strokes (scores at least this on them) only where the network scores it at least this: the
+strokes extend what the network finds, they do not make it up where the network rules it out.
+A class the network does not support on the strokes (one it does not know, or a name used
+for something else) is learnt freely. Chosen on the selection collections of
+``benchmarks/bench_teach.py`` (``--seed 0``), where 0.02 to 0.2 gave about the same mean F1
+(docs/teach.md)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,9 @@ class TaughtModel:
     labels : tuple of int
         Label values it tells apart: 0 (standing for :data:`CLEAN_LABEL`) and
         the taught classes.
+    support : tuple of float
+        Per label value, the base network's score below which a forest may
+        not give that class (0: no such limit; see :data:`NETWORK_SUPPORT`).
     settings : FeatureSettings
         The features it reads.
     card : dict
@@ -74,9 +85,11 @@ class TaughtModel:
 
     kind = "taught-detector"
 
-    def __init__(self, branches, labels, settings: FeatureSettings, card: dict):
+    def __init__(self, branches, labels, settings: FeatureSettings, card: dict, support=None):
         self.branches = list(branches)
         self.labels = tuple(int(v) for v in labels)
+        self.support = tuple(float(v) for v in (support if support is not None
+                                                else [0.0] * len(self.labels)))
         self.settings = settings
         self.card = card
         self._n_features = int(card["n_features"])
@@ -167,6 +180,10 @@ class TaughtModel:
         proba = branch.forest.predict_proba(block[where]).astype(np.float32)
         for j, c in enumerate(branch.forest.classes_):
             if c:
+                floor = self.support[self.labels.index(int(c))]
+                if floor:  # only where the network gives the class some support
+                    column = score_columns(self.settings, self.n_features, [int(c)])[0]
+                    proba[block[where, column] < floor, j] = 0
                 dest[int(c) - 1, where] = proba[:, j]
 
     def detect_scores(self, image, *, channel_axis=None, progress=None):
@@ -237,7 +254,7 @@ def loads(data: bytes, *, source="model file"):
     storage.check_base(card, settings, source)
     branches = [Branch(root, forest)
                 for root, forest in storage.rebuild(arrays, labels, n_features, params)]
-    return TaughtModel(branches, labels, settings, card)
+    return TaughtModel(branches, labels, settings, card, support=arrays["support"])
 
 
 def _part_name(root: int) -> str:

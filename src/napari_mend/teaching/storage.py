@@ -15,8 +15,10 @@ A taught model file is a zip (stored, not compressed) of exactly three members:
     per branch of the model (:class:`~napari_mend.teaching.model.Branch`)
     ``branch_roots`` (B: the base network's decision it covers, -1 every
     pixel) and ``branch_trees`` (B + 1: where its trees start; a branch
-    without trees keeps the base network's scores). Version 1 files have no
-    branch arrays: one forest for every pixel.
+    without trees keeps the base network's scores), and ``support`` (K:
+    per label value, the base network's score below which a forest may not
+    give that class; 0 for none). Version 1 files have none of these: one
+    forest for every pixel.
 
 Nothing in it is ever unpickled or executed. :func:`load` reads the file
 whole, at most ``MAX_MODEL_BYTES`` (:mod:`napari_mend.limits`), checks every
@@ -65,7 +67,7 @@ MEMBERS = ("package.json", "card.json", "forest.npz")
 ARRAYS = {"classes": "<i8", "node_offsets": "<i8", "left": "<i8", "right": "<i8",
           "feature": "<i8", "threshold": "<f8", "missing_left": "|u1", "value": "<f8"}
 """Arrays of ``forest.npz`` and their exact dtypes."""
-BRANCH_ARRAYS = {"branch_roots": "<i8", "branch_trees": "<i8"}
+BRANCH_ARRAYS = {"branch_roots": "<i8", "branch_trees": "<i8", "support": "<f8"}
 """Arrays of ``forest.npz`` since version 2."""
 MAX_TREES = 1024
 MAX_NODES = 1 << 22
@@ -113,14 +115,16 @@ def forest_arrays(forest, labels) -> dict:
     }
 
 
-def branch_arrays(branches, labels) -> dict:
+def branch_arrays(branches, labels, support) -> dict:
     """The arrays of ``forest.npz`` of ``branches`` (``(root, forest or None)`` pairs): their
-    forests' trees one after the other, and where each branch's trees start."""
+    forests' trees one after the other, where each branch's trees start, and the network
+    ``support`` each label value needs (see the module docstring)."""
     forests = [forest_arrays(forest, labels) for _, forest in branches if forest is not None]
     trees = [0] + [0 if forest is None else len(forest.estimators_) for _, forest in branches]
     out = {"classes": np.asarray(labels, "<i8"),
            "branch_roots": np.array([root for root, _ in branches], "<i8"),
-           "branch_trees": np.cumsum(trees).astype("<i8")}
+           "branch_trees": np.cumsum(trees).astype("<i8"),
+           "support": np.asarray(support, "<f8")}
     node_offsets, start = [np.zeros(1, "<i8")], 0
     for forest in forests:
         node_offsets.append(forest["node_offsets"][1:] + start)
@@ -135,7 +139,8 @@ def branch_arrays(branches, labels) -> dict:
 
 def model_arrays(model) -> dict:
     """The arrays of ``forest.npz`` of a :class:`~napari_mend.teaching.model.TaughtModel`."""
-    return branch_arrays([(b.root, b.forest) for b in model.branches], model.labels)
+    return branch_arrays([(b.root, b.forest) for b in model.branches], model.labels,
+                         model.support)
 
 
 def save(model, path, *, overwrite: bool = False) -> Path:
@@ -291,6 +296,7 @@ def arrays(data: bytes, source, version: int = VERSION) -> dict:
     if version < 2:  # one forest for every pixel
         out["branch_roots"] = np.array([-1], "<i8")
         out["branch_trees"] = np.array([0, out["node_offsets"].size - 1], "<i8")
+        out["support"] = np.zeros(out["classes"].shape, "<f8")
     return out
 
 
@@ -367,8 +373,11 @@ def check_branches(a: dict, labels: np.ndarray, settings: FeatureSettings, sourc
     def bad(what):
         return TaughtModelError(f"{source}: its forest's branches {what}; {HINT}")
 
-    roots, trees = a["branch_roots"], a["branch_trees"]
+    roots, trees, support = a["branch_roots"], a["branch_trees"], a["support"]
     n_trees = a["node_offsets"].size - 1
+    if support.shape != labels.shape or not np.isfinite(support).all() \
+            or np.any(support < 0) or np.any(support >= 1) or support[labels == 0].any():
+        raise bad("need a network support that is not one value in [0, 1) per defect class")
     if roots.ndim != 1 or not 1 <= roots.size <= labels.size or trees.shape != (roots.size + 1,):
         raise bad("are not 1 to one per label value, with their trees' offsets")
     if trees[0] != 0 or trees[-1] != n_trees or np.any(np.diff(trees) < 0):
@@ -376,6 +385,8 @@ def check_branches(a: dict, labels: np.ndarray, settings: FeatureSettings, sourc
     if np.array_equal(roots, [-1]):
         if n_trees < 1:
             raise bad("leave every pixel without a forest")
+        if support.any():
+            raise bad("need the network's support without reading its decisions")
         return
     if np.unique(roots).size != roots.size:
         raise bad("repeat a root")
