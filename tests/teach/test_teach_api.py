@@ -79,15 +79,22 @@ def test_contract_dtypes_and_channel_axis(pair, dtype, channel_axis):
         assert scores.scores.shape == (2, 6) + second.shape
 
 
-def test_several_images_and_classes(pair):
-    first, truth1, second, truth2 = pair
+def two_class_strokes(pair):
+    """Strokes on both images: the first's scratches as scratches, the second's called dust
+    (two classes), and a clean corner on each."""
+    _, truth1, _, truth2 = pair
     s1 = np.zeros(truth1.shape, np.uint8)
     s1[truth1] = 1
     s1[:20, :20] = CLEAN_LABEL
     s2 = np.zeros(truth2.shape, np.uint8)
-    s2[truth2] = 2  # call them dust here: two classes
+    s2[truth2] = 2
     s2[-20:, -20:] = CLEAN_LABEL
-    model = nm.teach([first, second], [s1, s2], features=FAST)
+    return [s1, s2]
+
+
+def test_several_images_and_classes(pair):
+    first, _, second, _ = pair
+    model = nm.teach([first, second], two_class_strokes(pair), features=FAST)
     assert model.classes == [1, 2] and model.card["images"] == 2
     assert set(model.card["classes"].values()) == {"scratch", "dust"}
 
@@ -212,14 +219,8 @@ def test_from_base_needs_the_network(pair):
 
 def test_from_base_with_several_classes_and_images(pair, tmp_path):
     """Two classes on two images: one part per decision of the network among them."""
-    first, truth1, second, truth2 = pair
-    s1 = np.zeros(truth1.shape, np.uint8)
-    s1[truth1] = 1
-    s1[:20, :20] = CLEAN_LABEL
-    s2 = np.zeros(truth2.shape, np.uint8)
-    s2[truth2] = 2  # call them dust here: two classes
-    s2[-20:, -20:] = CLEAN_LABEL
-    model = nm.teach([first, second], [s1, s2])
+    first, _, second, truth2 = pair
+    model = nm.teach([first, second], two_class_strokes(pair))
     assert model.classes == [1, 2] and [b.root for b in model.branches] == [0, 1, 2]
     # the network supports the scratches as scratches, not as "dust": only "dust" is free
     assert model.support == (0.0, NETWORK_SUPPORT, 0.0)
