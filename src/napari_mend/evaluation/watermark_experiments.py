@@ -64,10 +64,16 @@ def independent_single_image(*, independent: int = 8, size: int = 256,
                              seed: int = INDEPENDENT_SEED, fill: str = "telea") -> dict:
     """:func:`single_image` on ``independent`` watermark samples of the independent generator
     (their true mask: the pixels the mark visibly changed)."""
-    cases = ((f"independent:watermark:{c.index}", 0, None, c.clean, c.damaged, c.mask)
-             for c in independent_samples(independent, size=size, seed=seed,
-                                          classes=["watermark"]))
+    cases = ((name, 0, None, clean, marked, region)
+             for name, clean, marked, region in _independent_marks(independent, size, seed))
     return {**_single_image(cases, fill=fill), "size": size, "seed": seed}
+
+
+def _independent_marks(n: int, size: int, seed: int):
+    """Yield ``(name, clean, marked, region)`` of ``n`` watermark samples of the independent
+    generator (region: the pixels the mark visibly changed)."""
+    for c in independent_samples(n, size=size, seed=seed, classes=["watermark"]):
+        yield f"independent:watermark:{c.index}", c.clean, c.damaged, c.mask
 
 
 def _single_image(cases, *, fill: str) -> dict:
@@ -142,9 +148,7 @@ def region_gains(*, repeats: int = 4, max_opacity: float = 0.5, seed: int = 5,
     """
     own = ((name, clean, marked, mask) for name, _, _, clean, marked, mask in own_cases(
         repeats=repeats, max_opacity=max_opacity, seed=seed, images=images))
-    theirs = ((f"independent:watermark:{c.index}", c.clean, c.damaged, c.mask)
-              for c in independent_samples(independent, size=size, seed=independent_seed,
-                                           classes=["watermark"]))
+    theirs = _independent_marks(independent, size, independent_seed)
     return {OWN: region_gain(own, fill=fill, hint_px=hint_px),
             INDEPENDENT: {**region_gain(theirs, fill=fill, hint_px=hint_px), "size": size,
                           "seed": independent_seed}}

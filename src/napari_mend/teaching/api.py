@@ -232,7 +232,9 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
     report(progress, len(jobs), len(jobs) + 1)
     labels_taught = np.unique(y)
     classes = [int(v) for v in labels_taught if v]
-    roots = base_decision(x, classes, settings) if from_base else np.full(y.size, -1)
+    columns = dict(zip(classes, score_columns(settings, n_features, classes))) if from_base \
+        else {}
+    roots = base_decision(x, columns) if from_base else np.full(y.size, -1)
     picks = {}  # root -> the samples of its part, at most max_samples_per_class per label
     for root in ([0] + classes if from_base else [-1]):
         mine = np.flatnonzero(roots == root)
@@ -240,9 +242,8 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
                                       for v in labels_taught])
     fitted, branches = [], []
     for root, mine in picks.items():
-        said = np.unique(y[mine])
         forest = None
-        if said.size > 1 or (said.size == 1 and said[0] != root):  # the strokes disagree
+        if np.any(y[mine] != root):  # the strokes disagree with the network's decision
             forest = RandomForestClassifier(n_jobs=configured_threads() or thread_count(),
                                             **params).fit(x[mine], y[mine])
         fitted.append((root, forest))
@@ -252,12 +253,9 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
                                      for v, n in zip(*np.unique(y[mine], return_counts=True))}})
     # a class the network supports on most of its strokes is one it knows on these images:
     # the forests give it only where the network gives it some support
-    support = [0.0] * labels_taught.size
-    if from_base:
-        columns = score_columns(settings, n_features, classes)
-        for v, column in zip(classes, columns):
-            if np.mean(x[y == v, column] >= NETWORK_SUPPORT) >= 0.5:
-                support[list(labels_taught).index(v)] = NETWORK_SUPPORT
+    support = [NETWORK_SUPPORT if v in columns
+               and np.mean(x[y == v, columns[v]] >= NETWORK_SUPPORT) >= 0.5 else 0.0
+               for v in labels_taught]
     # the trees as a saved file holds them, so that a model read back scores alike
     arrays = branch_arrays(fitted, labels_taught, support)
     rebuilt = rebuild(arrays, labels_taught, n_features, params)

@@ -93,6 +93,11 @@ class TaughtModel:
         self.settings = settings
         self.card = card
         self._n_features = int(card["n_features"])
+        # the features holding the network's score of each taught class, where parts read it
+        split = self.branches[0].root >= 0
+        self._columns = dict(zip(self.classes, score_columns(settings, self._n_features,
+                                                             self.classes))) if split else {}
+        self._floor = dict(zip(self.labels, self.support))
 
     @property
     def name(self) -> str:
@@ -122,22 +127,20 @@ class TaughtModel:
         text = f"the strokes correct the network where it finds {' or '.join(changed)}"
         return text + (f"; its decisions kept where it finds {' or '.join(kept)}" if kept else "")
 
-    def plane_scores(self, raw_plane: np.ndarray, *, intensity=None, progress=None,
-                     out: np.ndarray | None = None) -> np.ndarray:
+    def plane_scores(self, raw_plane: np.ndarray, *, intensity=None,
+                     progress=None) -> np.ndarray:
         """Per-class scores ``(6, M, N)`` of one raw ``(M, N, C)`` plane (C = 1 or 3).
 
         A class's score is the base network's where the strokes agreed with it, else
-        the classifier's probability of it: ``>= 0.5`` means it is more likely than
-        clean and every other taught class together. Classes not taught score 0.
+        the classifier's probability of it (``>= 0.5``: more likely than clean and every
+        other taught class together; 0 where the network's score is below the class's
+        :attr:`support`). Classes not taught score 0.
         ``intensity``: the ``(low, high)`` of the whole plane when this is a block of it
         (default the plane's own robust range; see :func:`.features.pixel_features`).
         """
 
         height, width = raw_plane.shape[:2]
-        if out is None:
-            out = np.zeros((N_SCORED, height, width), np.float32)
-        else:
-            out[...] = 0
+        out = np.zeros((N_SCORED, height, width), np.float32)
         expected = self.settings.n_features(raw_plane.shape[-1])
         if expected != self.n_features:
             raise ValueError(f"this model was taught on {'colour' if self.n_features > expected else 'gray'}"
@@ -160,7 +163,7 @@ class TaughtModel:
         if self.branches[0].root < 0:  # one forest for every pixel
             self._branch_scores(self.branches[0], block, slice(None), dest)
             return
-        decision = base_decision(block, self.classes, self.settings)
+        decision = base_decision(block, self._columns)
         counts = {b.root: np.count_nonzero(decision == b.root) for b in self.branches}
         largest = max(self.branches, key=lambda b: counts[b.root])
         # the largest part scores the whole block (no copy of its rows), the others then
@@ -173,17 +176,15 @@ class TaughtModel:
     def _branch_scores(self, branch: Branch, block: np.ndarray, where, dest: np.ndarray) -> None:
         """Write ``branch``'s scores of the pixels ``block[where]`` into ``dest[:, where]``."""
         if branch.forest is None:
-            columns = score_columns(self.settings, self.n_features, self.classes)
-            for c, column in zip(self.classes, columns):
+            for c, column in self._columns.items():
                 dest[c - 1, where] = block[where, column]
             return
         proba = branch.forest.predict_proba(block[where]).astype(np.float32)
         for j, c in enumerate(branch.forest.classes_):
             if c:
-                floor = self.support[self.labels.index(int(c))]
+                floor = self._floor[int(c)]
                 if floor:  # only where the network gives the class some support
-                    column = score_columns(self.settings, self.n_features, [int(c)])[0]
-                    proba[block[where, column] < floor, j] = 0
+                    proba[block[where, self._columns[int(c)]] < floor, j] = 0
                 dest[int(c) - 1, where] = proba[:, j]
 
     def detect_scores(self, image, *, channel_axis=None, progress=None):
@@ -269,11 +270,12 @@ def score_columns(settings: FeatureSettings, n_features: int, classes) -> list[i
     return [names.index(f"net_score_{DEFECT_CLASSES[c]}") for c in classes]
 
 
-def base_decision(features: np.ndarray, classes, settings: FeatureSettings) -> np.ndarray:
-    """The base network's decision at each pixel of ``features`` (P, F) among ``classes``:
-    the class with the highest score if it reaches :data:`BASE_THRESHOLD`, else 0."""
-    columns = score_columns(settings, features.shape[-1], classes)
-    scores = features[:, columns]
+def base_decision(features: np.ndarray, columns: dict) -> np.ndarray:
+    """The base network's decision at each pixel of ``features`` (P, F) among the classes of
+    ``columns`` (class -> feature of its score, :func:`score_columns`): the class with the
+    highest score if it reaches :data:`BASE_THRESHOLD`, else 0."""
+    classes = list(columns)
+    scores = features[:, list(columns.values())]
     best = np.argmax(scores, axis=1)
     decided = scores[np.arange(scores.shape[0]), best] >= BASE_THRESHOLD
     return np.where(decided, np.asarray(classes)[best], 0)
