@@ -8,8 +8,9 @@ lines on clean pixels (``CLEAN_LABEL``). Each method is fitted on those strokes 
 scored by pixel F1 of that class on the collection's OTHER images:
 
 * ``teach, <variant>``: :func:`napari_mend.teach` (random forest) on the feature set of each
-  variant of :data:`VARIANTS` (``--variants``): ``default`` (filter banks with square
-  top-hats and the base network's 6 calibrated class scores at full resolution),
+  variant of :data:`VARIANTS` (``--variants``): ``default`` (from the network's decisions;
+  filter banks with exact disk top-hats and the base network's 6 calibrated class scores at
+  full resolution), ``strokes-only`` (the same features, one forest on the strokes alone),
   ``scores-half`` (the scores computed on the image shrunk by 2), ``all-half`` (also the
   16 channels the network's head reads, shrunk by 2), ``filters`` (filter banks only),
   ``default-square`` (square top-hats), ``default-sequence`` (the approximate disks of
@@ -22,7 +23,8 @@ scored by pixel F1 of that class on the collection's OTHER images:
   collection's images, unlabelled (:func:`napari_mend.finetune.finetune`: defects synthesised
   on them), then ``teach, adapted`` teaches on it and ``adapted, zero-shot`` is it untaught.
 
-Then Teach is timed on a 1-megapixel image and prediction speed is measured.
+Then Teach is timed on two 1-megapixel images (scratches on a grey one, blotches on a
+colour one) and prediction speed is measured.
 
     python benchmarks/bench_teach.py [--images 5] [--size 256] [--seed 0] [--threads 2]
                                      [--variants default filters ...] [--repeat 3]
@@ -52,6 +54,9 @@ VARIANTS = {  # name -> teach keyword arguments: FeatureSettings ones, and from_
                  "tophat_shape": "disk-sequence", "from_base": False},
 }
 """Ways of teaching compared (``teach, <name>`` columns)."""
+
+SPEED_CLASSES = (1, 3)
+"""Collections timed: scratches on a grey image, blotches on a colour one."""
 
 COLLECTIONS = {  # defect class -> (scene kind, grey)
     1: ("relief_landscape", True),
@@ -202,29 +207,36 @@ def quality(args):
 
 def speed(args):
     import napari_mend as nm
+    from napari_mend.teaching.model import NETWORK_SUPPORT
 
-    rng = np.random.default_rng(args.seed)
-    (image, truth), = collection(1, 1, 1024, rng)
-    strokes = simulate_strokes(truth, 1, rng)
-    print("\nSpeed on a 1024 x 1024 grey image (1.05 MP), "
-          f"{nm.configure_threads(args.threads)} threads, best of {args.repeat}:\n")
-    print("| features | teach (s) | predict (s) | predict (MP/s) |")
-    print("|---|---:|---:|---:|")
-    megapixels = image.size / 1e6
-    for label in args.speed_variants:
-        options = teach_options(label)
-        nm.teach(image[:256, :256], strokes[:256, :256], **options) \
-            if (strokes[:256, :256] == 1).any() else None  # warm-up: load the network
-        taught, predicted = [], []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            model = nm.teach(image, strokes, **options)
-            taught.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            model.detect_scores(image)
-            predicted.append(time.perf_counter() - start)
-        print(f"| {label} | {min(taught):.2f} | {min(predicted):.2f} | "
-              f"{megapixels / min(predicted):.2f} |")
+    print("\nSpeed on 1024 x 1024 images (1.05 MP), "
+          f"{nm.configure_threads(args.threads)} threads, best of {args.repeat}; strokes on "
+          "scratches of a grey image and on blotches of a colour one (*supported*: the class "
+          "the network supports on its strokes, so the forests run only where it scores it "
+          f"at least {NETWORK_SUPPORT}):\n")
+    print("| features | defect | supported | teach (s) | predict (s) | predict (MP/s) |")
+    print("|---|---|---|---:|---:|---:|")
+    for cls in SPEED_CLASSES:
+        rng = np.random.default_rng(args.seed)
+        (image, truth), = collection(cls, 1, 1024, rng)
+        strokes = simulate_strokes(truth, cls, rng)
+        axis = -1 if image.ndim == 3 else None
+        megapixels = truth.size / 1e6
+        for label in args.speed_variants:
+            options = teach_options(label)
+            nm.teach(image[:256, :256], strokes[:256, :256], channel_axis=axis, **options) \
+                if (strokes[:256, :256] == cls).any() else None  # warm-up: load the network
+            taught, predicted = [], []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                model = nm.teach(image, strokes, channel_axis=axis, **options)
+                taught.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                model.detect_scores(image, channel_axis=axis)
+                predicted.append(time.perf_counter() - start)
+            supported = "yes" if model.support[model.labels.index(cls)] else "no"
+            print(f"| {label} | {nm.DEFECT_CLASSES[cls]} | {supported} | {min(taught):.2f} | "
+                  f"{min(predicted):.2f} | {megapixels / min(predicted):.2f} |")
 
 
 def main(argv=None):

@@ -247,3 +247,23 @@ def test_a_class_the_network_supports_is_given_only_where_it_does(pair, taught):
 
     alone = nm.teach(first, paint(truth1), from_base=False)
     assert alone.support == (0.0, 0.0) and "network_support" in alone.card
+
+
+def test_forests_limited_to_the_support_run_only_there(pair, taught, monkeypatch):
+    """Where every class a forest gives is limited to the network's support, the forest runs
+    only where the network supports one, and the scores are those of the forest run on every
+    pixel and then limited."""
+    _, _, second, _ = pair
+    forest = taught.branches[0].forest
+    assert taught.branches[0].root == 0 and forest is not None
+    rows = []
+    predict_proba = forest.predict_proba
+    monkeypatch.setattr(forest, "predict_proba", lambda x: rows.append(len(x)) or predict_proba(x))
+    limited = taught.detect_scores(second).scores[0]
+    network = network_scratch_score(second)
+    assert 0 < sum(rows) <= np.count_nonzero(network >= NETWORK_SUPPORT)
+    unlimited = TaughtModel(taught.branches, taught.labels, taught.settings, taught.card,
+                            support=(0.0, 0.0)).detect_scores(second).scores[0]
+    assert sum(rows) > 0.9 * second.size  # unlimited: the clean part's forest ran everywhere
+    expected = np.where(network < NETWORK_SUPPORT, np.float16(0), unlimited)
+    np.testing.assert_array_equal(limited, expected)

@@ -179,13 +179,29 @@ class TaughtModel:
             for c, column in self._columns.items():
                 dest[c - 1, where] = block[where, column]
             return
+        classes = [int(c) for c in branch.forest.classes_]
+        floors = [self._floor[c] for c in classes if c]
+        if floors and all(floors):
+            # every class it gives is limited to the network's support: the forest runs only
+            # where some class has it (a few percent of a clean part), the rest scores 0
+            where = np.arange(block.shape[0]) if isinstance(where, slice) else where
+            for c in classes:
+                if c:
+                    dest[c - 1, where] = 0
+            supported = np.zeros(where.size, bool)
+            for c in classes:
+                if c:
+                    supported |= block[where, self._columns[c]] >= self._floor[c]
+            where = where[supported]
+            if not where.size:
+                return
         proba = branch.forest.predict_proba(block[where]).astype(np.float32)
-        for j, c in enumerate(branch.forest.classes_):
+        for j, c in enumerate(classes):
             if c:
-                floor = self._floor[int(c)]
+                floor = self._floor[c]
                 if floor:  # only where the network gives the class some support
-                    proba[block[where, self._columns[int(c)]] < floor, j] = 0
-                dest[int(c) - 1, where] = proba[:, j]
+                    proba[block[where, self._columns[c]] < floor, j] = 0
+                dest[c - 1, where] = proba[:, j]
 
     def detect_scores(self, image, *, channel_axis=None, progress=None):
         """:class:`~napari_mend.DefectScores` of an image or stack (see :func:`napari_mend.detect_scores`)."""
