@@ -160,7 +160,22 @@ def network_scratch_score(image):
     return pixel_features(image[..., None], FeatureSettings())[..., -6]
 
 
-def test_strokes_that_agree_with_the_network_keep_its_scores(pair, tmp_path):
+def test_features_only_computes_the_groups_asked_for(pair):
+    from napari_mend.teaching.features import feature_names, pixel_features
+
+    plane = pair[0][..., None]
+    full = pixel_features(plane, FAST)
+    names = feature_names(FAST, 1)
+    white = names.index("white_tophat_2")
+    part = pixel_features(plane, FAST, only=[white])
+    group = [white, names.index("black_tophat_2")]  # computed together
+    np.testing.assert_array_equal(part[..., group], full[..., group])
+    rest = np.setdiff1d(np.arange(len(names)), group)
+    assert full[..., rest].any() and not part[..., rest].any()
+    np.testing.assert_array_equal(pixel_features(plane, FAST, only=range(len(names))), full)
+
+
+def test_strokes_that_agree_with_the_network_keep_its_scores(pair, tmp_path, monkeypatch):
     from scipy import ndimage as ndi
 
     first, truth1, second, _ = pair
@@ -173,7 +188,17 @@ def test_strokes_that_agree_with_the_network_keep_its_scores(pair, tmp_path):
     assert [b["scored_by"] for b in model.card["branches"]] == ["base network"] * 2
     assert model.how_taught() == "the network's decisions: every stroke agrees with them"
     expected = network_scratch_score(second).astype(np.float16)
-    scores = nm.detect_scores(second, model=model).scores
+    from napari_mend.teaching import features
+
+    def not_read(*args):
+        def task():
+            raise AssertionError("a filter group no tree reads was computed")
+        return task
+
+    with monkeypatch.context() as patch:  # no forest reads the filter banks: only the network runs
+        patch.setattr(features, "_gaussian_task", not_read)
+        patch.setattr(features, "_tophat_task", not_read)
+        scores = nm.detect_scores(second, model=model).scores
     np.testing.assert_array_equal(scores[0], expected)
     assert not scores[1:].any()
     # a model without any forest is saved and read back as well

@@ -198,7 +198,7 @@ def normalised_gray(raw_plane: np.ndarray, intensity=None) -> tuple[np.ndarray, 
 
 
 def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensity=None,
-                   progress=None) -> np.ndarray:
+                   only=None, progress=None) -> np.ndarray:
     """Feature vector of every pixel of one plane.
 
     Parameters
@@ -210,6 +210,11 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
     intensity : (float, float), optional
         ``(low, high)`` mapped to 0 and 1; default the plane's own robust range
         (a crop of a larger plane passes the whole plane's).
+    only : collection of int, optional
+        Indices of the features wanted (default all). A filter group (one sigma,
+        one top-hat radius, the colour differences, the network) none of whose
+        features is wanted is not computed and its features are 0: a taught
+        model computes only what its trees read.
     progress : callable, optional
         ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
 
@@ -230,20 +235,31 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
     gray, intensity = normalised_gray(raw_plane, intensity)
     # each filter group writes its own channels of ``out``; SciPy's filters release the GIL,
     # so the groups run side by side on the configured threads
-    tasks, k = [], 0
+    groups, k = [], 0  # (first feature, number of features, task writing them)
     for s in settings.sigmas:  # per sigma: Gaussian, its gradient, its two Hessian eigenvalues
-        tasks.append(_gaussian_task(gray, s, out, k))
+        groups.append((k, 4, _gaussian_task(gray, s, out, k)))
         k += 4
     for r in settings.tophat_radii:
-        tasks.append(_tophat_task(gray, r, settings.tophat_shape, out, k))
+        groups.append((k, 2, _tophat_task(gray, r, settings.tophat_shape, out, k)))
         k += 2
     if n_color == 3:
-        tasks.append(_chroma_task(raw_plane, gray, intensity, out, k))
+        groups.append((k, 3, _chroma_task(raw_plane, gray, intensity, out, k)))
         k += 3
     if settings.network:  # first: the longest task (torch runs it on its own threads)
-        tasks.insert(0, _network_task(raw_plane, settings, intensity, out, k))
-        k += SCORE_FEATURES + HIDDEN_FEATURES * (settings.network_features == "all")
+        n_network = SCORE_FEATURES + HIDDEN_FEATURES * (settings.network_features == "all")
+        groups.insert(0, (k, n_network, _network_task(raw_plane, settings, intensity, out, k)))
+        k += n_network
     assert k == n_features
+    wanted = np.ones(n_features, bool)
+    if only is not None:
+        wanted[:] = False
+        wanted[list(only)] = True
+    tasks = []
+    for first, count, task in groups:
+        if wanted[first:first + count].any():
+            tasks.append(task)
+        else:  # not read: not computed
+            out[..., first:first + count] = 0
     steps = len(tasks)
     report(progress, 0, steps)
     workers = min(len(tasks), configured_threads() or thread_count())

@@ -98,6 +98,11 @@ class TaughtModel:
         self._columns = dict(zip(self.classes, score_columns(settings, self._n_features,
                                                              self.classes))) if split else {}
         self._floor = dict(zip(self.labels, self.support))
+        # what it reads: the network's scores (where parts read them) and its trees' splits;
+        # feature groups read by neither are not computed
+        self._read = sorted(set(self._columns.values()).union(*(
+            tree.tree_.feature[tree.tree_.feature >= 0].tolist()
+            for b in self.branches if b.forest is not None for tree in b.forest.estimators_)))
 
     @property
     def name(self) -> str:
@@ -147,7 +152,7 @@ class TaughtModel:
                              f" images ({self.n_features} features); this plane gives {expected}: "
                              "use it on images like those it was taught on")
         features = pixel_features(raw_plane, self.settings, intensity=intensity,
-                                  progress=scaled(progress, 0, 2))
+                                  only=self._read, progress=scaled(progress, 0, 2))
         rows = max(1, PREDICT_ROWS * 1024 // max(width, 1))
         for top in range(0, height, rows):
             report(scaled(progress, 1, 2), top, height)
