@@ -21,7 +21,10 @@ scored by pixel F1 of that class on the collection's OTHER images:
 * ``zero-shot``: the shipped detector, nothing taught, threshold 0.5;
 * with ``--adapt-minutes M``: the detector is first fine-tuned for M minutes on the
   collection's images, unlabelled (:func:`napari_mend.finetune.finetune`: defects synthesised
-  on them), then ``teach, adapted`` teaches on it and ``adapted, zero-shot`` is it untaught.
+  on them), then ``teach, adapted`` teaches on it and ``adapted, zero-shot`` is it untaught;
+* with ``--label-everything``: every pixel of the first image is labelled (its true defects,
+  clean elsewhere) instead of the strokes: how well the features tell the defects apart at
+  best, on the other images and (``(image taught)`` columns) on the image taught.
 
 Then Teach is timed on two 1-megapixel images (scratches on a grey one, blotches on a
 colour one) and prediction speed is measured.
@@ -170,6 +173,8 @@ def quality(args):
         images = collection(cls, args.images, args.size, rng)
         first, truth = images[0]
         strokes = simulate_strokes(truth, cls, rng)
+        if args.label_everything:  # every pixel of the first image: the features' ceiling
+            strokes = np.where(truth, cls, nm.CLEAN_LABEL).astype(np.uint8)
         axis = -1 if first.ndim == 3 else None
         scores = {}
         for variant in args.variants:
@@ -177,6 +182,9 @@ def quality(args):
             model = nm.teach(first, strokes, channel_axis=axis, **teach_options(variant))
             scores[label] = [f1(nm.detect(im, channel_axis=axis, model=model) == cls, t)
                              for im, t in images[1:]]
+            if args.label_everything:
+                scores[f"{label} (image taught)"] = [
+                    f1(nm.detect(first, channel_axis=axis, model=model) == cls, truth)]
         predict = skimage_segmenter(first, strokes, cls)
         scores["skimage"] = [f1(predict(im), t) for im, t in images[1:]]
         scores["zero-shot"] = [f1(nm.detect(im, channel_axis=axis) == cls, t)
@@ -256,6 +264,10 @@ def main(argv=None):
                         help="also fine-tune the detector on each collection's images, "
                              "unlabelled, for this long, then teach on it ('teach, adapted' "
                              "and 'adapted, zero-shot' columns; 0: not)")
+    parser.add_argument("--label-everything", action="store_true",
+                        help="teach on every pixel of the first image (its true labels, clean "
+                             "elsewhere) instead of the strokes: what the features can tell "
+                             "apart at best")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
