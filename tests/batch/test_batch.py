@@ -21,35 +21,6 @@ from napari_mend.restore import restore  # noqa: E402
 OPTIONS = {"detector": "classical", "fill": "telea", "processes": False, "workers": 2}
 
 
-def _image(rng, shape, dtype):
-    if np.dtype(dtype).kind == "f":
-        image = (rng.random(shape) * 300 - 100).astype(dtype)
-        hi, lo = 400.0, -300.0
-    else:
-        info = np.iinfo(dtype)
-        image = (rng.random(shape) * info.max * 0.2 + info.max * 0.4).astype(dtype)
-        hi, lo = info.max, 0
-    image[shape[0] // 2, 5:-5] = hi  # a scratch
-    image[10:13, 10:13] = lo  # a speck
-    return image
-
-
-@pytest.fixture
-def archive(tmp_path):
-    """A folder of mixed dtypes and sizes, a sub-folder, a corrupt image and a text file."""
-    from skimage.io import imsave
-
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "scans"
-    (folder / "sub").mkdir(parents=True)
-    imsave(folder / "photo.png", _image(rng, (64, 80, 3), np.uint8), check_contrast=False)
-    tifffile.imwrite(folder / "sub" / "film.tif", _image(rng, (72, 60), np.uint16))
-    tifffile.imwrite(folder / "height.tif", _image(rng, (60, 66), np.float32))
-    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    (folder / "notes.txt").write_text("not an image")
-    return folder
-
-
 def _bundle_arrays(folder):
     out = {}
     for path in find_bundles(folder):

@@ -8,7 +8,9 @@ calls :func:`run_batch`. Every input file becomes one bundle
 
 * Work runs on a ``distributed.LocalCluster`` (by default one worker process
   per CPU, sharing :func:`napari_mend.threads.thread_count` threads) or on an
-  existing cluster (``scheduler``); see :mod:`napari_mend.batch.cluster`.
+  existing cluster (``scheduler``); see :mod:`napari_mend.batch.cluster`. With
+  ``in_process`` the files are mended one after the other in the calling process,
+  without dask (what the dock widget's folder step does).
 * Bundles are written atomically (temporary folder + rename): a killed batch
   leaves complete bundles or none; its leftover temporary folders are removed
   by the next run, which skips the inputs whose bundle exists.
@@ -129,8 +131,8 @@ def _duration(seconds: float) -> str:
 
 
 def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=None, classes=None,
-              channel_axis="auto", workers=None, scheduler=None, processes=True, progress=None,
-              log=None) -> BatchResult:
+              channel_axis="auto", workers=None, scheduler=None, processes=True,
+              in_process=False, progress=None, log=None) -> BatchResult:
     """Detect and mend every input file into ``out_dir``; resumable.
 
     Parameters
@@ -154,6 +156,11 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
         instead of a LocalCluster.
     processes : bool, optional
         LocalCluster workers as processes (default) or threads.
+    in_process : bool, optional
+        Mend the files one after the other in this process and thread, on its
+        configured threads, without dask (the dock widget's folder step; no
+        ``distributed`` needed). ``progress`` raising (e.g.
+        :class:`napari_mend.Cancelled`) then stops between two files.
     progress : callable, optional
         ``progress(done, total)`` after every file (skipped ones included).
     log : callable, optional
@@ -173,6 +180,8 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
     """
     if workers is not None and scheduler is not None:
         raise BatchError("give either --workers (a local cluster) or --scheduler, not both")
+    if in_process and (workers is not None or scheduler is not None):
+        raise BatchError("a batch in this process has no workers or scheduler; give neither")
     if workers is not None and workers < 1:
         raise BatchError(f"workers must be at least 1, got {workers}")
     options = {"detector": detector, "fill": fill,
@@ -204,11 +213,12 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
     settings = {key: options[key] for key in ("detector", "fill", "threshold", "classes",
                                               "channel_axis")}
     total_threads = configured_threads() or thread_count()
-    workers = workers or total_threads
+    workers = 1 if in_process else workers or total_threads
     if scheduler is None:  # the local workers share this machine's threads
         options["threads"] = threads_per_worker(workers, total_threads)
     kind = "processes" if processes else "threads"
-    settings["cluster"] = (f"scheduler {scheduler}" if scheduler is not None
+    settings["cluster"] = ("none: one file after the other in the calling process" if in_process
+                           else f"scheduler {scheduler}" if scheduler is not None
                            else f"LocalCluster, {workers} worker {kind}")
     finished = None
     t0 = time.perf_counter()
@@ -223,7 +233,10 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
         if progress is not None:
             progress(len(entries), len(jobs))
         try:
-            if todo:
+            if todo and in_process:
+                _record(_mended_here(jobs, todo, options), jobs, entries, counts, note,
+                        progress, t0)
+            elif todo:
                 with Cluster(workers=workers, scheduler=scheduler, processes=processes) as c:
                     _run_jobs(c.client, jobs, todo, options, entries, counts, note, progress, t0)
             finished = utc_now()
@@ -241,28 +254,45 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
 
 
 def _run_jobs(client, jobs, todo, options, entries, counts, note, progress, t0):
+    """Mend the files ``todo`` on the cluster of ``client``, recording each as it ends."""
     from distributed import as_completed  # deferred: distributed is optional (cluster extra)
 
     futures = {client.submit(mend_file, str(jobs[i].source), str(jobs[i].output), options,
                              pure=False): i for i in todo}
-    processed = 0
-    try:
+
+    def ended():
         for future in as_completed(futures):
             i = futures[future]
             try:
-                entry = future.result()
+                yield i, future.result()
             except Exception as err:  # noqa: BLE001 - a worker died on this file
-                entry = {"input": str(jobs[i].source), "output": jobs[i].output.name,
-                         "status": "failed",
-                         "error": f"{jobs[i].source}: {type(err).__name__}: {err}",
-                         "seconds": None, "provenance": None}
-            entries[i] = entry
-            counts[entry["status"]] += 1
-            processed += 1
-            if entry["status"] == "failed":
-                note(f"FAILED {entry['error']}")
-            note(_eta_line(len(entries), len(jobs), counts, time.perf_counter() - t0, processed))
-            if progress is not None:
-                progress(len(entries), len(jobs))
+                yield i, {"input": str(jobs[i].source), "output": jobs[i].output.name,
+                          "status": "failed",
+                          "error": f"{jobs[i].source}: {type(err).__name__}: {err}",
+                          "seconds": None, "provenance": None}
+
+    try:
+        _record(ended(), jobs, entries, counts, note, progress, t0)
     finally:
         client.cancel(list(futures))
+
+
+def _mended_here(jobs, todo, options):
+    """``(index, manifest entry)`` of each file of ``todo``, mended in this thread in turn."""
+    for i in todo:
+        yield i, mend_file(str(jobs[i].source), str(jobs[i].output), options)
+
+
+def _record(ended, jobs, entries, counts, note, progress, t0):
+    """Enter each ``(index, entry)`` of ``ended`` in ``entries`` and ``counts``, log it and
+    report progress."""
+    processed = 0
+    for i, entry in ended:
+        entries[i] = entry
+        counts[entry["status"]] += 1
+        processed += 1
+        if entry["status"] == "failed":
+            note(f"FAILED {entry['error']}")
+        note(_eta_line(len(entries), len(jobs), counts, time.perf_counter() - t0, processed))
+        if progress is not None:
+            progress(len(entries), len(jobs))

@@ -24,7 +24,7 @@ def cmd_batch(args) -> int:
                            detector=args.detector_model or args.detector, fill=args.fill,
                            threshold=args.threshold, classes=args.classes,
                            channel_axis=args.channel_axis, workers=args.workers,
-                           scheduler=args.scheduler, log=show)
+                           scheduler=args.scheduler, in_process=args.in_process, log=show)
     except BatchError as err:
         raise CLIError(str(err)) from None
     for path in result.ignored:
@@ -43,7 +43,8 @@ def register(subparsers) -> None:
         description="Detect and mend every input file into OUT_DIR: one NAME.mend bundle "
                     "per file (original, defects, mended, provenance), a manifest.json "
                     "listing each file's status and provenance, and batch.log. Work runs "
-                    "on a local dask cluster (--workers) or an existing one (--scheduler). "
+                    "on a local dask cluster (--workers), an existing one (--scheduler) or, "
+                    "with --in-process, in this process, one file after the other. "
                     "Re-running the same command resumes: files whose bundle exists are "
                     "skipped. Exit code 0: all files mended; 1: some failed (see the "
                     "manifest); 2: nothing ran.")
@@ -56,6 +57,9 @@ def register(subparsers) -> None:
                         "process may use, or per --threads); they share the threads equally")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--in-process", action="store_true",
+                   help="no dask: mend the files one after the other in this process (needs "
+                        "no 'distributed'; not with --workers or --scheduler)")
     p.add_argument("--detector", choices=list(DETECT_METHODS), default="learned")
     p.add_argument("--detector-model", default=None, metavar="FILE_OR_NAME",
                    help="a taught model (a NAME.mendmodel file from 'napari-mend teach', or "
