@@ -19,7 +19,8 @@ def below(widget, button) -> bool:
 def test_detect_and_mend_are_disabled_while_a_job_runs(detecting_dock, qtbot):
     _, widget, worker = detecting_dock  # a job runs, its bar moving
     buttons = [widget.detect_button, widget.detect_all_button, widget.mend_button,
-               widget.save_button, widget.teach.teach_button]
+               widget.save_button, widget.teach.teach_button,
+               widget.folder.mend_folder_button]
     assert not any(button.enabled for button in buttons)
     assert below(widget, widget.detect_button)  # the bar shows by the button pressed
     assert not widget.runner.native.isHidden() and widget.runner.cancel.enabled
@@ -70,3 +71,22 @@ def test_save_bundle_asks_before_replacing(mended_dock, qtbot, tmp_path, monkeyp
     mended_dock.overwrite.value = True
     wait_for(qtbot, mended_dock, mended_dock.save_bundle())
     assert mended_dock.runner.status.value == "save: done"
+
+
+def test_a_folder_is_mended_only_with_models_a_batch_can_use(make_napari_viewer, tmp_path,
+                                                             monkeypatch):
+    """The folder step refuses, with a hint and no worker, what a batch cannot run: missing
+    folders, a detector network or an inpainter other than the shipped ones."""
+    _, widget = mend_dock(make_napari_viewer)
+    folder = widget.folder
+    assert folder.run_folder() is None  # no folders
+    folder.source.value = tmp_path / "missing"
+    folder.output.value = tmp_path / "out"
+    assert folder.run_folder() is None  # the input folder does not exist
+    folder.source.value = tmp_path
+    monkeypatch.setattr(folder, "_detector", lambda: ("learned", "detector-page"))
+    assert folder.run_folder() is None
+    monkeypatch.setattr(folder, "_detector", lambda: ("classical", None))
+    monkeypatch.setattr(folder, "_fill", lambda: ("learned", "inpainter-coins"))
+    assert folder.run_folder() is None
+    assert not (tmp_path / "out").exists() and not widget.runner.busy

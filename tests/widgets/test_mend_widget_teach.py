@@ -53,3 +53,40 @@ def test_teach_without_strokes_says_what_to_do(make_napari_viewer, images):
     widget.image.value = viewer.add_image(images[0], name="film")
     widget.add_strokes_layer()
     assert widget.run_teach() is None  # nothing painted: a hint, no worker
+
+
+def test_mend_a_folder_with_the_taught_model(make_napari_viewer, qtbot, images, tmp_path):
+    """Taught on one open image, the dock mends a folder of files with that model, unattended,
+    and keeps the model beside the bundles."""
+    import tifffile
+
+    from napari_mend.batch.manifest import read_manifest
+    from napari_mend.io.bundle import read_bundle
+
+    first, truth1, second, truth2 = images
+    folder, out = tmp_path / "scans", tmp_path / "mended"
+    folder.mkdir()
+    tifffile.imwrite(folder / "other.tif", second)
+    viewer, widget = mend_dock(make_napari_viewer)
+    widget.image.value = viewer.add_image(first, name="film")
+    assert widget.folder.run_folder() is None  # no folders chosen: a hint, no worker
+    widget.add_strokes_layer().data = paint(truth1, period=32, keep=12)
+    widget.run_teach()
+    qtbot.waitUntil(lambda: defects_layer_name("film") in viewer.layers
+                    and not widget.runner.busy, timeout=120_000)
+
+    widget.folder.source.value, widget.folder.output.value = folder, out
+    assert widget.folder.run_folder() is not None
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=120_000)
+    assert widget.folder.result.value.startswith("1 mended, 0 already done, 0 failed")
+    saved = list(out.glob("taught-*.mendmodel"))
+    assert len(saved) == 1
+    manifest = read_manifest(out)
+    assert manifest["settings"]["detector"] == str(saved[0].resolve())
+    bundle = read_bundle(out / "other.mend")
+    np.testing.assert_array_equal(bundle.original, second)
+    assert (bundle.labels[truth2] == 1).mean() > 0.6
+    assert (bundle.labels[~truth2] > 0).mean() < 0.05
+    taught = bundle.provenance["model"][0]  # the detector: the file beside the bundles
+    assert taught["name"] == saved[0].stem
+    assert taught["sha256"].startswith(saved[0].stem.removeprefix("taught-"))

@@ -39,6 +39,7 @@ from ._events import MODEL_EVENTS, connect_while_alive
 from ._worker import TaskRunner
 from .dock_layout import Section, fit_rows, follow_viewer, hint, scroll_dock
 from .file_choice import chosen_path
+from .folder_section import FolderSection
 from .teach_section import TeachSection, strokes_layer_name
 from .viewer_layers import (
     channel_axis,
@@ -113,6 +114,8 @@ class MendWidget(Container):
         self.overwrite = CheckBox(text="overwrite", value=False,
                                   tooltip="replace a bundle of that name")
         self.save_button = PushButton(text="Save bundle")
+        self.folder = FolderSection(runner=self.runner, detector=self._detector,
+                                    fill=self._fill)
 
         self.sections = {
             "detect": Section("1. Detect", [
@@ -125,12 +128,14 @@ class MendWidget(Container):
                 self.counts]),
             "mend": Section("3. Mend", [self.fill_method, self.inpainter_model, self.mend_button]),
             "save": Section("4. Save", [self.save_path, self.overwrite, self.save_button]),
+            "folder": self.folder,
         }
         super().__init__(labels=False)
         scroll_dock(self, Container(widgets=[self.image, *self.sections.values()]))
         self.runner.controls = [self.detect_button, self.detect_all_button,
                                 self.teach.teach_button, self.teach.save_taught_button,
-                                self.mend_button, self.save_button]
+                                self.mend_button, self.save_button,
+                                self.folder.mend_folder_button]
         self.detect_button.changed.connect(self.run_detect)
         self.detect_all_button.changed.connect(self.run_detect_all)
         self.sensitivity.changed.connect(self._rethreshold)
@@ -213,6 +218,11 @@ class MendWidget(Container):
         if self.teach.taught_model is not None:
             return "learned", self.teach.taught_model
         return self.detect_method.value, self._teach_base_model()
+
+    def _fill(self):
+        """``(method, model)`` of the Mend step: the fill and its inpainter model, if any."""
+        method = self.fill_method.value
+        return method, fill_model(method, self.inpainter_model.value)
 
     # --- Detect --------------------------------------------------------
     def run_detect(self, event=None):
@@ -333,8 +343,7 @@ class MendWidget(Container):
             return None
         data = layer_data(layer)
         mask = np.asarray(defects.data).copy()
-        method = self.fill_method.value
-        model = fill_model(method, self.inpainter_model.value)
+        method, model = self._fill()
         axis = channel_axis(layer)
 
         def compute(progress):

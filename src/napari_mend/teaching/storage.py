@@ -160,9 +160,7 @@ def save(model, path, *, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
-    buffer = io.BytesIO()
-    np.savez(buffer, **model_arrays(model))
-    forest = buffer.getvalue()
+    forest = forest_bytes(model)
     card = dict(model.card, sha256=hashlib.sha256(forest).hexdigest())
     stem = path.name[:-len(SUFFIX)]
     if NAME.match(stem):
@@ -174,6 +172,27 @@ def save(model, path, *, overwrite: bool = False) -> Path:
             zf.writestr("card.json", json.dumps(card, indent=2))
             zf.writestr("forest.npz", forest)
     model.card = card
+    return path
+
+
+def forest_bytes(model) -> bytes:
+    """``forest.npz`` of ``model``, byte for byte as :func:`save` writes it (NumPy writes
+    the same bytes for the same arrays)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **model_arrays(model))
+    return buffer.getvalue()
+
+
+def save_in(model, folder) -> Path:
+    """Write ``model`` into ``folder`` as ``taught-<its sha256, 12 digits>.mendmodel``, unless
+    that file is there already (the same trees, read back identically); its path.
+
+    What a folder of outputs keeps beside them: the taught detector that made them.
+    """
+    digest = hashlib.sha256(forest_bytes(model)).hexdigest()
+    path = Path(folder) / f"taught-{digest[:12]}{SUFFIX}"
+    if not path.exists():
+        save(model, path)
     return path
 
 # ------------------------------------------------------------------ reading
