@@ -82,7 +82,6 @@ class FolderSection(Section):
     def run_folder(self, event=None):
         """Mend every image file of the input folder into the output folder (in a worker)."""
         from ..batch.run import run_batch  # deferred: the batch machinery, only when used
-        from ..teaching.storage import save_in
 
         folders = self._folders()
         detector = self._batch_detector() if folders is not None else None
@@ -98,6 +97,8 @@ class FolderSection(Section):
         def compute(progress):
             used = detector
             if not isinstance(used, str):  # a taught model: kept beside the outputs
+                from ..teaching.storage import save_in  # deferred: only with a taught model
+
                 output.mkdir(parents=True, exist_ok=True)
                 used = str(save_in(detector, output))
             return run_batch([str(source)], output, detector=used, fill=fill,
