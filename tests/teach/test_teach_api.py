@@ -258,6 +258,27 @@ def test_from_base_with_several_classes_and_images(pair, tmp_path):
                                   model.detect_scores(first).scores)
 
 
+def test_when_the_network_knows_a_class_on_its_strokes():
+    """Known: scored at least NETWORK_SUPPORT on a tenth of its strokes (SUPPORTED_SHARE), and
+    at most half of them called another taught class."""
+    from napari_mend.teaching.model import SUPPORTED_SHARE, network_knows
+
+    strokes = np.zeros((100, 3), np.float32)  # features: this class's score, another's, a filter
+    strokes[:, 2] = 0.9  # not a score: never a rival
+    scored = int(100 * SUPPORTED_SHARE)
+    strokes[:scored - 1, 0] = NETWORK_SUPPORT
+    assert not network_knows(strokes, 0, [0, 1])  # scored on just under the share
+    strokes[:scored, 0] = NETWORK_SUPPORT
+    assert network_knows(strokes, 0, [0, 1]) and network_knows(strokes, 0, [0])
+    strokes[:51, 1] = 0.6  # another taught class, above this one, on most strokes
+    assert not network_knows(strokes, 0, [0, 1])
+    assert network_knows(strokes, 0, [0])  # not taught: no rival
+    strokes[:51, 0] = 0.7  # this class scores higher still
+    assert network_knows(strokes, 0, [0, 1])
+    strokes[:51, 0], strokes[50, 1] = NETWORK_SUPPORT, 0.0  # the rival on exactly half
+    assert network_knows(strokes, 0, [0, 1])
+
+
 def test_a_class_the_network_supports_is_given_only_where_it_does(pair, taught):
     """The scratches' strokes are mostly where the network gives scratches some score: the
     taught scratches stay within that support; the strokes alone have no such limit."""

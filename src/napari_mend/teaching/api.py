@@ -14,7 +14,15 @@ from ..models.registry import taught_or_none
 from ..progress import report, scaled
 from ..threads import configured_threads, thread_count
 from .features import FeatureSettings, base_model_card, feature_names, pixel_features
-from .model import NETWORK_SUPPORT, Branch, TaughtModel, base_decision, load, score_columns
+from .model import (
+    NETWORK_SUPPORT,
+    Branch,
+    TaughtModel,
+    base_decision,
+    load,
+    network_knows,
+    score_columns,
+)
 from .storage import TaughtModelError, branch_arrays, rebuild
 
 MAX_SAMPLES_PER_CLASS = 4000
@@ -110,9 +118,11 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         decides among the taught classes (clean, or the class it finds), and
         a forest is fitted on the strokes of each part whose strokes are not
         all of the network's decision; the other parts keep the network's
-        scores. A forest gives a class the network supports on most of its
-        strokes (scores at least ``NETWORK_SUPPORT`` there) only where the
-        network scores it at least that much. False: one forest for every
+        scores. A forest gives a class the network knows on its strokes
+        (:func:`~napari_mend.teaching.model.network_knows`: it scores the class
+        at least ``NETWORK_SUPPORT`` on a tenth of them and calls most of
+        them no other taught class) only where the network scores it at least
+        that much. False: one forest for every
         pixel, fitted on the strokes alone. Default: True when the features
         include the network (``features.network``), which True needs.
     classifier : dict, optional
@@ -251,10 +261,10 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
                          "scored_by": "base network" if forest is None else "forest",
                          "samples": {_class_name(v or CLEAN_LABEL): int(n)
                                      for v, n in zip(*np.unique(y[mine], return_counts=True))}})
-    # a class the network supports on most of its strokes is one it knows on these images:
-    # the forests give it only where the network gives it some support
+    # a class the network knows on its strokes: the forests give it only where the network
+    # gives it some support
     support = [NETWORK_SUPPORT if v in columns
-               and np.mean(x[y == v, columns[v]] >= NETWORK_SUPPORT) >= 0.5 else 0.0
+               and network_knows(x[y == v], columns[v], list(columns.values())) else 0.0
                for v in labels_taught]
     # the trees as a saved file holds them, so that a model read back scores alike
     arrays = branch_arrays(fitted, labels_taught, support)

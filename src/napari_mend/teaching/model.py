@@ -26,13 +26,19 @@ BASE_THRESHOLD = 0.5
 """Score at which the base network's calibrated class scores call a pixel a defect: its
 decision, which a model taught ``from_base`` keeps wherever the strokes agree with it."""
 NETWORK_SUPPORT = 0.05
-"""A model taught ``from_base`` gives a class the network supports on most of that class's
-strokes (scores at least this on them) only where the network scores it at least this: the
-strokes extend what the network finds, they do not make it up where the network rules it out.
-A class the network does not support on the strokes (one it does not know, or a name used
-for something else) is learnt freely. Chosen on the selection collections of
+"""A model taught ``from_base`` gives a class the network knows on that class's strokes
+(:func:`network_knows`) only where the network scores it at least this: the strokes extend
+what the network finds, they do not make it up where the network rules it out. A class the
+network does not know on the strokes (one it does not know at all, or a name used for
+something else) is learnt freely. Chosen on the selection collections of
 ``benchmarks/bench_teach.py`` (``--seed 0``), where 0.02 to 0.2 gave about the same mean F1
 (docs/teach.md)."""
+SUPPORTED_SHARE = 0.1
+"""The network knows a class on its strokes when it scores it at least :data:`NETWORK_SUPPORT`
+on this share of them (and does not call most of them another class; see
+:func:`network_knows`). Chosen on the selection collections of ``benchmarks/bench_teach.py``
+(``--seed 0, 100, 200, 300``), where 0.02 to 0.1 gave the same mean F1 and 0.5, the share
+before, less (docs/teach.md)."""
 
 
 @dataclass(frozen=True)
@@ -289,6 +295,24 @@ def score_columns(settings: FeatureSettings, n_features: int, classes) -> list[i
     n_color = 3 if settings.n_features(3) == n_features else 1
     names = feature_names(settings, n_color)
     return [names.index(f"net_score_{DEFECT_CLASSES[c]}") for c in classes]
+
+
+def network_knows(strokes: np.ndarray, column: int, taught: list) -> bool:
+    """Whether the base network knows a class on the features ``strokes`` (P, F) of that
+    class's stroke pixels: it scores the class (feature ``column``) at least
+    :data:`NETWORK_SUPPORT` on :data:`SUPPORTED_SHARE` of them, and calls at most half of them
+    another of the taught classes (whose scores are the features ``taught``: at least
+    :data:`BASE_THRESHOLD` and above the class's). Strokes of a class named for something else
+    than what the network means by it (scratches painted as "dust" beside scratches painted
+    as scratches) are mostly another taught class to it."""
+    own = strokes[:, column]
+    if np.mean(own >= NETWORK_SUPPORT) < SUPPORTED_SHARE:
+        return False
+    others = [c for c in taught if c != column]
+    if not others:
+        return True
+    rival = strokes[:, others].max(axis=1)
+    return bool(np.mean((rival >= BASE_THRESHOLD) & (rival > own)) <= 0.5)
 
 
 def base_decision(features: np.ndarray, columns: dict) -> np.ndarray:
