@@ -106,9 +106,11 @@ class TaughtModel:
         self._floor = dict(zip(self.labels, self.support))
         # what it reads: the network's scores (where parts read them) and its trees' splits;
         # feature groups read by neither are not computed
-        self._read = sorted(set(self._columns.values()).union(*(
-            tree.tree_.feature[tree.tree_.feature >= 0].tolist()
-            for b in self.branches if b.forest is not None for tree in b.forest.estimators_)))
+        read = set(self._columns.values())
+        for branch in self.branches:
+            for tree in branch.forest.estimators_ if branch.forest is not None else ():
+                read.update(tree.tree_.feature[tree.tree_.feature >= 0].tolist())
+        self._read = sorted(read)
 
     @property
     def name(self) -> str:
@@ -191,18 +193,15 @@ class TaughtModel:
                 dest[c - 1, where] = block[where, column]
             return
         classes = [int(c) for c in branch.forest.classes_]
-        floors = [self._floor[c] for c in classes if c]
-        if floors and all(floors):
+        given = [c for c in classes if c]
+        if given and all(self._floor[c] for c in given):
             # every class it gives is limited to the network's support: the forest runs only
             # where some class has it (a few percent of a clean part), the rest scores 0
             where = np.arange(block.shape[0]) if isinstance(where, slice) else where
-            for c in classes:
-                if c:
-                    dest[c - 1, where] = 0
             supported = np.zeros(where.size, bool)
-            for c in classes:
-                if c:
-                    supported |= block[where, self._columns[c]] >= self._floor[c]
+            for c in given:
+                dest[c - 1, where] = 0
+                supported |= block[where, self._columns[c]] >= self._floor[c]
             where = where[supported]
             if not where.size:
                 return
