@@ -225,7 +225,8 @@ def test_clean_strokes_on_the_networks_false_alarms_remove_them(pair):
     model = nm.teach(first, strokes)
     assert [b["scored_by"] for b in model.card["branches"]] == ["base network", "forest"]
     assert model.how_taught() == ("the strokes correct the network where it finds scratch; "
-                                  "its decisions kept where it finds clean")
+                                  "its decisions kept where it finds clean; scratch given only "
+                                  "where the network scores it at least 0.05")
     labels = nm.detect(first, model=model)
     assert (labels[false_alarms] == 0).mean() > 0.9
     assert (labels[found & truth1] == 1).mean() > 0.9

@@ -90,3 +90,17 @@ def test_mend_a_folder_with_the_taught_model(make_napari_viewer, qtbot, images, 
     taught = bundle.provenance["model"][0]  # the detector: the file beside the bundles
     assert taught["name"] == saved[0].stem
     assert taught["sha256"].startswith(saved[0].stem.removeprefix("taught-"))
+
+
+def test_teach_from_the_strokes_alone(make_napari_viewer, qtbot, images):
+    """Unticking "start from the detector's decisions" fits one forest to the strokes."""
+    first, truth1, _, _ = images
+    viewer, widget = mend_dock(make_napari_viewer)
+    widget.image.value = viewer.add_image(first, name="film")
+    widget.add_strokes_layer().data = paint(truth1, period=32, keep=12)
+    widget.teach.from_base.value = False
+    widget.run_teach()
+    qtbot.waitUntil(lambda: defects_layer_name("film") in viewer.layers
+                    and not widget.runner.busy, timeout=120_000)
+    assert [b.root for b in widget.teach._taught.branches] == [-1]
+    assert "one forest fitted to the strokes alone" in widget.taught_info.value

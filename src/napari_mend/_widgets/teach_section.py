@@ -60,6 +60,11 @@ class TeachSection(Section):
         self.strokes_button = PushButton(
             text="Add strokes layer",
             tooltip=f"paint defects with their class (1..6) and clean pixels with {CLEAN_LABEL}")
+        self.from_base = CheckBox(
+            text="start from the detector's decisions", value=True,
+            tooltip="keep what the detector finds where your strokes agree with it, and give "
+                    "a class it knows only where it scores the class at all; untick to learn "
+                    "from your strokes alone (when it misses what you painted)")
         self.teach_button = PushButton(text="Teach",
                                        tooltip="fit a detector to the strokes, then detect")
         self.use_taught = CheckBox(text="detect with the taught model", value=False,
@@ -70,7 +75,8 @@ class TeachSection(Section):
         super().__init__("Teach by example (optional)", [
             hint(f"Paint a few defects with their class (1..6) and clean pixels with "
                  f"{CLEAN_LABEL} on a strokes layer, then press Teach."),
-            self.strokes_button, self.teach_button, self.use_taught, self.taught_info,
+            self.strokes_button, self.from_base, self.teach_button, self.use_taught,
+            self.taught_info,
             self.taught_path, self.save_taught_button,
         ], expanded=False)
         self.strokes_button.changed.connect(self.add_strokes_layer)
@@ -126,10 +132,12 @@ class TeachSection(Section):
         strokes = [marks for _, marks in pairs]
         axis = channel_axis(pairs[0][0])
         model = self._base_model()
+        from_base = None if self.from_base.value else False  # None: teach's default
         taught = {}
 
         def compute(progress):
-            return teach(images, strokes, channel_axis=axis, base_model=model, progress=progress)
+            return teach(images, strokes, channel_axis=axis, base_model=model,
+                         from_base=from_base, progress=progress)
 
         def done(result):
             taught["model"] = result

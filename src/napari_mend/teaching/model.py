@@ -138,7 +138,13 @@ class TaughtModel:
         if not changed:
             return "the network's decisions: every stroke agrees with them"
         text = f"the strokes correct the network where it finds {' or '.join(changed)}"
-        return text + (f"; its decisions kept where it finds {' or '.join(kept)}" if kept else "")
+        if kept:
+            text += f"; its decisions kept where it finds {' or '.join(kept)}"
+        limited = [DEFECT_CLASSES[c] for c in self.classes if self._floor[c]]
+        if limited:  # the strokes of these classes where the network rules them out are not learnt
+            text += (f"; {' and '.join(limited)} given only where the network scores "
+                     f"{'it' if len(limited) == 1 else 'them'} at least {NETWORK_SUPPORT:g}")
+        return text
 
     def plane_scores(self, raw_plane: np.ndarray, *, intensity=None,
                      progress=None) -> np.ndarray:
