@@ -67,3 +67,29 @@ def test_cli_in_process(archive, tmp_path, capsys):
     assert code == 0
     assert "1 mended" in capsys.readouterr().out
     assert (out / "film.mend").exists()
+
+
+def test_a_taught_model_is_kept_beside_the_bundles(archive, tmp_path):
+    """A TaughtModel given to a batch is saved into the output folder, once, and the bundles'
+    provenance names that file."""
+    import tifffile
+
+    import napari_mend as nm
+    from napari_mend.teaching import FeatureSettings
+
+    film = tifffile.imread(archive / "sub" / "film.tif")
+    strokes = np.zeros(film.shape, np.uint8)
+    strokes[film.shape[0] // 2, 5:-5] = 1  # the scratch
+    strokes[40:60, 10:50] = nm.CLEAN_LABEL
+    model = nm.teach(film, strokes, features=FeatureSettings(sigmas=(1, 4), tophat_radii=(2,),
+                                                             network=False))
+    out = tmp_path / "mended"
+    for _ in range(2):  # the second run resumes: the same file, not another
+        result = run_batch([str(archive / "sub")], out, detector=model, fill="telea",
+                           in_process=True)
+    saved = list(out.glob("taught-*.mendmodel"))
+    assert len(saved) == 1 and result.counts["skipped"] == 1
+    assert result.manifest["settings"]["detector"] == str(saved[0].resolve())
+    provenance = read_bundle(out / "film.mend").provenance
+    assert provenance["model"][0]["name"] == saved[0].stem
+    assert nm.teach.load(saved[0]).card["sha256"] == provenance["model"][0]["sha256"]

@@ -94,14 +94,8 @@ class FolderSection(Section):
             return None
         source, output = folders
 
-        def compute(progress):
-            used = detector
-            if not isinstance(used, str):  # a taught model: kept beside the outputs
-                from ..teaching.storage import save_in  # deferred: only with a taught model
-
-                output.mkdir(parents=True, exist_ok=True)
-                used = str(save_in(detector, output))
-            return run_batch([str(source)], output, detector=used, fill=fill,
+        def compute(progress):  # a taught model is saved beside the bundles
+            return run_batch([str(source)], output, detector=detector, fill=fill,
                              in_process=True, progress=progress)
 
         def done(result):

@@ -38,6 +38,8 @@ from ..io.bundle import is_bundle
 from ..io.confine import confined
 from ..limits import read_json
 from ..models.registry import ModelError, model_card
+from ..teaching.model import TaughtModel
+from ..teaching.storage import save_in
 from ..threads import configured_threads, thread_count, threads_per_worker
 from .cluster import Cluster, check_scheduler, distributed_module
 from .manifest import build_manifest, utc_now, write_manifest
@@ -81,8 +83,8 @@ def check_options(options: dict) -> None:
         if taught is None:
             raise BatchError(f"unknown detector {options['detector']!r}; choose from "
                              f"{DETECTORS} or give a taught model file")
-        if Path(options["detector"]).exists():  # a file, for workers in another folder
-            options["detector"] = str(Path(options["detector"]).resolve())
+        if taught is not options["detector"] and Path(options["detector"]).exists():
+            options["detector"] = str(Path(options["detector"]).resolve())  # for any worker
     if options["fill"] not in fill_names():
         raise BatchError(f"unknown fill {options['fill']!r}; choose from {fill_names()}")
     if options["threshold"] is not None and not 0.0 <= options["threshold"] <= 1.0:
@@ -143,7 +145,10 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
         Output folder (created if missing): one ``NAME.mend`` bundle per
         input, ``manifest.json`` and ``batch.log``.
     detector, fill, threshold, classes
-        As for :func:`napari_mend.restore`.
+        As for :func:`napari_mend.restore`. A taught model given as a
+        :class:`~napari_mend.teaching.TaughtModel` is saved into ``out_dir`` as
+        ``taught-<sha256>.mendmodel`` (:func:`napari_mend.teaching.storage.save_in`),
+        the file the workers read and the provenance names.
     channel_axis : str, optional
         ``'auto'`` (a last axis of 3 or 4 is colour), ``'none'`` or an
         integer as text; applied to every file.
@@ -199,6 +204,8 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
         distributed_module()
         check_scheduler(scheduler)
     out_dir = prepare_output_dir(out_dir)
+    if isinstance(options["detector"], TaughtModel):  # kept beside the bundles it makes
+        options["detector"] = str(save_in(options["detector"], out_dir).resolve())
     say = log or (lambda line: None)
     started = utc_now()
     entries: dict[int, dict] = {}
