@@ -93,3 +93,7 @@ def test_a_taught_model_is_kept_beside_the_bundles(archive, tmp_path):
     provenance = read_bundle(out / "film.mend").provenance
     assert provenance["model"][0]["name"] == saved[0].stem
     assert nm.teach.load(saved[0]).card["sha256"] == provenance["model"][0]["sha256"]
+    # a file of that name holding anything else is refused, not used
+    saved[0].write_bytes(b"not this model")
+    with pytest.raises(FileExistsError, match="another model"):
+        run_batch([str(archive / "sub")], out, detector=model, in_process=True)

@@ -38,8 +38,7 @@ from ..io.bundle import is_bundle
 from ..io.confine import confined
 from ..limits import read_json
 from ..models.registry import ModelError, model_card
-from ..teaching.model import TaughtModel
-from ..teaching.storage import save_in
+from ..teaching.model import TaughtModel, save_in
 from ..threads import configured_threads, thread_count, threads_per_worker
 from .cluster import Cluster, check_scheduler, distributed_module
 from .manifest import build_manifest, utc_now, write_manifest
@@ -147,7 +146,7 @@ def run_batch(inputs, out_dir, *, detector="learned", fill="auto", threshold=Non
     detector, fill, threshold, classes
         As for :func:`napari_mend.restore`. A taught model given as a
         :class:`~napari_mend.teaching.TaughtModel` is saved into ``out_dir`` as
-        ``taught-<sha256>.mendmodel`` (:func:`napari_mend.teaching.storage.save_in`),
+        ``taught-<sha256>.mendmodel`` (:func:`napari_mend.teaching.model.save_in`),
         the file the workers read and the provenance names.
     channel_axis : str, optional
         ``'auto'`` (a last axis of 3 or 4 is colour), ``'none'`` or an

@@ -278,6 +278,31 @@ def load(path):
     return model
 
 
+def save_in(model, folder) -> Path:
+    """Write ``model`` into ``folder`` as ``taught-<its sha256, 12 digits>.mendmodel``, unless
+    that file is there already with the same trees; its path.
+
+    What a folder of outputs keeps beside them: the taught detector that made them.
+
+    Raises
+    ------
+    FileExistsError
+        A file of that name holds another model (or is not a taught model file).
+    """
+    digest = hashlib.sha256(storage.forest_bytes(model)).hexdigest()
+    path = Path(folder) / f"taught-{digest[:12]}{storage.SUFFIX}"
+    if not path.exists():
+        return storage.save(model, path)
+    try:
+        same = load(path).card.get("sha256") == digest  # read as a hostile file
+    except storage.TaughtModelError:
+        same = False
+    if not same:
+        raise FileExistsError(f"{path} holds another model than the one taught; move it away "
+                              "or choose another output folder")
+    return path
+
+
 def loads(data: bytes, *, source="model file"):
     """:func:`load` of the bytes of a file (``source`` names it in messages)."""
     card, forest_bytes, (settings, n_features, params), version = storage.card(data, source)

@@ -183,18 +183,6 @@ def forest_bytes(model) -> bytes:
     return buffer.getvalue()
 
 
-def save_in(model, folder) -> Path:
-    """Write ``model`` into ``folder`` as ``taught-<its sha256, 12 digits>.mendmodel``, unless
-    that file is there already (the same trees, read back identically); its path.
-
-    What a folder of outputs keeps beside them: the taught detector that made them.
-    """
-    digest = hashlib.sha256(forest_bytes(model)).hexdigest()
-    path = Path(folder) / f"taught-{digest[:12]}{SUFFIX}"
-    if not path.exists():
-        save(model, path)
-    return path
-
 # ------------------------------------------------------------------ reading
 
 
