@@ -22,6 +22,9 @@ scored by pixel F1 of that class on the collection's OTHER images:
 * with ``--adapt-minutes M``: the detector is first fine-tuned for M minutes on the
   collection's images, unlabelled (:func:`napari_mend.finetune.finetune`: defects synthesised
   on them), then ``teach, adapted`` teaches on it and ``adapted, zero-shot`` is it untaught;
+* with ``--corrections``: the way the dock is used: 10 strokes, Teach, then 10 more started
+  on what that model got wrong on the first image (clean strokes on its false detections,
+  defect strokes on its misses), Teach again: still at most 20 strokes;
 * with ``--label-everything``: every pixel of the first image is labelled (its true defects,
   clean elsewhere) instead of the strokes: how well the features tell the defects apart at
   best, on the other images and (``(image taught)`` columns) on the image taught.
@@ -99,34 +102,64 @@ def collection(cls, n, size, rng):
 
 def simulate_strokes(truth, cls, rng, n_strokes=20):
     """At most ``n_strokes`` strokes: half inside ``truth`` (value ``cls``), half clean."""
+    from napari_mend import CLEAN_LABEL
+
+    strokes = np.zeros(truth.shape, np.uint8)
+    far = _far_from(truth)
+    for value, allowed in ((cls, truth), (CLEAN_LABEL, far)):
+        _paint(strokes, value, allowed, allowed, n_strokes // 2, rng)
+    return strokes
+
+
+def correct_strokes(strokes, truth, found, cls, rng, n_strokes=10):
+    """``strokes`` and at most ``n_strokes`` more where a taught model erred on their image, as a
+    curator adds them: half clean strokes started on its false detections ``found & ~truth``
+    (on pixels at least 3 px from a defect), half defect strokes started on what it missed;
+    all of one kind when there is none of the other."""
+    from napari_mend import CLEAN_LABEL
+
+    out = strokes.copy()
+    far = _far_from(truth)
+    wrong, missed = found & far, truth & ~found
+    n_clean = n_strokes if not missed.any() else 0 if not wrong.any() else n_strokes // 2
+    _paint(out, CLEAN_LABEL, far, wrong, n_clean, rng)
+    _paint(out, cls, truth, missed, n_strokes - n_clean, rng)
+    return out
+
+
+def _far_from(truth):
+    """Pixels at least 3 px from ``truth`` (or, where it covers almost everything, outside it)."""
+    from scipy import ndimage as ndi
+
+    far = ~ndi.binary_dilation(truth, iterations=3)
+    return far if far.any() else ~truth
+
+
+def _paint(strokes, value, allowed, starts, n, rng):
+    """``n`` strokes of ``value`` into ``strokes``, each started on a random pixel of
+    ``starts`` and kept to ``allowed``: a disc of radius 2..4 or a short brush line."""
     from scipy import ndimage as ndi
     from skimage.draw import disk, line
 
     from napari_mend import CLEAN_LABEL
 
-    strokes = np.zeros(truth.shape, np.uint8)
-    far = ~ndi.binary_dilation(truth, iterations=3)
-    if not far.any():  # a defect (moire) over almost the whole image
-        far = ~truth
-    h, w = truth.shape
-    for value, allowed in ((cls, truth), (CLEAN_LABEL, far)):
-        ys, xs = np.nonzero(allowed)
-        if ys.size == 0:
-            continue
-        for _ in range(n_strokes // 2):
-            i = rng.integers(ys.size)
-            mark = np.zeros(truth.shape, bool)
-            if rng.random() < 0.5:  # a disc of radius 2..4
-                rr, cc = disk((ys[i], xs[i]), rng.integers(2, 5), shape=truth.shape)
-            else:  # a short brush line of 8..24 px, 3 px wide
-                length, angle = rng.integers(8, 25), rng.uniform(0, np.pi)
-                r1 = int(np.clip(ys[i] + length * np.sin(angle), 0, h - 1))
-                c1 = int(np.clip(xs[i] + length * np.cos(angle), 0, w - 1))
-                rr, cc = line(ys[i], xs[i], r1, c1)
-            mark[rr, cc] = True
-            mark = ndi.binary_dilation(mark) if value == CLEAN_LABEL else mark
-            strokes[mark & allowed] = value
-    return strokes
+    ys, xs = np.nonzero(starts)
+    if ys.size == 0:
+        return
+    h, w = strokes.shape
+    for _ in range(n):
+        i = rng.integers(ys.size)
+        mark = np.zeros(strokes.shape, bool)
+        if rng.random() < 0.5:  # a disc of radius 2..4
+            rr, cc = disk((ys[i], xs[i]), rng.integers(2, 5), shape=strokes.shape)
+        else:  # a short brush line of 8..24 px, 3 px wide
+            length, angle = rng.integers(8, 25), rng.uniform(0, np.pi)
+            r1 = int(np.clip(ys[i] + length * np.sin(angle), 0, h - 1))
+            c1 = int(np.clip(xs[i] + length * np.cos(angle), 0, w - 1))
+            rr, cc = line(ys[i], xs[i], r1, c1)
+        mark[rr, cc] = True
+        mark = ndi.binary_dilation(mark) if value == CLEAN_LABEL else mark
+        strokes[mark & allowed] = value
 
 
 def f1(pred, truth):
@@ -185,6 +218,16 @@ def quality(args):
             if args.label_everything:
                 scores[f"{label} (image taught)"] = [
                     f1(nm.detect(first, channel_axis=axis, model=model) == cls, truth)]
+            if args.corrections:  # half the strokes, then the rest where that model erred
+                draw = np.random.default_rng([args.seed, cls, 2])
+                half = simulate_strokes(truth, cls, draw, n_strokes=10)
+                first_try = nm.teach(first, half, channel_axis=axis, **teach_options(variant))
+                found = nm.detect(first, channel_axis=axis, model=first_try) == cls
+                corrected = correct_strokes(half, truth, found, cls, draw, n_strokes=10)
+                model = nm.teach(first, corrected, channel_axis=axis, **teach_options(variant))
+                scores[f"{label}, 10 + 10 corrections"] = [
+                    f1(nm.detect(im, channel_axis=axis, model=model) == cls, t)
+                    for im, t in images[1:]]
         predict = skimage_segmenter(first, strokes, cls)
         scores["skimage"] = [f1(predict(im), t) for im, t in images[1:]]
         scores["zero-shot"] = [f1(nm.detect(im, channel_axis=axis) == cls, t)
@@ -268,6 +311,10 @@ def main(argv=None):
                         help="teach on every pixel of the first image (its true labels, clean "
                              "elsewhere) instead of the strokes: what the features can tell "
                              "apart at best")
+    parser.add_argument("--corrections", action="store_true",
+                        help="also teach as a curator does in the dock: 10 strokes, Teach, then "
+                             "10 more where that model erred on the image, Teach again "
+                             "('<variant>, 10 + 10 corrections' columns)")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)
