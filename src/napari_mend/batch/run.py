@@ -82,8 +82,9 @@ def check_options(options: dict) -> None:
         if taught is None:
             raise BatchError(f"unknown detector {options['detector']!r}; choose from "
                              f"{DETECTORS} or give a taught model file")
-        if taught is not options["detector"] and Path(options["detector"]).exists():
-            options["detector"] = str(Path(options["detector"]).resolve())  # for any worker
+        if not isinstance(options["detector"], TaughtModel) \
+                and Path(options["detector"]).exists():  # a file: its full path, for any worker
+            options["detector"] = str(Path(options["detector"]).resolve())
     if options["fill"] not in fill_names():
         raise BatchError(f"unknown fill {options['fill']!r}; choose from {fill_names()}")
     if options["threshold"] is not None and not 0.0 <= options["threshold"] <= 1.0:
