@@ -20,7 +20,10 @@ from __future__ import annotations
 import math
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from .progress import report
 
 ENV_VAR = "NAPARI_MEND_THREADS"
 """Environment variable overriding the thread count (a positive integer)."""
@@ -141,3 +144,32 @@ def threads_per_worker(workers: int, total: int | None = None) -> int:
     :func:`thread_count`), at least one each."""
     total = thread_count() if total is None else total
     return max(1, total // max(1, workers))
+
+
+def run_side_by_side(tasks, *, progress=None, workers=None) -> None:
+    """Run the callables ``tasks`` on :func:`configured_threads` (else :func:`thread_count`)
+    threads, or at most ``workers``, reporting ``progress(done, len(tasks))`` from the
+    calling thread.
+
+    For work that releases the GIL (SciPy's filters, scikit-learn's trees, torch) and
+    writes disjoint parts of one output. A task's exception, or a progress callback's
+    (:class:`napari_mend.Cancelled`), is raised once the tasks already started end; the
+    ones not yet started are dropped.
+    """
+    tasks = list(tasks)
+    report(progress, 0, len(tasks))
+    workers = min(len(tasks), workers or configured_threads() or thread_count())
+    if workers <= 1:
+        for done, task in enumerate(tasks):
+            task()
+            report(progress, done + 1, len(tasks))
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        try:
+            for done, future in enumerate(futures):
+                future.result()
+                report(progress, done + 1, len(tasks))
+        finally:
+            for future in futures:
+                future.cancel()

@@ -157,7 +157,7 @@ def network_scratch_score(image):
     """The base network's calibrated scratch score at every pixel (as teach's features hold it)."""
     from napari_mend.teaching.features import pixel_features
 
-    return pixel_features(image[..., None], FeatureSettings())[..., -6]
+    return pixel_features(image[..., None], FeatureSettings())[-6]
 
 
 def test_features_only_computes_the_groups_asked_for(pair):
@@ -169,9 +169,9 @@ def test_features_only_computes_the_groups_asked_for(pair):
     white = names.index("white_tophat_2")
     part = pixel_features(plane, FAST, only=[white])
     group = [white, names.index("black_tophat_2")]  # computed together
-    np.testing.assert_array_equal(part[..., group], full[..., group])
+    np.testing.assert_array_equal(part[group], full[group])
     rest = np.setdiff1d(np.arange(len(names)), group)
-    assert full[..., rest].any() and not part[..., rest].any()
+    assert full[rest].any() and not part[rest].any()
     np.testing.assert_array_equal(pixel_features(plane, FAST, only=range(len(names))), full)
 
 
@@ -314,3 +314,22 @@ def test_forests_limited_to_the_support_run_only_there(pair, taught, monkeypatch
     assert sum(rows) > 0.9 * second.size  # unlimited: the clean part's forest ran everywhere
     expected = np.where(network < NETWORK_SUPPORT, np.float16(0), unlimited)
     np.testing.assert_array_equal(limited, expected)
+
+
+@pytest.mark.parametrize("sigmas", [(1.0, 2.0, 4.0, 8.0), (0.7, 3.0)])
+def test_gaussian_features_are_scikit_images_own(pair, sigmas):
+    """The filter-bank planes equal skimage.feature.multiscale_basic_features to the bit, so
+    models saved before the features were written plane by plane predict as they did."""
+    from skimage.feature import multiscale_basic_features
+
+    from napari_mend.teaching.features import feature_names, normalised_gray, pixel_features
+
+    plane = pair[0][:96, :80, None]
+    settings = FeatureSettings(sigmas=sigmas, tophat_radii=(2,), network=False)
+    out = pixel_features(plane, settings)
+    gray, _ = normalised_gray(plane)
+    names = feature_names(settings, 1)
+    for s in sigmas:
+        theirs = multiscale_basic_features(gray, sigma_min=s, sigma_max=s, num_sigma=1)
+        first = names.index(f"gauss_{s:g}")
+        np.testing.assert_array_equal(np.moveaxis(out[first:first + 4], 0, -1), theirs)

@@ -223,7 +223,7 @@ def test_feature_variants_give_their_feature_count(pair, settings):
     first = pair[0][:80, :80, None]
     features = nm.FeatureSettings(**settings)
     out = pixel_features(first, features)
-    assert out.shape == (80, 80, len(feature_names(features, 1)))
+    assert out.shape == (len(feature_names(features, 1)), 80, 80)
     assert np.isfinite(out).all()
 
 

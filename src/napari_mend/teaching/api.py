@@ -231,7 +231,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
             box, crop = (slice(0, None), slice(0, None)), raw
         plane_features = pixel_features(crop, settings, intensity=intensity,
                                         progress=scaled(progress, j, len(jobs) + 1))
-        rows.append(plane_features[r - box[0].start, c - box[1].start])
+        rows.append(plane_features[:, r - box[0].start, c - box[1].start].T)
         labels.append(np.concatenate(chosen[(i, p)][1]))
         del plane_features
     x = np.concatenate(rows)

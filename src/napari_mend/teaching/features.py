@@ -26,7 +26,6 @@ Everything here is pure compute (NumPy, SciPy, scikit-image, torch).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -41,8 +40,7 @@ from ..detection.learned import (
 )
 from ..models.device import inference_autocast
 from ..models.networks import get_network as get_model
-from ..progress import report
-from ..threads import configured_threads, thread_count
+from ..threads import run_side_by_side
 from ..tiling import Downscaled, tiled_map
 
 HIDDEN_FEATURES = 16
@@ -220,8 +218,10 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
 
     Returns
     -------
-    features : (M, N, F) float32 ndarray
-        F = ``settings.n_features(C)``, in :func:`feature_names` order.
+    features : (F, M, N) float32 ndarray
+        F = ``settings.n_features(C)`` planes, in :func:`feature_names` order (one
+        contiguous plane per feature: each filter writes its own, and a classifier
+        reads blocks of pixels transposed to rows, :func:`feature_rows`).
     """
 
     raw_plane = np.asarray(raw_plane)
@@ -231,7 +231,7 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
     n_color = raw_plane.shape[-1]
     n_features = settings.n_features(n_color)
     height, width = raw_plane.shape[:2]
-    out = np.empty((height, width, n_features), np.float32)
+    out = np.empty((n_features, height, width), np.float32)
     gray, intensity = normalised_gray(raw_plane, intensity)
     # each filter group writes its own channels of ``out``; SciPy's filters release the GIL,
     # so the groups run side by side on the configured threads
@@ -259,76 +259,80 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
         if wanted[first:first + count].any():
             tasks.append(task)
         else:  # not read: not computed
-            out[..., first:first + count] = 0
-    steps = len(tasks)
-    report(progress, 0, steps)
-    workers = min(len(tasks), configured_threads() or thread_count())
-    if workers > 1 and height * width >= PARALLEL_PIXELS:
-        with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(task) for task in tasks]
-            try:
-                for done, future in enumerate(futures):
-                    future.result()
-                    report(progress, done + 1, steps)
-            finally:
-                for future in futures:
-                    future.cancel()
-    else:
-        for done, task in enumerate(tasks):
-            task()
-            report(progress, done + 1, steps)
+            out[first:first + count] = 0
+    run_side_by_side(tasks, progress=progress,
+                     workers=None if height * width >= PARALLEL_PIXELS else 1)
     return out
 
 PARALLEL_PIXELS = 1 << 16
 """Planes of at least this many pixels compute their filter groups on several threads."""
 
 
-def _gaussian_task(gray, sigma, out, k):
-    """Writes :func:`skimage.feature.multiscale_basic_features` at ``sigma`` (Gaussian,
-    its Sobel gradient, its two Hessian eigenvalues) into ``out[..., k:k + 4]``."""
-    def task():
-        from skimage.feature import multiscale_basic_features  # deferred: slow to import, only this path
+def feature_rows(features: np.ndarray, rows: slice) -> np.ndarray:
+    """The feature vectors ``(P, F)`` of the pixels of ``rows`` of the planes ``features``
+    ``(F, M, N)`` (:func:`pixel_features`), C-contiguous as scikit-learn reads them."""
+    block = features[:, rows]
+    return np.ascontiguousarray(block.reshape(block.shape[0], -1).T)
 
-        out[..., k:k + 4] = multiscale_basic_features(gray, sigma_min=sigma, sigma_max=sigma,
-                                                      num_sigma=1)
+
+def _gaussian_task(gray, sigma, out, k):
+    """Writes the features of :func:`skimage.feature.multiscale_basic_features` at ``sigma``
+    (Gaussian, its Sobel gradient, its two Hessian eigenvalues) into ``out[k:k + 4]``.
+
+    Made of the public filters that function applies, in its order, so the values are its
+    own to the bit (tested); each is written straight into its plane, where the function
+    stacks them along a last axis and a Hessian's first derivatives are computed once, not
+    once per second derivative."""
+    def task():
+        from skimage.feature import hessian_matrix_eigvals  # deferred: slow to import, only this path
+        from skimage.filters import gaussian, sobel  # deferred: as above
+
+        scale = np.power(2.0, np.log2(sigma))  # the function's sigma: through log2 and back
+        smooth = out[k]
+        smooth[...] = gaussian(gray, sigma=scale, preserve_range=False)
+        out[k + 1] = sobel(smooth)
+        d_row, d_col = np.gradient(smooth)
+        out[k + 2:k + 4] = hessian_matrix_eigvals(
+            [np.gradient(d_row, axis=0), np.gradient(d_row, axis=1), np.gradient(d_col, axis=1)])
     return task
 
 
 def _tophat_task(gray, radius, shape, out, k):
     """Writes the white and black top-hats (:attr:`FeatureSettings.tophat_shape` of
-    ``radius``) into ``out[..., k:k + 2]``."""
+    ``radius``) into ``out[k:k + 2]``."""
     def task():
         if shape == "square":  # separable minimum and maximum filters
             side = (2 * radius + 1,) * 2
-            np.subtract(gray, ndi.grey_opening(gray, size=side), out=out[..., k])
-            np.subtract(ndi.grey_closing(gray, size=side), gray, out=out[..., k + 1])
+            np.subtract(gray, ndi.grey_opening(gray, size=side), out=out[k])
+            np.subtract(ndi.grey_closing(gray, size=side), gray, out=out[k + 1])
             return
         from skimage.morphology import black_tophat, disk, white_tophat  # deferred: slow to import, only this path
 
         footprint = disk(radius, decomposition="crosses" if shape == "disk" else "sequence")
-        out[..., k] = white_tophat(gray, footprint)
-        out[..., k + 1] = black_tophat(gray, footprint)
+        white_tophat(gray, footprint, out=out[k])
+        black_tophat(gray, footprint, out=out[k + 1])
     return task
 
 
 def _network_task(raw_plane, settings, intensity, out, k):
-    """Writes :func:`network_features` into ``out[..., k:]``."""
+    """Writes :func:`network_features` into ``out[k:]``."""
     def task():
         net = network_features(raw_plane, settings, intensity=intensity)
-        out[..., k:k + net.shape[0]] = net.transpose(1, 2, 0)
+        out[k:k + net.shape[0]] = net
     return task
 
 
 def _chroma_task(raw_plane, gray, intensity, out, k):
     """Writes each colour channel's Gaussian (sigma 1) minus the gray one into
-    ``out[..., k:k + 3]``."""
+    ``out[k:k + 3]``."""
     def task():
         low, high = intensity
         scale = np.float32(1.0 / (high - low)) if high > low else np.float32(0.0)
         smooth_gray = ndi.gaussian_filter(gray, 1.0)
         for c in range(3):
             channel = (np.asarray(raw_plane[..., c], np.float32) - np.float32(low)) * scale
-            out[..., k + c] = ndi.gaussian_filter(np.clip(channel, -1, 2), 1.0) - smooth_gray
+            np.subtract(ndi.gaussian_filter(np.clip(channel, -1, 2), 1.0), smooth_gray,
+                        out=out[k + c])
     return task
 
 

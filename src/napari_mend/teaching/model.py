@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +14,16 @@ from ..classes import DEFECT_CLASSES, N_SCORED
 from ..detection.scores import DefectScores
 from ..models.files import read_model_file
 from ..progress import report, scaled
+from ..threads import run_side_by_side
 from . import storage
-from .features import FeatureSettings, feature_names, pixel_features
+from .features import FeatureSettings, feature_names, feature_rows, pixel_features
 
-PREDICT_ROWS = 512
-"""Rows of a 1024-pixel-wide plane classified at a time, and as many pixels of other widths
-(bounds the memory of the class probabilities to about 30 MB; each call of the forest costs a
-few milliseconds of thread start-up, so fewer, larger blocks are faster)."""
+PREDICT_PIXELS = 1 << 16
+"""Pixels classified at a time (64 rows of a 1024-pixel-wide plane). The blocks run side by
+side on the configured threads, each forest on one thread: a block's features (8 MB) stay in
+the CPU's cache while every tree reads them, where one call of a multi-threaded forest on half
+a megapixel streamed them from memory once per tree (0.39 s -> 0.22 s for 32 trees on 1 MP,
+2 threads)."""
 
 
 BASE_THRESHOLD = 0.5
@@ -98,6 +102,9 @@ class TaughtModel:
                                                 else [0.0] * len(self.labels)))
         self.settings = settings
         self.card = card
+        for branch in self.branches:  # plane_scores runs blocks side by side, a forest each
+            if branch.forest is not None:
+                branch.forest.n_jobs = 1
         self._n_features = int(card["n_features"])
         # the features holding the network's score of each taught class, where parts read it
         split = self.branches[0].root >= 0
@@ -167,13 +174,16 @@ class TaughtModel:
                              "use it on images like those it was taught on")
         features = pixel_features(raw_plane, self.settings, intensity=intensity,
                                   only=self._read, progress=scaled(progress, 0, 2))
-        rows = max(1, PREDICT_ROWS * 1024 // max(width, 1))
-        for top in range(0, height, rows):
-            report(scaled(progress, 1, 2), top, height)
-            block = features[top:top + rows].reshape(-1, features.shape[-1])
+        rows = max(1, PREDICT_PIXELS // max(width, 1))
+
+        def score_rows(top):
+            block = feature_rows(features, slice(top, top + rows))
             scores = np.zeros((N_SCORED, block.shape[0]), np.float32)
             self._score_block(block, scores)
             out[:, top:top + rows] = scores.reshape(N_SCORED, -1, width)
+
+        run_side_by_side([partial(score_rows, top) for top in range(0, height, rows)],
+                         progress=scaled(progress, 1, 2))
         report(progress, 2, 2)
         return out
 

@@ -55,7 +55,6 @@ from ..models.files import (
     read_model_file,
     zip_members,
 )
-from ..threads import configured_threads, thread_count
 from .features import FeatureSettings, base_model_card
 
 SUFFIX = ".mendmodel"
@@ -477,7 +476,6 @@ def _assemble(forest, estimators: list, classes: np.ndarray, n_features: int) ->
     forest.estimators_ = estimators
     forest.classes_, forest.n_classes_ = classes.copy(), classes.size
     forest.n_outputs_, forest.n_features_in_ = 1, n_features
-    forest.n_jobs = configured_threads() or thread_count()
 
 
 def _depth(left: np.ndarray, right: np.ndarray) -> int:
