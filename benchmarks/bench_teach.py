@@ -10,7 +10,9 @@ scored by pixel F1 of that class on the collection's OTHER images:
 * ``teach, <variant>``: :func:`napari_mend.teach` (random forest) on the feature set of each
   variant of :data:`VARIANTS` (``--variants``): ``default`` (from the network's decisions;
   filter banks with exact disk top-hats and the base network's 6 calibrated class scores at
-  full resolution), ``strokes-only`` (the same features, one forest on the strokes alone),
+  full resolution, exactly as the detector scores a plane), ``default-plain`` (the network's
+  scores from one plain pass in tiles of up to 1024 px, the default before),
+  ``strokes-only`` (the same features, one forest on the strokes alone),
   ``scores-half`` (the scores computed on the image shrunk by 2), ``all-half`` (also the
   16 channels the network's head reads, shrunk by 2), ``filters`` (filter banks only),
   ``default-square`` (square top-hats), ``default-sequence`` (the approximate disks of
@@ -50,7 +52,8 @@ import numpy as np
 
 VARIANTS = {  # name -> teach keyword arguments: FeatureSettings ones, and from_base
     "default": {},  # from the network's decisions; its 6 class scores, exact disk top-hats
-    "strokes-only": {"from_base": False},  # the default before: one forest on the strokes
+    "default-plain": {"network_scoring": "plain"},  # the default before: one pass in large tiles
+    "strokes-only": {"from_base": False},  # one forest on the strokes alone
     "scores-half": {"network_factor": 2, "from_base": False},
     "all-half": {"network_features": "all", "network_factor": 2, "from_base": False},
     "filters": {"network": False, "from_base": False},

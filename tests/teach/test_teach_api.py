@@ -8,6 +8,8 @@ from napari_mend import CLEAN_LABEL
 from napari_mend.teaching import FeatureSettings, TaughtModel
 from napari_mend.teaching.model import NETWORK_SUPPORT
 
+from helpers import paint
+
 FAST = FeatureSettings(sigmas=(1, 4), tophat_radii=(2,), network=False)
 
 
@@ -290,7 +292,6 @@ def test_a_class_the_network_supports_is_given_only_where_it_does(pair, taught):
     assert not scores[network < NETWORK_SUPPORT].any()
     assert (scores[truth2] >= 0.5).mean() > 0.6  # what the network supports is found
     first, truth1 = pair[:2]
-    from helpers import paint
 
     alone = nm.teach(first, paint(truth1), from_base=False)
     assert alone.support == (0.0, 0.0) and "network_support" in alone.card
@@ -333,3 +334,49 @@ def test_gaussian_features_are_scikit_images_own(pair, sigmas):
         theirs = multiscale_basic_features(gray, sigma_min=s, sigma_max=s, num_sigma=1)
         first = names.index(f"gauss_{s:g}")
         np.testing.assert_array_equal(np.moveaxis(out[first:first + 4], 0, -1), theirs)
+
+
+def test_the_network_scores_are_the_detectors_own(pair):
+    """By default teach reads the network's scores exactly as the detector gives them (its tiles,
+    half-size pass and moire check), so a model taught from the network's decisions starts from
+    the decisions the curator saw; ``'plain'`` (older files) is one pass in large tiles."""
+    from napari_mend.detection.learned import learned_scores
+    from napari_mend.teaching.features import pixel_features
+
+    plane = np.concatenate([pair[0], pair[2]], axis=1)[..., None]  # wider than one tile
+    assert FeatureSettings().network_scoring == "detector"
+    ours = pixel_features(plane, FeatureSettings())[-6:]
+    np.testing.assert_array_equal(ours, learned_scores(plane))
+    plain = pixel_features(plane, FeatureSettings(network_scoring="plain"))[-6:]
+    assert not np.array_equal(plain, ours)
+    assert FeatureSettings(network_factor=2).network_scoring == "plain"
+    with pytest.raises(ValueError, match="network_scoring='plain'"):
+        FeatureSettings(network_features="all", network_scoring="detector")
+
+
+def test_strokes_in_a_corner_see_the_whole_planes_detector_scores(pair, monkeypatch):
+    """Teach computes the filter banks on a crop around the strokes, but the detector's scores
+    depend on the whole plane (its half-size pass looks beyond a crop): the strokes get the
+    scores the taught model will see at those pixels when it scores the plane."""
+    from napari_mend.detection.learned import learned_scores
+    from napari_mend.teaching import api
+
+    first, truth1, second, _ = pair
+    plane = np.block([[first, second], [second, first]])
+    strokes = np.zeros(plane.shape, np.uint8)
+    strokes[:first.shape[0], :first.shape[1]] = paint(truth1)
+    strokes[40:, :] = 0  # strokes in the top rows only: a crop of part of the plane
+    assert (strokes == 1).any() and (strokes == CLEAN_LABEL).any()
+    seen = []
+    real = api.pixel_features
+
+    def spy(crop, settings, **options):
+        seen.append((crop.shape, options.get("network_scores")))
+        return real(crop, settings, **options)
+
+    monkeypatch.setattr(api, "pixel_features", spy)
+    nm.teach(plane, strokes, classifier={"n_estimators": 4})
+    (shape, scores), = seen
+    assert shape[0] < plane.shape[0]  # a crop
+    whole = learned_scores(plane[..., None])
+    np.testing.assert_array_equal(scores, whole[:, :shape[0], :shape[1]])

@@ -190,8 +190,9 @@ def test_oversize_files_and_members_are_refused(saved, tmp_path, monkeypatch):
 
 
 def test_files_from_before_the_feature_choices_still_load(pair, tmp_path):
-    """A card without ``network_features`` / ``tophat_shape`` means all 22 network features and
-    the approximate disks: the features such files were taught on."""
+    """A card without ``network_features`` / ``tophat_shape`` / ``network_scoring`` means all 22
+    network features, the approximate disks and one plain pass of the network: the features
+    such files were taught on."""
     first, truth1, second, _ = pair
     old = nm.FeatureSettings(network_features="all", network_factor=2,
                              tophat_shape="disk-sequence")
@@ -200,13 +201,16 @@ def test_files_from_before_the_feature_choices_still_load(pair, tmp_path):
     path = model.save(tmp_path / "old.mendmodel")
     parts = members(path)
     card = json.loads(parts["card.json"])
+    assert card["features"]["network_scoring"] == "plain"
     del card["features"]["network_features"], card["features"]["tophat_shape"]
+    del card["features"]["network_scoring"]
     legacy = write(tmp_path / "legacy.mendmodel", dict(parts, **{"card.json": json.dumps(card)}))
     loaded = load(legacy)
     assert loaded.settings == old and loaded.n_features == 44
     np.testing.assert_array_equal(loaded.detect_scores(second[:64, :64]).scores,
                                   model.detect_scores(second[:64, :64]).scores)
-    for key, value in (("network_features", "hidden"), ("tophat_shape", ["disk"])):
+    for key, value in (("network_features", "hidden"), ("tophat_shape", ["disk"]),
+                       ("network_scoring", "fast")):
         card["features"][key] = value
         bad = write(tmp_path / "bad.mendmodel", dict(parts, **{"card.json": json.dumps(card)}))
         with pytest.raises(TaughtModelError, match="feature settings"):

@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import plane_view
 from .._version import __version__
 from ..classes import CLEAN_LABEL, DEFECT_CLASSES, SCORED_CLASS_LIST, SCORED_CLASSES
-from ..detection.learned import intensity_range
+from ..detection.learned import intensity_range, learned_scores
 from ..models.registry import taught_or_none
 from ..progress import report, scaled
 from ..threads import configured_threads, thread_count
@@ -229,7 +229,14 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
         crop = raw[box]
         if crop.size > 0.7 * raw.size:
             box, crop = (slice(0, None), slice(0, None)), raw
+        network_scores = None
+        if crop is not raw and settings.network and settings.network_scoring == "detector":
+            # the detector's half-size pass and moire check look beyond a crop: its scores
+            # of the whole plane, as the taught model will see them
+            network_scores = learned_scores(raw, model=settings.base_model,
+                                            intensity=intensity)[(slice(None),) + box]
         plane_features = pixel_features(crop, settings, intensity=intensity,
+                                        network_scores=network_scores,
                                         progress=scaled(progress, j, len(jobs) + 1))
         rows.append(plane_features[:, r - box[0].start, c - box[1].start].T)
         labels.append(np.concatenate(chosen[(i, p)][1]))

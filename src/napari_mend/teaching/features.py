@@ -14,7 +14,8 @@ Each pixel of a plane gets a vector of:
   scratches and dust; for colour planes also each channel's Gaussian
   (sigma 1) minus the gray one, so coloured ink and stains stand out;
 * **the base detector network's features** (when :attr:`FeatureSettings.network`):
-  its 6 calibrated per-class scores and, with ``network_features='all'``, the 16
+  its 6 calibrated per-class scores, by default exactly as the detector scores the
+  plane (:attr:`FeatureSettings.network_scoring`), and, with ``network_features='all'``, the 16
   channels its head reads (the decoder's last, full-resolution activations,
   which merge every scale of the U-Net), computed on the plane shrunk by
   :attr:`FeatureSettings.network_factor` (area mean) for speed and enlarged back
@@ -27,6 +28,7 @@ Everything here is pure compute (NumPy, SciPy, scikit-image, torch).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -36,6 +38,7 @@ from ..detection.learned import (
     _prepare,
     calibration_offsets,
     intensity_range,
+    learned_scores,
     network_input,
 )
 from ..models.device import inference_autocast
@@ -53,6 +56,8 @@ NETWORK_CHOICES = ("scores", "all")
 """What :attr:`FeatureSettings.network_features` may be."""
 TOPHAT_SHAPES = ("disk", "square", "disk-sequence")
 """What :attr:`FeatureSettings.tophat_shape` may be."""
+SCORINGS = ("detector", "plain")
+"""What :attr:`FeatureSettings.network_scoring` may be."""
 MIN_NETWORK_SIDE = 64
 """The network runs at full resolution on planes whose shrunk side would be shorter."""
 MAX_SIGMAS = 8
@@ -87,6 +92,16 @@ class FeatureSettings:
         'crosses'``), squares of side ``2 r + 1`` (separable) or the approximate disks of
         ``decomposition='sequence'`` (what files written before this setting existed
         use).
+    network_scoring : {'detector', 'plain', None}
+        How the network's 6 scores are computed: ``'detector'``, exactly as the
+        detector scores a plane (:func:`napari_mend.detection.learned.learned_scores`:
+        the tiles its card names, 256 px, the half-size pass for blotches and
+        text, the spectral check of moire), so a model taught ``from_base``
+        starts from the decisions the curator saw; or ``'plain'``, one pass in
+        tiles of up to 1024 px (what files written before this setting existed
+        use; the only way with ``network_features='all'`` or a
+        ``network_factor`` above 1). None (the default): ``'detector'`` where
+        it applies, else ``'plain'``.
     """
 
     sigmas: tuple = (1.0, 2.0, 4.0, 8.0)
@@ -96,11 +111,15 @@ class FeatureSettings:
     base_model: str = "detector"
     network_features: str = "scores"
     tophat_shape: str = "disk"
+    network_scoring: str | None = None
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
         object.__setattr__(self, "tophat_radii", tuple(int(r) for r in self.tophat_radii))
+        if self.network_scoring is None:
+            detector = self.network_features == "scores" and self.network_factor == 1
+            object.__setattr__(self, "network_scoring", "detector" if detector else "plain")
         check_settings(self)
 
     def to_json(self) -> dict:
@@ -115,7 +134,7 @@ class FeatureSettings:
         if not isinstance(data, dict):
             raise ValueError("feature settings are not a mapping")
         known = {"sigmas", "tophat_radii", "network", "network_factor", "base_model"}
-        optional = {"network_features", "tophat_shape"}  # absent from older files
+        optional = {"network_features", "tophat_shape", "network_scoring"}  # absent from older files
         if not known <= set(data) <= known | optional:
             raise ValueError(f"feature settings must have exactly the keys {sorted(known)} "
                              f"and optionally {sorted(optional)}")
@@ -125,6 +144,9 @@ class FeatureSettings:
         shape = data.get("tophat_shape", "disk-sequence")  # older files
         if not isinstance(shape, str) or shape not in TOPHAT_SHAPES:
             raise ValueError(f"tophat_shape must be one of {TOPHAT_SHAPES}")
+        scoring = data.get("network_scoring", "plain")  # older files
+        if not isinstance(scoring, str) or scoring not in SCORINGS:
+            raise ValueError(f"network_scoring must be one of {SCORINGS}")
         sigmas, radii = data["sigmas"], data["tophat_radii"]
         if not (isinstance(sigmas, list) and isinstance(radii, list)
                 and all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in sigmas)
@@ -136,10 +158,13 @@ class FeatureSettings:
             raise ValueError("feature settings have values of the wrong types")
         return cls(sigmas=tuple(sigmas), tophat_radii=tuple(radii), network=data["network"],
                    network_factor=data["network_factor"], base_model=data["base_model"],
-                   network_features=which, tophat_shape=shape)
+                   network_features=which, tophat_shape=shape, network_scoring=scoring)
 
     def replace(self, **changes) -> "FeatureSettings":
-        """These settings with ``changes``."""
+        """These settings with ``changes`` (the network's scoring chosen anew when its features
+        or factor change and it is not given)."""
+        if {"network_features", "network_factor"} & set(changes):
+            changes.setdefault("network_scoring", None)
         return replace(self, **changes)
 
     def n_features(self, n_color: int) -> int:
@@ -165,6 +190,14 @@ def check_settings(settings: FeatureSettings) -> None:
     if s.network_features not in NETWORK_CHOICES:
         raise ValueError(f"network_features must be one of {NETWORK_CHOICES}, "
                          f"got {str(s.network_features)[:40]!r}")
+    if s.network_scoring not in SCORINGS:
+        raise ValueError(f"network_scoring must be one of {SCORINGS}, "
+                         f"got {str(s.network_scoring)[:40]!r}")
+    if s.network_scoring == "detector" and (s.network_features != "scores"
+                                            or s.network_factor != 1):
+        raise ValueError("network_scoring='detector' gives the detector's 6 scores at full "
+                         "resolution: use it with network_features='scores' and "
+                         "network_factor=1, or choose network_scoring='plain'")
 
 
 def feature_names(settings: FeatureSettings, n_color: int) -> list[str]:
@@ -196,7 +229,7 @@ def normalised_gray(raw_plane: np.ndarray, intensity=None) -> tuple[np.ndarray, 
 
 
 def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensity=None,
-                   only=None, progress=None) -> np.ndarray:
+                   only=None, network_scores=None, progress=None) -> np.ndarray:
     """Feature vector of every pixel of one plane.
 
     Parameters
@@ -213,6 +246,10 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
         one top-hat radius, the colour differences, the network) none of whose
         features is wanted is not computed and its features are 0: a taught
         model computes only what its trees read.
+    network_scores : (6, M, N) ndarray, optional
+        The network's scores of this plane, computed beforehand (a crop's share of the
+        whole plane's, which the detector's scoring depends on); with
+        ``network_features='scores'`` only.
     progress : callable, optional
         ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
 
@@ -247,7 +284,15 @@ def pixel_features(raw_plane: np.ndarray, settings: FeatureSettings, *, intensit
         k += 3
     if settings.network:  # first: the longest task (torch runs it on its own threads)
         n_network = SCORE_FEATURES + HIDDEN_FEATURES * (settings.network_features == "all")
-        groups.insert(0, (k, n_network, _network_task(raw_plane, settings, intensity, out, k)))
+        if network_scores is not None:
+            if n_network != SCORE_FEATURES or network_scores.shape != (n_network, height, width):
+                raise ValueError(f"network_scores must be the {SCORE_FEATURES} scores of the "
+                                 f"plane, ({SCORE_FEATURES}, {height}, {width}), with "
+                                 "network_features='scores'")
+            task = partial(np.copyto, out[k:k + n_network], network_scores)
+        else:
+            task = _network_task(raw_plane, settings, intensity, out, k)
+        groups.insert(0, (k, n_network, task))
         k += n_network
     assert k == n_features
     wanted = np.ones(n_features, bool)
@@ -317,8 +362,8 @@ def _tophat_task(gray, radius, shape, out, k):
 def _network_task(raw_plane, settings, intensity, out, k):
     """Writes :func:`network_features` into ``out[k:]``."""
     def task():
-        net = network_features(raw_plane, settings, intensity=intensity)
-        out[k:k + net.shape[0]] = net
+        count = NETWORK_FEATURES if settings.network_features == "all" else SCORE_FEATURES
+        network_features(raw_plane, settings, intensity=intensity, out=out[k:k + count])
     return task
 
 
@@ -345,14 +390,22 @@ def base_model_card(settings: FeatureSettings) -> dict | None:
 
 
 def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
-                     intensity=None, tile: int = 1024, overlap: int = 32) -> np.ndarray:
+                     intensity=None, out=None, tile: int = 1024, overlap: int = 32) -> np.ndarray:
     """The base network's head input (16, with ``network_features='all'``) and calibrated
     scores (6) at every pixel.
+
+    With ``settings.network_scoring == 'detector'`` the scores are the detector's own
+    (:func:`napari_mend.detection.learned.learned_scores`); with ``'plain'`` one pass of the
+    network in tiles of up to ``tile`` px overlapping by ``overlap``.
 
     Returns
     -------
     features : (22 or 6, M, N) float32 ndarray
+        ``out`` if it was given.
     """
+    if settings.network_scoring == "detector":
+        return learned_scores(raw_plane, model=settings.base_model, intensity=intensity,
+                              out=out)
     import torch  # deferred: torch is heavy; loaded only when a network runs
 
     loaded = get_model(settings.base_model)
@@ -390,9 +443,11 @@ def network_features(raw_plane: np.ndarray, settings: FeatureSettings, *,
                           overlap=min(overlap, side // 4), multiple=net.multiple)
     finally:
         handle.remove()
-    if factor == 1:
-        return small
-    return enlarge(small, factor, (height, width))
+    features = small if factor == 1 else enlarge(small, factor, (height, width))
+    if out is None:
+        return features
+    out[...] = features
+    return out
 
 
 def enlarge(small: np.ndarray, factor: int, shape: tuple) -> np.ndarray:
