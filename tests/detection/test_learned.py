@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 from napari_mend.classes import CLASS_IDS  # noqa: E402
 from napari_mend.detection.learned import (  # noqa: E402
     calibration_offsets,
+    coarse_passes,
     intensity_range,
     learned_scores,
     network_input,
@@ -240,14 +241,13 @@ def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch
     from napari_mend.synthesis import add_text
 
     card = get_model("detector").card
-    coarse = card["inference"]["coarse_classes"]
-    assert coarse == ["blotch", "text"]
+    assert coarse_passes(card["inference"]) == [(2, ["blotch", "text"]), (4, ["blotch"])]
     clean = load_corpus_image("chelsea")  # validation image, never trained on
     clean = np.kron(clean, np.ones((2, 2, 1), np.float32))  # large image: large annotations
     found = {}
     for mode in ("coarse", "plain"):
         if mode == "plain":
-            plain = {k: v for k, v in card["inference"].items() if k != "coarse_classes"}
+            plain = {k: v for k, v in card["inference"].items() if k != "coarse_passes"}
             monkeypatch.setitem(card, "inference", plain)
         hits = np.zeros(3, np.int64)
         for seed in range(2):
@@ -263,6 +263,45 @@ def test_coarse_pass_finds_large_text_and_leaves_other_classes_alone(monkeypatch
         assert (with_coarse >= plain - 1e-3).all()  # float16 storage of the coarse scores
     recall = {m: found[m][0] / (found[m][0] + found[m][2]) for m in ("coarse", "plain")}
     assert recall["coarse"] > recall["plain"] + 0.1, recall
+
+
+def test_coarse_passes_read_old_and_new_cards():
+    assert coarse_passes({}) == []
+    assert coarse_passes({"coarse_classes": ["text"]}) == [(2, ["text"])]
+    assert coarse_passes({"coarse_classes": ["blotch"], "coarse_factor": 3}) == [(3, ["blotch"])]
+    passes = {"coarse_passes": [[2, ["blotch", "text"]], [4, ["blotch"]], [8, []]],
+              "coarse_classes": ["moire"]}  # the list wins; a pass without classes is dropped
+    assert coarse_passes(passes) == [(2, ["blotch", "text"]), (4, ["blotch"])]
+
+
+@pytest.mark.slow
+def test_quarter_pass_finds_large_stains_and_only_touches_blotch(monkeypatch):
+    from napari_mend.synthesis import add_blotches
+
+    card = get_model("detector").card
+    shipped = dict(card["inference"])
+    clean = load_corpus_image("chelsea")  # validation image, never trained on
+    scores, truth = {}, []
+    for seed in range(2):
+        marked, mask = add_blotches(clean, np.random.default_rng(seed))
+        big = np.kron(marked, np.ones((3, 3, 1), np.float32))  # a large scan: large stains
+        truth.append(np.kron(mask, np.ones((3, 3), bool)))
+        for mode in ("quarter", "half only"):
+            inference = dict(shipped)
+            if mode == "half only":
+                inference["coarse_passes"] = inference["coarse_passes"][:1]
+            monkeypatch.setitem(card, "inference", inference)
+            scores.setdefault(mode, []).append(learned_scores(big.astype(np.float32)))
+    blotch = CLASS_IDS["blotch"] - 1
+    recall = {}
+    for mode, planes in scores.items():
+        hits = sum(_counts(s[blotch] >= 0.5, t) for s, t in zip(planes, truth))
+        recall[mode] = hits[0] / (hits[0] + hits[2])
+    for with_quarter, half in zip(scores["quarter"], scores["half only"]):
+        others = [i for i in range(with_quarter.shape[0]) if i != blotch]
+        np.testing.assert_array_equal(with_quarter[others], half[others])
+        assert (with_quarter[blotch] >= half[blotch] - 1e-3).all()
+    assert recall["quarter"] > recall["half only"] + 0.1, recall
 
 
 def test_moire_scores_need_a_spectral_peak():

@@ -29,6 +29,25 @@ def test_evaluate_counts_clean_false_alarms_per_class():
     assert "classical clean %" in table and "| scratch |" in table
 
 
+def test_enlarged_images_keep_names_range_and_channels():
+    images = _images()
+    bigger = evaluation.enlarged(images, 2)
+    assert [n for n, _ in bigger] == [n for n, _ in images]
+    for (_, small), (_, big) in zip(images, bigger):
+        assert big.shape == (192, 256) + small.shape[2:] and big.dtype == np.float32
+        assert 0 <= big.min() and big.max() <= 1
+        assert abs(float(big.mean()) - float(small.mean())) < 0.01  # the same scene
+    with pytest.raises(ValueError, match="positive"):
+        evaluation.enlarged(images, 0)
+
+
+def test_own_scale_is_refused_where_it_does_not_apply(capsys):
+    for argv in (["--own-scale", "2", "--unattended"], ["--own-scale", "-1"]):
+        with pytest.raises(SystemExit):
+            evaluation.main(argv)
+        assert "--own-scale" in capsys.readouterr().err
+
+
 def test_restore_ablation_leaves_out_the_classes_that_hurt():
     pytest.importorskip("torch")
     results = evaluation.restore_ablation(images=_images()[:1], repeats=1, seed=5)

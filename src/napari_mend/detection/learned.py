@@ -9,10 +9,11 @@ per-class thresholds stored in the model card (chosen on validation images):
 
 Defects are synthesized on training crops at the crops' scale, so on a
 whole image large burned-in text and stains can be bigger than anything the
-network saw. The card's ``inference`` settings may name ``coarse_classes``:
-those classes are also scored on the plane shrunk by ``coarse_factor``
-(area mean) when its shorter side stays at least ``coarse_min_side``, and
-each pixel keeps the higher of the two scores.
+network saw. The card's ``inference`` settings may name ``coarse_passes``,
+pairs ``[factor, classes]`` (or, in older cards, the one pass
+``coarse_factor`` with ``coarse_classes``): those classes are also scored on
+the plane shrunk by the factor (area means) when its shorter side stays at
+least ``coarse_min_side``, and each pixel keeps the highest of the scores.
 
 With ``moire_check: 'spectral'`` the moire scores are kept only where the
 image's spectrum shows a periodic pattern
@@ -103,6 +104,16 @@ def _prepare(loaded):
     return loaded.module
 
 
+def coarse_passes(settings: dict) -> list[tuple[int, list[str]]]:
+    """The coarse passes a card's ``inference`` settings name, as ``(factor, classes)``:
+    ``coarse_passes``, else the one pass ``coarse_factor`` (default 2) with
+    ``coarse_classes``; passes without classes are dropped."""
+    passes = settings.get("coarse_passes")
+    if passes is None:
+        passes = [(settings.get("coarse_factor", 2), settings.get("coarse_classes", ()))]
+    return [(int(factor), list(classes)) for factor, classes in passes if classes]
+
+
 def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
                    out: np.ndarray | None = None, intensity=None) -> np.ndarray:
     """Per-class defect scores of one image plane from a learned detector.
@@ -163,10 +174,11 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
     tile = int(settings.get("tile", DEFAULT_TILE))
     overlap = int(settings.get("overlap", DEFAULT_OVERLAP))
     names = list(SCORED_CLASSES.values())
-    factor = int(settings.get("coarse_factor", 2))
-    coarse = []  # classes also scored on the shrunk plane, when it stays large enough
-    if min(image.shape[:2]) // factor >= int(settings.get("coarse_min_side", tile // 2)):
-        coarse = [names.index(c) for c in settings.get("coarse_classes", ())]
+    min_side = int(settings.get("coarse_min_side", tile // 2))
+    # the shrunk planes that stay large enough, each scored for its own classes
+    passes = [(factor, [names.index(c) for c in classes])
+              for factor, classes in coarse_passes(settings)
+              if min(image.shape[:2]) // factor >= min_side]
 
     def score_tile(piece, channels=slice(None)):
         x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
@@ -175,18 +187,23 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
                 logits = net(x.contiguous(memory_format=torch.channels_last))[0]
             return torch.sigmoid(logits[channels].float() - offsets[channels]).cpu().numpy()
 
-    share = factor * factor  # tiles of the full plane per tile of the shrunk one
+    # progress in units of a shrunk plane's work: the full plane is worth factor**2 of them
+    weights = [1.0] + [1.0 / (factor * factor) for factor, _ in passes]
+    done = np.concatenate([[0.0], np.cumsum(weights)]) * 1000 / sum(weights)
     out = tiled_map(image, score_tile, out_channels=n_classes, tile=tile, overlap=overlap,
                     multiple=net.multiple, out=out,
-                    progress=scaled(progress, 0, share + 1, span=share) if coarse else progress)
-    if coarse:
+                    progress=scaled(progress, 0, 1000, span=int(done[1])) if passes
+                    else progress)
+    for k, (factor, coarse) in enumerate(passes, start=1):
         small = Downscaled(image, factor)
         small_scores = tiled_map(small, lambda piece: score_tile(piece, coarse),
                                  out_channels=len(coarse), tile=tile, overlap=overlap,
-                                 multiple=net.multiple, progress=scaled(progress, share, share + 1),
+                                 multiple=net.multiple,
+                                 progress=scaled(progress, int(done[k]), 1000,
+                                                 span=int(done[k + 1]) - int(done[k])),
                                  out=np.empty((len(coarse),) + small.shape[:2], np.float16))
-        for k, c in enumerate(coarse):
-            max_upsampled(out[c:c + 1], small_scores[k:k + 1], factor)
+        for j, c in enumerate(coarse):
+            max_upsampled(out[c:c + 1], small_scores[j:j + 1], factor)
         del small_scores
     if settings.get("moire_check") == "spectral":
         spectral_moire_check(out[names.index("moire")], image)

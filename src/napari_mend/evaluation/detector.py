@@ -138,6 +138,20 @@ def _progress(progress, total):
     return tick
 
 
+def enlarged(images, scale: float) -> list:
+    """Named images enlarged ``scale`` times (bilinear): the same scenes as a larger scan
+    shows them, with the defects then drawn at their usual pixel sizes, so relatively smaller
+    details and larger surroundings (``napari-mend evaluate detector --own-scale``)."""
+    from skimage.transform import rescale
+
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    return [(name, np.clip(rescale(np.asarray(image, np.float32), scale, order=1,
+                                   channel_axis=-1 if np.ndim(image) == 3 else None,
+                                   anti_aliasing=scale < 1), 0, 1).astype(np.float32))
+            for name, image in images]
+
+
 def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repeats: int = 2,
              seed: int = 2024, threshold: float = 0.5, progress=None,
              independent_per_class: int = 0, independent_clean: int | None = None,
@@ -235,8 +249,10 @@ def comparison_table(results: dict) -> str:
         flagged += [f"{100 * results['methods'][m]['clean_false_alarm']:.3f}",
                     f"{100 * ind[m]['clean_false_alarm']:.3f}" if m in ind else None]
     rows.append(flagged)
-    own = (f"own: {len(results['images'])} validation images x {results['repeats']} damaged "
-           "versions + the clean images")
+    scale = results.get("own_scale", 1.0)
+    own = (f"own: {len(results['images'])} validation images"
+           f"{f' enlarged {scale:g} times' if scale != 1 else ''} x {results['repeats']} "
+           "damaged versions + the clean images")
     if "independent" in results:
         i = results["independent"]
         other = (f"independent: {i['per_class']} samples per class + {i['clean_images']} clean "
@@ -308,6 +324,10 @@ def main(argv=None, prog=None) -> int:
                              f"on the independent generator is at least {MIN_PRECISION}; with "
                              "--write-card store them in the card's inference")
     parser.add_argument("--write-card", action="store_true")
+    parser.add_argument("--own-scale", type=float, default=1.0,
+                        help="enlarge the own validation images this many times before "
+                             "damaging them (bilinear): larger scans, larger scenes around the "
+                             "same defects (default 1; the per-class table only)")
     add_independent_options(parser, "--independent-per-class", default=8,
                             help="samples per class of the independent generator reported "
                                  "beside the own images (0: none; reporting only, never "
@@ -315,6 +335,10 @@ def main(argv=None, prog=None) -> int:
     parser.add_argument("--independent-clean", type=int, default=None,
                         help="clean independent images (default: --independent-per-class)")
     args = parser.parse_args(argv)
+    if args.own_scale != 1 and (args.restore_classes or args.unattended):
+        parser.error("--own-scale applies to the per-class table only")
+    if not args.own_scale > 0:
+        parser.error(f"--own-scale must be positive, got {args.own_scale}")
     n_clean = (args.independent_per_class if args.independent_clean is None
                else args.independent_clean)
     if args.restore_classes:
@@ -368,11 +392,15 @@ def main(argv=None, prog=None) -> int:
                              restore_thresholds=settings["restore_thresholds"])
             update_card(args.model, inference=inference, unattended=settings)
         return 0
-    results = evaluate(methods=tuple(args.methods.split(",")), model=args.model,
+    images = corpus_images("val")
+    if args.own_scale != 1:
+        images = enlarged(images, args.own_scale)
+    results = evaluate(methods=tuple(args.methods.split(",")), model=args.model, images=images,
                        repeats=args.repeats or 2, seed=args.seed,
                        independent_per_class=args.independent_per_class,
                        independent_clean=n_clean, independent_size=args.independent_size,
                        independent_seed=args.independent_seed)
+    results["own_scale"] = args.own_scale
     print(comparison_table(results))
     print()
     print("Own validation images, details:")

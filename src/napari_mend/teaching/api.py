@@ -231,7 +231,7 @@ def teach(images, strokes, *, channel_axis=None, base_model=None, features=None,
             box, crop = (slice(0, None), slice(0, None)), raw
         network_scores = None
         if crop is not raw and settings.network and settings.network_scoring == "detector":
-            # the detector's half-size pass and moire check look beyond a crop: its scores
+            # the detector's coarse passes and moire check look beyond a crop: its scores
             # of the whole plane, as the taught model will see them
             network_scores = learned_scores(raw, model=settings.base_model,
                                             intensity=intensity)[(slice(None),) + box]

@@ -95,7 +95,7 @@ class FeatureSettings:
     network_scoring : {'detector', 'plain', None}
         How the network's 6 scores are computed: ``'detector'``, exactly as the
         detector scores a plane (:func:`napari_mend.detection.learned.learned_scores`:
-        the tiles its card names, 256 px, the half-size pass for blotches and
+        the tiles its card names, 256 px, its coarse passes for blotches and
         text, the spectral check of moire), so a model taught ``from_base``
         starts from the decisions the curator saw; or ``'plain'``, one pass in
         tiles of up to 1024 px (what files written before this setting existed

@@ -71,10 +71,11 @@ DEFAULTS = {
     "hard_negative_weight": 0.0,
     "hard_negative_share": 0.01,
     "init_model": None,  # start from this installed detector's weights (same "model" config)
-    # blotches and text are also scored at half size on whole images, moire is checked
-    # against the spectrum (see detection.learned)
-    "inference": {"tile": 256, "overlap": 32, "coarse_classes": ["blotch", "text"],
-                  "coarse_factor": 2, "coarse_min_side": 128, "moire_check": "spectral"},
+    # blotches and text are also scored at half size on whole images, blotches at a quarter,
+    # moire is checked against the spectrum (see detection.learned)
+    "inference": {"tile": 256, "overlap": 32,
+                  "coarse_passes": [[2, ["blotch", "text"]], [4, ["blotch"]]],
+                  "coarse_min_side": 128, "moire_check": "spectral"},
 }
 
 
