@@ -196,7 +196,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
                     else progress)
     for k, (factor, coarse) in enumerate(passes, start=1):
         small = Downscaled(image, factor)
-        small_scores = tiled_map(small, lambda piece: score_tile(piece, coarse),
+        small_scores = tiled_map(small, lambda piece, coarse=coarse: score_tile(piece, coarse),
                                  out_channels=len(coarse), tile=tile, overlap=overlap,
                                  multiple=net.multiple,
                                  progress=scaled(progress, int(done[k]), 1000,
