@@ -53,6 +53,7 @@ import numpy as np
 VARIANTS = {  # name -> teach keyword arguments: FeatureSettings ones, and from_base
     "default": {},  # from the network's decisions; its 6 class scores, exact disk top-hats
     "default-plain": {"network_scoring": "plain"},  # the default before: one pass in large tiles
+    "default-sigma16": {"sigmas": (1.0, 2.0, 4.0, 8.0, 16.0)},  # wider context for stains
     "strokes-only": {"from_base": False},  # one forest on the strokes alone
     "scores-half": {"network_factor": 2, "from_base": False},
     "all-half": {"network_features": "all", "network_factor": 2, "from_base": False},
@@ -195,7 +196,8 @@ def skimage_segmenter(image, strokes, cls):
     training = np.zeros(strokes.shape, np.uint8)  # skimage: 0 unlabelled, 1 clean, 2 defect
     training[strokes == CLEAN_LABEL] = 1
     training[strokes == cls] = 2
-    clf = RandomForestClassifier(n_estimators=50, n_jobs=-1, max_depth=10, max_samples=0.05)
+    clf = RandomForestClassifier(n_estimators=50, n_jobs=-1, max_depth=10, max_samples=0.05,
+                                 random_state=0)
     clf = fit_segmenter(training, features(image), clf)
     return lambda other: predict_segmenter(features(other), clf) == 2
 
