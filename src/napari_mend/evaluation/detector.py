@@ -28,6 +28,7 @@ import json
 import time
 
 import numpy as np
+from skimage.transform import rescale
 
 from ..classes import N_SCORED, SCORED_CLASSES
 from ..detection.classical import classical_scores
@@ -142,8 +143,6 @@ def enlarged(images, scale: float) -> list:
     """Named images enlarged ``scale`` times (bilinear): the same scenes as a larger scan
     shows them, with the defects then drawn at their usual pixel sizes, so relatively smaller
     details and larger surroundings (``napari-mend evaluate detector --own-scale``)."""
-    from skimage.transform import rescale
-
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale}")
     return [(name, np.clip(rescale(np.asarray(image, np.float32), scale, order=1,
