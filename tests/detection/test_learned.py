@@ -13,6 +13,7 @@ from napari_mend.classes import CLASS_IDS  # noqa: E402
 from napari_mend.detection.learned import (  # noqa: E402
     calibration_offsets,
     coarse_passes,
+    inference_settings,
     intensity_range,
     learned_scores,
     network_input,
@@ -272,6 +273,38 @@ def test_coarse_passes_read_old_and_new_cards():
     passes = {"coarse_passes": [[2, ["blotch", "text"]], [4, ["blotch"]], [8, []]],
               "coarse_classes": ["moire"]}  # the list wins; a pass without classes is dropped
     assert coarse_passes(passes) == [(2, ["blotch", "text"]), (4, ["blotch"])]
+
+
+@pytest.mark.parametrize("inference, match", [
+    ({"tile": 10**7}, "tile must be a whole number from 32 to 1024"),
+    ({"tile": 256.5}, "tile must be"),
+    ({"tile": True}, "tile must be"),
+    ({"overlap": 200}, "overlap must be a whole number from 0 to 64"),
+    ({"overlap": -1}, "overlap must be"),
+    ({"coarse_min_side": 0}, "coarse_min_side must be"),
+    ({"coarse_passes": [[0, ["blotch"]]]}, "factor must be a whole number from 2 to 16"),
+    ({"coarse_passes": [[2, ["blotch"]]] * 100}, "at most 4"),
+    ({"coarse_passes": [[2, ["../etc"]]]}, "classes must be a list of the names"),
+    ({"coarse_passes": "blotch"}, "coarse_passes must be a list"),
+    ({"coarse_passes": [[2]]}, "pair"),
+    ({"coarse_factor": 10**9, "coarse_classes": ["blotch"]}, "factor must be"),
+    ("tiles", "'inference' must be a mapping"),
+])
+def test_a_cards_tiling_is_checked_before_use(inference, match):
+    with pytest.raises(ValueError, match=match) as err:
+        inference_settings({"inference": inference})
+    assert "fix it in the model card's 'inference' settings" in str(err.value)
+
+
+def test_the_shipped_tiling_and_a_hostile_one_through_learned_scores(monkeypatch):
+    card = get_model("detector").card
+    assert inference_settings(card) == {
+        "tile": 256, "overlap": 32, "coarse_min_side": 128,
+        "coarse_passes": [(2, ["blotch", "text"]), (4, ["blotch"])]}
+    monkeypatch.setitem(card, "inference", {**card["inference"], "tile": 2**20})
+    plane = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="tile must be"):  # before any tile is allocated
+        learned_scores(plane)
 
 
 @pytest.mark.slow

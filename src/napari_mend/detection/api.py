@@ -35,7 +35,7 @@ from ..models.registry import taught_or_none
 from ..progress import report, scaled
 from ..teaching.model import TaughtModel
 from .classical import classical_scores
-from .learned import DEFAULT_OVERLAP, intensity_range, learned_scores
+from .learned import inference_settings, intensity_range, learned_scores
 from .scores import DefectScores, LazyDefectScores, class_thresholds, scores_to_labels
 
 METHODS = ("learned", "classical")
@@ -274,7 +274,7 @@ def _scoring(image, channel_axis, method: str, model, chunk):
         return _classical_kernel, None, CLASSICAL_DEPTH, None
     name = model or DEFAULT_DETECTOR
     card = get_model(name).card
-    depth = int(card.get("inference", {}).get("overlap", DEFAULT_OVERLAP))
+    depth = inference_settings(card)["overlap"]
     return (partial(_learned_kernel, model=name), _plane_intensity(image, channel_axis, chunk),
             depth, card)
 

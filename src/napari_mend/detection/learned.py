@@ -104,14 +104,76 @@ def _prepare(loaded):
     return loaded.module
 
 
+MAX_TILE = 1024
+"""Largest tile side a card may ask for (the network's input is a tile, padded)."""
+MAX_COARSE_PASSES = 4
+MAX_COARSE_FACTOR = 16
+
+
+def _card_error(what: str, value) -> ValueError:
+    return ValueError(f"{what}, not {value!r}; fix it in the model card's 'inference' settings")
+
+
+def _whole(value, low: int, high: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _card_error(f"{what} must be a whole number from {low} to {high}", value)
+    return value
+
+
 def coarse_passes(settings: dict) -> list[tuple[int, list[str]]]:
     """The coarse passes a card's ``inference`` settings name, as ``(factor, classes)``:
     ``coarse_passes``, else the one pass ``coarse_factor`` (default 2) with
-    ``coarse_classes``; passes without classes are dropped."""
+    ``coarse_classes``; passes without classes are dropped.
+
+    Raises
+    ------
+    ValueError
+        If there are more than :data:`MAX_COARSE_PASSES` passes, a factor is not a whole
+        number from 2 to :data:`MAX_COARSE_FACTOR`, or a class is not a scored class name.
+    """
     passes = settings.get("coarse_passes")
     if passes is None:
         passes = [(settings.get("coarse_factor", 2), settings.get("coarse_classes", ()))]
-    return [(int(factor), list(classes)) for factor, classes in passes if classes]
+    if not isinstance(passes, (list, tuple)) or len(passes) > MAX_COARSE_PASSES:
+        raise _card_error(f"coarse_passes must be a list of at most {MAX_COARSE_PASSES} "
+                          "[factor, classes] pairs", passes)
+    out = []
+    for entry in passes:
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+            raise _card_error("each coarse pass must be a [factor, classes] pair", entry)
+        factor, classes = entry
+        factor = _whole(factor, 2, MAX_COARSE_FACTOR, "a coarse pass's factor")
+        if not isinstance(classes, (list, tuple)) or not all(
+                isinstance(c, str) and c in SCORED_CLASSES.values() for c in classes):
+            raise _card_error("a coarse pass's classes must be a list of the names "
+                              f"{list(SCORED_CLASSES.values())}", classes)
+        if classes:
+            out.append((factor, list(dict.fromkeys(classes))))
+    return out
+
+
+def inference_settings(card: dict) -> dict:
+    """The tiling of a detector card's ``inference`` settings, checked: ``tile``,
+    ``overlap``, ``coarse_min_side`` (whole numbers) and ``coarse_passes``
+    (:func:`coarse_passes`). A card is data a user may have been sent: no size it declares
+    is used unchecked.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting to fix: ``tile`` outside 32 to :data:`MAX_TILE`, ``overlap``
+        outside 0 to a quarter of the tile, ``coarse_min_side`` outside 1 to
+        :data:`MAX_TILE`, or bad coarse passes.
+    """
+    settings = card.get("inference", {})
+    if not isinstance(settings, dict):
+        raise _card_error("'inference' must be a mapping", settings)
+    tile = _whole(settings.get("tile", DEFAULT_TILE), 32, MAX_TILE, "tile")
+    return {"tile": tile,
+            "overlap": _whole(settings.get("overlap", DEFAULT_OVERLAP), 0, tile // 4, "overlap"),
+            "coarse_min_side": _whole(settings.get("coarse_min_side", tile // 2), 1, MAX_TILE,
+                                      "coarse_min_side"),
+            "coarse_passes": coarse_passes(settings)}
 
 
 def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
@@ -171,14 +233,13 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
         return out
     offsets = torch.from_numpy(calibration_offsets(loaded.card)).to(loaded.device)[:, None, None]
     settings = loaded.card.get("inference", {})
-    tile = int(settings.get("tile", DEFAULT_TILE))
-    overlap = int(settings.get("overlap", DEFAULT_OVERLAP))
+    tiling = inference_settings(loaded.card)
+    tile, overlap = tiling["tile"], tiling["overlap"]
     names = list(SCORED_CLASSES.values())
-    min_side = int(settings.get("coarse_min_side", tile // 2))
     # the shrunk planes that stay large enough, each scored for its own classes
     passes = [(factor, [names.index(c) for c in classes])
-              for factor, classes in coarse_passes(settings)
-              if min(image.shape[:2]) // factor >= min_side]
+              for factor, classes in tiling["coarse_passes"]
+              if min(image.shape[:2]) // factor >= tiling["coarse_min_side"]]
 
     def score_tile(piece, channels=slice(None)):
         x = torch.from_numpy(network_input(piece, low, high))[None].to(loaded.device)
