@@ -248,7 +248,7 @@ def learned_scores(image: np.ndarray, *, model: str = "detector", progress=None,
                 logits = net(x.contiguous(memory_format=torch.channels_last))[0]
             return torch.sigmoid(logits[channels].float() - offsets[channels]).cpu().numpy()
 
-    # progress in units of a shrunk plane's work: the full plane is worth factor**2 of them
+    # progress shares: the full plane 1, a plane shrunk by f 1 / f**2 (its share of the tiles)
     weights = [1.0] + [1.0 / (factor * factor) for factor, _ in passes]
     done = np.concatenate([[0.0], np.cumsum(weights)]) * 1000 / sum(weights)
     out = tiled_map(image, score_tile, out_channels=n_classes, tile=tile, overlap=overlap,
