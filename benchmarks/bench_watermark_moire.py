@@ -10,7 +10,8 @@ RGB float32:
 * ``remove_watermark`` of one image, true mask given (a diagonal text mark,
   ``synthesis.add_watermark``, opacity 0.4; OpenCV installed), and of one
   image with a single logo (``layout='single'``) covering part of it, and
-  of the first given a rough hint (the mark's region grown by 6 px);
+  of the first given a rough hint (the mark's region grown by 6 px), and of
+  one image with a tiled logo (``layout='tiled'``: its copies are used too);
 * ``remove_watermark`` of a collection of 8 such images sharing the mark,
   mark found from the images (``max_shift=0`` and ``max_shift=4``);
 * ``demoire`` with ``'notch'`` and ``'learned'`` on the image with moire
@@ -60,11 +61,15 @@ def cases(size: int):
                       for k in range(8)]).astype(np.float32)
     logo, logo_mask, _ = add_watermark(clean, np.random.default_rng(2), layout="single",
                                        opacity=0.4)
+    tiled, tiled_mask, _ = add_watermark(clean, np.random.default_rng(3), layout="tiled",
+                                         opacity=0.4)
     moire, _ = add_moire(clean, np.random.default_rng(1), region=False)
     yield "remove_watermark, one image (mask given)", 1, lambda: nm.remove_watermark(
         marked, mask=mask, channel_axis=-1, fill="telea")
     yield "remove_watermark, one image, one logo (mask given)", 1, lambda: nm.remove_watermark(
         logo, mask=logo_mask, channel_axis=-1, fill="telea")
+    yield "remove_watermark, one image, tiled logo (mask given)", 1, lambda: nm.remove_watermark(
+        tiled, mask=tiled_mask, channel_axis=-1, fill="telea")
     hint = grow(mask, 6)  # the mark's region grown by 6 px
     yield "remove_watermark, one image (hint: mask grown by 6 px)", 1, lambda: nm.remove_watermark(
         marked, mask=hint, channel_axis=-1, fill="telea")

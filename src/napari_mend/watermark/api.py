@@ -18,6 +18,7 @@ from ..io.provenance import make_provenance
 from ..progress import report, scaled
 from .collection import estimate_collection_mark, remove_collection
 from .hint import remove_hinted
+from .repeats import REPEAT_SHARE, remove_repeated
 from .single import remove_single
 
 WATERMARK_METHODS = ("auto", "single", "collection")
@@ -72,7 +73,10 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
     channel_axis : int or None, optional
         Colour axis; ``None`` means gray.
     method : {'auto', 'single', 'collection'}, optional
-        ``'single'`` treats every plane on its own; ``'collection'`` uses
+        ``'single'`` treats every plane on its own (a mark that repeats
+        across the plane, a tiled logo or rows of words, is also estimated
+        from its copies there: :mod:`napari_mend.watermark.repeats`);
+        ``'collection'`` uses
         all planes together (after Dekel et al., CVPR 2017: the mark's
         gradients are the median of the images' gradients, marks that move
         by up to ``max_shift`` pixels are aligned first); ``'auto'`` picks
@@ -137,6 +141,7 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
             progress = scaled(progress, 1, 2)
         else:
             marks = check_mask(mask, view)
+        repeated = []  # planes whose mark repeats across them
         for i in range(view.n_planes):
             report(progress, i, view.n_planes)
             m = np.array(marks[i])
@@ -146,6 +151,10 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
                 clean, _ = remove_single(view.plane(i), m, fill=fill)
             else:  # a given mask may be a rough hint: the mark is found inside it
                 clean, _, m = remove_hinted(view.plane(i), m, fill=fill)
+            again = remove_repeated(view.plane(i), m, fill=fill)
+            if again is not None:  # a tiled mark: its copies tell what lies under each
+                clean = REPEAT_SHARE * again + (1 - REPEAT_SHARE) * clean
+                repeated.append(i)
             out[i, ..., :n][m] = from_unit_float(clean[m], view.out_dtype)
             changed[i] = m
         report(progress, view.n_planes, view.n_planes)
@@ -156,6 +165,8 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         found_by = {"mask": "given"} if mask is not None else (
             {"mask": "from the images"} if method == "collection"
             else {"mask": "detected", "detector": detector, "threshold": threshold})
+        if method == "single":
+            found_by["repeated_mark_planes"] = repeated
         results.append(make_provenance(
             operation="remove_watermark", method=method,
             parameters={"fill": fill, "max_shift": max_shift, "channel_axis": channel_axis,

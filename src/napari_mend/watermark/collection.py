@@ -154,7 +154,7 @@ def _shift(image: np.ndarray, dy: int, dx: int, pad: int) -> np.ndarray:
     return padded[pad + dy:pad + dy + m, pad + dx:pad + dx + n]
 
 
-def _best_shift(gy, gx, ty, tx, region: np.ndarray, radius: int):
+def best_shift(gy, gx, ty, tx, region: np.ndarray, radius: int):
     """Integer shift ``(dy, dx)`` that best lines an image's gradients up with a template's.
 
     The score is the signed correlation of the gradients over ``region``: a
@@ -186,7 +186,7 @@ def _align(images: np.ndarray, region: np.ndarray, radius: int) -> list:
     ty, tx = gy[0], gx[0]
     shifts = [(0, 0)] * len(images)
     for _ in range(3):
-        shifts = [_best_shift(gy[i], gx[i], ty, tx, region, radius) for i in range(len(images))]
+        shifts = [best_shift(gy[i], gx[i], ty, tx, region, radius) for i in range(len(images))]
         moved = [(_shift(gy[i], *shifts[i], radius), _shift(gx[i], *shifts[i], radius))
                  for i in range(len(images))]
         ty = np.median([m[0] for m in moved], axis=0)
@@ -202,7 +202,7 @@ def _deviation_opacity(images: np.ndarray, support: np.ndarray) -> np.ndarray:
     slowly over the frame, so it is interpolated into the mark from around it.
     """
     spread = ((images - np.median(images, axis=0)) ** 2).sum(axis=(0, -1))
-    spread = ndi.uniform_filter(spread, 3)
+    spread = np.maximum(ndi.uniform_filter(spread, 3), 0)  # (the filter's rounding)
     content = background_fill(spread[..., None].astype(np.float32),
                               ndi.binary_dilation(support, iterations=1))[..., 0]
     ratio = np.sqrt(spread / np.maximum(content, 1e-9))
@@ -342,7 +342,7 @@ class CollectionMark:
         reach = 2 * self.max_shift
         gy, gx = gradients(unit[None])
         region = ndi.binary_dilation(self.support, iterations=reach + 2)
-        return _best_shift(gy[0], gx[0], *self.template, region, reach)
+        return best_shift(gy[0], gx[0], *self.template, region, reach)
 
     def remove(self, plane: np.ndarray, *, shift=None, fill: str = "auto"):
         """The mark removed from one ``(M, N, C)`` float plane of the collection's range.

@@ -43,8 +43,8 @@ def unit_range(plane: np.ndarray, known: np.ndarray | None = None) -> tuple[floa
 def around(region: np.ndarray, pad: int) -> tuple[slice, slice]:
     """The bounding box of a non-empty ``(M, N)`` ``region``, grown by ``pad`` px within the array."""
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-    return (slice(max(0, rows[0] - pad), rows[-1] + pad + 1),
-            slice(max(0, cols[0] - pad), cols[-1] + pad + 1))
+    return (slice(max(0, rows[0] - pad), min(region.shape[0], rows[-1] + pad + 1)),
+            slice(max(0, cols[0] - pad), min(region.shape[1], cols[-1] + pad + 1)))
 
 
 def background_fill(plane: np.ndarray, mask: np.ndarray) -> np.ndarray:
