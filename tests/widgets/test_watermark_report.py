@@ -10,6 +10,7 @@ from napari_mend._widgets.special_widget import (
     WATERMARK_SUFFIX,
     SpecialWidget,
     change_summary,
+    repeats_note,
 )
 from napari_mend.classes import CLASS_IDS
 
@@ -60,6 +61,15 @@ def test_single_image_reports_what_changed(photo_dock, qtbot):
     mean = np.abs(out.astype(float) - image)[changed].mean()
     assert f"mean change {mean:.3g}" in widget.wm_result.value
     assert shown[-1] == f"napari-mend: 'photo': {widget.wm_result.value}"
+    assert "repeats" not in widget.wm_result.value  # one mark, no copies
+
+
+def test_the_report_says_when_a_tiled_marks_copies_were_used():
+    assert repeats_note({"parameters": {"repeated_mark_planes": []}}) == ""
+    assert repeats_note({"parameters": {}}) == ""  # a collection
+    assert repeats_note({"parameters": {"repeated_mark_planes": [0]}}) == (
+        "; the mark repeats: estimated from its copies too")
+    assert "in 2 plane(s)" in repeats_note({"parameters": {"repeated_mark_planes": [0, 3]}})
 
 
 @pytest.mark.gui
@@ -102,3 +112,28 @@ def test_a_rectangle_drawn_round_the_mark_is_enough(photo_dock, qtbot):
     assert changed[mark].mean() > 0.5 and not changed[~inside].any()
     record = viewer.layers[f"photo {WATERMARK_SUFFIX}"].metadata["provenance"]
     assert record["parameters"]["mark"] == "hint" and record["parameters"]["mask"] == "given"
+
+
+@pytest.mark.gui
+def test_dock_on_a_tiled_mark_says_its_copies_were_used(make_napari_viewer, qtbot, monkeypatch):
+    import napari_mend._widgets.special_widget as sw
+
+    shown = []
+    monkeypatch.setattr(sw, "show_info", shown.append)
+    yy, xx = np.mgrid[0:160, 0:200]
+    rng = np.random.default_rng(1)
+    content = 0.45 + 0.2 * np.sin(xx / 6.0) * np.cos(yy / 9.0) + 0.15 * rng.random((160, 200))
+    mark = np.zeros((160, 200), bool)
+    for y in range(6, 140, 36):  # a cross every 36 x 45 px
+        for x in range(5, 180, 45):
+            mark[y:y + 18, x + 7:x + 11] = mark[y + 7:y + 11, x:x + 18] = True
+    image = np.round(np.where(mark, 0.35 + 0.65 * content, content) * 255).astype(np.uint8)
+    viewer = make_napari_viewer()
+    widget = SpecialWidget(viewer)
+    widget.image.value = viewer.add_image(image, name="tiled")
+    widget.mark.value = viewer.add_labels(mark.astype(np.uint8), name="mark")
+    wait_for(qtbot, widget, widget.run_watermark())
+    layer = viewer.layers[f"tiled {WATERMARK_SUFFIX}"]
+    assert layer.metadata["provenance"]["parameters"]["repeated_mark_planes"] == [0]
+    assert widget.wm_result.value.endswith("; the mark repeats: estimated from its copies too")
+    assert shown[-1].endswith(widget.wm_result.value)

@@ -66,6 +66,15 @@ def change_summary(before: np.ndarray, after: np.ndarray, *, channel_axis=None) 
             f"mean change {float(difference[changed].mean()):.3g}")
 
 
+def repeats_note(provenance: dict) -> str:
+    """``'; the mark repeats ...'`` when single-image removal used a tiled mark's copies."""
+    planes = provenance["parameters"].get("repeated_mark_planes")
+    if not planes:
+        return ""
+    where = "" if planes == [0] else f" in {len(planes)} plane(s)"
+    return f"; the mark repeats{where}: estimated from its copies too"
+
+
 def moire_summary(reports: list) -> str:
     """One line about the moire peaks found in each plane."""
     found = [r for r in reports if r["found"]]
@@ -167,7 +176,8 @@ class SpecialWidget(Container):
             clean, provenance = result
             provenance["parameters"]["mark"] = None if mark_layer is None else mark_layer.name
             self._add_result(layer, clean, WATERMARK_SUFFIX, provenance)
-            self.wm_result.value = change_summary(data, clean, channel_axis=axis)
+            self.wm_result.value = change_summary(data, clean, channel_axis=axis) + repeats_note(
+                provenance)
             show_info(f"napari-mend: {layer.name!r}: {self.wm_result.value}")
 
         return self.runner.run(compute, done, "remove watermark", near=self.wm_button)
