@@ -9,10 +9,10 @@ density would). The image shifted by each of the nearest lattice vectors
 (:func:`copy_shifts`, each shift refined to the fraction of a pixel at which
 the shifted gradients best match the image's own) then puts another copy of
 the mark over each copy, over other content; where the shifted pixel lies in
-the mark too, that shifted image is one more image of the same mark. The collection's
-estimate (:func:`.collection.estimate_collection`: median gradients, closed
-form, joint matting) gives the mark's opacity and matte, with no guess of
-the content under it.
+the mark too, that shifted image is one more image of the same mark. The
+collection's estimate (:func:`.collection.estimate_collection`: median
+gradients, closed form, joint matting) gives the mark's opacity and matte,
+with no guess of the content under it.
 
 Copies whose opacity differs (a mark fading across the picture) or that sit
 at fractions of a pixel from one another (a rotated tiling) agree less well,
