@@ -97,19 +97,21 @@ def lattice(region: np.ndarray) -> list[tuple[int, int]]:
     count = float(region.sum())
     if count == 0 or region.all():
         return []
-    ones = region.astype(np.float64)
+    ones = region.astype(np.float32)  # float32 transforms: rounding far below the thresholds
     shape = (2 * m, 2 * n)
     hits = _correlate(ones, ones, shape)  # region pixels that a shift lands on the region
     inside = _correlate(np.ones_like(ones), ones, shape)  # region pixels a shift keeps inside
     share = hits / np.maximum(inside, 1.0)
     density = count / region.size
-    yy, xx = np.mgrid[-m:m, -n:n]
+    yy, xx = np.ogrid[-m:m, -n:n]
     eligible = (np.hypot(yy, xx) >= MIN_PERIOD) & (inside >= MIN_SHARED * count)
-    score = np.where(eligible, share, -np.inf)
     level = density + LATTICE_OVERLAP * (1 - density)
+    if not (eligible & (share >= level)).any():  # most marks: no shift comes near
+        return []
+    score = np.where(eligible, share, -np.inf)
     peaks = (score == ndi.maximum_filter(score, 5)) & (score >= level)
     ys, xs = np.nonzero(peaks)
-    vy, vx = yy[ys, xs], xx[ys, xs]
+    vy, vx = ys - m, xs - n
     # a period has a gap half-way: shifted by half of it the copies fall between one
     # another (a solid region shifted a little lands mostly on itself at every shift)
     halfway = share[np.round(vy / 2).astype(int) + m, np.round(vx / 2).astype(int) + n]
