@@ -35,7 +35,14 @@ Then Teach is timed on two 1-megapixel images (scratches on a grey one, blotches
 colour one) and prediction speed is measured.
 
     python benchmarks/bench_teach.py [--images 5] [--size 256] [--seed 0] [--threads 2]
-                                     [--variants default filters ...] [--repeat 3]
+                                     [--variants default filters ...] [--repeat 3] [--one-look]
+
+With ``--one-look`` the defects of a collection share one look (the independent generator's
+``style=``): scratches of one polarity, direction and cross-section, dust of one polarity and
+defocus, stains of one liquid, overlays of one layout, font and ink, one watermark at one
+place, one print screen and scanner; where they lie, how many and how large is drawn per image.
+That is the collection the teach target describes (one camera or scanner, one defect kind);
+without it each image's look is drawn anew from the generator's whole range.
 
 Collection ``c`` (defect class 1..6) is drawn with seed ``--seed + c``. The default feature set
 was chosen on ``--seed 0`` (seeds 1..6); the table reported in ``docs/teach.md`` is on
@@ -87,15 +94,19 @@ def teach_options(variant):
     return {"features": nm.FeatureSettings(**options), "from_base": from_base}
 
 
-def collection(cls, n, size, rng):
+def collection(cls, n, size, rng, one_look=False):
+    """``n`` (damaged, truth) pairs of one scene kind and defect kind; with ``one_look`` the
+    defects of all of them share one look (``style=`` of ``damaged_sample``: one scanner, film,
+    liquid or overlay layout), else each image's look is drawn anew."""
     from napari_mend.evaluation.independent import damaged_sample
     from napari_mend.evaluation.independent.clean_scenes import clean_image
 
     kind, grey = COLLECTIONS[cls]
+    style = int(rng.integers(2**31)) if one_look else None
     out = []
     for _ in range(n):
         clean = clean_image(rng, size, kind=kind, grey=grey)
-        damaged, labels = damaged_sample(clean, cls, rng)[:2]
+        damaged, labels = damaged_sample(clean, cls, rng, style=style)[:2]
         truth = labels == cls
         if truth.mean() > 0.6:  # moire over the whole frame: keep it on the right half only
             half = damaged.shape[1] // 2
@@ -208,7 +219,7 @@ def quality(args):
     rows = []
     for cls, name in nm.DEFECT_CLASSES.items():
         rng = np.random.default_rng(args.seed + cls)
-        images = collection(cls, args.images, args.size, rng)
+        images = collection(cls, args.images, args.size, rng, args.one_look)
         first, truth = images[0]
         strokes = simulate_strokes(truth, cls, rng)
         if args.label_everything:  # every pixel of the first image: the features' ceiling
@@ -250,8 +261,9 @@ def quality(args):
                      int((strokes == cls).sum()), int((strokes == nm.CLEAN_LABEL).sum()),
                      {k: float(np.mean(v)) for k, v in scores.items()}))
     methods = list(rows[0][4])
+    look = "one look per collection" if args.one_look else "each image's look drawn anew"
     print(f"\nPixel F1 on the {args.images - 1} other images of each collection "
-          f"({args.size} x {args.size}), strokes on one image:\n")
+          f"({args.size} x {args.size}, {look}), strokes on one image:\n")
     print("| defect | scene | defect px | clean px | " + " | ".join(methods) + " |")
     print("|---|---|---:|---:|" + "---:|" * len(methods))
     for name, scene, n_defect, n_clean, s in rows:
@@ -320,6 +332,10 @@ def main(argv=None):
                         help="also teach as a curator does in the dock: 10 strokes, Teach, then "
                              "10 more where that model erred on the image, Teach again "
                              "('<variant>, 10 + 10 corrections' columns)")
+    parser.add_argument("--one-look", action="store_true",
+                        help="the defects of a collection share one look, as from one scanner, "
+                             "film, liquid or overlay layout (where they lie stays random); "
+                             "default: each image's look drawn anew")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args(argv)

@@ -193,3 +193,47 @@ def test_watermarked_collection_shares_one_mark():
     layers = watermarks.watermark_layers(np.random.default_rng(0), (64, 64))
     marked, footprint = watermarks.blend_layers(grey, layers)
     np.testing.assert_array_equal(marked[~footprint], grey[~footprint])
+
+
+def _polarity(clean, damaged, labels, cls):
+    """Median signed change of the grey value under the class's labels (a tenth of the dust
+    particles is of the other polarity by design)."""
+    change = (damaged - clean).reshape(damaged.shape[:2] + (-1,)).mean(axis=-1)
+    return float(np.median(change[labels == cls]))
+
+
+def test_a_shared_style_gives_a_collection_one_look_and_its_own_places():
+    clean = [_clean(seed, grey=False, size=96) for seed in (1, 2, 3)]
+
+    def sample(image, cls, seed, style):
+        return ind.damaged_sample(image, cls, np.random.default_rng(seed), style=style)
+
+    # the same rng and style reproduce a sample; another style changes it
+    a, b = sample(clean[0], 2, 5, 77), sample(clean[0], 2, 5, 77)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], sample(clean[0], 2, 5, 78)[0])
+    # one style: dust and scratches of one polarity on every image, at their own places
+    for cls in (1, 2):
+        for style in range(6):
+            samples = [sample(image, cls, 10 + i, style) for i, image in enumerate(clean)]
+            signs = {np.sign(_polarity(image, d, labels, cls))
+                     for image, (d, labels) in zip(clean, samples)}
+            assert len(signs) == 1, (cls, style)
+            assert not np.array_equal(samples[0][1], samples[1][1])
+    # styles differ: over a few styles both polarities of dust occur
+    signs = {np.sign(_polarity(clean[0], *sample(clean[0], 2, 10, style), 2))
+             for style in range(12)}
+    assert signs == {-1.0, 1.0}
+    # one watermark at one place for one style, whatever the image and rng
+    # (the labels are where it changed the image visibly, which depends on the image)
+    marks = [sample(image, 5, 20 + i, 9)[1] > 0 for i, image in enumerate(clean)]
+    assert (marks[0] & marks[1]).sum() > 0.95 * (marks[0] | marks[1]).sum() > 0
+    # overlays of one device: in one place (but arrows, which point anywhere), saying
+    # different things (a scale bar alone says the same on every image of one microscope)
+    placed, differ = 0, 0
+    for style in range(8):
+        texts = [sample(image, 4, 30 + i, style)[1] == 4 for i, image in enumerate(clean)]
+        centres = np.array([np.argwhere(t).mean(axis=0) for t in texts])
+        placed += np.ptp(centres, axis=0).max() <= 8  # texts of other lengths
+        differ += not np.array_equal(texts[0], texts[1])
+    assert placed >= 5 and differ >= 2

@@ -35,12 +35,13 @@ def _resize(font, path, size):
 class _Canvas:
     """Collects overlay layers (alpha mask + colour) and composites them."""
 
-    def __init__(self, image, rng, fonts_used):
+    def __init__(self, image, rng, fonts_used, style):
         self.image = image
         self.out = image
         self.h, self.w = image.shape[:2]
-        self.rng = rng
-        self.aliased = rng.random() < 0.3
+        self.rng = rng  # what the overlays say and where arrows point
+        self.style = style  # how they look and where they sit
+        self.aliased = style.random() < 0.3
         self.footprint = np.zeros((self.h, self.w), bool)
         self.fonts_used = fonts_used
         self.layouts = ()  # names of the layouts drawn together, to avoid collisions
@@ -57,8 +58,9 @@ class _Canvas:
         self.out = over(self.out, alpha, colour)
         self.footprint |= alpha > 0
 
-    def font(self, size, text, max_width=None, measure=None):
-        font, path = pick_font(self.rng, size, text)
+    def font(self, size, text, max_width=None, measure=None, source=None):
+        """A font for ``text``, picked by ``source`` (the style's stream by default)."""
+        font, path = pick_font(self.style if source is None else source, size, text)
         if path == PILLOW_DEFAULT:
             text = ascii_fallback(text)
         if max_width is not None:
@@ -102,25 +104,25 @@ def _id_lines(rng):
 
 def corner_block(canvas):
     """Patient-ID style block of 2-5 lines in a random corner."""
-    rng = canvas.rng
-    size = int(rng.integers(9, 17))
-    ink, box = _ink_pair(rng)
-    lines = _id_lines(rng)
+    style = canvas.style
+    size = int(style.integers(9, 17))
+    ink, box = _ink_pair(style)
+    lines = _id_lines(canvas.rng)
     longest = max(lines, key=len)  # a proxy; widths are measured below
     font, _ = canvas.font(size, "".join(lines), max_width=canvas.w - 24, measure=longest)
-    spacing = int(getattr(font, "size", size) * rng.uniform(1.05, 1.35))
+    spacing = int(getattr(font, "size", size) * style.uniform(1.05, 1.35))
     widths = [int(np.ceil(font.getlength(t))) for t in lines]
     glyph_bottom = max(font.getbbox(t)[3] for t in lines)
     block_w, block_h = max(widths), spacing * (len(lines) - 1) + glyph_bottom + 1
-    margin = int(rng.integers(2, 10))
-    top = rng.random() < 0.6 or bool({"time_stamp", "scale_bar"} & set(canvas.layouts))
-    left = rng.random() < 0.6
+    margin = int(style.integers(2, 10))
+    top = style.random() < 0.6 or bool({"time_stamp", "scale_bar"} & set(canvas.layouts))
+    left = style.random() < 0.6
     x0 = margin if left else canvas.w - margin - block_w
     y0 = margin if top else canvas.h - margin - block_h
     if box is not None:
         layer, draw = canvas.layer()
         draw.rectangle([x0 - 2, y0 - 2, x0 + block_w + 2, y0 + block_h + 1], fill=255)
-        canvas.paint(layer, box, rng.uniform(0.7, 1.0))
+        canvas.paint(layer, box, style.uniform(0.7, 1.0))
     layer, draw = canvas.layer()
     for i, (text, tw) in enumerate(zip(lines, widths)):
         x = x0 if left else x0 + block_w - tw
@@ -130,26 +132,26 @@ def corner_block(canvas):
 
 def time_stamp(canvas):
     """Date/time stamp, e.g. a camera's orange date or a DICOM-like time line."""
-    rng = canvas.rng
+    rng, style = canvas.rng, canvas.style
     y, mo, d = int(rng.integers(1988, 2030)), int(rng.integers(1, 13)), int(rng.integers(1, 29))
     hh, mm, ss = int(rng.integers(0, 24)), int(rng.integers(0, 60)), int(rng.integers(0, 60))
-    styles = [
+    formats = [
         f"{y}-{mo:02d}-{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
         f"{d:02d}/{mo:02d}/{y} {hh:02d}:{mm:02d}",
         f"'{y % 100:02d} {mo} {d}",
         f"{hh:02d}:{mm:02d}:{ss:02d}.{rng.integers(0, 1000):03d}",
         f"T+{rng.integers(0, 999)}.{rng.integers(0, 10)} s",
     ]
-    text = styles[int(rng.integers(len(styles)))]
-    camera = text.startswith("'") or rng.random() < 0.3
-    ink = INKS["orange"] if camera else _ink_pair(rng)[0]
-    font, text = canvas.font(int(rng.integers(10, 22)), text, max_width=canvas.w - 30)
+    text = formats[int(style.integers(len(formats)))]
+    camera = text.startswith("'") or style.random() < 0.3
+    ink = INKS["orange"] if camera else _ink_pair(style)[0]
+    font, text = canvas.font(int(style.integers(10, 22)), text, max_width=canvas.w - 30)
     tw = int(np.ceil(font.getlength(text)))
     box = font.getbbox(text)
     th = box[3]
-    margin = int(rng.integers(3, 14))
-    x = canvas.w - margin - tw if rng.random() < 0.7 else margin
-    bottom = rng.random() < 0.75
+    margin = int(style.integers(3, 14))
+    x = canvas.w - margin - tw if style.random() < 0.7 else margin
+    bottom = style.random() < 0.75
     if "scale_bar" in canvas.layouts or "corner_block" in canvas.layouts:
         bottom = "scale_bar" not in canvas.layouts
     yy = canvas.h - margin - th if bottom else margin
@@ -160,25 +162,25 @@ def time_stamp(canvas):
 
 def scale_bar(canvas):
     """Microscope scale bar with its length label, e.g. ``50 µm``."""
-    rng = canvas.rng
-    length = int(rng.integers(25, max(26, canvas.w // 3)))
-    thick = int(rng.integers(2, 7))
-    value = int(rng.choice([1, 2, 5, 10, 20, 25, 50, 100, 200, 500]))
-    unit = str(rng.choice(["\u00b5m", "nm", "mm", "\u00b5m"]))
+    style = canvas.style  # one microscope at one magnification: all of it is style
+    length = int(style.integers(25, max(26, canvas.w // 3)))
+    thick = int(style.integers(2, 7))
+    value = int(style.choice([1, 2, 5, 10, 20, 25, 50, 100, 200, 500]))
+    unit = str(style.choice(["\u00b5m", "nm", "mm", "\u00b5m"]))
     label = f"{value} {unit}"
-    ink, box = _ink_pair(rng)
-    font, label = canvas.font(int(rng.integers(9, 18)), label, max_width=canvas.w // 2)
+    ink, box = _ink_pair(style)
+    font, label = canvas.font(int(style.integers(9, 18)), label, max_width=canvas.w // 2)
     tw = int(np.ceil(font.getlength(label)))
     th = font.getbbox(label)[3]
     width = max(length, tw)
-    margin = int(rng.integers(6, 20))
-    x0 = canvas.w - margin - width if rng.random() < 0.7 else margin
+    margin = int(style.integers(6, 20))
+    x0 = canvas.w - margin - width if style.random() < 0.7 else margin
     y0 = canvas.h - margin - th - thick - 4
-    label_above = rng.random() < 0.7
+    label_above = style.random() < 0.7
     if box is not None:
         layer, draw = canvas.layer()
         draw.rectangle([x0 - 4, y0 - 4, x0 + width + 4, y0 + th + thick + 7], fill=255)
-        canvas.paint(layer, box, rng.uniform(0.6, 1.0))
+        canvas.paint(layer, box, style.uniform(0.6, 1.0))
     layer, draw = canvas.layer()
     bar_x = x0 + (width - length) // 2
     text_x = x0 + (width - tw) // 2
@@ -193,8 +195,8 @@ def scale_bar(canvas):
 
 def arrows(canvas):
     """One to three arrows pointing at something, sometimes with a letter."""
-    rng = canvas.rng
-    ink, _ = _ink_pair(rng, bright_only=rng.random() < 0.7)
+    rng, style = canvas.rng, canvas.style
+    ink, _ = _ink_pair(style, bright_only=style.random() < 0.7)
     layer, draw = canvas.layer()
     for _ in range(int(rng.integers(1, 4))):
         tip = np.array([rng.uniform(0.15, 0.85) * canvas.w, rng.uniform(0.15, 0.85) * canvas.h])
@@ -211,7 +213,9 @@ def arrows(canvas):
         draw.polygon([tuple(tip), tuple(base + normal * spread), tuple(base - normal * spread)], fill=255)
         if rng.random() < 0.5:
             letter = str(rng.choice(list("ABCDE*123")))
-            font, letter = canvas.font(int(rng.integers(10, 18)), letter)
+            # Picked by rng: a style stream drawn from a varying number of times
+            # would not be shared by the overlays drawn after the arrows.
+            font, letter = canvas.font(int(rng.integers(10, 18)), letter, source=rng)
             pos = tail - direction * 4 - np.array([font.getlength(letter) / 2, 6])
             draw.text(tuple(pos), letter, font=font, fill=255)
     canvas.paint(layer, ink)
@@ -226,7 +230,7 @@ LAYOUTS = {
 """dict of str to callable: annotation layouts."""
 
 
-def add_text(image, rng, fonts_used=None):
+def add_text(image, rng, fonts_used=None, style=None):
     """Burn one or two annotation layouts into an image.
 
     Parameters
@@ -234,8 +238,13 @@ def add_text(image, rng, fonts_used=None):
     image : ndarray of float32, shape (H, W) or (H, W, 3)
         Clean image in [0, 1].
     rng : numpy.random.Generator
+        Source of what the overlays say and where arrows point.
     fonts_used : list, optional
         If given, the path of every font used is appended to it.
+    style : numpy.random.Generator, optional
+        Source of the layouts, fonts, sizes, inks and places (what the
+        overlays of one device share, see :func:`.generator.damaged_sample`);
+        ``rng`` by default.
 
     Returns
     -------
@@ -244,10 +253,11 @@ def add_text(image, rng, fonts_used=None):
     footprint : ndarray of bool, shape (H, W)
         Pixels covered by the overlay.
     """
-    canvas = _Canvas(image, rng, fonts_used)
+    style = rng if style is None else style
+    canvas = _Canvas(image, rng, fonts_used, style)
     names = list(LAYOUTS)
-    k = int(rng.choice([1, 1, 2]))
-    chosen = [names[int(i)] for i in rng.choice(len(names), k, replace=False)]
+    k = int(style.choice([1, 1, 2]))
+    chosen = [names[int(i)] for i in style.choice(len(names), k, replace=False)]
     canvas.layouts = tuple(chosen)
     for name in chosen:
         LAYOUTS[name](canvas)

@@ -69,7 +69,7 @@ def wetted_region(rng, side, diameter):
     return mask, level
 
 
-def stain_density(rng, side, diameter):
+def stain_density(rng, side, diameter, style=None):
     """Optical density maps of one stain: tinted interior and tide lines.
 
     Parameters
@@ -77,6 +77,10 @@ def stain_density(rng, side, diameter):
     rng : numpy.random.Generator
     side : int
     diameter : float
+    style : numpy.random.Generator, optional
+        Source of the dye's density, the tide lines' width and strength and
+        the edge's softness (what stains of one liquid on one paper share);
+        ``rng`` by default.
 
     Returns
     -------
@@ -85,27 +89,28 @@ def stain_density(rng, side, diameter):
     rim : ndarray of float32, shape (side, side)
         Density of the tide lines (pigment and dirt piled up at the fronts).
     """
+    style = rng if style is None else style
     mask, level = wetted_region(rng, side, diameter)
     inside = ndi.distance_transform_edt(mask)
-    interior = rng.uniform(0.25, 0.8) * (1 + 0.25 * smooth_noise(rng, (side, side), diameter / 8))
+    interior = style.uniform(0.25, 0.8) * (1 + 0.25 * smooth_noise(rng, (side, side), diameter / 8))
     # Pigment drifts outward while drying: the interior thins toward the centre.
-    drift = 1 - rng.uniform(0.0, 0.5) * np.exp(-inside / (0.25 * diameter))
+    drift = 1 - style.uniform(0.0, 0.5) * np.exp(-inside / (0.25 * diameter))
     density = mask * np.clip(interior * drift, 0.05, None)
-    ring_width = rng.uniform(0.8, 2.5)
+    ring_width = style.uniform(0.8, 2.5)
     ring = np.exp(-((inside - 0.5) / ring_width) ** 2) * mask
-    ring_strength = rng.uniform(0.5, 1.5) * (1 + 0.3 * smooth_noise(rng, (side, side), 4))
+    ring_strength = style.uniform(0.5, 1.5) * (1 + 0.3 * smooth_noise(rng, (side, side), 4))
     rim = ring * np.clip(ring_strength, 0.2, None)
     if rng.random() < 0.45:  # the front paused once more while receding
         inner = mask & (level < rng.uniform(0.55, 0.8))
         if inner.sum() > 20:
             d2 = ndi.distance_transform_edt(inner)
             rim = rim + 0.5 * rng.uniform(0.4, 1.0) * np.exp(-((d2 - 0.5) / ring_width) ** 2) * inner
-    sigma = rng.uniform(0.5, 1.0)
+    sigma = style.uniform(0.5, 1.0)
     return (ndi.gaussian_filter(density.astype(np.float32), sigma),
             ndi.gaussian_filter(rim.astype(np.float32), sigma))
 
 
-def add_blotches(image, rng):
+def add_blotches(image, rng, style=None):
     """Add one to three liquid stains.
 
     Parameters
@@ -113,6 +118,11 @@ def add_blotches(image, rng):
     image : ndarray of float32, shape (H, W) or (H, W, 3)
         Clean image in [0, 1].
     rng : numpy.random.Generator
+        Source of the stains' number, sizes, shapes and places.
+    style : numpy.random.Generator, optional
+        Source of their liquid: tint, strength and tide lines (see
+        :func:`stain_density` and :func:`.generator.damaged_sample`); ``rng``
+        by default.
 
     Returns
     -------
@@ -121,15 +131,16 @@ def add_blotches(image, rng):
     footprint : ndarray of bool, shape (H, W)
         Pixels that the stains may have changed.
     """
+    style = rng if style is None else style
     h, w = image.shape[:2]
     total = np.zeros((h, w, 3), np.float32)
     count = int(rng.choice([1, 1, 1, 2, 2, 3]))
     for _ in range(count):
         diameter = float(np.clip(rng.uniform(20, 150), 12, 0.6 * min(h, w)))
         side = int(diameter * 2.6) + 8
-        interior, rim = stain_density(rng, side, diameter)
-        tint = np.clip(STAIN_TINTS[rng.integers(len(STAIN_TINTS))] + rng.normal(0, 0.04, 3), 0.2, 0.98)
-        absorb = -np.log(tint) * rng.uniform(0.6, 1.4)
+        interior, rim = stain_density(rng, side, diameter, style)
+        tint = np.clip(STAIN_TINTS[style.integers(len(STAIN_TINTS))] + style.normal(0, 0.04, 3), 0.2, 0.98)
+        absorb = -np.log(tint) * style.uniform(0.6, 1.4)
         # The tide line holds dirt as well as dye: it absorbs more neutrally.
         rim_absorb = 0.5 * absorb + 0.5 * absorb.mean()
         density = interior[..., None] * absorb + rim[..., None] * rim_absorb

@@ -58,7 +58,7 @@ def _fibre(rng, size):
     return np.clip(width / 2 + 0.5 - d, 0, 1).astype(np.float32)
 
 
-def particle_coverage(rng, size):
+def particle_coverage(rng, size, style=None):
     """Coverage patch of one particle of nominal size ``size`` px.
 
     Parameters
@@ -66,6 +66,8 @@ def particle_coverage(rng, size):
     rng : numpy.random.Generator
     size : float
         Nominal diameter (or length scale for fibres) in pixels.
+    style : numpy.random.Generator, optional
+        Source of the defocus blur (the scanner's optics); ``rng`` by default.
 
     Returns
     -------
@@ -75,7 +77,7 @@ def particle_coverage(rng, size):
     kind = rng.choice(3, p=[0.45, 0.3, 0.25])
     cov = (_blob, _flake, _fibre)[kind](rng, size)
     cov = np.pad(cov, 3)
-    blurred = ndi.gaussian_filter(cov, rng.uniform(0.3, 0.9))
+    blurred = ndi.gaussian_filter(cov, (rng if style is None else style).uniform(0.3, 0.9))
     # Cut the far tail of the defocus blur: a particle has a finite halo.
     return np.clip((blurred - 0.03) / 0.97, 0, 1)
 
@@ -99,7 +101,7 @@ def particle_sizes(rng, n, low=2.0, high=25.0, exponent=1.7):
     return low * (1 - u * a) ** (-1 / exponent)
 
 
-def add_dust(image, rng):
+def add_dust(image, rng, style=None):
     """Sprinkle dust and fibres over an image.
 
     Parameters
@@ -107,6 +109,12 @@ def add_dust(image, rng):
     image : ndarray of float32, shape (H, W) or (H, W, 3)
         Clean image in [0, 1].
     rng : numpy.random.Generator
+        Source of where the particles lie, how many and how large.
+    style : numpy.random.Generator, optional
+        Source of how they look: bright (a negative) or dark (a print), the
+        defocus, opacity and colour (what the dust of one scanner and
+        material shares, see :func:`.generator.damaged_sample`); ``rng`` by
+        default.
 
     Returns
     -------
@@ -121,23 +129,24 @@ def add_dust(image, rng):
     n = int(rng.integers(10, 60) * h * w / 256**2) + 3
     where = rng.choice(h * w, size=n, p=p)
     sizes = particle_sizes(rng, n)
-    bright = rng.random() < 0.35
+    style = rng if style is None else style
+    bright = style.random() < 0.35
     out = image
     footprint = np.zeros((h, w), bool)
     for idx, size in zip(where, sizes):
-        cov = particle_coverage(rng, size)
+        cov = particle_coverage(rng, size, style)
         side = cov.shape[0]
         r0, c0 = idx // w - side // 2, idx % w - side // 2
         rs, cs = slice(max(r0, 0), min(r0 + side, h)), slice(max(c0, 0), min(c0 + side, w))
         patch = cov[rs.start - r0:rs.stop - r0, cs.start - c0:cs.stop - c0]
         if patch.size == 0:
             continue
-        alpha = patch * rng.uniform(0.75, 1.0) if rng.random() < 0.8 else patch * rng.uniform(0.4, 0.75)
-        is_bright = bright if rng.random() < 0.9 else not bright
+        alpha = patch * style.uniform(0.75, 1.0) if style.random() < 0.8 else patch * style.uniform(0.4, 0.75)
+        is_bright = bright if style.random() < 0.9 else not bright
         if is_bright:
-            colour = np.full(3, rng.uniform(0.85, 1.0))
+            colour = np.full(3, style.uniform(0.85, 1.0))
         else:
-            colour = np.array([0.10, 0.08, 0.06]) * rng.uniform(0.2, 1.5)
+            colour = np.array([0.10, 0.08, 0.06]) * style.uniform(0.2, 1.5)
         region = out[rs, cs]
         out = out.copy() if out is image else out
         out[rs, cs] = over(region, alpha.astype(np.float32), colour)

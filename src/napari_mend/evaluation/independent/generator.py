@@ -32,11 +32,13 @@ DEFECTS = {
     5: add_watermark,
     6: add_moire,
 }
-"""dict of int to callable: class id -> ``f(image, rng) -> (damaged, footprint)``."""
+"""dict of int to callable: class id -> ``f(image, rng, style=None) -> (damaged, footprint)``."""
 
 MOIRE = 6
 WATERMARK_COLLECTION = 100
 """Stream of :func:`watermarked_collection` in the seed sequence (not a class id)."""
+STYLE = 101
+"""Stream of a collection's shared look (``style=`` of :func:`damaged_sample`)."""
 _MIN_PIXELS = 8
 _MIN_MOIRE_FRACTION = 0.2
 _ATTEMPTS = 6
@@ -55,12 +57,16 @@ class Sample(NamedTuple):
     """The class id this sample was made for."""
 
 
-def _apply(image, cls, rng, fonts_used):
+def _apply(image, cls, rng, fonts_used, style):
     func = DEFECTS[cls]
     kwargs = {"fonts_used": fonts_used} if cls in (4, 5) else {}
     best = None
     for _ in range(_ATTEMPTS):
-        after, footprint = func(image, rng, **kwargs)
+        # Every attempt starts the style's stream anew: an image redrawn for
+        # want of a visible change keeps its collection's look.
+        shared = None if style is None else np.random.default_rng(
+            np.random.SeedSequence([int(style), STYLE, int(cls)]))
+        after, footprint = func(image, rng, style=shared, **kwargs)
         changed = visible_change(image, after) & footprint
         if cls == MOIRE:
             good = changed.sum() >= _MIN_MOIRE_FRACTION * max(footprint.sum(), 1)
@@ -73,7 +79,7 @@ def _apply(image, cls, rng, fonts_used):
     return best
 
 
-def damaged_sample(clean, cls, rng, fonts_used=None):
+def damaged_sample(clean, cls, rng, fonts_used=None, *, style=None):
     """Damage a clean image with one defect class (or several, in order).
 
     Parameters
@@ -88,6 +94,16 @@ def damaged_sample(clean, cls, rng, fonts_used=None):
     fonts_used : list, optional
         If given, the paths of the fonts used for text and watermarks are
         appended to it.
+    style : int, optional
+        Seed of a look shared by a collection: images damaged with one
+        ``style`` (and different ``rng``) have defects of one kind from one
+        device, as a scanner, film stock or camera gives them: scratches of
+        one polarity, direction and cross-section; dust of one polarity,
+        defocus and colour; stains of one liquid; overlays of one layout, font
+        and ink that say different things; one watermark at one place; one
+        print screen and scanner. Where the defects lie, how many and how
+        large stay ``rng``'s. Default: every look drawn from ``rng`` (the
+        samples of :func:`dataset`).
 
     Returns
     -------
@@ -112,7 +128,7 @@ def damaged_sample(clean, cls, rng, fonts_used=None):
     labels = np.zeros(clean.shape[:2], np.uint8)
     region_labelled = np.zeros(clean.shape[:2], bool)
     for c in classes:
-        after, footprint, changed = _apply(current, c, rng, fonts_used)
+        after, footprint, changed = _apply(current, c, rng, fonts_used, style)
         if c == MOIRE and changed.sum() >= _MIN_MOIRE_FRACTION * max(footprint.sum(), 1):
             labels[footprint] = c
             region_labelled |= footprint

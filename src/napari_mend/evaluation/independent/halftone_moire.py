@@ -175,7 +175,7 @@ def moire_region(rng, shape):
     return slice(r0, r0 + rh), slice(c0, c0 + rw)
 
 
-def add_moire(image, rng):
+def add_moire(image, rng, style=None):
     """Re-scan (part of) an image through a halftone or grid print.
 
     Parameters
@@ -183,6 +183,12 @@ def add_moire(image, rng):
     image : ndarray of float32, shape (H, W) or (H, W, 3)
         Clean image in [0, 1].
     rng : numpy.random.Generator
+        Source of the affected rectangle.
+    style : numpy.random.Generator, optional
+        Source of the print and the scan: screen or grid, its period, angle
+        and dots, the photosites and the optics (what the moire of one print
+        process and scanner shares, see :func:`.generator.damaged_sample`);
+        ``rng`` by default.
 
     Returns
     -------
@@ -191,6 +197,7 @@ def add_moire(image, rng):
     footprint : ndarray of bool, shape (H, W)
         The affected rectangle (the moire label region).
     """
+    style = rng if style is None else style
     rs, cs = moire_region(rng, image.shape[:2])
     region = image[rs, cs]
     hh, ww = region.shape[0] * _SS, region.shape[1] * _SS
@@ -199,22 +206,22 @@ def add_moire(image, rng):
     # two pixels give a visible screen texture that beats with the pixel grid.
     # A full-pitch photosite averages a one-pixel period away, so near-one
     # periods go with photosites that cover only part of the pitch.
-    if rng.random() < 0.45:
-        period = rng.uniform(0.82, 1.22)
-        fill = int(rng.choice([2, 3]))
+    if style.random() < 0.45:
+        period = style.uniform(0.82, 1.22)
+        fill = int(style.choice([2, 3]))
     else:
-        period = rng.uniform(1.3, 2.4)
-        fill = int(rng.choice([2, 3, 4], p=[0.3, 0.3, 0.4]))
-    if rng.random() < 0.6:
-        printed = halftone_print(rng, hires, period=_SS * period)
+        period = style.uniform(1.3, 2.4)
+        fill = int(style.choice([2, 3, 4], p=[0.3, 0.3, 0.4]))
+    if style.random() < 0.6:
+        printed = halftone_print(style, hires, period=_SS * period)
     else:
-        printed = grid_print(rng, hires, period=_SS * period)
+        printed = grid_print(style, hires, period=_SS * period)
     scanned = box_scan(printed, fill=fill)
     # Scanners differ in optics: some soften the result a little.
-    if rng.random() < 0.5:
-        sigma = rng.uniform(0.2, 0.45)
+    if style.random() < 0.5:
+        sigma = style.uniform(0.2, 0.45)
         scanned = ndi.gaussian_filter(scanned, (sigma, sigma) + (0,) * (scanned.ndim - 2))
-    mix = rng.uniform(0.7, 1.0)
+    mix = style.uniform(0.7, 1.0)
     out = image.copy()
     out[rs, cs] = np.clip((1 - mix) * region + mix * scanned, 0, 1)
     footprint = np.zeros(image.shape[:2], bool)

@@ -21,13 +21,13 @@ from .random_fields import smooth_1d
 _FLOOR = 0.05
 
 
-def _profile(rng, d):
+def _profile(style, d):
     """Cross-section of a scanned groove as a function of distance ``d`` (px)."""
-    if rng.random() < 0.6:
-        sigma = rng.uniform(0.45, 1.5)
+    if style.random() < 0.6:
+        sigma = style.uniform(0.45, 1.5)
         p = np.exp(-0.5 * (d / sigma) ** 2)
     else:
-        gamma = rng.uniform(0.35, 0.8)
+        gamma = style.uniform(0.35, 0.8)
         p = 1.0 / (1.0 + (d / gamma) ** 2)
     # The groove has walls: beyond them no light is scattered, so the
     # profile reaches zero a few px out instead of trailing off forever.
@@ -76,7 +76,7 @@ def long_scratch_path(rng, shape):
     return densify(np.stack([rows, cols], axis=1), 0.5)[0]
 
 
-def scratch_alpha(rng, shape, points, amplitude, step):
+def scratch_alpha(rng, shape, points, amplitude, step, style=None):
     """Opacity map of one scratch along ``points``.
 
     Parameters
@@ -89,6 +89,9 @@ def scratch_alpha(rng, shape, points, amplitude, step):
         Peak contrast of the scratch.
     step : float
         Spacing of ``points`` in px.
+    style : numpy.random.Generator, optional
+        Source of the groove's cross-section (the scanner's optics); ``rng``
+        by default.
 
     Returns
     -------
@@ -102,11 +105,11 @@ def scratch_alpha(rng, shape, points, amplitude, step):
     d, nearest = curve_distance(points, shape, radius=7.0)
     ok = nearest >= 0
     alpha = np.zeros(shape, np.float32)
-    alpha[ok] = strength[nearest[ok]] * _profile(rng, d[ok])
+    alpha[ok] = strength[nearest[ok]] * _profile(rng if style is None else style, d[ok])
     return alpha
 
 
-def add_scratches(image, rng):
+def add_scratches(image, rng, style=None):
     """Add film-scan scratches to an image.
 
     Parameters
@@ -114,6 +117,12 @@ def add_scratches(image, rng):
     image : ndarray of float32, shape (H, W) or (H, W, 3)
         Clean image in [0, 1].
     rng : numpy.random.Generator
+        Source of where the scratches run.
+    style : numpy.random.Generator, optional
+        Source of how they look: the scan direction, bright or dark, the
+        grooves' cross-sections, contrasts and tints (what the scratches of
+        one film and scanner share, see :func:`.generator.damaged_sample`);
+        ``rng`` by default.
 
     Returns
     -------
@@ -122,10 +131,11 @@ def add_scratches(image, rng):
     footprint : ndarray of bool, shape (H, W)
         Pixels that the scratches may have changed.
     """
-    transpose = rng.random() < 0.15  # frame scanned sideways
+    style = rng if style is None else style
+    transpose = style.random() < 0.15  # frame scanned sideways
     img = np.swapaxes(image, 0, 1) if transpose else image
     shape = img.shape[:2]
-    bright = rng.random() < 0.5
+    bright = style.random() < 0.5
     out = img
     footprint = np.zeros(shape, bool)
 
@@ -135,14 +145,15 @@ def add_scratches(image, rng):
         footprint[...] |= alpha > 1e-4
 
     for _ in range(rng.integers(1, 4)):
-        alpha = scratch_alpha(rng, shape, long_scratch_path(rng, shape), rng.uniform(0.3, 0.85), 0.5)
+        alpha = scratch_alpha(rng, shape, long_scratch_path(rng, shape), style.uniform(0.3, 0.85), 0.5,
+                              style)
         if bright:
             colour = np.ones(3)
-            if img.ndim == 3 and rng.random() < 0.3:  # groove through one dye layer
+            if img.ndim == 3 and style.random() < 0.3:  # groove through one dye layer
                 colour = np.ones(3)
-                colour[rng.integers(3)] = rng.uniform(0.4, 0.75)
+                colour[style.integers(3)] = style.uniform(0.4, 0.75)
         else:
-            colour = np.full(3, rng.uniform(0.0, 0.12))
+            colour = np.full(3, style.uniform(0.0, 0.12))
         paint(alpha, colour)
 
     if rng.random() < 0.6:
@@ -151,9 +162,9 @@ def add_scratches(image, rng):
             start = (rng.uniform(0, h), rng.uniform(0, w))
             path = wandering_path(rng, start, rng.uniform(0, 2 * np.pi), rng.uniform(12, 80), rng.uniform(0.01, 0.05))
             dense = densify(path, 0.5)[0]
-            alpha = scratch_alpha(rng, shape, dense, rng.uniform(0.2, 0.5), 0.5)
-            hair_bright = bright if rng.random() < 0.8 else not bright
-            paint(alpha, np.ones(3) if hair_bright else np.full(3, rng.uniform(0.0, 0.15)))
+            alpha = scratch_alpha(rng, shape, dense, style.uniform(0.2, 0.5), 0.5, style)
+            hair_bright = bright if style.random() < 0.8 else not bright
+            paint(alpha, np.ones(3) if hair_bright else np.full(3, style.uniform(0.0, 0.15)))
 
     out = confine(img, out, footprint)
     if transpose:

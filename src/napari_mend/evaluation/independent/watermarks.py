@@ -211,7 +211,7 @@ def blend_layers(image, layers):
     return confine(image, out, footprint), footprint
 
 
-def add_watermark(image, rng, fonts_used=None):
+def add_watermark(image, rng, fonts_used=None, style=None):
     """Blend a logo, a tiled text watermark, or both, into an image.
 
     Parameters
@@ -219,12 +219,17 @@ def add_watermark(image, rng, fonts_used=None):
     image : ndarray of float32, shape (H, W) or (H, W, 3)
         Clean image in [0, 1].
     rng : numpy.random.Generator
+        Source of the mark when ``style`` is not given.
     fonts_used : list, optional
         Font paths are appended to it when given.
+    style : numpy.random.Generator, optional
+        Source of the mark, its opacity and its place: a collection stamped by
+        one agency shares all of it (see :func:`.generator.damaged_sample`).
 
     Returns
     -------
     damaged, footprint : ndarray
         As :func:`blend_layers` returns them.
     """
-    return blend_layers(image, watermark_layers(rng, image.shape[:2], fonts_used))
+    return blend_layers(image, watermark_layers(rng if style is None else style, image.shape[:2],
+                                                fonts_used))
