@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "collection": ["CollectionMark", "NoCommonMark", "estimate_collection", "estimate_collection_mark", "remove_collection"],
+        "copies": ["find_copies", "remove_copies"],
         "api": ["collection_watermark", "remove_collection_watermark", "remove_watermark"],
         "single": ["estimate_mark", "remove_single"],
     },

@@ -17,6 +17,8 @@ from ..detection.api import detect
 from ..io.provenance import make_provenance
 from ..progress import report, scaled
 from .collection import estimate_collection_mark, remove_collection
+from .copies import find_copies as _find_copies
+from .copies import remove_copies
 from .hint import remove_hinted
 from .repeats import REPEAT_SHARE, remove_repeated
 from .single import remove_single
@@ -50,8 +52,8 @@ def _detected_watermark(image, channel_axis, detector, threshold, progress):
 
 
 def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fill="auto",
-                     max_shift=4, detector="learned", threshold=0.5, progress=None,
-                     return_mask=False, return_provenance=False):
+                     max_shift=4, detector="learned", threshold=0.5, find_copies=False,
+                     progress=None, return_mask=False, return_provenance=False):
     """Remove a semi-transparent watermark from one image or a collection sharing it.
 
     A watermarked pixel is ``J = a * W + (1 - a) * I`` (opacity ``a``, mark
@@ -90,6 +92,14 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         Detector used to find the mark when ``mask`` is None (single images).
     threshold : float, optional
         Detection threshold for that detector.
+    find_copies : bool, optional
+        With ``mask`` on single images: the mask paints one copy of a mark
+        stamped or tiled over the image (it may be a rough hint round it);
+        the other copies are found (:mod:`napari_mend.watermark.copies`:
+        where the image's gradients match the painted copy's), the mark is
+        estimated from all copies together and removed at every one. A plane
+        where no copy is found is treated as without this option. The
+        provenance lists the copies found (``copies``).
     progress : callable, optional
         ``progress(done, total)``; may raise :class:`napari_mend.Cancelled`.
     return_mask : bool, optional
@@ -112,15 +122,23 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
     Raises
     ------
     ValueError
-        Images of different sizes, a bad mask, or a collection with no
-        common mark (nothing is changed then).
+        Images of different sizes, a bad mask, a collection with no common
+        mark (nothing is changed then), or ``find_copies`` without a mask or
+        with a collection.
     """
     if method not in WATERMARK_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(WATERMARK_METHODS)}")
+    if find_copies and mask is None:
+        raise ValueError("find_copies=True needs mask=: paint one copy of the mark (a rough "
+                         "hint round it will do) and the others are found from it")
     image = _stack(images)
     view = plane_view(image, channel_axis=channel_axis, name="images")
     if method == "auto":
         method = "collection" if view.n_planes >= MIN_COLLECTION else "single"
+    if find_copies and method == "collection":
+        raise ValueError("find_copies=True finds a mark's copies within one image; a collection "
+                         "already holds the mark in every image: pass method='single' to treat "
+                         "the images one by one, or leave find_copies off")
     if method == "collection" and view.n_planes < 2:
         raise ValueError("method='collection' needs at least two images sharing the mark")
     n = view.n_color
@@ -142,6 +160,7 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
         else:
             marks = check_mask(mask, view)
         repeated = []  # planes whose mark repeats across them
+        copies = []  # with find_copies: the copies found of each plane's painted mark
         for i in range(view.n_planes):
             report(progress, i, view.n_planes)
             m = np.array(marks[i])
@@ -151,10 +170,16 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
                 clean, _ = remove_single(view.plane(i), m, fill=fill)
             else:  # a given mask may be a rough hint: the mark is found inside it
                 clean, _, m = remove_hinted(view.plane(i), m, fill=fill)
-            again = remove_repeated(view.plane(i), m, fill=fill)
-            if again is not None:  # a tiled mark: its copies tell what lies under each
-                clean = REPEAT_SHARE * again + (1 - REPEAT_SHARE) * clean
-                repeated.append(i)
+            found = _find_copies(view.plane(i), m) if find_copies else []
+            if found:  # one painted copy of a stamped or tiled mark: the others tell the mark
+                clean, m = remove_copies(view.plane(i), m, found, fill=fill)
+                copies += [{"plane": i, "shift": list(shift), "score": score}
+                           for shift, score in found]
+            else:
+                again = remove_repeated(view.plane(i), m, fill=fill)
+                if again is not None:  # a tiled mark: its copies tell what lies under each
+                    clean = REPEAT_SHARE * again + (1 - REPEAT_SHARE) * clean
+                    repeated.append(i)
             out[i, ..., :n][m] = from_unit_float(clean[m], view.out_dtype)
             changed[i] = m
         report(progress, view.n_planes, view.n_planes)
@@ -167,6 +192,9 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
             else {"mask": "detected", "detector": detector, "threshold": threshold})
         if method == "single":
             found_by["repeated_mark_planes"] = repeated
+            found_by["find_copies"] = find_copies
+            if find_copies:
+                found_by["copies"] = copies
         results.append(make_provenance(
             operation="remove_watermark", method=method,
             parameters={"fill": fill, "max_shift": max_shift, "channel_axis": channel_axis,

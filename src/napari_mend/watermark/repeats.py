@@ -159,6 +159,13 @@ def _fraction(gy, gx, ys, xs, dy, dx):
             ty = np.clip(ys + dy + i - 1, 0, m - 1)
             tx = np.clip(xs + dx + j - 1, 0, n - 1)
             score[i, j] = (gy[ty, tx] * gy[ys, xs]).sum() + (gx[ty, tx] * gx[ys, xs]).sum()
+    return parabola_vertex(score)
+
+
+def parabola_vertex(score: np.ndarray) -> tuple[float, float]:
+    """Fraction of a pixel (each axis, within +-0.5) at which a correlation peaks, from its
+    ``(3, 3)`` values at a whole-pixel peak (the centre) and its neighbours: the vertex of a
+    parabola through the centre row and column (0 where they do not bend down)."""
     out = []
     for before, at, after in (score[:, 1], score[1, :]):
         bend = before - 2 * at + after
