@@ -26,17 +26,23 @@ from .collection import CollectionMark, best_shift, estimate_collection, gradien
 from .matting import around, background_fill, unit_range
 from .repeats import BOX_MARGIN, parabola_vertex
 
-MIN_SCORE = 0.3
+MIN_SCORE = 0.25
 """Least normalised correlation (0 to 1) of a place's gradients with the painted copy's for a
-copy; chosen with :data:`MIN_SPREADS` on the own generator's stamped marks (see
-``docs/watermark_moire.md``)."""
+copy. Chosen with :data:`MIN_SPREADS` on the own generator's stamped and tiled marks only
+(``benchmarks/bench_watermark_copies.py``'s cases with seeds ``[5, image, k]``, 256 px): of
+the pairs tried, the one with the fewest copies found in the wrong place for the most found
+right (see ``docs/watermark_moire.md``)."""
 
-MIN_SPREADS = 8.0
+MIN_SPREADS = 10.0
 """A copy's score must also be this many times the robust spread (1.4826 median absolute
 deviation) of the scores over the plane: a small mark's scores scatter more by chance."""
 
-MAX_FOUND = 8
-"""Most copies found besides the painted one (the strongest): memory and time grow with them."""
+MAX_FOUND = 64
+"""Most copies found besides the painted one (the strongest): time grows with them."""
+
+MAX_ESTIMATE = 8
+"""Most copies (the best scoring) whose boxes, with the painted copy's, the mark is estimated
+from: the estimate's memory grows with them."""
 
 EDGE = 2
 """The painted copy grown by this many px (its anti-aliased rim) is the template."""
@@ -205,8 +211,8 @@ def _moved(unit, box, shift):
 def remove_copies(plane: np.ndarray, mark: np.ndarray, copies, *, fill: str = "auto"):
     """Remove a mark at the painted copy and at every copy found, estimated from them all.
 
-    The painted copy's box and each copy's, moved onto it, are a collection of
-    images of one mark over different content; its estimate (median gradients,
+    The painted copy's box and the best copies' boxes, moved onto it, are a
+    collection of images of one mark over different content; its estimate (median gradients,
     closed form, joint matting: :func:`.collection.estimate_collection`) is
     moved back onto each copy and inverted there.
 
@@ -217,7 +223,8 @@ def remove_copies(plane: np.ndarray, mark: np.ndarray, copies, *, fill: str = "a
     mark : (M, N) bool ndarray
         The painted copy's pixels.
     copies : list of ((float, float), float)
-        From :func:`find_copies`.
+        From :func:`find_copies`, best first; the mark is estimated from the
+        painted copy and the first :data:`MAX_ESTIMATE`.
     fill : str, optional
         Inpainting method for pixels too opaque to invert.
 
@@ -233,7 +240,7 @@ def remove_copies(plane: np.ndarray, mark: np.ndarray, copies, *, fill: str = "a
     unit = (plane - lo) / scale
     box = around(mark, BOX_MARGIN)
     shifts = [(0.0, 0.0)] + [shift for shift, _ in copies]
-    stack = np.stack([_moved(unit, box, s) for s in shifts]).astype(np.float32)
+    stack = np.stack([_moved(unit, box, s) for s in shifts[:MAX_ESTIMATE + 1]])
     matte, alpha, support, _ = estimate_collection(stack, mask=mark[box], max_shift=0)
     clean = plane.astype(np.float32, copy=True)
     changed = np.zeros(mark.shape, bool)
