@@ -23,6 +23,7 @@ painted copy alone and over the whole image (copies found in the wrong place har
 outside the mark), with ``find_copies`` off and on, and the time per image.
 
     python benchmarks/bench_watermark_copies.py [--sizes 256 768] [--per-image 3] [--seed 5]
+    python benchmarks/bench_watermark_copies.py --large 2048
 """
 
 from __future__ import annotations
@@ -162,6 +163,33 @@ def measure(kind, size, per_image, seed):
     return len(rows), n_true, hits, misses, np.mean(rows, axis=0), times
 
 
+def large(side):
+    """Time and traced peak memory of ``remove_watermark`` with ``find_copies`` off and on, on
+    one stamped ``side``-px RGB plane."""
+    import tracemalloc
+
+    from skimage.transform import resize
+
+    import napari_mend as nm
+    from napari_mend.evaluation.cross import grow, validation_planes
+
+    _, clean = validation_planes(64, colour=True)[0]
+    clean = resize(clean, (side, side), anti_aliasing=True).astype(np.float32)
+    marked, _, _, painted = stamped(clean, np.random.default_rng([79, 0, 0]))
+    print(f"\n{side} x {side} RGB (the plane {marked.nbytes / 2 ** 20:.0f} MB):")
+    for option in (False, True):
+        tracemalloc.start()
+        start = time.perf_counter()
+        _, provenance = nm.remove_watermark(marked, mask=grow(painted, 6), channel_axis=-1,
+                                            method="single", fill="telea", find_copies=option,
+                                            return_provenance=True)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"find_copies={option}: {len(provenance['parameters'].get('copies', []))} copies "
+              f"found, {seconds:.1f} s, traced peak {peak / 2 ** 20:.0f} MB")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 768])
@@ -169,7 +197,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None,
                         help="first seed of every case (default 79 stamped, 80 tiled; the "
                              "threshold was chosen on 5)")
+    parser.add_argument("--large", type=int, default=None, metavar="SIDE",
+                        help="only time and trace the memory of one stamped SIDE-px RGB plane")
     args = parser.parse_args(argv)
+    if args.large:
+        large(args.large)
+        return
     start = time.perf_counter()
     print("\nOwn validation images; mask = one copy grown by 6 px; mean PSNR gain (dB):\n")
     print("| cases | size | images | true copies | found at a true copy | found elsewhere "

@@ -19,7 +19,7 @@ from ..progress import report, scaled
 from .collection import estimate_collection_mark, remove_collection
 from .copies import find_copies as _find_copies
 from .copies import remove_copies
-from .hint import remove_hinted
+from .hint import mark_in_hint
 from .repeats import REPEAT_SHARE, remove_repeated
 from .single import remove_single
 
@@ -166,16 +166,15 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
             m = np.array(marks[i])
             if not m.any():
                 continue
-            if mask is None:
-                clean, _ = remove_single(view.plane(i), m, fill=fill)
-            else:  # a given mask may be a rough hint: the mark is found inside it
-                clean, _, m = remove_hinted(view.plane(i), m, fill=fill)
+            if mask is not None:  # a given mask may be a rough hint: the mark is found inside it
+                m = mark_in_hint(view.plane(i), m)
             found = _find_copies(view.plane(i), m) if find_copies else []
             if found:  # one painted copy of a stamped or tiled mark: the others tell the mark
                 clean, m = remove_copies(view.plane(i), m, found, fill=fill)
                 copies += [{"plane": i, "shift": list(shift), "score": score}
                            for shift, score in found]
             else:
+                clean, _ = remove_single(view.plane(i), m, fill=fill)
                 again = remove_repeated(view.plane(i), m, fill=fill)
                 if again is not None:  # a tiled mark: its copies tell what lies under each
                     clean = REPEAT_SHARE * again + (1 - REPEAT_SHARE) * clean

@@ -10,8 +10,8 @@ distance: the image steps there, in one direction (towards the mark's
 colour), all along the border. :func:`margin` finds that distance from the
 mean step across each one-pixel band of distance to the hint's border; the
 mark is taken to be the hint shrunk by it (when the hint is its own opening
-by a disc of that radius, as a grown region is), and removed as in
-:func:`napari_mend.watermark.single.remove_single`. A hint with no such band
+by a disc of that radius, as a grown region is, :func:`mark_in_hint`), and
+removed as in :func:`napari_mend.watermark.single.remove_single`. A hint with no such band
 (a rectangle, a hand-drawn outline, the mark's exact region) is used as it is.
 """
 
@@ -21,7 +21,6 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .matting import around, unit_range
-from .single import remove_single
 
 MAX_MARGIN = 12
 """Largest margin (px) between a hint's border and the mark that is looked for."""
@@ -138,28 +137,3 @@ def mark_in_hint(plane: np.ndarray, hint: np.ndarray) -> np.ndarray:
         return hint.copy()
     return inner
 
-
-def remove_hinted(plane: np.ndarray, hint: np.ndarray, *, fill: str = "auto"):
-    """Remove a mark from one plane given a rough hint of where it is.
-
-    Parameters
-    ----------
-    plane : (M, N, C) float32 ndarray
-        One image plane in any value range.
-    hint : (M, N) bool ndarray
-        The mark's region, maybe grown by a margin.
-    fill : str, optional
-        Inpainting method for pixels too opaque to invert.
-
-    Returns
-    -------
-    clean : (M, N, C) float32 ndarray
-        New array; pixels outside ``changed`` are the input's.
-    alpha : (M, N) float32 ndarray
-        The estimated opacity.
-    changed : (M, N) bool ndarray
-        The pixels taken as the mark (a subset of ``hint``).
-    """
-    mark = mark_in_hint(plane, hint)
-    clean, alpha = remove_single(plane, mark, fill=fill)
-    return clean, alpha, mark
