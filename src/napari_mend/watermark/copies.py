@@ -107,8 +107,7 @@ def _overlap(mark: np.ndarray, dy: int, dx: int) -> int:
     return int((a & b).sum())
 
 
-def find_copies(plane: np.ndarray, mark: np.ndarray, *, max_copies: int = MAX_FOUND,
-                min_score: float = MIN_SCORE):
+def find_copies(plane: np.ndarray, mark: np.ndarray):
     """Where else in a plane the mark painted at ``mark`` lies.
 
     Parameters
@@ -118,21 +117,18 @@ def find_copies(plane: np.ndarray, mark: np.ndarray, *, max_copies: int = MAX_FO
     mark : (M, N) bool ndarray
         The painted copy's pixels: the mark itself or a region close round it
         (from a hint grown round it, :func:`.hint.mark_in_hint` finds it).
-    max_copies : int, optional
-        Most copies returned (the best scoring).
-    min_score : float, optional
-        Least normalised correlation (0 to 1) of a place's gradients with the
-        painted copy's; its score must also stand :data:`MIN_SPREADS` times
-        the scores' spread over the plane.
 
     Returns
     -------
     copies : list of ((float, float), float)
-        Per copy, best first, the shift ``(dy, dx)`` (to a fraction of a pixel)
-        that puts the mark's pixel ``(y, x)`` on the copy's ``(y + dy, x + dx)``,
-        and its score. Copies lie wholly inside the plane and share at most
-        :data:`MAX_OVERLAP` of the mark with the painted copy and with one
-        another.
+        Per copy, best first (at most :data:`MAX_FOUND`), the shift
+        ``(dy, dx)`` (to a fraction of a pixel) that puts the mark's pixel
+        ``(y, x)`` on the copy's ``(y + dy, x + dx)``, and its score: the
+        normalised correlation (0 to 1) of the place's gradients with the
+        painted copy's, at least :data:`MIN_SCORE` and :data:`MIN_SPREADS`
+        times the scores' spread over the plane. Copies lie wholly inside the
+        plane and share at most :data:`MAX_OVERLAP` of the mark with the
+        painted copy and with one another.
     """
     mark = np.asarray(mark, bool)
     if not mark.any() or mark.all():
@@ -149,7 +145,7 @@ def find_copies(plane: np.ndarray, mark: np.ndarray, *, max_copies: int = MAX_FO
         return []
     scores = _scores(unit, ty, tx, grown.astype(np.float32))
     spread = 1.4826 * float(np.median(np.abs(scores - np.median(scores))))
-    level = max(min_score, MIN_SPREADS * spread)
+    level = max(MIN_SCORE, MIN_SPREADS * spread)
     peaks = (scores == ndi.maximum_filter(scores, PEAK)) & (scores >= level)
     ys, xs = np.nonzero(peaks)
     order = np.argsort(-scores[ys, xs], kind="stable")
@@ -159,11 +155,11 @@ def find_copies(plane: np.ndarray, mark: np.ndarray, *, max_copies: int = MAX_FO
     found = []
     for y, x in zip(ys[order], xs[order]):
         dy, dx = int(y) - box[0].start, int(x) - box[1].start
-        if any(_overlap(inner, dy - ty_, dx - tx_) > limit for ty_, tx_ in taken):
+        if any(_overlap(inner, dy - py, dx - px) > limit for py, px in taken):
             continue
         taken.append((dy, dx))
         found.append((_refined(unit, ty, tx, grown, box, (dy, dx)), float(scores[y, x])))
-        if len(found) == max_copies:
+        if len(found) == MAX_FOUND:
             break
     return found
 
