@@ -131,3 +131,27 @@ def test_windowed_search_finds_the_same_copies(monkeypatch):
     windowed = find_copies(image, painted)
     assert len(whole) == len(PLACES) - 1
     assert np.allclose([s for s, _ in windowed], [s for s, _ in whole], atol=1e-3)
+
+
+def test_unwatermark_cli_finds_the_copies_of_one_painted_copy(tmp_path, capsys):
+    from skimage.io import imsave
+
+    from napari_mend.cli.main import main
+    from napari_mend.io.tiff import read_image_tiff
+
+    clean, image, region, painted = stamped(1)
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    imsave(folder / "stamped.png", np.round(image * 255).astype(np.uint8), check_contrast=False)
+    imsave(tmp_path / "mark.png", grown(painted).astype(np.uint8) * 255, check_contrast=False)
+    args = ["unwatermark", str(folder), "-o", str(out), "--mask", str(tmp_path / "mark.png")]
+    assert main(args + ["--find-copies"]) == 0
+    data, prov = read_image_tiff(out / "stamped.tif")
+    assert psnr(data / 255.0, clean, region) > psnr(image, clean, region) + 15
+    assert prov["parameters"]["find_copies"] is True and prov["method"] == "single"
+    assert len(prov["parameters"]["copies"]) == len(PLACES) - 1
+    assert main(["unwatermark", str(folder), "-o", str(tmp_path / "o2"), "--find-copies"]) == 2
+    assert "--find-copies needs --mask" in capsys.readouterr().err
+    assert main(args[:3] + [str(tmp_path / "o3")] + args[4:]
+                + ["--find-copies", "--method", "collection"]) == 2
+    assert "not collection" in capsys.readouterr().err

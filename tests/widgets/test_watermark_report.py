@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 from helpers import wait_for
 
 pytest.importorskip("napari")
@@ -10,6 +11,7 @@ from napari_mend._widgets.special_widget import (
     WATERMARK_SUFFIX,
     SpecialWidget,
     change_summary,
+    copies_note,
     repeats_note,
 )
 from napari_mend.classes import CLASS_IDS
@@ -137,3 +139,43 @@ def test_dock_on_a_tiled_mark_says_its_copies_were_used(make_napari_viewer, qtbo
     assert layer.metadata["provenance"]["parameters"]["repeated_mark_planes"] == [0]
     assert widget.wm_result.value.endswith("; the mark repeats: estimated from its copies too")
     assert shown[-1].endswith(widget.wm_result.value)
+
+
+def test_the_report_says_how_many_copies_were_found():
+    assert copies_note({"parameters": {}}) == ""  # not asked
+    assert copies_note({"parameters": {"copies": []}}) == "; no other copy of the mark found"
+    assert copies_note({"parameters": {"copies": [{}, {}]}}) == (
+        "; 2 other copies of the mark found and mended")
+
+
+@pytest.mark.gui
+def test_dock_finds_the_other_copies_of_one_painted_copy(make_napari_viewer, qtbot, monkeypatch):
+    import napari_mend._widgets.special_widget as sw
+
+    shown = []
+    monkeypatch.setattr(sw, "show_info", shown.append)
+    yy, xx = np.mgrid[0:160, 0:200]
+    rng = np.random.default_rng(2)
+    content = 0.45 + 0.2 * np.sin(xx / 6.0) * np.cos(yy / 9.0) + 0.15 * rng.random((160, 200))
+    mark = np.zeros((160, 200), bool)
+    for y, x in ((10, 12), (20, 120), (90, 40), (100, 150)):  # a cross stamped 4 times
+        mark[y:y + 24, x + 10:x + 15] = mark[y + 10:y + 15, x:x + 24] = True
+    image = np.round(np.where(mark, 0.35 + 0.65 * content, content) * 255).astype(np.uint8)
+    first = np.zeros(mark.shape, bool)
+    first[:40, :45] = True
+    # the first copy painted over with a broad brush (4 px beyond it)
+    painted = ndi.binary_dilation(mark & first, iterations=4).astype(np.uint8)
+    viewer = make_napari_viewer()
+    widget = SpecialWidget(viewer)
+    widget.image.value = viewer.add_image(image, name="stamped")
+    widget.find_copies.value = True
+    assert widget.run_watermark() is None  # no mark layer: says what to paint
+    assert "paint one copy" in shown[-1]
+    widget.mark.value = viewer.add_labels(painted, name="one copy")
+    wait_for(qtbot, widget, widget.run_watermark())
+    layer = viewer.layers[f"stamped {WATERMARK_SUFFIX}"]
+    assert len(layer.metadata["provenance"]["parameters"]["copies"]) == 3
+    changed = layer.data != image
+    for y, x in ((20, 120), (90, 40), (100, 150)):  # the copies not painted are mended too
+        assert changed[y:y + 24, x:x + 24][mark[y:y + 24, x:x + 24]].mean() > 0.5
+    assert widget.wm_result.value.endswith("; 3 other copies of the mark found and mended")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import napari
 import numpy as np
-from magicgui.widgets import ComboBox, Container, PushButton, SpinBox, create_widget
+from magicgui.widgets import CheckBox, ComboBox, Container, PushButton, SpinBox, create_widget
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_info
 
@@ -75,6 +75,17 @@ def repeats_note(provenance: dict) -> str:
     return f"; the mark repeats{where}: estimated from its copies too"
 
 
+def copies_note(provenance: dict) -> str:
+    """``'; N other copies of the mark found ...'`` when ``find_copies`` found some."""
+    copies = provenance["parameters"].get("copies")
+    if copies is None:
+        return ""
+    if not copies:
+        return "; no other copy of the mark found"
+    return (f"; {len(copies)} other cop{'y' if len(copies) == 1 else 'ies'} of the mark "
+            "found and mended")
+
+
 def moire_summary(reports: list) -> str:
     """One line about the moire peaks found in each plane."""
     found = [r for r in reports if r["found"]]
@@ -96,6 +107,10 @@ class SpecialWidget(Container):
         self.wm_method = ComboBox(label="images", choices=list(WATERMARK_METHODS), value="auto")
         self.fill = ComboBox(label="opaque fill", choices=list(fill_names()), value="auto")
         self.max_shift = SpinBox(label="mark shift (px)", min=0, max=16, value=4)
+        self.find_copies = CheckBox(text="find the mark's other copies", value=False,
+                                    tooltip="The mark is stamped or tiled over the image and "
+                                            "the mark layer paints one copy: the others are "
+                                            "found, and the mark comes off every one")
         self.wm_button = PushButton(text="Remove watermark")
         self.wm_result = hint("")
         self.moire_method = ComboBox(label="method", choices=list(DEMOIRE_METHODS), value="auto")
@@ -108,7 +123,8 @@ class SpecialWidget(Container):
                 hint("mark: a Labels layer (its watermark class if it has one), or a Shapes "
                      "layer: an outline drawn close round the mark is enough. None: the "
                      "detector finds it, or a stack's planes reveal it."),
-                self.wm_method, self.fill, self.max_shift, self.wm_button, self.wm_result]),
+                self.find_copies, self.wm_method, self.fill, self.max_shift, self.wm_button,
+                self.wm_result]),
             "moire": Section("Moire", [self.moire_method, self.moire_info, self.moire_button,
                                        self.moire_result]),
         }
@@ -156,9 +172,17 @@ class SpecialWidget(Container):
         if (chosen := self._chosen_image()) is None:
             return None
         layer, data, axis = chosen
-        options = {"method": self.wm_method.value, "fill": self.fill.value,
-                   "max_shift": int(self.max_shift.value)}
+        find_copies = bool(self.find_copies.value)
+        method = self.wm_method.value
+        if find_copies and method == "auto":  # copies are found image by image
+            method = "single"
+        options = {"method": method, "fill": self.fill.value,
+                   "max_shift": int(self.max_shift.value), "find_copies": find_copies}
         mark_layer = self.mark.value
+        if find_copies and mark_layer is None:
+            show_info("napari-mend: to find the mark's other copies, paint one copy on a "
+                      "Labels layer (or outline it on a Shapes layer) and choose it as mark")
+            return None
         mask = None
         if mark_layer is not None:
             spatial = data.shape if axis is None else np.delete(data.shape, axis).tolist()
@@ -176,8 +200,8 @@ class SpecialWidget(Container):
             clean, provenance = result
             provenance["parameters"]["mark"] = None if mark_layer is None else mark_layer.name
             self._add_result(layer, clean, WATERMARK_SUFFIX, provenance)
-            self.wm_result.value = change_summary(data, clean, channel_axis=axis) + repeats_note(
-                provenance)
+            self.wm_result.value = (change_summary(data, clean, channel_axis=axis)
+                                    + repeats_note(provenance) + copies_note(provenance))
             show_info(f"napari-mend: {layer.name!r}: {self.wm_result.value}")
 
         return self.runner.run(compute, done, "remove watermark", near=self.wm_button)

@@ -97,6 +97,13 @@ def _targets(files: list[Path], out_dir: Path) -> list[Path]:
 def cmd_unwatermark(args) -> int:
     if args.sample < 2:
         raise CLIError(f"--sample must be at least 2 (got {args.sample})")
+    if args.find_copies and not args.mask:
+        raise CLIError("--find-copies needs --mask: a mask file that paints one copy of the "
+                       "mark (a rough region round it will do)")
+    if args.find_copies and args.method == "collection":
+        raise CLIError("--find-copies finds a mark's copies within each image: use it with "
+                       "--method single (or auto), not collection")
+    method = "single" if args.find_copies else args.method
     files = _folder_files(Path(args.folder))
     out_dir = make_folder(Path(args.output))
     targets = _targets(files, out_dir)
@@ -105,12 +112,12 @@ def cmd_unwatermark(args) -> int:
     mask = None
     if args.mask:
         mask = read_image(Path(args.mask), "none").data
-    streamed = args.method != "single" and len(files) > args.sample
+    streamed = method != "single" and len(files) > args.sample
     sample = _sample(files, args.sample) if streamed else files
     stack, axis = _read_collection(sample, args.channel_axis)
     stack_axis = None if axis is None else axis % (stack.ndim - 1) + 1
     parameters = {"collection": len(files), "fill": args.fill, "max_shift": args.max_shift,
-                  "mask_file": args.mask}
+                  "mask_file": args.mask, "find_copies": args.find_copies}
     progress = terminal_progress("unwatermark")
     total = 0
     if streamed:  # the mark from a sample, then one image at a time: any number of images
@@ -134,12 +141,17 @@ def cmd_unwatermark(args) -> int:
             total += int(changed.sum())
             report(progress, i + 1, len(files))
     else:
-        clean, changed = remove_watermark(stack, mask=mask, channel_axis=stack_axis,
-                                          method=args.method, fill=args.fill,
-                                          max_shift=args.max_shift, progress=progress,
-                                          return_mask=True)
+        clean, changed, record = remove_watermark(
+            stack, mask=mask, channel_axis=stack_axis, method=method, fill=args.fill,
+            max_shift=args.max_shift, find_copies=args.find_copies, progress=progress,
+            return_mask=True, return_provenance=True)
+        method = record["method"]
+        copies = record["parameters"].get("copies", [])
         for i, (source, target) in enumerate(zip(files, targets)):
-            prov = make_provenance(operation="remove_watermark", method=args.method,
+            if args.find_copies:  # this image's copies: shifts from the painted one, scores
+                parameters["copies"] = [{k: c[k] for k in ("shift", "score")}
+                                        for c in copies if c["plane"] == i]
+            prov = make_provenance(operation="remove_watermark", method=method,
                                    parameters={**parameters, "source": str(source)},
                                    image=stack[i], mask=changed[i])
             write_image_tiff(target, clean[i], provenance=prov, channel_axis=axis,
@@ -220,6 +232,9 @@ def register(subparsers) -> None:
                    help="fill for pixels too opaque to invert")
     p.add_argument("--max-shift", type=int, default=4,
                    help="largest shift (px) of the mark between images")
+    p.add_argument("--find-copies", action="store_true",
+                   help="the mark is stamped or tiled over each image and --mask paints one "
+                        "copy: find the others and remove the mark from every one")
     p.add_argument("--sample", type=int, default=32,
                    help="with more images than this, the mark is estimated on this many "
                         "(spread over the folder) and removed from one image at a time, so "

@@ -50,6 +50,11 @@ EDGE = 2
 MAX_OVERLAP = 0.1
 """Largest share of the mark that a copy may share with the painted copy or another copy."""
 
+MIN_ENERGY_SHARE = 0.1
+"""A place is scored against at least this share of the painted copy's gradient energy: a copy
+brings its edges' energy wherever it lies, and flat content (energy about 0) would otherwise
+give scores of the FFTs' rounding divided by about zero."""
+
 SEARCH_WINDOW = 1024
 """Places are scored in windows of the plane of at most this side (or twice the mark's box),
 so the memory of the transforms stays bounded on large planes."""
@@ -92,8 +97,12 @@ def _scores(unit, ty, tx, weight):
             fields = [g[..., k] for g in (gy, gx) for k in range(g.shape[-1])]
             dot = _correlation(fields, templates, part.shape[:2])
             energy = _correlation([(gy ** 2 + gx ** 2).sum(-1)], [weight], part.shape[:2])
-            out[r:r + dot.shape[0], c:c + dot.shape[1]] = dot / np.maximum(
-                norm * np.sqrt(np.maximum(energy, 0)), 1e-12)
+            # a place whose gradients hold a small share of the mark's own cannot hold a copy
+            # (its edges would bring about as much): the floor also keeps the FFTs' rounding
+            # on flat content from dividing by about zero
+            floor = MIN_ENERGY_SHARE * norm ** 2
+            out[r:r + dot.shape[0], c:c + dot.shape[1]] = dot / (
+                norm * np.sqrt(np.maximum(energy, floor)))
     return out
 
 
