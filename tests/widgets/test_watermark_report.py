@@ -116,20 +116,30 @@ def test_a_rectangle_drawn_round_the_mark_is_enough(photo_dock, qtbot):
     assert record["parameters"]["mark"] == "hint" and record["parameters"]["mask"] == "given"
 
 
+def crosses(seed, places, arm, bar):
+    """A textured gray uint8 image (160 x 200) with a white cross (arms ``arm`` px long and
+    ``bar`` px wide, opacity 0.35) at each of ``places`` (top-left corners), and the crosses'
+    pixels."""
+    yy, xx = np.mgrid[0:160, 0:200]
+    rng = np.random.default_rng(seed)
+    content = 0.45 + 0.2 * np.sin(xx / 6.0) * np.cos(yy / 9.0) + 0.15 * rng.random((160, 200))
+    mark = np.zeros((160, 200), bool)
+    side = (arm - bar) // 2
+    for y, x in places:
+        mark[y:y + arm, x + side:x + side + bar] = mark[y + side:y + side + bar, x:x + arm] = True
+    image = np.round(np.where(mark, 0.35 + 0.65 * content, content) * 255).astype(np.uint8)
+    return image, mark
+
+
 @pytest.mark.gui
 def test_dock_on_a_tiled_mark_says_its_copies_were_used(make_napari_viewer, qtbot, monkeypatch):
     import napari_mend._widgets.special_widget as sw
 
     shown = []
     monkeypatch.setattr(sw, "show_info", shown.append)
-    yy, xx = np.mgrid[0:160, 0:200]
-    rng = np.random.default_rng(1)
-    content = 0.45 + 0.2 * np.sin(xx / 6.0) * np.cos(yy / 9.0) + 0.15 * rng.random((160, 200))
-    mark = np.zeros((160, 200), bool)
-    for y in range(6, 140, 36):  # a cross every 36 x 45 px
-        for x in range(5, 180, 45):
-            mark[y:y + 18, x + 7:x + 11] = mark[y + 7:y + 11, x:x + 18] = True
-    image = np.round(np.where(mark, 0.35 + 0.65 * content, content) * 255).astype(np.uint8)
+    # a cross every 36 x 45 px
+    image, mark = crosses(1, [(y, x) for y in range(6, 140, 36) for x in range(5, 180, 45)],
+                          18, 4)
     viewer = make_napari_viewer()
     widget = SpecialWidget(viewer)
     widget.image.value = viewer.add_image(image, name="tiled")
@@ -154,13 +164,7 @@ def test_dock_finds_the_other_copies_of_one_painted_copy(make_napari_viewer, qtb
 
     shown = []
     monkeypatch.setattr(sw, "show_info", shown.append)
-    yy, xx = np.mgrid[0:160, 0:200]
-    rng = np.random.default_rng(2)
-    content = 0.45 + 0.2 * np.sin(xx / 6.0) * np.cos(yy / 9.0) + 0.15 * rng.random((160, 200))
-    mark = np.zeros((160, 200), bool)
-    for y, x in ((10, 12), (20, 120), (90, 40), (100, 150)):  # a cross stamped 4 times
-        mark[y:y + 24, x + 10:x + 15] = mark[y + 10:y + 15, x:x + 24] = True
-    image = np.round(np.where(mark, 0.35 + 0.65 * content, content) * 255).astype(np.uint8)
+    image, mark = crosses(2, [(10, 12), (20, 120), (90, 40), (100, 150)], 24, 5)  # 4 stamps
     first = np.zeros(mark.shape, bool)
     first[:40, :45] = True
     # the first copy painted over with a broad brush (4 px beyond it)
