@@ -12,7 +12,13 @@ this script measures it on other seeds:
 * ``own, tiled``: ``synthesis.add_watermark(layout='tiled')`` (a logo on a lattice, maybe
   staggered and rotated), seeds ``[80, image, k]``, as in ``bench_watermark_repeats.py``;
 
-over the own validation images of at least 64 px resized to ``size`` x ``size``. The painted
+over the own validation images of at least 64 px resized to ``size`` x ``size``; with
+``--independent`` also
+
+* ``independent, stamped``: a multi-colour logo of the independent generator
+  (``evaluation.independent.watermarks.logo``) stamped the same way on 15 of its scenes
+  (seeds ``[81, image]``; reporting only, nothing is chosen on it).
+ The painted
 copy is one whole copy near the image's centre (for a tiled mark: the mark's pixels in one cell
 of its lattice, the cell placed where the fewest mark pixels lie on cell borders), grown by 6 px
 (a rough hint). The true copies are the places where the true opacity map repeats the painted
@@ -23,6 +29,7 @@ painted copy alone and over the whole image (copies found in the wrong place har
 outside the mark), with ``find_copies`` off and on, and the time per image.
 
     python benchmarks/bench_watermark_copies.py [--sizes 256 768] [--per-image 3] [--seed 5]
+                                                [--hint grown|box] [--independent]
     python benchmarks/bench_watermark_copies.py --large 2048
 """
 
@@ -38,7 +45,7 @@ from scipy.signal import fftconvolve
 
 def stamped(clean, rng):
     """``(marked, alpha, region, painted)``: the own logo stamped at 4 to 7 places."""
-    from napari_mend.synthesis._draw import paste_max, soften
+    from napari_mend.synthesis._draw import soften
     from napari_mend.synthesis.layers import named_colour
     from napari_mend.synthesis.logos import procedural_logo
     from napari_mend.synthesis.watermarks import _resize
@@ -48,7 +55,36 @@ def stamped(clean, rng):
     if logo.shape[1] > 0.4 * side:
         logo = _resize(logo, 0.4 * side / logo.shape[1])
     logo = soften(logo, rng.uniform(0, 1.0) ** 2)
-    h, w = logo.shape
+
+    def look():  # drawn after the places
+        opacity = rng.uniform(0.15, 0.5)
+        colour = named_colour(rng, clean.shape[-1])
+        return logo * opacity, np.broadcast_to(colour, logo.shape + colour.shape)
+
+    return stamp(clean, rng, logo.shape, look)
+
+
+def independent_stamped(clean, rng):
+    """``(marked, alpha, region, painted)``: a multi-colour logo of the independent generator
+    (``evaluation.independent.watermarks.logo``, 10 to 20 % of the side, peak opacity 0.2 to
+    0.6, its own range) stamped at 4 to 7 places. Reporting only."""
+    from napari_mend.evaluation.independent.watermarks import logo
+
+    side = clean.shape[0]
+    rgb, alpha = logo(rng, int(rng.uniform(0.1, 0.2) * side))
+    alpha = alpha * rng.uniform(0.2, 0.6)
+    return stamp(clean, rng, alpha.shape, lambda: (alpha, rgb))
+
+
+def stamp(clean, rng, shape, look):
+    """``(marked, alpha, region, painted)``: a mark of ``shape`` ``(h, w)`` stamped at 4 to 7
+    places that do not overlap, ``look()`` (called once the places are drawn) giving its
+    opacity ``(h, w)`` and colour ``(h, w, C)``; the painted copy is the one nearest the
+    centre."""
+    from napari_mend.synthesis._draw import paste_max
+
+    side = clean.shape[0]
+    h, w = shape
     places, count = [], rng.integers(4, 8)
     for _ in range(2000):
         if len(places) == count:
@@ -56,11 +92,14 @@ def stamped(clean, rng):
         y, x = int(rng.integers(0, side - h)), int(rng.integers(0, side - w))
         if all(abs(y - q) > h + 4 or abs(x - r) > w + 4 for q, r in places):
             places.append((y, x))
-    cover = np.zeros(clean.shape[:2], np.float32)
-    for place in places:
-        paste_max(cover, logo, place)
-    alpha = cover * rng.uniform(0.15, 0.5)
-    colour = named_colour(rng, clean.shape[-1])
+    alpha_patch, colour_patch = look()
+    if clean.shape[-1] == 1:
+        colour_patch = colour_patch.mean(-1, keepdims=True)
+    alpha = np.zeros(clean.shape[:2], np.float32)
+    colour = np.zeros(clean.shape, np.float32)
+    for y, x in places:
+        paste_max(alpha, alpha_patch, (y, x))
+        colour[y:y + h, x:x + w] = colour_patch
     marked = (alpha[..., None] * colour + (1 - alpha[..., None]) * clean).astype(np.float32)
     region = np.abs(marked - clean).max(-1) > 1 / 255
     # the painted copy: the stamp nearest the centre
@@ -121,6 +160,11 @@ def true_copies(alpha, painted):
             if (painted & np.roll(painted, (dy, dx), axis=(0, 1))).sum() < 0.1 * painted.sum()]
 
 
+INDEPENDENT = "independent, stamped"
+INDEPENDENT_IMAGES = 15
+"""Independent scenes (one stamped logo each) of the ``independent, stamped`` cases."""
+
+
 def cases(kind, size, per_image, seed=None):
     """``(clean, marked, alpha, region, painted)`` of the own cases of ``kind``; seeds
     ``[seed, image, k]`` (default 79 stamped, 80 tiled)."""
@@ -128,6 +172,14 @@ def cases(kind, size, per_image, seed=None):
 
     from napari_mend.evaluation.cross import validation_planes
 
+    if kind == INDEPENDENT:
+        from napari_mend.evaluation.independent import clean_image
+
+        for i in range(INDEPENDENT_IMAGES):
+            rng = np.random.default_rng([81 if seed is None else seed, i])
+            clean = clean_image(rng, size, grey=False)
+            yield (clean, *independent_stamped(clean, rng))
+        return
     make, family = (stamped, 79) if kind == "own, stamped" else (tiled, 80)
     family = family if seed is None else seed
     for i, (_, clean) in enumerate(validation_planes(64)):
@@ -215,6 +267,9 @@ def main(argv=None):
     parser.add_argument("--hint", choices=list(HINTS), default="grown",
                         help="the mask painting one copy: grown (by 6 px, default) or box (its "
                              "bounding box + 4 px)")
+    parser.add_argument("--independent", action="store_true",
+                        help="also the independent generator's multi-colour logos stamped on its "
+                             "scenes (seeds [81, image]; reporting only)")
     parser.add_argument("--large", type=int, default=None, metavar="SIDE",
                         help="only time and trace the memory of one stamped SIDE-px RGB plane")
     args = parser.parse_args(argv)
@@ -228,7 +283,7 @@ def main(argv=None):
           "copy only | painted copy, find_copies | whole image, painted copy only | whole image, "
           "find_copies | s per image, off / on |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for kind in ("own, stamped", "own, tiled"):
+    for kind in ("own, stamped", "own, tiled") + ((INDEPENDENT,) if args.independent else ()):
         for size in args.sizes:
             n, n_true, hits, misses, gains, times = measure(kind, size, args.per_image, args.seed,
                                                             args.hint)
