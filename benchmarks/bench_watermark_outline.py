@@ -15,7 +15,11 @@ by 6 px (a rough hint) and the region's bounding box grown by 4 px (a rectangle 
 the mark), for the fill-based estimate alone and for shares 0.5, 0.7 (the default) and 1 of
 the outline estimate.
 
-    python benchmarks/bench_watermark_outline.py [--repeats 4] [--soft]
+With ``--ghost`` it compares instead the ratio at which a mark whose inversion leaves its
+outline standing out is filled (``GHOST_RATIO``, :func:`napari_mend.watermark.single.ghosted`;
+the outline estimate at its default share): no such test, then 1.5 to 5.
+
+    python benchmarks/bench_watermark_outline.py [--repeats 4] [--soft] [--ghost]
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ import numpy as np
 
 SHARES = (None, 0.5, 0.7, 1.0)
 """``None``: the fill-based estimate alone (no outline estimate)."""
+
+GHOST_RATIOS = (float("inf"), 1.5, 2.0, 3.0, 4.0, 5.0)
+"""``--ghost``: ratios compared; ``inf``: no ghost test."""
 
 
 def cases(repeats: int, kind: str):
@@ -75,16 +82,22 @@ def box(region: np.ndarray, margin: int = 4) -> np.ndarray:
 MASKS = ("exact region", "grown by 6 px", "bounding box + 4 px")
 
 
-def gains(repeats: int, kind: str, share) -> tuple[float, float, float]:
+def gains(repeats: int, kind: str, share="default",
+          ghost_ratio=None) -> tuple[float, float, float]:
+    """Mean gains (exact, grown, box) with the outline estimate's ``share`` (``None``: no
+    outline estimate; ``'default'``: the shipped share) and the ghost test's ``ghost_ratio``
+    (``None``: the shipped one)."""
     import napari_mend as nm
     from napari_mend.evaluation.cross import grow, region_psnr
     from napari_mend.watermark import single
 
-    saved = single.OUTLINE_SHARE, single.OUTLINE_MIN_PAIRS
+    saved = single.OUTLINE_SHARE, single.OUTLINE_MIN_PAIRS, single.GHOST_RATIO
     if share is None:
         single.OUTLINE_MIN_PAIRS = 1 << 62
-    else:
+    elif share != "default":
         single.OUTLINE_SHARE = share
+    if ghost_ratio is not None:
+        single.GHOST_RATIO = ghost_ratio
     exact, hinted, boxed = [], [], []
     try:
         for clean, marked, region in cases(repeats, kind):
@@ -94,7 +107,7 @@ def gains(repeats: int, kind: str, share) -> tuple[float, float, float]:
                                               method="single", fill="telea")
                 out.append(region_psnr(clean, removed, region) - before)
     finally:
-        single.OUTLINE_SHARE, single.OUTLINE_MIN_PAIRS = saved
+        single.OUTLINE_SHARE, single.OUTLINE_MIN_PAIRS, single.GHOST_RATIO = saved
     return float(np.mean(exact)), float(np.mean(hinted)), float(np.mean(boxed))
 
 
@@ -102,14 +115,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=4, help="marks per validation image")
     parser.add_argument("--soft", action="store_true", help="also soft-edged marks")
+    parser.add_argument("--ghost", action="store_true",
+                        help="compare the ghost test's ratios instead of the outline's shares")
     args = parser.parse_args(argv)
     print("\nMean PSNR gain (dB) in the mark region, own validation images:\n")
-    print("| cases | mask | " + " | ".join(
-        "fill-based only" if s is None else f"outline share {s:g}" for s in SHARES) + " |")
-    print("|---|---|" + "---:|" * len(SHARES))
+    if args.ghost:
+        columns = [{"ghost_ratio": r} for r in GHOST_RATIOS]
+        names = ["no ghost test" if r == float("inf") else f"ghost ratio {r:g}"
+                 for r in GHOST_RATIOS]
+    else:
+        columns = [{"share": s} for s in SHARES]
+        names = ["fill-based only" if s is None else f"outline share {s:g}" for s in SHARES]
+    print("| cases | mask | " + " | ".join(names) + " |")
+    print("|---|---|" + "---:|" * len(columns))
     kinds = list(KINDS) if args.soft else list(KINDS)[:2]
     for kind in kinds:
-        results = [gains(args.repeats, kind, s) for s in SHARES]
+        results = [gains(args.repeats, kind, **column) for column in columns]
         for k, mask in enumerate(MASKS):
             print(f"| {kind} | {mask} | " + " | ".join(f"{r[k]:+.2f}" for r in results) + " |")
 

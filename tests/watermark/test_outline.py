@@ -78,3 +78,31 @@ def test_wide_mark_over_texture_comes_back_better_with_its_outline(seed, monkeyp
     gain, old_gain = psnr(clean, with_outline, region) - before, psnr(clean, without, region) - before
     assert gain > old_gain + 1, (gain, old_gain)
     assert np.array_equal(with_outline[~region], marked[~region])
+
+
+def test_a_misjudged_inversion_leaves_a_ghost_and_is_filled(monkeypatch):
+    """``ghosted``: content recovered right has no edge along the mark's outline; a wrong
+    opacity leaves one. ``remove_single`` then fills the mark instead of keeping the ghost."""
+    smooth = ndi.gaussian_filter(np.random.default_rng(3).normal(size=(SIZE, SIZE, 3)), (6, 6, 0))
+    clean = (0.45 + 0.25 * smooth / np.abs(smooth).max()).astype(np.float32)  # gentle content
+    alpha, colour = wide_mark([(0.95, 0.95, 0.95)] * 2, 0.5)
+    a = alpha[..., None]
+    marked = (a * colour + (1 - a) * clean).astype(np.float32)
+    region = alpha > 0.01
+    assert not single.ghosted(clean, region)  # the content itself: no ghost
+    assert single.ghosted(marked, region)  # the mark left in: its outline stands out
+    # a third of the opacity inverted: a ghost of the outline remains
+    third = a / 3
+    wrong = np.where(region[..., None], (marked - third * colour) / (1 - third), marked)
+    assert single.ghosted(wrong, region)
+
+    def misjudged(plane, mask, background):  # an estimate far too faint
+        faint = np.where(mask, 0.05, 0).astype(np.float32)
+        return faint, faint[..., None] * np.float32(0.95)
+
+    monkeypatch.setattr(single, "estimate_mark", misjudged)
+    monkeypatch.setattr(single, "OUTLINE_MIN_PAIRS", 1 << 62)  # no outline estimate either
+    filled, _ = remove_single(marked, region, fill="telea")
+    monkeypatch.setattr(single, "GHOST_RATIO", float("inf"))  # the test off
+    kept, _ = remove_single(marked, region, fill="telea")
+    assert psnr(filled, clean, region) > psnr(kept, clean, region) + 2
