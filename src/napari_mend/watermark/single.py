@@ -53,9 +53,10 @@ GHOST_RATIO = 3.0
 """A mark whose inversion leaves its outline standing out (the result's mean absolute gradient
 along the outline at least this many times that of the known pixels round it) was misjudged
 (colour or opacity): it is filled instead (:func:`ghosted`). Chosen on the own validation marks
-(``benchmarks/bench_watermark_outline.py --ghost``): every ratio from 1.75 to 4 gave the same
-mean gains; 3 fills the fewest marks among them (an inversion can leave a faint outline, a
-ratio about 2, and still beat the fill: ``tests/watermark/test_watermark.py``'s 'H')."""
+(``benchmarks/bench_watermark_outline.py --ghost``): 2 and 3 gave the same mean gains given the
+exact region or a hint, 4 lost the gain on bounding boxes; the higher of the two fills fewer
+marks (an inversion can leave a faint outline, a ratio about 2, and still beat the fill:
+``tests/watermark/test_watermark.py``'s 'H')."""
 
 RESIDUAL_SIGMA = 6.0
 """Width (px) of the windows in which a residue of the mark is fitted (:func:`remove_residual`)."""
