@@ -158,8 +158,11 @@ def test_watermark_independent_column():
         assert 0 < s["input"] <= 100 and 0 < s["region_fraction"] < 1
         assert np.isfinite(s["unattended"]) and np.isfinite(s["hinted"])
         assert all(np.isfinite(s[k]) and abs(s[k]) < 60 for k in ("unattended", "hinted", "exact"))
+        assert np.isfinite(s["unattended_whole"]) and np.isfinite(s["hinted_whole"])
+        assert s["unattended_whole_worst"] <= s["unattended_whole"] + 0.01  # both rounded
     table = watermark.region_table(results)
     assert "| own | independent |" in table and "grown by 6 px" in table
+    assert "whole image: gain, unattended" in table
 
 
 def test_watermark_independent_whole_image_and_collection_columns():

@@ -222,6 +222,34 @@ def test_unwatermark_cli_writes_every_image(tmp_path):
     assert main(["unwatermark", str(folder), "-o", str(out), "--overwrite"]) == 2
 
 
+def test_unwatermark_cli_needs_a_mask_for_single_images(tmp_path, capsys):
+    """Fewer images than a collection, or --method single, without --mask: refused before any
+    work (the detector's watermark class is not mended unattended); a checked defects file
+    as --mask gives the mark by its watermark class alone."""
+    from napari_mend.classes import CLASS_IDS
+    from napari_mend.cli.main import main
+
+    clean, marked = collection(2)
+    folder, out = image_folder(tmp_path, marked)
+    assert main(["unwatermark", str(folder), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "2 image(s) and no --mask" in err and "napari-mend detect" in err
+    assert not list(out.iterdir())
+    assert main(["unwatermark", str(folder), "-o", str(out), "--method", "single"]) == 2
+    assert "--method single and no --mask" in capsys.readouterr().err
+    mark = mark_alpha(0.35) > 0.02
+    defects = np.where(mark, CLASS_IDS["watermark"], 0).astype(np.uint8)
+    defects[:4, :4] = CLASS_IDS["dust"]  # another class of the defects file: not the mark
+    tifffile.imwrite(tmp_path / "defects.tif", defects)
+    assert main(["unwatermark", str(folder), "-o", str(out), "--fill", "telea",
+                 "--mask", str(tmp_path / "defects.tif")]) == 0
+    for k in range(2):
+        written = tifffile.imread(out / f"img{k}.tif")
+        before = np.round(marked[k] * 255).astype(np.uint8)
+        changed = np.any(written != before, axis=-1)
+        assert changed[mark].mean() > 0.5 and not changed[:4, :4].any()
+
+
 def test_unwatermark_cli_never_replaces_its_inputs(tmp_path, capsys):
     from napari_mend.cli.main import main
 

@@ -11,9 +11,9 @@ from napari_mend._widgets.special_widget import (  # noqa: E402
     WATERMARK_SUFFIX,
     SpecialWidget,
     moire_summary,
-    watermark_mask,
 )
 from napari_mend.classes import CLASS_IDS  # noqa: E402
+from napari_mend.watermark.api import watermark_mask  # noqa: E402
 
 SIZE = 96
 

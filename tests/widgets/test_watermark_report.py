@@ -8,6 +8,7 @@ from helpers import wait_for
 pytest.importorskip("napari")
 
 from napari_mend._widgets.special_widget import (
+    NO_MARK_HINT,
     WATERMARK_SUFFIX,
     SpecialWidget,
     change_summary,
@@ -84,11 +85,31 @@ def test_an_unchanged_image_is_never_called_removed(make_napari_viewer, qtbot, m
                         return_provenance, **options: (data.copy(), {"parameters": {}}))
     viewer = make_napari_viewer()
     widget = SpecialWidget(viewer)
-    image, _ = marked_photo()
+    image, mark = marked_photo()
     widget.image.value = viewer.add_image(image, name="photo")
+    widget.mark.value = viewer.add_labels(mark.astype(np.uint8), name="mark")
     wait_for(qtbot, widget, widget.run_watermark())
     assert widget.wm_result.value.startswith("nothing changed")
     assert "removed" not in shown[-1] and "nothing changed" in shown[-1]
+
+
+@pytest.mark.gui
+def test_one_image_without_a_mark_is_not_mended_unchecked(photo_dock, qtbot):
+    """The detector's watermark class is not mended unattended (its card): on one image the
+    dock asks for the mark instead, and runs nothing; a mark from the defects layer works."""
+    viewer, widget, image, mark, shown = photo_dock
+    assert widget.run_watermark() is None
+    assert shown[-1] == NO_MARK_HINT and "Labels layer" in shown[-1]
+    assert f"photo {WATERMARK_SUFFIX}" not in viewer.layers and not widget.runner.busy
+    widget.wm_method.value = "collection"  # one image is never a collection: still refused
+    assert widget.run_watermark() is None
+    defects = np.where(mark, CLASS_IDS["watermark"], 0).astype(np.uint8)
+    defects[:3, :3] = CLASS_IDS["dust"]  # other classes of a defects layer are not the mark
+    widget.wm_method.value = "auto"
+    widget.mark.value = viewer.add_labels(defects, name="photo defects")
+    wait_for(qtbot, widget, widget.run_watermark())
+    changed = viewer.layers[f"photo {WATERMARK_SUFFIX}"].data != image
+    assert changed.any() and not changed[:3, :3].any()
 
 
 @pytest.mark.gui

@@ -16,24 +16,27 @@ from magicgui.widgets import CheckBox, ComboBox, Container, PushButton, SpinBox,
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_info
 
-from ..classes import CLASS_IDS
 from ..inpainting import fill_names
 from ..models.registry import card_or_none
 from ..moire.api import DEMOIRE_METHODS, auto_demoire_method, demoire
-from ..watermark.api import WATERMARK_METHODS, remove_watermark
+from ..watermark.api import (
+    MIN_COLLECTION,
+    WATERMARK_METHODS,
+    remove_watermark,
+    watermark_mask,
+)
 from ._worker import TaskRunner
 from .dock_layout import Section, follow_viewer, hint, scroll_dock
 from .viewer_layers import channel_axis, chosen_layer, show_image_result
 
 WATERMARK_SUFFIX = "without watermark"
+NO_MARK_HINT = (
+    "napari-mend: choose the mark: paint it on a Labels layer (a broad brush round it will do), "
+    "outline it on a Shapes layer, or Detect it in Mend defects, check the defects layer and "
+    "choose that. On one image the detector alone finds too little of a mark, and too much "
+    "that is not one, to remove it unchecked (its card does not mend watermarks unattended); "
+    "a stack of four or more images sharing the mark reveals it without one")
 MOIRE_SUFFIX = "without moire"
-
-
-def watermark_mask(labels: np.ndarray) -> np.ndarray:
-    """The mark's pixels in a Labels array: its watermark class if present, else every label."""
-    labels = np.asarray(labels)
-    marked = labels == CLASS_IDS["watermark"]
-    return marked if marked.any() else labels != 0
 
 
 def mark_mask(layer, spatial_shape: tuple) -> np.ndarray:
@@ -121,8 +124,9 @@ class SpecialWidget(Container):
             "watermark": Section("Watermark", [
                 self.mark,
                 hint("mark: a Labels layer (its watermark class if it has one), or a Shapes "
-                     "layer: an outline drawn close round the mark is enough. None: the "
-                     "detector finds it, or a stack's planes reveal it."),
+                     "layer: an outline drawn close round the mark is enough. None: a stack "
+                     f"of {MIN_COLLECTION} or more images sharing the mark reveals it; one "
+                     "image needs a mark."),
                 self.find_copies, self.wm_method, self.fill, self.max_shift, self.wm_button,
                 self.wm_result]),
             "moire": Section("Moire", [self.moire_method, self.moire_info, self.moire_button,
@@ -183,9 +187,13 @@ class SpecialWidget(Container):
             show_info("napari-mend: to find the mark's other copies, paint one copy on a "
                       "Labels layer (or outline it on a Shapes layer) and choose it as mark")
             return None
+        spatial = data.shape if axis is None else tuple(np.delete(data.shape, axis).tolist())
+        planes = int(np.prod(spatial[:-2], dtype=np.int64))
+        if mark_layer is None and (method == "single" or planes < MIN_COLLECTION):
+            show_info(NO_MARK_HINT)
+            return None
         mask = None
         if mark_layer is not None:
-            spatial = data.shape if axis is None else np.delete(data.shape, axis).tolist()
             mask = mark_mask(mark_layer, tuple(spatial))
             if not mask.any():
                 show_info(f"napari-mend: {mark_layer.name!r} marks no pixels; paint the mark, "

@@ -27,9 +27,11 @@ from ..progress import report
 from ..regions import regions_report, report_path, write_regions_report
 from ..restore import restore
 from ..watermark.api import (
+    MIN_COLLECTION,
     collection_watermark,
     remove_collection_watermark,
     remove_watermark,
+    watermark_mask,
 )
 from .files import (
     CLIError,
@@ -107,11 +109,20 @@ def cmd_unwatermark(args) -> int:
     files = _folder_files(Path(args.folder))
     out_dir = make_folder(Path(args.output))
     targets = _targets(files, out_dir)
+    if not args.mask and (method == "single"
+                          or (method == "auto" and len(files) < MIN_COLLECTION)):
+        raise CLIError(
+            f"{'--method single' if method == 'single' else f'{len(files)} image(s)'} and no "
+            "--mask: on one image the detector alone finds too little of a mark, and too much "
+            "that is not one, to remove it unchecked. Give --mask: a mark painted in napari "
+            "(a broad brush round it will do), or `napari-mend detect IMAGE -o defects.tif` "
+            "checked and corrected (its watermark class is the mark); or a folder of "
+            f"{MIN_COLLECTION} or more images sharing the mark, which reveal it without one")
     for target in targets:
         check_output(str(target), args.overwrite, inputs=[*files, args.mask])
     mask = None
     if args.mask:
-        mask = read_image(Path(args.mask), "none").data
+        mask = watermark_mask(read_image(Path(args.mask), "none").data)
     streamed = method != "single" and len(files) > args.sample
     sample = _sample(files, args.sample) if streamed else files
     stack, axis = _read_collection(sample, args.channel_axis)
@@ -219,14 +230,16 @@ def register(subparsers) -> None:
         "unwatermark", help="remove the watermark shared by a folder of images",
         description="Remove a semi-transparent watermark shared by the images of FOLDER "
                     "(after Dekel et al., CVPR 2017: the more images, the better). The "
-                    "images must share one size; the mark may move by a few pixels. One "
-                    "image alone is handled with the detector's watermark class (or --mask). "
-                    "Writes OUT/<name>.tif per image, with provenance.")
+                    "images must share one size; the mark may move by a few pixels. Fewer "
+                    f"than {MIN_COLLECTION} images (or --method single) need --mask. Writes "
+                    "OUT/<name>.tif per image, with provenance.")
     p.add_argument("folder", help="folder of images (TIFF, PNG, JPEG, BMP)")
     p.add_argument("-o", "--output", required=True,
                    help="output folder (created if missing; never an input)")
-    p.add_argument("--mask", default=None, help="mask file of the mark (non-zero = mark); "
-                                                "default: found from the images")
+    p.add_argument("--mask", default=None,
+                   help="mask file of the mark: a Labels file's watermark class (e.g. a checked "
+                        "defects file of `napari-mend detect`), else its non-zero pixels; "
+                        "default: found from the images (a collection only)")
     p.add_argument("--method", choices=["auto", "single", "collection"], default="auto")
     p.add_argument("--fill", choices=fills, default="auto",
                    help="fill for pixels too opaque to invert")

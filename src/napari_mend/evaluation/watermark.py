@@ -83,9 +83,16 @@ def region_table(results: dict) -> str:
              gain(b["exact"])),
             ("worst gain, unattended", gain(a["unattended_worst"]), gain(b["unattended_worst"])),
             (f"worst gain, grown by {own['hint_px']:g} px", gain(a["hinted_worst"]),
-             gain(b["hinted_worst"]))]
+             gain(b["hinted_worst"])),
+            ("whole image: gain, unattended (mask=None)", gain(a["unattended_whole"]),
+             gain(b["unattended_whole"])),
+            ("whole image: worst gain, unattended", gain(a["unattended_whole_worst"]),
+             gain(b["unattended_whole_worst"])),
+            (f"whole image: gain, grown by {own['hint_px']:g} px", gain(a["hinted_whole"]),
+             gain(b["hinted_whole"]))]
     return side_by_side(
-        "Single image, remove_watermark: PSNR (dB) in the mark region and its gain, own "
+        "Single image, remove_watermark: PSNR (dB) in the mark region and its gain (and the "
+        "whole image's gain), own "
         f"validation images | independent generator ({b['cases']} watermark samples, "
         f"{ind['size']} px, seed {ind['seed']}):", rows)
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from .._validation import check_mask, from_unit_float, plane_view
+from ..classes import CLASS_IDS
 from ..detection.api import detect
 from ..io.provenance import make_provenance
 from ..progress import report, scaled
@@ -43,6 +44,14 @@ def _stack(images):
             raise ValueError("no images given")
         return np.stack([np.asarray(im) for im in images])
     return np.asarray(images)
+
+
+def watermark_mask(labels) -> np.ndarray:
+    """The mark's pixels in a Labels array: its watermark class where it has one (a defects
+    layer or file, checked and corrected), else every non-zero label (a painted mark)."""
+    labels = np.asarray(labels)
+    marked = labels == CLASS_IDS["watermark"]
+    return marked if marked.any() else labels != 0
 
 
 def _detected_watermark(image, channel_axis, detector, threshold, progress):
