@@ -154,13 +154,17 @@ def enlarged(images, scale: float) -> list:
 def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repeats: int = 2,
              seed: int = 2024, threshold: float = 0.5, progress=None,
              independent_per_class: int = 0, independent_clean: int | None = None,
-             independent_size: int = 256, independent_seed: int = INDEPENDENT_SEED) -> dict:
+             independent_size: int = 256, independent_seed: int = INDEPENDENT_SEED,
+             scorers=None) -> dict:
     """Per-class precision, recall, F1 and IoU and clean false alarms of each method.
 
     Parameters
     ----------
     methods : sequence of {'learned', 'classical'}
         Detectors to evaluate.
+    scorers : dict, optional
+        Instead of ``methods``: named ``score(plane) -> (6, M, N)`` callables, e.g. a
+        detector run another way (``benchmarks/bench_flips.py``).
     model : str
         Learned detector model name or path.
     images : list of (str, ndarray), optional
@@ -194,11 +198,12 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
     """
     if images is None:
         images = corpus_images("val")
-    scorers = {m: _scorer(m, model) for m in methods}
+    if scorers is None:
+        scorers = {m: _scorer(m, model) for m in methods}
     n_clean = independent_per_class if independent_clean is None else independent_clean
     n_independent = (independent_per_class * N_SCORED + n_clean
                      if independent_per_class else 0)
-    tick = _progress(progress, (len(images) * (repeats + 1) + n_independent) * len(methods))
+    tick = _progress(progress, (len(images) * (repeats + 1) + n_independent) * len(scorers))
     acc = _score_cases(own_cases(images, repeats=repeats, seed=seed), scorers, threshold, tick)
     results = {"methods": _method_results(acc), "images": [name for name, _ in images],
                "repeats": repeats, "seed": seed, "threshold": threshold,
