@@ -29,6 +29,23 @@ def test_evaluate_counts_clean_false_alarms_per_class():
     assert "classical clean %" in table and "| scratch |" in table
 
 
+def test_evaluate_takes_named_scorers():
+    """``scorers=`` replaces the methods: a scorer that flags nothing finds nothing and flags no
+    clean pixel; one that flags everything recalls every defect of every class."""
+    from napari_mend.classes import N_SCORED
+
+    scorers = {"nothing": lambda plane: np.zeros((N_SCORED,) + plane.shape[:2], np.float32),
+               "all": lambda plane: np.ones((N_SCORED,) + plane.shape[:2], np.float32)}
+    results = evaluation.evaluate(scorers=scorers, images=_images(), repeats=1, seed=3)
+    assert list(results["methods"]) == ["nothing", "all"]
+    nothing, everything = results["methods"]["nothing"], results["methods"]["all"]
+    assert nothing["clean_false_alarm"] == 0 and everything["clean_false_alarm"] == 1
+    for name in DEFECT_CLASSES.values():
+        assert nothing["per_class"][name]["recall"] == 0
+        if everything["per_class"][name]["positive_pixels"]:
+            assert everything["per_class"][name]["recall"] == 1
+
+
 def test_enlarged_images_keep_names_range_and_channels():
     images = _images()
     bigger = evaluation.enlarged(images, 2)
