@@ -8,9 +8,12 @@ it: text ``7 S`` to ``18 S`` px high. The clean images are enlarged alike and sc
 pixels they flag as text. Pixel counts are pooled over the images.
 
     python benchmarks/bench_large_text.py [--scales 1 2 3] [--cards detector other.json ...]
+                                          [--complete]
 
 ``--cards`` are detector model names or card paths (a copy of the shipped card with other
-``inference`` settings, beside a copy of its weights, compares those settings).
+``inference`` settings, beside a copy of its weights, compares those settings). With
+``--complete`` each card's rows are followed by the same detections after text completion
+(:func:`napari_mend.complete_text`, as ``restore`` and ``deidentify`` run it).
 """
 
 from __future__ import annotations
@@ -58,7 +61,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1, 2, 3])
     parser.add_argument("--cards", nargs="+", default=["detector"])
+    parser.add_argument("--complete", action="store_true",
+                        help="also the detections after text completion")
     args = parser.parse_args(argv)
+    from napari_mend import complete_text
     from napari_mend.detection.learned import learned_scores
 
     print("| text enlarged | card | precision | recall | F1 | clean pixels flagged as text |")
@@ -67,17 +73,23 @@ def main(argv=None):
         damaged, clean = cases(scale)
         clean_pixels = sum(c.shape[0] * c.shape[1] for c in clean)
         for card in args.cards:
-            tp = fp = fn = 0
+            counts = {card: np.zeros(3, np.int64), f"{card}, completed": np.zeros(3, np.int64)}
             for plane, truth in damaged:
                 found = learned_scores(plane, model=card)[TEXT] >= 0.5
-                tp += int((found & truth).sum())
-                fp += int((found & ~truth).sum())
-                fn += int((~found & truth).sum())
+                kinds = {card: found}
+                if args.complete:
+                    labels = found.astype(np.uint8) * np.uint8(TEXT + 1)
+                    kinds[f"{card}, completed"] = complete_text(plane, labels,
+                                                                channel_axis=-1) == TEXT + 1
+                for kind, f in kinds.items():
+                    counts[kind] += [(f & truth).sum(), (f & ~truth).sum(), (~f & truth).sum()]
             flagged = sum(int((learned_scores(c, model=card)[TEXT] >= 0.5).sum()) for c in clean)
-            p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
-            f1 = 2 * p * r / max(p + r, 1e-12)
-            print(f"| {scale:g} x | {card} | {p:.3f} | {r:.3f} | {f1:.3f} | "
-                  f"{100 * flagged / clean_pixels:.3f} % |", flush=True)
+            for kind, (tp, fp, fn) in list(counts.items())[:2 if args.complete else 1]:
+                p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+                f1 = 2 * p * r / max(p + r, 1e-12)
+                alarms = f"{100 * flagged / clean_pixels:.3f} %" if kind == card else "-"
+                print(f"| {scale:g} x | {kind} | {p:.3f} | {r:.3f} | {f1:.3f} | {alarms} |",
+                      flush=True)
 
 
 if __name__ == "__main__":
