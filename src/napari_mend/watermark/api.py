@@ -79,7 +79,10 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
     mask : ndarray, optional
         Where the mark is: bool or Labels (non-zero = mark), of one plane's
         shape ``(M, N)`` or of the images' spatial shape. Default: the learned
-        detector's watermark class for single images; for a collection, the
+        detector's watermark class for single images (which on average lowers
+        a single image's PSNR: it misses most of a mark and inverts content it
+        takes for one, see ``docs/watermark_moire.md``; the dock and the
+        command line ask for the mark instead); for a collection, the
         mark is found from the images themselves (their median gradients).
     channel_axis : int or None, optional
         Colour axis; ``None`` means gray.
