@@ -66,6 +66,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from napari_mend import complete_text
     from napari_mend.detection.learned import learned_scores
+    from napari_mend.evaluation.cross import prf_iou
 
     print("| text enlarged | card | precision | recall | F1 | clean pixels flagged as text |")
     print("|---:|---|---:|---:|---:|---:|")
@@ -73,7 +74,7 @@ def main(argv=None):
         damaged, clean = cases(scale)
         clean_pixels = sum(c.shape[0] * c.shape[1] for c in clean)
         for card in args.cards:
-            counts = {card: np.zeros(3, np.int64), f"{card}, completed": np.zeros(3, np.int64)}
+            counts = {}  # kind of detection -> pooled true positives, false ones, misses
             for plane, truth in damaged:
                 found = learned_scores(plane, model=card)[TEXT] >= 0.5
                 kinds = {card: found}
@@ -82,11 +83,11 @@ def main(argv=None):
                     kinds[f"{card}, completed"] = complete_text(plane, labels,
                                                                 channel_axis=-1) == TEXT + 1
                 for kind, f in kinds.items():
-                    counts[kind] += [(f & truth).sum(), (f & ~truth).sum(), (~f & truth).sum()]
+                    counts[kind] = counts.get(kind, 0) + np.array(
+                        [(f & truth).sum(), (f & ~truth).sum(), (~f & truth).sum()])
             flagged = sum(int((learned_scores(c, model=card)[TEXT] >= 0.5).sum()) for c in clean)
-            for kind, (tp, fp, fn) in list(counts.items())[:2 if args.complete else 1]:
-                p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
-                f1 = 2 * p * r / max(p + r, 1e-12)
+            for kind, pooled in counts.items():
+                p, r, f1, _ = prf_iou(*pooled)
                 alarms = f"{100 * flagged / clean_pixels:.3f} %" if kind == card else "-"
                 print(f"| {scale:g} x | {kind} | {p:.3f} | {r:.3f} | {f1:.3f} | {alarms} |",
                       flush=True)

@@ -31,6 +31,7 @@ from ..watermark.api import (
     collection_watermark,
     remove_collection_watermark,
     remove_watermark,
+    resolved_method,
     watermark_mask,
 )
 from .files import (
@@ -109,8 +110,7 @@ def cmd_unwatermark(args) -> int:
     files = _folder_files(Path(args.folder))
     out_dir = make_folder(Path(args.output))
     targets = _targets(files, out_dir)
-    if not args.mask and (method == "single"
-                          or (method == "auto" and len(files) < MIN_COLLECTION)):
+    if not args.mask and resolved_method(method, len(files)) == "single":
         raise CLIError(
             f"{'--method single' if method == 'single' else f'{len(files)} image(s)'} and no "
             "--mask: on one image the detector alone finds too little of a mark, and too much "

@@ -46,6 +46,14 @@ def _stack(images):
     return np.asarray(images)
 
 
+def resolved_method(method: str, n_planes: int) -> str:
+    """The way ``remove_watermark`` treats ``n_planes`` planes: ``'auto'`` is
+    ``'collection'`` from :data:`MIN_COLLECTION` planes on, else ``'single'``."""
+    if method == "auto":
+        return "collection" if n_planes >= MIN_COLLECTION else "single"
+    return method
+
+
 def watermark_mask(labels) -> np.ndarray:
     """The mark's pixels in a Labels array: its watermark class where it has one (a defects
     layer or file, checked and corrected), else every non-zero label (a painted mark)."""
@@ -145,8 +153,7 @@ def remove_watermark(images, *, mask=None, channel_axis=None, method="auto", fil
                          "hint round it will do) and the others are found from it")
     image = _stack(images)
     view = plane_view(image, channel_axis=channel_axis, name="images")
-    if method == "auto":
-        method = "collection" if view.n_planes >= MIN_COLLECTION else "single"
+    method = resolved_method(method, view.n_planes)
     if find_copies and method == "collection":
         raise ValueError("find_copies=True finds a mark's copies within one image; a collection "
                          "already holds the mark in every image: pass method='single' to treat "
