@@ -73,6 +73,19 @@ def test_samples_are_reproducible_and_clean_samples_have_no_targets():
     assert not any(clean[i][1].any() for i in range(4))
 
 
+def test_procedural_kinds_reach_the_samples_and_are_checked():
+    basic = full_config({"crop": 48, "p_procedural": 1.0, "p_clean": 1.0})
+    content = full_config({**basic, "procedural_kinds": ["stars"]})
+    assert basic["procedural_kinds"] == ["gradient", "fractal", "blobs", "shapes", "page"]
+    x_basic, _ = DetectorSamples([], basic, seed=3)[0]
+    x_stars, y_stars = DetectorSamples([], content, seed=3)[0]
+    assert not np.array_equal(x_basic, x_stars) and not y_stars.any()
+    with pytest.raises(ValueError, match="procedural_kinds"):
+        full_config({"procedural_kinds": ["stars", "clouds"]})
+    with pytest.raises(ValueError, match="procedural_kinds"):
+        full_config({"procedural_kinds": []})
+
+
 def test_loss_prefers_the_right_answer():
     target = torch.zeros(2, 6, 16, 16)
     target[:, 0, 8, :] = 1

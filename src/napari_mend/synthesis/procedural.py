@@ -6,10 +6,15 @@ import numpy as np
 from PIL import Image, ImageDraw
 from skimage.data import binary_blobs
 
+from . import content
 from ._draw import Canvas, ellipse_points, smooth_field, soften
 from .text import pick_font, random_word, truetype
 
-_KINDS = ("gradient", "fractal", "blobs", "shapes", "page")
+BASIC_KINDS = ("gradient", "fractal", "blobs", "shapes", "page")
+"""Kinds :func:`procedural_image` draws from by default."""
+
+CONTENT_KINDS = tuple(content.GENERATORS)
+"""Kinds of content that resembles defects (lines, cells, fur, stars, weave)."""
 
 
 def _gradient(rng, shape):
@@ -92,10 +97,12 @@ def _page(rng, shape):
     return paper + (ink - paper) * text
 
 
+_GENERATORS = {"gradient": _gradient, "fractal": _fractal, "blobs": _blobs, "shapes": _shapes, "page": _page,
+               **content.GENERATORS}
+
+
 def _generate(rng, shape, kind):
-    return {"gradient": _gradient, "fractal": _fractal, "blobs": _blobs, "shapes": _shapes, "page": _page}[kind](
-        rng, shape
-    )
+    return _GENERATORS[kind](rng, shape)
 
 
 def _colourise(rng, gray):
@@ -105,7 +112,7 @@ def _colourise(rng, gray):
     return np.stack([np.interp(gray, x, stops[:, k]) for k in range(3)], axis=-1).astype(np.float32)
 
 
-def procedural_image(rng, shape, *, channels=1):
+def procedural_image(rng, shape, *, channels=1, kinds=BASIC_KINDS):
     """A random clean image: gradient, fractal noise, blobs, shapes, a text page, or a mix.
 
     Parameters
@@ -116,6 +123,11 @@ def procedural_image(rng, shape, *, channels=1):
         ``(H, W)``.
     channels : {1, 3}, optional
         1: grayscale (H, W); 3: RGB (H, W, 3).
+    kinds : sequence of str, optional
+        The kinds to draw from (one, or two mixed): any of :data:`BASIC_KINDS`
+        and :data:`CONTENT_KINDS` (wires, branches and rims, cell networks,
+        fur, star fields, woven and tiled textures: clean content that looks
+        like defects).
 
     Returns
     -------
@@ -126,13 +138,16 @@ def procedural_image(rng, shape, *, channels=1):
     shape = (int(shape[0]), int(shape[1]))
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
-    kinds = list(rng.choice(_KINDS, size=2 if rng.random() < 0.35 else 1, replace=False))
+    unknown = sorted(set(kinds) - set(_GENERATORS))
+    if unknown or not len(kinds):
+        raise ValueError(f"kinds must name some of {sorted(_GENERATORS)}, got {list(kinds)}")
+    kinds = list(rng.choice(tuple(kinds), size=2 if rng.random() < 0.35 and len(kinds) > 1 else 1, replace=False))
 
     def one(kind):
         g = _generate(rng, shape, kind)
         if channels == 1:
             return g
-        if rng.random() < 0.5 or kind == "page":
+        if rng.random() < 0.5 or kind == "page" or kind in CONTENT_KINDS:  # one ramp: no colour fringes
             return _colourise(rng, g)
         return np.stack([g] + [_generate(rng, shape, kind) for _ in range(2)], axis=-1)
 

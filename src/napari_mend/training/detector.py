@@ -34,6 +34,7 @@ from ..models.detector_net import DetectorUNet
 from ..models.device import default_device
 from ..models.networks import get_network
 from ..synthesis import corpus_images, procedural_image, synthesize_defects
+from ..synthesis.procedural import BASIC_KINDS, CONTENT_KINDS
 from .common import device_name, environment, sample_rng
 from .loop import LoopSettings, evaluating, sample_batches, train_and_export
 
@@ -56,6 +57,9 @@ DEFAULTS = {
     "dice_weight": 1.0,
     "reuse": 1,
     "p_procedural": 0.3,
+    # kinds of procedural_image: BASIC_KINDS, and CONTENT_KINDS for clean content that looks
+    # like defects (wires and rims, cell networks, fur, star fields, woven textures)
+    "procedural_kinds": list(BASIC_KINDS),
     "p_clean": 0.2,
     "p_class": 0.5,
     "p_gray": 0.3,
@@ -84,7 +88,12 @@ def full_config(config: dict) -> dict:
     unknown = set(config) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown detector config keys: {', '.join(sorted(unknown))}")
-    return {**DEFAULTS, **config}
+    config = {**DEFAULTS, **config}
+    kinds = set(config["procedural_kinds"])
+    if not kinds or kinds - set(BASIC_KINDS + CONTENT_KINDS):
+        raise ValueError(f"procedural_kinds must name some of {list(BASIC_KINDS + CONTENT_KINDS)}, "
+                         f"got {config['procedural_kinds']}")
+    return config
 
 
 # --------------------------------------------------------------------- data
@@ -153,7 +162,7 @@ class DetectorSamples:
         size = int(cfg["crop"])
         gray = rng.random() < cfg["p_gray"]
         if not len(self.images) or rng.random() < cfg["p_procedural"]:
-            crop = procedural_image(rng, (size, size), channels=1 if gray else 3)
+            crop = procedural_image(rng, (size, size), channels=1 if gray else 3, kinds=cfg["procedural_kinds"])
         else:
             image = self.images[int(rng.choice(len(self.images), p=self.weights))]
             crop = _random_crop(image, size, rng)
@@ -451,6 +460,7 @@ class DetectorTraining:
                          "samples": self.consumed, "runs": self.runs(trainer.step),
                          "environment": environment()},
             "data": {"train_images": self.names, "procedural_share": cfg["p_procedural"],
+                     "procedural_kinds": cfg["procedural_kinds"],
                      "clean_share": cfg["p_clean"],
                      "source": "shared/TRAINING_DATA.md corpus ('train' split of "
                                "napari_mend.synthesis) + napari_mend.synthesis.procedural_image; "
