@@ -101,6 +101,13 @@ _GENERATORS = {"gradient": _gradient, "fractal": _fractal, "blobs": _blobs, "sha
                **content.GENERATORS}
 
 
+def check_kinds(kinds):
+    """Raise ValueError unless ``kinds`` names one or more known kinds."""
+    unknown = sorted(set(kinds) - set(_GENERATORS))
+    if unknown or not len(kinds):
+        raise ValueError(f"kinds must name some of {sorted(_GENERATORS)}, got {list(kinds)}")
+
+
 def _generate(rng, shape, kind):
     return _GENERATORS[kind](rng, shape)
 
@@ -138,9 +145,7 @@ def procedural_image(rng, shape, *, channels=1, kinds=BASIC_KINDS):
     shape = (int(shape[0]), int(shape[1]))
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
-    unknown = sorted(set(kinds) - set(_GENERATORS))
-    if unknown or not len(kinds):
-        raise ValueError(f"kinds must name some of {sorted(_GENERATORS)}, got {list(kinds)}")
+    check_kinds(kinds)
     kinds = list(rng.choice(tuple(kinds), size=2 if rng.random() < 0.35 and len(kinds) > 1 else 1, replace=False))
 
     def one(kind):

@@ -34,7 +34,7 @@ from ..models.detector_net import DetectorUNet
 from ..models.device import default_device
 from ..models.networks import get_network
 from ..synthesis import corpus_images, procedural_image, synthesize_defects
-from ..synthesis.procedural import BASIC_KINDS, CONTENT_KINDS
+from ..synthesis.procedural import BASIC_KINDS, check_kinds
 from .common import device_name, environment, sample_rng
 from .loop import LoopSettings, evaluating, sample_batches, train_and_export
 
@@ -89,10 +89,10 @@ def full_config(config: dict) -> dict:
     if unknown:
         raise ValueError(f"unknown detector config keys: {', '.join(sorted(unknown))}")
     config = {**DEFAULTS, **config}
-    kinds = set(config["procedural_kinds"])
-    if not kinds or kinds - set(BASIC_KINDS + CONTENT_KINDS):
-        raise ValueError(f"procedural_kinds must name some of {list(BASIC_KINDS + CONTENT_KINDS)}, "
-                         f"got {config['procedural_kinds']}")
+    try:
+        check_kinds(config["procedural_kinds"])
+    except ValueError as error:
+        raise ValueError(f"procedural_kinds: {error}") from None
     return config
 
 
