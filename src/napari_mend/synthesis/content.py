@@ -3,7 +3,7 @@
 Clean training material for the detector's hard negatives: thin lines that are
 part of a scene (wires, branches, rims, fences), cell and crack networks, fur
 and grass, star fields, woven and tiled textures. Each generator returns a
-gray float32 image (H, W) in [0, 1]; :func:`napari_mend.synthesis.procedural_image`
+gray float image (H, W), about [0, 1]; :func:`napari_mend.synthesis.procedural_image`
 colours and mixes them like its other kinds.
 """
 
@@ -32,7 +32,7 @@ def _branch(rng, cv, start, angle, length, width, depth):
     for _ in range(int(rng.integers(1, 4))):
         k = int(rng.integers(len(pts) // 3, len(pts)))
         side = rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 1.0)
-        d = pts[min(k, len(pts) - 1)] - pts[max(k - 1, 0)]
+        d = pts[k] - pts[max(k - 1, 0)]
         heading = float(np.arctan2(d[1], d[0])) + side
         _branch(rng, cv, pts[k], heading, length * rng.uniform(0.4, 0.7), width * rng.uniform(0.5, 0.8), depth - 1)
 
@@ -154,8 +154,9 @@ def weave(rng, shape):
         img = img + 0.25 * np.cos(2 * np.pi * pv)
     else:  # tiles or bricks with mortar lines
         row = np.floor(pv)
-        col = np.floor(pu + 0.5 * (row % 2) * (rng.random() < 0.5))
-        fu, fv = (pu + 0.5 * (row % 2)) % 1, pv % 1
+        stagger = 0.5 * (row % 2) * (rng.random() < 0.5)  # bricks, or tiles in a grid
+        col = np.floor(pu + stagger)
+        fu, fv = (pu + stagger) % 1, pv % 1
         mortar = np.minimum(np.minimum(fu, 1 - fu), np.minimum(fv, 1 - fv)) < rng.uniform(0.03, 0.12)
         tile = ((row * 7919 + col * 104729) % 97) / 97.0
         img = np.where(mortar, rng.uniform(0, 1), 0.3 + 0.4 * tile)
@@ -164,4 +165,4 @@ def weave(rng, shape):
 
 
 GENERATORS = {"structures": structures, "cells": cells, "fur": fur, "stars": stars, "weave": weave}
-"""Kind name -> generator ``(rng, (H, W)) -> gray float32 (H, W)``."""
+"""Kind name -> generator ``(rng, (H, W)) -> gray float (H, W)``."""
