@@ -76,6 +76,18 @@ def test_configure_threads_sizes_every_pool(restore_pools, monkeypatch):
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
 
 
+def test_opencv_imported_later_gets_the_configured_count(restore_pools):
+    cv2 = pytest.importorskip("cv2")
+    threads.configure_threads(1)
+    cv2.setNumThreads(3)  # as if imported after configure_threads, with its own default
+    assert threads.opencv() is cv2 and cv2.getNumThreads() == 1
+
+
+def test_opencv_is_none_without_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 raises ImportError
+    assert threads.opencv() is None
+
+
 def test_users_wait_policy_is_kept(restore_pools, monkeypatch):
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     threads.configure_threads(1)

@@ -134,6 +134,18 @@ def configure_threads(requested=None) -> int:
     return count
 
 
+def opencv():
+    """OpenCV (``cv2``) with its thread pool sized as configured (:func:`configure_threads`),
+    or None where the optional extra is not installed (``pip install 'napari-mend[opencv]'``)."""
+    try:
+        import cv2  # deferred: optional extra
+    except ImportError:
+        return None
+    if _configured is not None:
+        cv2.setNumThreads(_configured)
+    return cv2
+
+
 def configured_threads() -> int | None:
     """The count set by :func:`configure_threads` in this process, or ``None``."""
     return _configured

@@ -336,6 +336,32 @@ def test_gaussian_features_are_scikit_images_own(pair, sigmas):
         np.testing.assert_array_equal(np.moveaxis(out[first:first + 4], 0, -1), theirs)
 
 
+@pytest.mark.parametrize("with_opencv", [True, False])
+def test_disk_tophats_are_scikit_images_own(pair, monkeypatch, with_opencv):
+    """The exact-disk top-hats equal scikit-image's (disks decomposed into crosses) to the bit,
+    computed with OpenCV where it is installed and with scikit-image where it is not."""
+    from skimage.morphology import black_tophat, disk, white_tophat
+
+    from napari_mend.teaching import features
+
+    if with_opencv:
+        pytest.importorskip("cv2")
+    else:
+        monkeypatch.setattr(features, "opencv", lambda: None)
+    rng = np.random.default_rng(5)
+    plane = pair[0][:90, :70, None] + rng.normal(0, 0.05, (90, 70, 1)).astype(np.float32)
+    settings = FeatureSettings(sigmas=(1,), tophat_radii=(1, 2, 4, 8, 13), network=False)
+    out = features.pixel_features(plane, settings)
+    gray, _ = features.normalised_gray(plane)
+    names = features.feature_names(settings, 1)
+    for r in settings.tophat_radii:
+        footprint = disk(r, decomposition="crosses")
+        np.testing.assert_array_equal(out[names.index(f"white_tophat_{r}")],
+                                      white_tophat(gray, footprint))
+        np.testing.assert_array_equal(out[names.index(f"black_tophat_{r}")],
+                                      black_tophat(gray, footprint))
+
+
 def test_the_network_scores_are_the_detectors_own(pair):
     """By default teach reads the network's scores exactly as the detector gives them (its tiles,
     half-size pass and moire check), so a model taught from the network's decisions starts from

@@ -43,7 +43,7 @@ from ..detection.learned import (
 )
 from ..models.device import inference_autocast
 from ..models.networks import get_network as get_model
-from ..threads import run_side_by_side
+from ..threads import opencv, run_side_by_side
 from ..tiling import Downscaled, tiled_map
 
 HIDDEN_FEATURES = 16
@@ -351,9 +351,23 @@ def _tophat_task(gray, radius, shape, out, k):
             np.subtract(gray, ndi.grey_opening(gray, size=side), out=out[k])
             np.subtract(ndi.grey_closing(gray, size=side), gray, out=out[k + 1])
             return
-        from skimage.morphology import black_tophat, disk, white_tophat  # deferred: slow to import, only this path
+        from skimage.morphology import (  # deferred: slow to import, only this path
+            black_tophat,
+            disk,
+            footprint_from_sequence,
+            white_tophat,
+        )
 
         footprint = disk(radius, decomposition="crosses" if shape == "disk" else "sequence")
+        cv2 = opencv() if shape == "disk" else None
+        if cv2 is not None:
+            # one pass with the footprint the crosses compose: the same values (tested), 5 to 10
+            # times faster (the approximate disks of 'sequence' do not compose exactly)
+            footprint = footprint_from_sequence(footprint).astype(np.uint8)
+            np.subtract(gray, cv2.morphologyEx(gray, cv2.MORPH_OPEN, footprint), out=out[k])
+            np.subtract(cv2.morphologyEx(gray, cv2.MORPH_CLOSE, footprint), gray,
+                        out=out[k + 1])
+            return
         white_tophat(gray, footprint, out=out[k])
         black_tophat(gray, footprint, out=out[k + 1])
     return task
