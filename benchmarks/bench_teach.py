@@ -16,8 +16,9 @@ scored by pixel F1 of that class on the collection's OTHER images:
   ``scores-half`` (the scores computed on the image shrunk by 2), ``all-half`` (also the
   16 channels the network's head reads, shrunk by 2), ``filters`` (filter banks only),
   ``default-square`` (square top-hats), ``default-sequence`` (the approximate disks of
-  ``decomposition='sequence'``) and ``previous`` (the default before: all 22 network
-  features shrunk by 2, approximate disks);
+  ``decomposition='sequence'``), ``previous`` (the default before: all 22 network
+  features shrunk by 2, approximate disks), and ``trees64``, ``leaf10`` and ``depth8``, the
+  default with other forests (64 trees; leaves of at least 10 pixels; at most 8 deep);
 * ``skimage``: scikit-image's trainable segmenter (``skimage.future.fit_segmenter`` with
   ``multiscale_basic_features`` and a ``RandomForestClassifier``), the anchor to beat;
 * ``zero-shot``: the shipped detector, nothing taught, threshold 0.5;
@@ -69,6 +70,9 @@ VARIANTS = {  # name -> teach keyword arguments: FeatureSettings ones, and from_
     "default-sequence": {"tophat_shape": "disk-sequence", "from_base": False},
     "previous": {"network_features": "all", "network_factor": 2,
                  "tophat_shape": "disk-sequence", "from_base": False},
+    "trees64": {"classifier": {"n_estimators": 64}},  # the default's forests, twice the trees
+    "leaf10": {"classifier": {"min_samples_leaf": 10}},  # ... leaves of at least 10 pixels
+    "depth8": {"classifier": {"max_depth": 8}},  # ... at most 8 deep
 }
 """Ways of teaching compared (``teach, <name>`` columns)."""
 
@@ -91,7 +95,9 @@ def teach_options(variant):
 
     options = dict(VARIANTS[variant])
     from_base = options.pop("from_base", True)
-    return {"features": nm.FeatureSettings(**options), "from_base": from_base}
+    classifier = options.pop("classifier", None)
+    return {"features": nm.FeatureSettings(**options), "from_base": from_base,
+            "classifier": classifier}
 
 
 def collection(cls, n, size, rng, one_look=False):
