@@ -34,27 +34,18 @@ GRID = np.round(np.concatenate([[0.01, 0.02, 0.03, 0.05], np.arange(0.1, 0.91, 0
 
 
 def count_by_threshold(cases, score, grid=GRID) -> np.ndarray:
-    """Pixel counts ``(T, 6, 3)``: true positives, false positives (clean images included) and
-    false negatives of each class, counted on its own, at each threshold of ``grid``."""
+    """Pixel counts ``(6, T, 3)``: true positives, false positives (clean images included) and
+    false negatives of each class, counted on its own, at each threshold of ``grid`` (as the
+    training's crop calibration counts them, ``counts_at_thresholds``)."""
     from napari_mend.evaluation.cross import as_plane
+    from napari_mend.training.detector import counts_at_thresholds
 
-    n = len(grid)
-    counts = np.zeros((n, 6, 3), np.int64)
-
-    def reached(values):  # pixels reaching grid[i], for every i
-        passed = np.searchsorted(grid, values, side="right")
-        return np.cumsum(np.bincount(passed, minlength=n + 1)[::-1])[::-1][1:]
-
+    counts = 0
     for _, plane, truth in cases:
         scores = np.asarray(score(as_plane(plane)), np.float64)
-        for k in range(6):
-            if truth is None:
-                counts[:, k, 1] += reached(scores[k].ravel())
-                continue
-            tp = reached(scores[k][truth[k]])
-            counts[:, k, 0] += tp
-            counts[:, k, 1] += reached(scores[k][~truth[k]])
-            counts[:, k, 2] += int(truth[k].sum()) - tp
+        if truth is None:  # a clean image: every pixel flagged is a false positive
+            truth = np.zeros(scores.shape, bool)
+        counts = counts + counts_at_thresholds(scores[None], truth[None], grid)
     return counts
 
 
@@ -68,19 +59,22 @@ def best_thresholds(counts, grid=GRID) -> dict:
     middle = int(np.argmin(np.abs(grid - 0.5)))
     choice = {}
     for k, name in enumerate(SCORED_CLASSES.values()):
-        ties = np.flatnonzero(f1[:, k] >= f1[:, k].max() - 1e-12)
-        i = int(ties[np.argmin(np.abs(grid[ties] - 0.5))]) if f1[:, k].max() > 0 else middle
-        choice[name] = (float(grid[i]), float(f1[i, k]), float(f1[middle, k]))
+        ties = np.flatnonzero(f1[k] >= f1[k].max() - 1e-12)
+        i = int(ties[np.argmin(np.abs(grid[ties] - 0.5))]) if f1[k].max() > 0 else middle
+        choice[name] = (float(grid[i]), float(f1[k, i]), float(f1[k, middle]))
     return choice
 
 
-def shifted(threshold: float, u: float) -> float:
-    """The raw threshold whose calibrated score reaches ``u``: ``sigmoid(logit(u) + logit(t))``."""
-    def logit(v):
-        v = min(max(v, 1e-4), 1 - 1e-4)
-        return np.log(v / (1 - v))
+def shifted(card: dict, choice: dict) -> dict:
+    """The card's raw thresholds moved so that its calibrated scores reaching ``u`` (the
+    choice's) now score 0.5: ``sigmoid(logit(t) + logit(u))``, with the detector's own logits
+    (``calibration_offsets``)."""
+    from napari_mend.detection.learned import calibration_offsets
 
-    return round(float(1 / (1 + np.exp(-(logit(u) + logit(threshold))))), 6)
+    logits = calibration_offsets(card) + calibration_offsets(
+        {"thresholds": {name: u for name, (u, _, _) in choice.items()}})
+    return {name: round(float(1 / (1 + np.exp(-logit))), 6)
+            for name, logit in zip(choice, logits.astype(np.float64))}
 
 
 def main(argv=None):
@@ -106,9 +100,8 @@ def main(argv=None):
     print("| class | threshold on the scores | raw threshold, card -> whole images | "
           "F1 at 0.5 | F1 at the threshold |")
     print("|---|---:|---|---:|---:|")
-    thresholds = {}
+    thresholds = shifted(card, choice)
     for name, (u, f1, f1_middle) in choice.items():
-        thresholds[name] = shifted(card["thresholds"][name], u)
         print(f"| {name} | {u:.2f} | {card['thresholds'][name]:.4g} -> {thresholds[name]:.4g} "
               f"| {f1_middle:.3f} | {f1:.3f} |")
 

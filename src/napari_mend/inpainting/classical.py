@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..threads import opencv
 from .fills import Fill, register_fill
 
 OPENCV_HINT = "install the optional extra: pip install 'napari-mend[opencv]'"
@@ -21,11 +22,7 @@ OPENCV_HINT = "install the optional extra: pip install 'napari-mend[opencv]'"
 
 def opencv_available() -> bool:
     """Whether OpenCV (``cv2``) can be imported."""
-    try:
-        import cv2  # noqa: F401  # deferred: optional extra, only probed
-    except ImportError:
-        return False
-    return True
+    return opencv() is not None
 
 
 def fill_biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -41,10 +38,9 @@ def fill_biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _fill_opencv(image: np.ndarray, mask: np.ndarray, flag_name: str, radius: float) -> np.ndarray:
-    try:
-        import cv2  # deferred: optional extra
-    except ImportError:
-        raise ImportError(f"the '{flag_name}' fill needs OpenCV; {OPENCV_HINT}") from None
+    cv2 = opencv()
+    if cv2 is None:
+        raise ImportError(f"the '{flag_name}' fill needs OpenCV; {OPENCV_HINT}")
     flag = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}[flag_name]
     mask8 = mask.astype(np.uint8)
     out = np.empty_like(image, dtype=np.float32)
