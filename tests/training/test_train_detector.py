@@ -145,3 +145,39 @@ def test_a_run_can_start_from_an_installed_detector(tmp_path):
     other = {**config, "model": {"widths": [8, 16], "context_dilations": [2]}, "init_model": first}
     with pytest.raises(ValueError, match="must match"):
         DetectorTraining(full_config(other)).build_model()
+
+
+def test_kept_classes_learn_the_frozen_detectors_scores_not_the_labels():
+    """``keep_model`` / ``keep_classes`` (learning without forgetting): the kept channels'
+    targets are the frozen network's probabilities on the same input; the others keep the
+    labels, and the batch is not changed."""
+    from napari_mend.training.detector import detector_step_loss
+
+    rng = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 16, 16, generator=rng)
+    target = (torch.rand(2, 6, 16, 16, generator=rng) < 0.2).to(torch.uint8)
+    student_logits = torch.randn(2, 6, 16, 16, generator=rng)
+    keep_logits = torch.randn(2, 6, 16, 16, generator=rng) * 3
+    student, keep = (lambda _: student_logits), (lambda _: keep_logits)
+    expected = target.float()
+    expected[:, 5] = torch.sigmoid(keep_logits[:, 5])
+    before = target.clone()
+    kept, _ = detector_step_loss(student, (x, target), keep=keep, keep_channels=(5,))
+    assert torch.equal(target, before)
+    assert kept == pytest.approx(float(detector_loss(student_logits, expected)), rel=1e-6)
+    assert kept != pytest.approx(float(detector_loss(student_logits, target.float())), rel=1e-3)
+    relabelled = target.clone()
+    relabelled[:, 5] = 1 - relabelled[:, 5]  # the kept class's labels play no part
+    assert detector_step_loss(student, (x, relabelled), keep=keep, keep_channels=(5,))[0] == kept
+    relabelled = target.clone()
+    relabelled[:, 0] = 1 - relabelled[:, 0]  # the others' labels do
+    assert detector_step_loss(student, (x, relabelled), keep=keep, keep_channels=(5,))[0] != kept
+
+
+def test_kept_classes_are_checked():
+    with pytest.raises(ValueError, match="unknown classes"):
+        full_config({"keep_model": "detector", "keep_classes": ["moiré"]})
+    with pytest.raises(ValueError, match="go together"):
+        full_config({"keep_classes": ["moire"]})
+    with pytest.raises(ValueError, match="go together"):
+        full_config({"keep_model": "detector"})

@@ -20,6 +20,7 @@ stored in the model card and used by the calibrated inference of
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -75,6 +76,10 @@ DEFAULTS = {
     "hard_negative_weight": 0.0,
     "hard_negative_share": 0.01,
     "init_model": None,  # start from this installed detector's weights (same "model" config)
+    # learning without forgetting: for these classes the targets are this frozen detector's
+    # probabilities on the same crops instead of the labels, so a fine-tune keeps what it knew
+    "keep_model": None,
+    "keep_classes": [],
     # blotches and text are also scored at half size on whole images, blotches at a quarter,
     # moire is checked against the spectrum (see detection.learned)
     "inference": {"tile": 256, "overlap": 32,
@@ -93,6 +98,13 @@ def full_config(config: dict) -> dict:
         check_kinds(config["procedural_kinds"])
     except ValueError as error:
         raise ValueError(f"procedural_kinds: {error}") from None
+    unknown = set(config["keep_classes"]) - set(SCORED_CLASSES.values())
+    if unknown:
+        raise ValueError(f"keep_classes: unknown classes {sorted(unknown)}; "
+                         f"choose from {list(SCORED_CLASSES.values())}")
+    if bool(config["keep_classes"]) != bool(config["keep_model"]):
+        raise ValueError("keep_classes and keep_model go together: name the detector whose "
+                         "scores to keep and the classes to keep them for")
     return config
 
 
@@ -241,13 +253,21 @@ def detector_loss(logits, target, *, dice_weight=1.0, hard_negative_weight=0.0,
     return loss
 
 
-def detector_step_loss(model, batch, **weights):
+def detector_step_loss(model, batch, *, keep=None, keep_channels=(), **weights):
     """:func:`detector_loss` of ``model`` on a batch ``(input, uint8 target)``; no terms.
 
-    ``weights``: the keyword options of :func:`detector_loss`.
+    ``keep``: a frozen detector network whose probabilities replace the targets of the
+    channels ``keep_channels`` (learning without forgetting: a fine-tune keeps what that
+    network gave for those classes). ``weights``: the keyword options of
+    :func:`detector_loss`.
     """
     x, target = batch
-    return detector_loss(model(x), target.float(), **weights), {}
+    target = target.to(torch.float32, copy=True)
+    if keep is not None and len(keep_channels):
+        channels = list(keep_channels)
+        with torch.no_grad():
+            target[:, channels] = torch.sigmoid(keep(x).float()[:, channels])
+    return detector_loss(model(x), target, **weights), {}
 
 
 # --------------------------------------------------------------- validation
@@ -392,6 +412,14 @@ class DetectorTraining:
             log_every=config["log_every"], checkpoint_every=config["checkpoint_every"])
         self.names, self.images = _corpus("train")
         self.consumed = 0  # index of the next training sample
+        self.keep, self.keep_channels = None, ()
+        if config["keep_model"]:
+            keep = get_network(config["keep_model"], device=self.device)
+            if keep.card.get("kind") != "detector":
+                raise ValueError(f"keep_model {config['keep_model']!r} is not a detector")
+            self.keep = copy.deepcopy(keep.module).float().eval().requires_grad_(False)
+            names = list(SCORED_CLASSES.values())
+            self.keep_channels = tuple(names.index(c) for c in config["keep_classes"])
         self.earlier_runs: list = []
         self.run: dict = {}
 
@@ -427,7 +455,8 @@ class DetectorTraining:
 
     def loss(self, model, batch):
         cfg = self.config
-        return detector_step_loss(model, batch, dice_weight=cfg["dice_weight"],
+        return detector_step_loss(model, batch, keep=self.keep, keep_channels=self.keep_channels,
+                                  dice_weight=cfg["dice_weight"],
                                   hard_negative_weight=cfg["hard_negative_weight"],
                                   hard_negative_share=cfg["hard_negative_share"])
 
