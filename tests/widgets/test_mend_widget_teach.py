@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from helpers import mend_dock, paint, scratched_pair
 
+import napari_mend as nm
 from napari_mend._widgets.mend_widget import strokes_layer_name
 from napari_mend.layer_style import defects_layer_name
 
@@ -35,7 +36,9 @@ def test_teach_then_detect_every_image(make_napari_viewer, qtbot, images):
     assert "the strokes correct the network where it finds" in widget.taught_info.value
     found = np.asarray(viewer.layers[defects_layer_name("film")].data)
     lower = np.arange(192)[:, None] % 32 >= 12  # scratch pixels that were not painted
-    assert (found[truth1 & lower] == 1).mean() > 0.6
+    untaught = nm.detect(first)  # the network alone finds part of them; the strokes add more
+    recall = (found[truth1 & lower] == 1).mean()
+    assert recall > (untaught[truth1 & lower] == 1).mean() + 0.05 and recall > 0.3
     assert (found[~truth1] > 0).mean() < 0.02
     provenance = viewer.layers[defects_layer_name("film")].metadata["provenance"]
     assert provenance["method"] == "taught"
