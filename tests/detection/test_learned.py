@@ -299,7 +299,7 @@ def test_a_cards_tiling_is_checked_before_use(inference, match):
 def test_the_shipped_tiling_and_a_hostile_one_through_learned_scores(monkeypatch):
     card = get_model("detector").card
     assert inference_settings(card) == {
-        "tile": 256, "overlap": 32, "coarse_min_side": 128,
+        "tile": 256, "overlap": 32, "coarse_min_side": 256,
         "coarse_passes": [(2, ["blotch", "text"]), (4, ["blotch"])]}
     monkeypatch.setitem(card, "inference", {**card["inference"], "tile": 2**20})
     plane = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
@@ -317,8 +317,9 @@ def test_quarter_pass_finds_large_stains_and_only_touches_blotch(monkeypatch):
     scores, truth = {}, []
     for seed in range(2):
         marked, mask = add_blotches(clean, np.random.default_rng(seed))
-        big = np.kron(marked, np.ones((3, 3, 1), np.float32))  # a large scan: large stains
-        truth.append(np.kron(mask, np.ones((3, 3), bool)))
+        # a large scan, large stains: at a quarter its shorter side still fills a tile
+        big = np.kron(marked, np.ones((4, 4, 1), np.float32))
+        truth.append(np.kron(mask, np.ones((4, 4), bool)))
         for mode in ("quarter", "half only"):
             inference = dict(shipped)
             if mode == "half only":

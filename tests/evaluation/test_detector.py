@@ -63,6 +63,32 @@ def test_own_scale_is_refused_where_it_does_not_apply(capsys):
         with pytest.raises(SystemExit):
             evaluation.main(argv)
         assert "--own-scale" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        evaluation.main(["--own-degraded", "--restore-classes"])
+    assert "--own-degraded" in capsys.readouterr().err
+
+
+def test_degraded_own_cases_change_the_pixels_not_the_labels_nor_the_inputs():
+    """``degraded``: every case, clean or damaged, goes through ``synthesis.degrade`` with its
+    own seeded draw; the truth masks are those of the sharp cases and the images are not
+    modified in place."""
+    from napari_mend.evaluation.detection_cases import own_cases
+
+    images = _images()
+    before = [image.copy() for _, image in images]
+    sharp = list(own_cases(images, repeats=2, seed=3))
+    degraded = list(own_cases(images, repeats=2, seed=3, degraded=True))
+    assert [(n, t is None) for n, _, t in sharp] == [(n, t is None) for n, _, t in degraded]
+    changed = 0
+    for (_, a, ta), (_, b, tb) in zip(sharp, degraded):
+        assert a.shape == b.shape and b.dtype == np.float32 and 0 <= b.min() <= b.max() <= 1
+        assert (ta is None and tb is None) or np.array_equal(ta, tb)
+        changed += not np.array_equal(a, b)
+    assert changed >= len(sharp) // 2  # a draw applies no step at all with probability 0.14
+    again = list(own_cases(images, repeats=2, seed=3, degraded=True))
+    assert all(np.array_equal(b, c) for (_, b, _), (_, c, _) in zip(degraded, again))
+    for (_, image), original in zip(images, before):
+        np.testing.assert_array_equal(image, original)
 
 
 def test_restore_ablation_leaves_out_the_classes_that_hurt():

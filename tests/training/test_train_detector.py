@@ -86,6 +86,40 @@ def test_procedural_kinds_reach_the_samples_and_are_checked():
         full_config({"procedural_kinds": []})
 
 
+def test_degraded_samples_keep_their_labels_and_the_stream_without_them():
+    """``p_degrade``: a degraded sample has the labels of the same sample undegraded and other
+    pixels; at 0 (the default) the sample stream is the one configs without the key drew."""
+    images = [np.random.default_rng(0).random((60, 80, 3), dtype=np.float32)]
+    sharp = DetectorSamples(images, full_config({"crop": 48}), seed=5)
+    off = DetectorSamples(images, full_config({"crop": 48, "p_degrade": 0.0}), seed=5)
+    always = DetectorSamples(images, full_config({"crop": 48, "p_degrade": 1.0}), seed=5)
+    differ = 0
+    for i in range(6):
+        (xs, ys), (xo, yo), (xd, yd) = sharp[i], off[i], always[i]
+        assert np.array_equal(xs, xo) and np.array_equal(ys, yo)
+        assert np.array_equal(ys, yd) and xd.shape == xs.shape and np.isfinite(xd).all()
+        differ += not np.array_equal(xs, xd)
+    assert differ >= 3  # a draw of degrade applies no step at all with probability 0.14
+
+
+def test_a_fine_tune_exports_its_starting_models_precision(tmp_path):
+    """The card of a run from ``init_model`` keeps the inference precision its starting model
+    was measured with, unless the run's config names one."""
+    torch.set_num_threads(2)
+    config = {**load_config(CONFIG_DIR / "detector_tiny.json"), "max_steps": 1}
+    train(config, tmp_path / "first", log=lambda line: None)
+    first = tmp_path / "first" / f"{config['name']}.json"
+    card = json.loads(first.read_text())
+    assert "precision" not in card["inference"]
+    card["inference"]["precision"] = "float32"
+    first.write_text(json.dumps(card))
+    tuned = train({**config, "init_model": str(first)}, tmp_path / "tuned", log=lambda line: None)
+    assert tuned["inference"]["precision"] == "float32"
+    named = {**config, "init_model": str(first),
+             "inference": {**full_config(config)["inference"], "precision": "auto"}}
+    assert train(named, tmp_path / "named", log=lambda line: None)["inference"]["precision"] == "auto"
+
+
 def test_loss_prefers_the_right_answer():
     target = torch.zeros(2, 6, 16, 16)
     target[:, 0, 8, :] = 1

@@ -171,7 +171,7 @@ def inference_settings(card: dict) -> dict:
     tile = _whole(settings.get("tile", DEFAULT_TILE), 32, MAX_TILE, "tile")
     return {"tile": tile,
             "overlap": _whole(settings.get("overlap", DEFAULT_OVERLAP), 0, tile // 4, "overlap"),
-            "coarse_min_side": _whole(settings.get("coarse_min_side", tile // 2), 1, MAX_TILE,
+            "coarse_min_side": _whole(settings.get("coarse_min_side", tile), 1, MAX_TILE,
                                       "coarse_min_side"),
             "coarse_passes": coarse_passes(settings)}
 

@@ -7,23 +7,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..synthesis import corpus_images, synthesize_defects
+from ..synthesis import corpus_images, degrade, synthesize_defects
 from .cross import INDEPENDENT_SEED, independent_samples, truth_masks
 from .cross import independent_clean as independent_clean_images
 
 
-def own_cases(images=None, *, repeats: int = 2, seed: int = 2024):
+def own_cases(images=None, *, repeats: int = 2, seed: int = 2024, degraded: bool = False):
     """The own validation images (default ``corpus_images('val')``), each clean once and
-    damaged ``repeats`` times by :func:`~napari_mend.synthesis.synthesize_defects`."""
+    damaged ``repeats`` times by :func:`~napari_mend.synthesis.synthesize_defects`.
+
+    With ``degraded`` every image, clean or damaged, then goes through
+    :func:`~napari_mend.synthesis.degrade` (blur, resampling, noise, JPEG; each case its own
+    seeded draw), as a camera or scanner and its storage would leave it; the labels stay."""
     if images is None:
         images = corpus_images("val")
+
+    def captured(image, i, r):
+        if not degraded:
+            return image
+        axis = -1 if image.ndim == 3 else None
+        return np.asarray(degrade(image, np.random.default_rng([seed, i, r, 1]),
+                                  channel_axis=axis), np.float32)
+
     for i, (name, image) in enumerate(images):
         image = np.asarray(image, np.float32)
-        yield name, image, None
+        yield name, captured(image, i, repeats), None
         for r in range(repeats):
             damage = synthesize_defects(image, rng=np.random.default_rng([seed, i, r]),
                                         channel_axis=-1 if image.ndim == 3 else None)
-            yield name, np.asarray(damage.image, np.float32), np.asarray(damage.masks, bool)
+            yield (name, captured(np.asarray(damage.image, np.float32), i, r),
+                   np.asarray(damage.masks, bool))
 
 
 def independent_cases(*, n_per_class: int = 8, n_clean: int = 8, size: int = 256,

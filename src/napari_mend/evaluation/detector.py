@@ -155,7 +155,7 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
              seed: int = 2024, threshold: float = 0.5, progress=None,
              independent_per_class: int = 0, independent_clean: int | None = None,
              independent_size: int = 256, independent_seed: int = INDEPENDENT_SEED,
-             scorers=None) -> dict:
+             scorers=None, degraded: bool = False) -> dict:
     """Per-class precision, recall, F1 and IoU and clean false alarms of each method.
 
     Parameters
@@ -184,6 +184,10 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
         ``independent_clean`` clean independent images (default as many as
         ``independent_per_class``), ``independent_size`` px square, from
         ``independent_seed``: ``results['independent']``.
+    degraded : bool
+        Pass the own images, clean and damaged, through
+        :func:`~napari_mend.synthesis.degrade` before scoring (blur, resampling, noise and
+        JPEG as capture and storage add them; the independent samples are left as they are).
 
     Returns
     -------
@@ -204,9 +208,10 @@ def evaluate(*, methods=METHOD_NAMES, model: str = "detector", images=None, repe
     n_independent = (independent_per_class * N_SCORED + n_clean
                      if independent_per_class else 0)
     tick = _progress(progress, (len(images) * (repeats + 1) + n_independent) * len(scorers))
-    acc = _score_cases(own_cases(images, repeats=repeats, seed=seed), scorers, threshold, tick)
+    acc = _score_cases(own_cases(images, repeats=repeats, seed=seed, degraded=degraded),
+                       scorers, threshold, tick)
     results = {"methods": _method_results(acc), "images": [name for name, _ in images],
-               "repeats": repeats, "seed": seed, "threshold": threshold,
+               "repeats": repeats, "seed": seed, "threshold": threshold, "own_degraded": degraded,
                "pixels": {"damaged": acc["damaged_pixels"], "clean": acc["clean_pixels"]}}
     if independent_per_class:
         results["independent"] = evaluate_independent(
@@ -256,7 +261,8 @@ def comparison_table(results: dict) -> str:
     scale = results.get("own_scale", 1.0)
     own = (f"own: {len(results['images'])} validation images"
            f"{f' enlarged {scale:g} times' if scale != 1 else ''} x {results['repeats']} "
-           "damaged versions + the clean images")
+           "damaged versions + the clean images"
+           f"{', all degraded' if results.get('own_degraded') else ''}")
     if "independent" in results:
         i = results["independent"]
         other = (f"independent: {i['per_class']} samples per class + {i['clean_images']} clean "
@@ -332,6 +338,11 @@ def main(argv=None, prog=None) -> int:
                         help="enlarge the own validation images this many times before "
                              "damaging them (bilinear): larger scans, larger scenes around the "
                              "same defects (default 1; the per-class table only)")
+    parser.add_argument("--own-degraded", action="store_true",
+                        help="pass every own image, clean or damaged, through "
+                             "napari_mend.synthesis.degrade (blur, resampling, noise, JPEG) "
+                             "before scoring: the detector on images as cameras, scanners and "
+                             "their storage leave them (the per-class table only)")
     add_independent_options(parser, "--independent-per-class", default=8,
                             help="samples per class of the independent generator reported "
                                  "beside the own images (0: none; reporting only, never "
@@ -341,6 +352,8 @@ def main(argv=None, prog=None) -> int:
     args = parser.parse_args(argv)
     if args.own_scale != 1 and (args.restore_classes or args.unattended):
         parser.error("--own-scale applies to the per-class table only")
+    if args.own_degraded and (args.restore_classes or args.unattended):
+        parser.error("--own-degraded applies to the per-class table only")
     if not args.own_scale > 0:
         parser.error(f"--own-scale must be positive, got {args.own_scale}")
     n_clean = (args.independent_per_class if args.independent_clean is None
@@ -403,7 +416,7 @@ def main(argv=None, prog=None) -> int:
                        repeats=args.repeats or 2, seed=args.seed,
                        independent_per_class=args.independent_per_class,
                        independent_clean=n_clean, independent_size=args.independent_size,
-                       independent_seed=args.independent_seed)
+                       independent_seed=args.independent_seed, degraded=args.own_degraded)
     results["own_scale"] = args.own_scale
     print(comparison_table(results))
     print()

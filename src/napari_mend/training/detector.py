@@ -34,7 +34,7 @@ from ..evaluation.cross import prf_iou
 from ..models.detector_net import DetectorUNet
 from ..models.device import default_device
 from ..models.networks import get_network
-from ..synthesis import corpus_images, procedural_image, synthesize_defects
+from ..synthesis import corpus_images, degrade, procedural_image, synthesize_defects
 from ..synthesis.procedural import BASIC_KINDS, check_kinds
 from .common import device_name, environment, sample_rng
 from .loop import LoopSettings, evaluating, sample_batches, train_and_export
@@ -64,6 +64,10 @@ DEFAULTS = {
     "p_clean": 0.2,
     "p_class": 0.5,
     "p_gray": 0.3,
+    # share of the crops (damaged or clean) passed through synthesis.degrade after the damage:
+    # blur, resampling, noise and JPEG as a camera or scanner and its storage add them, so the
+    # network cannot tell defects by a sharpness or cleanliness the background lacks
+    "p_degrade": 0.0,
     "workers": 0,
     "log_every": 50,
     "checkpoint_every": 500,
@@ -84,7 +88,7 @@ DEFAULTS = {
     # moire is checked against the spectrum (see detection.learned)
     "inference": {"tile": 256, "overlap": 32,
                   "coarse_passes": [[2, ["blotch", "text"]], [4, ["blotch"]]],
-                  "coarse_min_side": 128, "moire_check": "spectral"},
+                  "coarse_min_side": 256, "moire_check": "spectral"},
 }
 
 
@@ -190,6 +194,10 @@ class DetectorSamples:
                                         channel_axis=-1 if rgb else None, p=cfg["p_class"])
             crop = np.asarray(damage.image, np.float32).reshape(crop.shape)
             target = np.asarray(damage.masks, np.uint8)
+        if cfg["p_degrade"] and rng.random() < cfg["p_degrade"]:
+            rgb = crop.shape[-1] == 3
+            crop = np.asarray(degrade(crop if rgb else crop[..., 0], rng,
+                                      channel_axis=-1 if rgb else None), np.float32).reshape(crop.shape)
         low, high = intensity_range(crop)
         jitter = (high - low) * 0.05
         low += rng.uniform(-jitter, jitter)
@@ -420,6 +428,7 @@ class DetectorTraining:
             self.keep = copy.deepcopy(keep.module).float().eval().requires_grad_(False)
             names = list(SCORED_CLASSES.values())
             self.keep_channels = tuple(names.index(c) for c in config["keep_classes"])
+        self.inference = dict(config["inference"])  # the exported card's inference settings
         self.earlier_runs: list = []
         self.run: dict = {}
 
@@ -433,6 +442,10 @@ class DetectorTraining:
                 raise ValueError(f"init_model {name!r} has model config {start.card['config']}, "
                                  f"this run {self.config['model']}: they must match")
             model.load_state_dict({k: v.float() for k, v in start.module.state_dict().items()})
+            # the fine-tune runs as its starting model was measured to run, unless told otherwise
+            precision = start.card.get("inference", {}).get("precision")
+            if precision and "precision" not in self.config["inference"]:
+                self.inference = {**self.inference, "precision": precision}
         return model
 
     def begin(self, trainer) -> dict:
@@ -481,7 +494,7 @@ class DetectorTraining:
             "classes": dict(SCORED_CLASSES),
             "thresholds": thresholds,
             "calibration": "score = sigmoid(logit(p) - logit(threshold[class])); 0.5 = threshold",
-            "inference": dict(cfg["inference"]),
+            "inference": dict(self.inference),
             "input": "(N, 3, H, W), per-image 0.5/99.5 percentiles mapped to -1/+1, gray replicated",
             "training": {"config": cfg, "steps": trainer.step,
                          "wall_time_s": round(trainer.elapsed(), 1),
