@@ -196,8 +196,8 @@ class DetectorSamples:
             target = np.asarray(damage.masks, np.uint8)
         if cfg["p_degrade"] and rng.random() < cfg["p_degrade"]:
             rgb = crop.shape[-1] == 3
-            crop = np.asarray(degrade(crop if rgb else crop[..., 0], rng,
-                                      channel_axis=-1 if rgb else None), np.float32).reshape(crop.shape)
+            degraded = degrade(crop if rgb else crop[..., 0], rng, channel_axis=-1 if rgb else None)
+            crop = np.asarray(degraded, np.float32).reshape(crop.shape)
         low, high = intensity_range(crop)
         jitter = (high - low) * 0.05
         low += rng.uniform(-jitter, jitter)
