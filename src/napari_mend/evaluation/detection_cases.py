@@ -22,20 +22,21 @@ def own_cases(images=None, *, repeats: int = 2, seed: int = 2024, degraded: bool
     if images is None:
         images = corpus_images("val")
 
-    def captured(image, i, r):
-        if not degraded:
-            return image
-        axis = -1 if image.ndim == 3 else None
-        return np.asarray(degrade(image, np.random.default_rng([seed, i, r, 1]),
-                                  channel_axis=axis), np.float32)
-
     for i, (name, image) in enumerate(images):
         image = np.asarray(image, np.float32)
-        yield name, captured(image, i, repeats), None
+        axis = -1 if image.ndim == 3 else None
+
+        def captured(plane, r, i=i, axis=axis):
+            if not degraded:
+                return plane
+            return np.asarray(degrade(plane, np.random.default_rng([seed, i, r, 1]),
+                                      channel_axis=axis), np.float32)
+
+        yield name, captured(image, repeats), None
         for r in range(repeats):
             damage = synthesize_defects(image, rng=np.random.default_rng([seed, i, r]),
-                                        channel_axis=-1 if image.ndim == 3 else None)
-            yield (name, captured(np.asarray(damage.image, np.float32), i, r),
+                                        channel_axis=axis)
+            yield (name, captured(np.asarray(damage.image, np.float32), r),
                    np.asarray(damage.masks, bool))
 
 

@@ -33,7 +33,7 @@ from ..detection.learned import intensity_range, network_input
 from ..evaluation.cross import prf_iou
 from ..models.detector_net import DetectorUNet
 from ..models.device import default_device
-from ..models.networks import get_network
+from ..models.networks import get_network, network_card
 from ..synthesis import corpus_images, degrade, procedural_image, synthesize_defects
 from ..synthesis.procedural import BASIC_KINDS, check_kinds
 from .common import device_name, environment, sample_rng
@@ -403,6 +403,18 @@ def validate(net, config, device) -> dict:
 
 # ----------------------------------------------------------------- training
 
+def _exported_inference(config: dict) -> dict:
+    """The inference settings of the card a run exports: the config's, with the precision of
+    its ``init_model`` (the fine-tune runs as its starting model was measured to run) unless
+    the config names one."""
+    inference = dict(config["inference"])
+    if config["init_model"] and "precision" not in inference:
+        precision = network_card(config["init_model"]).get("inference", {}).get("precision")
+        if precision:
+            inference["precision"] = precision
+    return inference
+
+
 class DetectorTraining:
     """Hooks of the detector's training for :func:`~napari_mend.training.loop.train_and_export`.
 
@@ -428,7 +440,7 @@ class DetectorTraining:
             self.keep = copy.deepcopy(keep.module).float().eval().requires_grad_(False)
             names = list(SCORED_CLASSES.values())
             self.keep_channels = tuple(names.index(c) for c in config["keep_classes"])
-        self.inference = dict(config["inference"])  # the exported card's inference settings
+        self.inference = _exported_inference(config)
         self.earlier_runs: list = []
         self.run: dict = {}
 
@@ -442,10 +454,6 @@ class DetectorTraining:
                 raise ValueError(f"init_model {name!r} has model config {start.card['config']}, "
                                  f"this run {self.config['model']}: they must match")
             model.load_state_dict({k: v.float() for k, v in start.module.state_dict().items()})
-            # the fine-tune runs as its starting model was measured to run, unless told otherwise
-            precision = start.card.get("inference", {}).get("precision")
-            if precision and "precision" not in self.config["inference"]:
-                self.inference = {**self.inference, "precision": precision}
         return model
 
     def begin(self, trainer) -> dict:
